@@ -1,0 +1,36 @@
+# `make demo` and `make test` are the two commands README.rst gives a new user.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VENDOR := socketio_views/static/socketio_views/vendor
+
+.PHONY: demo test install static docs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+
+install: $(BIN)/python static
+	$(BIN)/pip install -r requirements-dev.txt
+	$(BIN)/pip install -e .
+
+# The official socket.io-client from the npm registry, copied into the package's static files.
+static: $(VENDOR)/socket.io.min.js
+
+$(VENDOR)/socket.io.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	mkdir -p $(VENDOR)
+	cp node_modules/socket.io-client/dist/socket.io.min.js node_modules/socket.io-client/dist/socket.io.min.js.map $(VENDOR)/
+
+docs: install
+	$(BIN)/sphinx-build -W --keep-going -b html -q docs docs/_build/html
+
+test: install docs
+	$(BIN)/python -m pytest
+
+demo: install
+	cd demo && ../$(BIN)/python manage.py migrate --noinput
+	cd demo && ../$(BIN)/python manage.py runserver_socketio $(DEMO_ADDR)
+
+clean:
+	rm -rf $(VENV) node_modules docs/_build $(VENDOR)

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class SocketIOViewsConfig(AppConfig):
+    """Django application of socketio_views: its management command and system checks."""
+
+    name = "socketio_views"
+    verbose_name = "Socket.IO views"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,55 @@
+"""
+The ``SOCKETIO_VIEWS`` setting, read through a lazy object with defaults::
+
+    from socketio_views.conf import views_settings
+    views_settings.SERVER_OPTIONS
+
+The object reloads when a test changes the setting with ``override_settings``.
+"""
+from django.conf import settings
+from django.core.signals import setting_changed
+
+SETTING_NAME = "SOCKETIO_VIEWS"
+
+DEFAULTS = {
+    # Keyword arguments for python-socketio's ``socketio.Server`` (for example
+    # ``ping_interval``, ``ping_timeout``, ``max_http_buffer_size``).
+    "SERVER_OPTIONS": {},
+    # Close the handler's database connections after every dispatch. Handlers
+    # run in one greenlet per socket, so persistent connections would grow
+    # with the number of sockets.
+    "CLOSE_DB_CONNECTIONS": True,
+}
+
+
+class ViewsSettings:
+    """Attribute access to ``settings.SOCKETIO_VIEWS`` merged over :data:`DEFAULTS`."""
+
+    def __init__(self, defaults=None):
+        self.defaults = defaults or DEFAULTS
+        self._cached = {}
+
+    @property
+    def user_settings(self):
+        return getattr(settings, SETTING_NAME, {}) or {}
+
+    def __getattr__(self, name):
+        if name not in self.defaults:
+            raise AttributeError(f"Invalid {SETTING_NAME} setting: {name!r}")
+        if name not in self._cached:
+            self._cached[name] = self.user_settings.get(name, self.defaults[name])
+        return self._cached[name]
+
+    def reload(self):
+        self._cached.clear()
+
+
+views_settings = ViewsSettings()
+
+
+def _reload_settings(*, setting, **kwargs):
+    if setting == SETTING_NAME:
+        views_settings.reload()
+
+
+setting_changed.connect(_reload_settings)

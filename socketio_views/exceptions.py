@@ -1,0 +1,91 @@
+"""
+Errors that reach the client.
+
+Every refusal is a :class:`ChannelError` with a human ``message`` and a
+machine-readable ``code``. A refused subscription reaches a Socket.IO client as
+``connect_error``; a refused or failed event as an ``error`` event (and as the
+acknowledgement, when the client asked for one).
+"""
+from django.core.exceptions import PermissionDenied
+
+
+class ChannelError(Exception):
+    """Base class of the errors a channel reports to its client.
+
+    Raise it (or a subclass) from a handler to refuse an event with your own
+    message and code::
+
+        raise ChannelError("The room is full.", code="room_full")
+    """
+
+    default_message = "The request could not be processed."
+    default_code = "error"
+
+    def __init__(self, message=None, code=None, **extra):
+        self.message = str(message) if message is not None else self.default_message
+        self.code = code or self.default_code
+        self.extra = extra
+        super().__init__(self.message)
+
+    def as_dict(self):
+        """The error as the JSON object clients receive."""
+        return {"message": self.message, "code": self.code, **self.extra}
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.message!r}, code={self.code!r})"
+
+
+class SubscriptionRefused(ChannelError):
+    """A subscription was refused; the client gets ``connect_error``."""
+
+    default_message = "Subscription refused."
+    default_code = "refused"
+
+
+class ChannelNotFound(SubscriptionRefused):
+    """No registered pattern matches the channel."""
+
+    default_message = "No channel matches this name."
+    default_code = "channel_not_found"
+
+
+class EventRefused(ChannelError):
+    """An event was not delivered to a handler."""
+
+    default_message = "The event was refused."
+    default_code = "refused"
+
+
+class UnknownEvent(EventRefused):
+    """The client emitted an event the view has no handler for."""
+
+    default_message = "This channel does not handle that event."
+    default_code = "unknown_event"
+
+
+class InvalidPayload(EventRefused):
+    """The event's payload does not have the expected shape."""
+
+    default_message = "Invalid payload."
+    default_code = "invalid"
+
+
+class ServerError(ChannelError):
+    """A handler raised an unexpected exception; details stay in the server log."""
+
+    default_message = "Internal server error."
+    default_code = "server_error"
+
+
+def to_channel_error(exc, refusal_class=EventRefused):
+    """Convert an exception raised by user code into a :class:`ChannelError`.
+
+    ``PermissionDenied`` becomes a refusal with code ``permission_denied``;
+    anything else that is not a :class:`ChannelError` becomes :class:`ServerError`.
+    """
+    if isinstance(exc, ChannelError):
+        return exc
+    if isinstance(exc, PermissionDenied):
+        message = str(exc) or "Permission denied."
+        return refusal_class(message, code="permission_denied")
+    return ServerError()

@@ -1,0 +1,114 @@
+"""
+``manage.py runserver_socketio [addrport]``: the Django site and its Socket.IO
+channels from one gevent server, with Django's autoreloader.
+"""
+import logging
+import sys
+
+from django.apps import apps
+from django.conf import settings
+from django.core.management import CommandError
+from django.core.management.commands import runserver
+from django.db import connections
+from django.utils import autoreload
+from gevent import pywsgi
+from geventwebsocket.handler import WebSocketHandler
+
+import socketio_views
+from socketio_views import monkey
+from socketio_views.routers import mounted_routers
+
+logger = logging.getLogger("socketio_views")
+
+
+class Command(runserver.Command):
+    help = "Starts a gevent server for the Django site and its Socket.IO channels."
+
+    def run_from_argv(self, argv):
+        if not monkey.is_patched():
+            # Django is already imported unpatched: start again, patched first.
+            monkey.reexec_patched(sys.argv)
+        super().run_from_argv(argv)
+
+    def execute(self, *args, **options):
+        if not monkey.is_patched():
+            raise CommandError(
+                "runserver_socketio needs gevent's monkey-patching before Django is "
+                "imported: run it from the command line, or call "
+                "socketio_views.monkey.patch() first thing in your entry point."
+            )
+        return super().execute(*args, **options)
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--nostatic",
+            action="store_false",
+            dest="use_static_handler",
+            help="Do not serve static files, even with DEBUG on.",
+        )
+        parser.add_argument(
+            "--insecure",
+            action="store_true",
+            dest="insecure_serving",
+            help="Serve static files even if DEBUG is False.",
+        )
+
+    def get_handler(self, *args, **options):
+        handler = super().get_handler(*args, **options)
+        serve_static = options.get("use_static_handler", True) and (
+            settings.DEBUG or options.get("insecure_serving")
+        )
+        if serve_static and apps.is_installed("django.contrib.staticfiles"):
+            from django.contrib.staticfiles.handlers import StaticFilesHandler
+
+            return StaticFilesHandler(handler)
+        return handler
+
+    def inner_run(self, *args, **options):
+        autoreload.raise_last_exception()
+        if not options["skip_checks"]:
+            self.stdout.write("Performing system checks...\n\n")
+            self.check(display_num_errors=True)
+        self.check_migrations()
+        for connection in connections.all(initialized_only=True):
+            connection.close()
+        if not logger.hasHandlers():
+            logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
+            logger.setLevel(logging.INFO)
+        try:
+            server = pywsgi.WSGIServer(
+                (self.addr, int(self.port)),
+                self.get_handler(*args, **options),
+                handler_class=WebSocketHandler,
+            )
+            server.init_socket()
+        except OSError as exc:
+            self.stderr.write(f"Error: {exc.strerror or exc}")
+            sys.exit(1)
+        self.print_banner(server.server_port)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            server.stop(timeout=1)
+
+    def print_banner(self, port):
+        addr = f"[{self.addr}]" if self._raw_ipv6 else self.addr
+        lines = [
+            f"socketio_views {socketio_views.__version__}, Django {self.get_version()}, "
+            f"settings {settings.SETTINGS_MODULE!r}",
+            f"Starting gevent server at http://{addr}:{port}/",
+        ]
+        routers = mounted_routers()
+        if not routers:
+            lines.append("No ChannelRouter is included in the URLconf.")
+        for prefix, router in routers:
+            lines.append(f"Socket.IO endpoint /{prefix} serves channels:")
+            for registration in router:
+                view = registration.view_class
+                lines.append(
+                    f"  {registration.pattern}  ->  {view.__module__}.{view.__qualname__}"
+                )
+        lines.append("Quit the server with CONTROL-C.")
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()

@@ -1,0 +1,66 @@
+"""
+gevent monkey-patching, applied before Django is imported.
+
+Patching must precede the imports it affects: Django creates its per-thread
+database connection storage when ``django.db`` is imported, and a storage
+created before patching is shared by every greenlet. So:
+
+* ``runserver_socketio`` restarts its own process through :func:`reexec_patched`,
+  which patches first and then runs the same command line;
+* gunicorn's gevent workers patch before they import the project's ``wsgi.py``;
+* a custom entry point calls :func:`patch` before it imports anything else::
+
+      from socketio_views.monkey import patch
+      patch()
+"""
+import os
+import sys
+
+from gevent import monkey
+
+#: Run by ``python -c``: patch, then run the original script or module as ``__main__``.
+BOOTSTRAP = """\
+import os, runpy, sys
+from gevent import monkey
+monkey.patch_all()
+kind, target = sys.argv[1], sys.argv[2]
+if kind == "module":
+    sys.argv = [target] + sys.argv[3:]
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+else:
+    sys.argv = sys.argv[2:]
+    sys.path[0] = os.path.dirname(os.path.abspath(target))
+    runpy.run_path(target, run_name="__main__")
+"""
+
+
+def patch():
+    """Patch the standard library for gevent, unless it is already patched."""
+    if not is_patched():
+        monkey.patch_all()
+
+
+def is_patched():
+    """Return whether the standard library is patched for gevent."""
+    return monkey.is_module_patched("socket")
+
+
+def reexec_patched(argv):
+    """Replace this process with one that patches first, then runs ``argv`` the same way.
+
+    ``argv`` is the command line as ``sys.argv`` holds it. Works for
+    ``python manage.py ...``, ``django-admin ...`` and ``python -m django ...``.
+    """
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    if spec is not None:
+        name = spec.name
+        if name == "__main__" or name.endswith(".__main__"):
+            name = spec.parent
+        target = ["module", name]
+    else:
+        target = ["path", argv[0]]
+    warnings = [f"-W{option}" for option in sys.warnoptions]
+    args = [sys.executable, *warnings, "-c", BOOTSTRAP, *target, *argv[1:]]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, args)

@@ -1,0 +1,177 @@
+"""
+The process-wide python-socketio server and the Django view that serves it.
+
+Each channel is a Socket.IO namespace (channel ``rooms/lobby`` is namespace
+``/rooms/lobby``); python-socketio's catch-all namespace hands every namespace
+to :mod:`socketio_views.dispatch`, which routes it through the router the
+connection arrived by.
+"""
+import copy
+import logging
+import threading
+
+import socketio
+from django.db import transaction
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from . import dispatch, signals
+from .conf import views_settings
+from .db import close_db_connections, managed_db_connections
+from .exceptions import ChannelError
+
+logger = logging.getLogger("socketio_views")
+
+#: WSGI environ keys under which the endpoint leaves the router and the
+#: Django request of the Socket.IO handshake.
+ROUTER_KEY = "socketio_views.router"
+REQUEST_KEY = "socketio_views.request"
+
+DEFAULT_SERVER_OPTIONS = {
+    "async_mode": "gevent",
+    # Events of one connection are handled in order, one at a time, in that
+    # connection's greenlet; other connections are never delayed by them.
+    "async_handlers": False,
+}
+
+
+def namespace_for(channel):
+    """Return the Socket.IO namespace of ``channel`` (``"rooms/lobby"`` -> ``"/rooms/lobby"``)."""
+    if channel.startswith("/"):
+        raise ValueError(
+            f"Channel names do not start with '/': use {channel.lstrip('/')!r}, not {channel!r}."
+        )
+    return "/" + channel
+
+
+class ServerHub(dispatch.Hub):
+    """Deliver views' events through a python-socketio server."""
+
+    def __init__(self, server):
+        self.server = server
+
+    def emit(self, event, data, *, channel, to=None, skip_sid=None):
+        self.server.emit(event, data, namespace=namespace_for(channel), to=to, skip_sid=skip_sid)
+
+    def unsubscribe(self, channel, sid):
+        self.server.disconnect(sid, namespace=namespace_for(channel))
+
+    def disconnect(self, channel, sid):
+        eio_sid = self.server.manager.eio_sid_from_sid(sid, namespace_for(channel))
+        if eio_sid is not None:
+            self.server.eio.disconnect(eio_sid)
+
+
+class ChannelServer(socketio.Server):
+    """A ``socketio.Server`` whose every namespace is a channel served by a ChannelView."""
+
+    def __init__(self, **options):
+        super().__init__(namespaces="*", **{**DEFAULT_SERVER_OPTIONS, **options})
+        self.hub = ServerHub(self)
+        #: The live subscriptions of this process: sid -> ChannelView.
+        self.views = {}
+        self.on("connect", self._on_subscribe, namespace="*")
+        self.on("disconnect", self._on_unsubscribe, namespace="*")
+        self.on("*", self._on_event, namespace="*")
+
+    def _on_subscribe(self, namespace, sid, *args):
+        if self.manager.is_connected(sid, namespace):
+            # python-socketio routes a client *event* named "connect" here.
+            return self._refuse_reserved(sid, "connect", args)
+        environ, auth = args[0], (args[1] if len(args) > 1 else None)
+        request = copy.copy(environ[REQUEST_KEY])
+        with managed_db_connections():
+            try:
+                view = dispatch.subscribe(
+                    environ[ROUTER_KEY],
+                    self.hub,
+                    channel=namespace[1:],
+                    sid=sid,
+                    request=request,
+                    auth=auth,
+                )
+            except ChannelError as error:
+                raise socketio.exceptions.ConnectionRefusedError(error.message, error.as_dict())
+        self.views[sid] = view
+        # python-socketio confirms the subscription when this handler returns;
+        # what on_subscribe sent is delivered right after that.
+        self.start_background_task(view.release)
+        return True
+
+    def _on_unsubscribe(self, namespace, sid, *args):
+        if self.manager.is_connected(sid, namespace):
+            # A client event named "disconnect", not a disconnection.
+            return self._refuse_reserved(sid, "disconnect", args)
+        view = self.views.pop(sid, None)
+        if view is not None:
+            with managed_db_connections():
+                dispatch.end_subscription(view, args[0] if args else None)
+
+    def _on_event(self, event, namespace, sid, *args):
+        view = self.views.get(sid)
+        if view is None:
+            return None
+        with managed_db_connections():
+            return dispatch.handle_event(view, event, args)
+
+    def _refuse_reserved(self, sid, event, args):
+        view = self.views.get(sid)
+        if view is not None:
+            return dispatch.handle_event(view, event, args)
+
+    def _handle_eio_connect(self, eio_sid, environ):
+        super()._handle_eio_connect(eio_sid, environ)
+        request = environ.get(REQUEST_KEY)
+        logger.info(
+            "Connection %s from %s (%s)",
+            eio_sid,
+            environ.get("REMOTE_ADDR"),
+            "websocket" if "transport=websocket" in environ.get("QUERY_STRING", "") else "polling",
+        )
+        signals.connected.send(sender=None, sid=eio_sid, request=request)
+
+    def _handle_eio_disconnect(self, eio_sid, reason):
+        try:
+            super()._handle_eio_disconnect(eio_sid, reason)
+        finally:
+            logger.info("Connection %s closed (%s)", eio_sid, reason)
+            signals.disconnected.send(sender=None, sid=eio_sid, reason=reason)
+
+
+_server = None
+_server_lock = threading.Lock()
+
+
+def get_server():
+    """Return this process's :class:`ChannelServer`, creating it from the settings on first use."""
+    global _server
+    if _server is None:
+        with _server_lock:
+            if _server is None:
+                _server = ChannelServer(**views_settings.SERVER_OPTIONS)
+    return _server
+
+
+@csrf_exempt
+@transaction.non_atomic_requests
+def endpoint_view(request, router):
+    """Serve Engine.IO requests (polling and websocket) for the channels of ``router``."""
+    environ = request.environ
+    environ[ROUTER_KEY] = router
+    environ[REQUEST_KEY] = request
+    # A websocket may stay open for hours: do not hold the connection that
+    # middleware (sessions, auth) may have opened for it.
+    close_db_connections()
+    started = {}
+
+    def start_response(status, headers, exc_info=None):
+        started["status"], started["headers"] = status, headers
+
+    body = get_server().handle_request(environ, start_response)
+    if "status" not in started:
+        # A websocket that has now closed; the server already answered it.
+        return HttpResponse(status=101)
+    response = HttpResponse(b"".join(body), status=int(started["status"].split(" ", 1)[0]))
+    for name, value in started["headers"]:
+        response[name] = value
+    return response

@@ -1,0 +1,115 @@
+"""
+A real ``runserver_socketio`` process on a free loopback port, for end-to-end tests.
+
+Example usage::
+
+    with LiveServer() as server:
+        client = socketio.Client()
+        client.connect(server.url, namespaces=["/rooms/lobby"])
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+
+from django.conf import settings
+
+BANNER_RE = re.compile(r"Starting gevent server at http://([^/]+)/")
+
+
+class LiveServerError(RuntimeError):
+    """The live server did not start, or exited early."""
+
+
+class LiveServer:
+    """Run ``manage.py runserver_socketio`` in a child process bound to ``127.0.0.1``.
+
+    :param settings_module: settings of the child (default: this process's).
+    :param env: extra environment variables for the child.
+    :param reload: run with Django's autoreloader.
+    :param startup_timeout: seconds to wait for the server to listen.
+    """
+
+    def __init__(self, settings_module=None, env=None, reload=False, startup_timeout=30, port=0):
+        self.settings_module = settings_module or os.environ.get("DJANGO_SETTINGS_MODULE") or settings.SETTINGS_MODULE
+        self.env = env or {}
+        self.reload = reload
+        self.startup_timeout = startup_timeout
+        self.port = port
+        self.process = None
+        self.url = None
+        self.output = deque(maxlen=2000)
+        self._banner = threading.Event()
+        self.banners = 0
+
+    def start(self):
+        """Start the child and wait until it listens; return ``self``."""
+        args = [sys.executable, "-m", "django", "runserver_socketio", f"127.0.0.1:{self.port}", "--skip-checks"]
+        if not self.reload:
+            args.append("--noreload")
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": self.settings_module, "PYTHONUNBUFFERED": "1", **self.env}
+        self.process = subprocess.Popen(
+            args,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._read_output, daemon=True)
+        self._reader.start()
+        if not self._banner.wait(self.startup_timeout):
+            self.stop()
+            raise LiveServerError("runserver_socketio did not start:\n" + self.log())
+        return self
+
+    def _read_output(self):
+        for line in self.process.stdout:
+            self.output.append(line.rstrip("\n"))
+            match = BANNER_RE.search(line)
+            if match:
+                self.url = f"http://{match.group(1)}"
+                self.banners += 1
+                self._banner.set()
+
+    def wait_for_output(self, pattern, timeout=10, start=0):
+        """Wait until a line of the server's output from line ``start`` on matches ``pattern``."""
+        deadline = time.monotonic() + timeout
+        regex = re.compile(pattern)
+        while time.monotonic() < deadline:
+            for line in list(self.output)[start:]:
+                if regex.search(line):
+                    return line
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise LiveServerError(f"No server output matched {pattern!r}:\n" + self.log())
+
+    def log(self):
+        """The server's recent output as one string."""
+        return "\n".join(self.output)
+
+    def stop(self, timeout=10):
+        """Stop the child (and any autoreloader child) and wait for it."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout)
+        except ProcessLookupError:
+            pass
+        self._reader.join(timeout)
+        self.process.stdout.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()

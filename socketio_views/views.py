@@ -1,0 +1,194 @@
+"""
+Class-based channels: one :class:`ChannelView` instance serves one subscription.
+
+Example usage::
+
+    from socketio_views import ChannelView
+
+    class RoomChannel(ChannelView):
+        def on_subscribe(self, room):
+            self.broadcast({"joined": self.request.user.get_username()})
+
+        def on_message(self, data, room):
+            self.broadcast(data)
+            return {"ok": True}
+"""
+import re
+
+from .exceptions import SubscriptionRefused, UnknownEvent
+
+#: Event names a client can never emit: Socket.IO's own lifecycle events and
+#: the names of this framework's hooks.
+RESERVED_EVENTS = frozenset(
+    {
+        "connect",
+        "connect_error",
+        "disconnect",
+        "disconnecting",
+        "newListener",
+        "removeListener",
+        "subscribe",
+        "unsubscribe",
+        "error",
+    }
+)
+
+#: A legal client event name: a letter, then letters, digits or underscores.
+EVENT_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}\Z")
+
+HANDLER_PREFIX = "on_"
+
+
+def is_client_event(event):
+    """Return whether a client may emit ``event`` at all (its name is legal and not reserved)."""
+    return (
+        isinstance(event, str)
+        and EVENT_NAME_RE.match(event) is not None
+        and event not in RESERVED_EVENTS
+    )
+
+
+class ChannelView:
+    """Serve one client's subscription to one channel.
+
+    Subclass it per feature, as you would ``django.views.View``, and declare
+    handlers:
+
+    * ``on_subscribe(*args, **kwargs)`` runs when a client subscribes; raise
+      ``django.core.exceptions.PermissionDenied`` (or return ``False``) to refuse.
+    * ``on_<event>(data, *args, **kwargs)`` runs for each client event
+      ``<event>``; its return value becomes the acknowledgement.
+    * ``on_disconnect(*args, **kwargs)`` runs once when the subscription ends,
+      whatever the reason.
+
+    ``args`` and ``kwargs`` are what the channel pattern captured, like a
+    view's URL arguments. During a subscription the instance has ``request``,
+    ``channel``, ``args``, ``kwargs``, ``sid`` and ``auth``.
+    """
+
+    #: Events dispatched to handlers, built from the ``on_<event>`` methods.
+    #: Set it to a collection of names to allow fewer.
+    event_names = None
+
+    def __init__(self, **kwargs):
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._handler_names = cls._collect_handlers()
+
+    @classmethod
+    def _collect_handlers(cls):
+        handlers = {}
+        for name in dir(cls):
+            if not name.startswith(HANDLER_PREFIX):
+                continue
+            event = name[len(HANDLER_PREFIX):]
+            if is_client_event(event) and callable(getattr(cls, name)):
+                handlers[event] = name
+        if cls.event_names is not None:
+            handlers = {e: n for e, n in handlers.items() if e in cls.event_names}
+        return handlers
+
+    @classmethod
+    def check_initkwargs(cls, initkwargs):
+        """Refuse keyword arguments that are not class attributes, as ``View.as_view()`` does."""
+        for key in initkwargs:
+            if not hasattr(cls, key):
+                raise TypeError(
+                    f"{cls.__name__}() received an invalid keyword {key!r}. "
+                    f"Only attributes already defined on the class can be set "
+                    f"when registering a channel."
+                )
+
+    # Plumbing, called by the framework. Mixins override these and call super().
+
+    def setup(self, *, hub, request, channel, sid, args=(), kwargs=None, auth=None):
+        """Attach the subscription's context; called before :meth:`subscribe`."""
+        self.hub = hub
+        self.request = request
+        self.channel = channel
+        self.sid = sid
+        self.args = tuple(args)
+        self.kwargs = dict(kwargs or {})
+        self.auth = auth if auth is not None else {}
+        self._held = []
+
+    def subscribe(self):
+        """Run the subscription's checks, then :meth:`on_subscribe`.
+
+        Access mixins override this to refuse before ``on_subscribe`` runs.
+        """
+        if self.on_subscribe(*self.args, **self.kwargs) is False:
+            raise SubscriptionRefused()
+
+    def dispatch(self, event, data):
+        """Deliver client event ``event`` to its handler and return the acknowledgement."""
+        return self.get_handler(event)(data, *self.args, **self.kwargs)
+
+    def teardown(self, reason):
+        """End the subscription; runs :meth:`on_disconnect`."""
+        self.disconnect_reason = reason
+        return self.on_disconnect(*self.args, **self.kwargs)
+
+    def get_handler(self, event):
+        """Return the bound handler for ``event`` or raise :class:`UnknownEvent`."""
+        name = self._handler_names.get(event)
+        if name is None:
+            raise UnknownEvent(
+                f"Channel {self.channel!r} does not handle event {event!r}."
+            )
+        return getattr(self, name)
+
+    # Hooks for subclasses.
+
+    def on_subscribe(self, *args, **kwargs):
+        """Accept the subscription (the default). Return ``False`` or raise to refuse."""
+
+    def on_disconnect(self, *args, **kwargs):
+        """Called once when the subscription ends; :attr:`disconnect_reason` says why."""
+
+    # What a handler can do.
+
+    def send(self, data, event="message"):
+        """Send ``event`` with ``data`` to this subscriber only."""
+        self._emit(event, data, to=self.sid)
+
+    def broadcast(self, data, event="message", include_self=True):
+        """Send ``event`` with ``data`` to every subscriber of this channel.
+
+        With ``include_self=False`` every subscriber but this one receives it.
+        """
+        self._emit(event, data, skip_sid=None if include_self else self.sid)
+
+    def unsubscribe(self):
+        """End this subscription from the server; the client's connection stays open."""
+        self.hub.unsubscribe(self.channel, self.sid)
+
+    def disconnect(self):
+        """Close the client's whole connection, with all its subscriptions."""
+        self.hub.disconnect(self.channel, self.sid)
+
+    def _emit(self, event, data, to=None, skip_sid=None):
+        if event in RESERVED_EVENTS - {"error"}:
+            raise ValueError(f"{event!r} is reserved by Socket.IO; choose another event name.")
+        if self._held is not None:
+            # The client is not subscribed until subscribe() returns: hold what
+            # on_subscribe sends so that the subscriber receives it too.
+            self._held.append((event, data, to, skip_sid))
+        else:
+            self.hub.emit(event, data, channel=self.channel, to=to, skip_sid=skip_sid)
+
+    def release(self):
+        """Deliver what was sent during :meth:`subscribe`; called once the client is subscribed."""
+        held, self._held = self._held, None
+        for event, data, to, skip_sid in held or ():
+            self.hub.emit(event, data, channel=self.channel, to=to, skip_sid=skip_sid)
+
+    def __repr__(self):
+        channel = getattr(self, "channel", None)
+        return f"<{type(self).__name__} channel={channel!r} sid={getattr(self, 'sid', None)!r}>"
+
+
+ChannelView._handler_names = ChannelView._collect_handlers()

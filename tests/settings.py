@@ -1,0 +1,44 @@
+"""Settings of the project's own test suite (PostgreSQL, as the machine provides it)."""
+import os
+
+SECRET_KEY = "socketio-views-tests"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.staticfiles",
+    "socketio_views",
+    "tests.testapp",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+ROOT_URLCONF = "tests.testapp.urls"
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        # A live server started by the tests is pointed at the test database.
+        "NAME": os.environ.get("SOCKETIO_VIEWS_TEST_DB", "socketio_views"),
+        "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+        "PORT": os.environ.get("PGPORT", "5432"),
+        "USER": os.environ.get("PGUSER", "postgres"),
+        "PASSWORD": os.environ.get("PGPASSWORD", ""),
+        "ATOMIC_REQUESTS": True,
+    }
+}
+STATIC_URL = "/static/"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"socketio_views": {"handlers": ["console"], "level": "INFO"}},
+}

@@ -1,0 +1,146 @@
+"""Channels the test suite talks to over real connections."""
+import time
+from collections import defaultdict
+
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.dispatch import receiver
+
+from socketio_views import ChannelError, ChannelView, signals
+
+
+class RoomChannel(ChannelView):
+    def on_subscribe(self, room):
+        self.name = self.auth.get("name") or self.request.user.get_username() or "anonymous"
+        self.broadcast({"joined": self.name})
+
+    def on_message(self, data, room):
+        self.broadcast({"user": self.name, "text": data["text"]})
+        return {"ok": True}
+
+    def on_typing(self, data, room):
+        self.broadcast({"user": self.name}, event="typing", include_self=False)
+
+    def on_whoami(self, data, room):
+        user = self.request.user
+        return {
+            "user": user.get_username(),
+            "authenticated": user.is_authenticated,
+            "name": self.name,
+            "channel": self.channel,
+            "kwargs": self.kwargs,
+            "sid": self.sid,
+        }
+
+    def on_echo(self, data, room):
+        self.send(data, event="echo")
+
+    def on_boom(self, data, room):
+        raise RuntimeError("secret internals")
+
+    def on_refuse(self, data, room):
+        raise ChannelError("The room is full.", code="room_full")
+
+    def on_forbidden(self, data, room):
+        raise PermissionDenied("Only moderators may do that.")
+
+    def on_slow(self, data, room):
+        time.sleep(data["seconds"])
+        return "done"
+
+    def on_leave(self, data, room):
+        self.unsubscribe()
+
+    def on_kick(self, data, room):
+        self.disconnect()
+
+    def on_disconnect(self, room):
+        self.broadcast({"left": self.name}, event="left", include_self=False)
+
+
+class ConvertersChannel(ChannelView):
+    def on_kwargs(self, data, **kwargs):
+        return {
+            "args": list(self.args),
+            "types": {k: type(v).__name__ for k, v in kwargs.items()},
+            "values": {k: str(v) for k, v in kwargs.items()},
+        }
+
+
+class PrivateChannel(ChannelView):
+    def on_subscribe(self, key):
+        if self.auth.get("token") != "secret":
+            raise PermissionDenied("Wrong token.")
+
+
+class ClosedChannel(ChannelView):
+    def on_subscribe(self, name):
+        return False
+
+
+class BrokenChannel(ChannelView):
+    def on_subscribe(self, name):
+        raise RuntimeError("database password is hunter2")
+
+
+class DatabaseChannel(ChannelView):
+    def on_subscribe(self, n):
+        User.objects.exists()
+
+    def on_count(self, data, n):
+        return User.objects.count()
+
+    def on_backend_pid(self, data, n):
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+
+#: What the signal receivers saw, per channel.
+signal_log = defaultdict(list)
+connection_log = []
+
+
+class SignalsChannel(ChannelView):
+    def on_ping(self, data, name):
+        return "pong"
+
+    def on_log(self, data, name):
+        return {"channel": signal_log[self.channel], "connections": list(connection_log)}
+
+
+@receiver(signals.subscribed, sender=SignalsChannel)
+def _subscribed(sender, view, **kwargs):
+    signal_log[view.channel].append(["subscribed", sender.__name__])
+
+
+@receiver(signals.message_received, sender=SignalsChannel)
+def _received(sender, view, event, data, **kwargs):
+    signal_log[view.channel].append(["message_received", event, data])
+
+
+@receiver(signals.unsubscribed, sender=SignalsChannel)
+def _unsubscribed(sender, view, reason, **kwargs):
+    signal_log[view.channel].append(["unsubscribed", reason])
+
+
+@receiver(signals.error, sender=SignalsChannel)
+def _error(sender, view, event, error, **kwargs):
+    signal_log[view.channel].append(["error", event, error.code])
+
+
+@receiver(signals.subscription_refused)
+def _refused(sender, channel, error, **kwargs):
+    signal_log[channel].append(["subscription_refused", error.code])
+
+
+@receiver(signals.connected)
+def _connected(sender, sid, request, **kwargs):
+    connection_log.append(["connected", sid])
+
+
+@receiver(signals.disconnected)
+def _disconnected(sender, sid, reason, **kwargs):
+    connection_log.append(["disconnected", sid])

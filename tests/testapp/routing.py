@@ -1,0 +1,31 @@
+from django.urls import register_converter
+
+from socketio_views import ChannelRouter
+
+from . import channels
+
+
+class YearConverter:
+    regex = "[0-9]{4}"
+
+    def to_python(self, value):
+        return int(value)
+
+    def to_url(self, value):
+        return f"{value:04d}"
+
+
+register_converter(YearConverter, "yyyy")
+
+router = ChannelRouter()
+router.register("rooms/<slug:room>", channels.RoomChannel, name="room")
+router.register("items/<int:item_id>", channels.ConvertersChannel)
+router.register("objects/<uuid:key>", channels.ConvertersChannel)
+router.register("files/<path:filename>", channels.ConvertersChannel)
+router.register("archive/<yyyy:year>", channels.ConvertersChannel, name="archive")
+router.register(r"^legacy/(?P<code>[A-Z]{3})$", channels.ConvertersChannel, regex=True)
+router.register("private/<str:key>", channels.PrivateChannel)
+router.register("closed/<str:name>", channels.ClosedChannel)
+router.register("broken/<str:name>", channels.BrokenChannel)
+router.register("db/<int:n>", channels.DatabaseChannel)
+router.register("signals/<str:name>", channels.SignalsChannel)

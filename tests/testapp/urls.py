@@ -1,0 +1,10 @@
+from django.urls import include, path
+
+from . import views
+from .routing import router
+
+urlpatterns = [
+    path("socket.io/", include(router.urls)),
+    path("notify/", views.notify),
+    path("direct/", views.direct),
+]
