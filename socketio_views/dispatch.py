@@ -21,8 +21,11 @@ class Hub:
     subscription's id.
     """
 
-    def emit(self, event, data, *, channel, to=None, skip_sid=None):
-        """Send ``event`` to ``to`` (one subscription) or to every subscriber of ``channel`` but ``skip_sid``."""
+    def emit(self, event, data, *, channel, to=None, skip_sid=None, callback=None):
+        """Send ``event`` to ``to`` (one subscription) or to every subscriber of ``channel`` but ``skip_sid``.
+
+        ``callback``, only with ``to``, receives the client's acknowledgement.
+        """
         raise NotImplementedError
 
     def unsubscribe(self, channel, sid):

@@ -50,8 +50,10 @@ class ServerHub(dispatch.Hub):
     def __init__(self, server):
         self.server = server
 
-    def emit(self, event, data, *, channel, to=None, skip_sid=None):
-        self.server.emit(event, data, namespace=namespace_for(channel), to=to, skip_sid=skip_sid)
+    def emit(self, event, data, *, channel, to=None, skip_sid=None, callback=None):
+        self.server.emit(
+            event, data, namespace=namespace_for(channel), to=to, skip_sid=skip_sid, callback=callback
+        )
 
     def unsubscribe(self, channel, sid):
         self.server.disconnect(sid, namespace=namespace_for(channel))

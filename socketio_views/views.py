@@ -151,9 +151,13 @@ class ChannelView:
 
     # What a handler can do.
 
-    def send(self, data, event="message"):
-        """Send ``event`` with ``data`` to this subscriber only."""
-        self._emit(event, data, to=self.sid)
+    def send(self, data, event="message", callback=None):
+        """Send ``event`` with ``data`` to this subscriber only.
+
+        With ``callback``, the client is asked for an acknowledgement, and
+        ``callback`` is called with what the client acknowledges.
+        """
+        self._emit(event, data, to=self.sid, callback=callback)
 
     def broadcast(self, data, event="message", include_self=True):
         """Send ``event`` with ``data`` to every subscriber of this channel.
@@ -170,21 +174,21 @@ class ChannelView:
         """Close the client's whole connection, with all its subscriptions."""
         self.hub.disconnect(self.channel, self.sid)
 
-    def _emit(self, event, data, to=None, skip_sid=None):
+    def _emit(self, event, data, to=None, skip_sid=None, callback=None):
         if event in RESERVED_EVENTS - {"error"}:
             raise ValueError(f"{event!r} is reserved by Socket.IO; choose another event name.")
         if self._held is not None:
             # The client is not subscribed until subscribe() returns: hold what
             # on_subscribe sends so that the subscriber receives it too.
-            self._held.append((event, data, to, skip_sid))
+            self._held.append((event, data, to, skip_sid, callback))
         else:
-            self.hub.emit(event, data, channel=self.channel, to=to, skip_sid=skip_sid)
+            self.hub.emit(event, data, channel=self.channel, to=to, skip_sid=skip_sid, callback=callback)
 
     def release(self):
         """Deliver what was sent during :meth:`subscribe`; called once the client is subscribed."""
         held, self._held = self._held, None
-        for event, data, to, skip_sid in held or ():
-            self.hub.emit(event, data, channel=self.channel, to=to, skip_sid=skip_sid)
+        for event, data, to, skip_sid, callback in held or ():
+            self.hub.emit(event, data, channel=self.channel, to=to, skip_sid=skip_sid, callback=callback)
 
     def __repr__(self):
         channel = getattr(self, "channel", None)

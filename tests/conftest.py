@@ -17,6 +17,15 @@ def live_server_socketio(django_db_setup, django_db_blocker):
         yield server
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    server = item.funcargs.get("live_server_socketio") if hasattr(item, "funcargs") else None
+    if report.failed and server is not None:
+        report.sections.append(("live server output", "\n".join(list(server.output)[-60:])))
+    return report
+
+
 @pytest.fixture(params=["websocket", "polling"])
 def transport(request):
     return request.param

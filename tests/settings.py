@@ -42,3 +42,5 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"socketio_views": {"handlers": ["console"], "level": "INFO"}},
 }
+# Short pings: polling clients that vanish are noticed within seconds.
+SOCKETIO_VIEWS = {"SERVER_OPTIONS": {"ping_interval": 2, "ping_timeout": 3}}

@@ -16,13 +16,18 @@ class WireClient:
         self._arrivals = queue.Queue()
         self.connect_errors = {}
         self.disconnects = []
+        #: event -> function of the payload whose result acknowledges the server's event
+        self.answers = {}
         self.sio.on("*", self._on_event, namespace="*")
         self.sio.on("connect_error", self._on_connect_error, namespace="*")
         self.sio.on("disconnect", self._on_disconnect, namespace="*")
 
     def _on_event(self, event, namespace, *args):
-        self.events.append((namespace[1:], event, args[0] if len(args) == 1 else list(args)))
+        data = args[0] if len(args) == 1 else list(args)
+        self.events.append((namespace[1:], event, data))
         self._arrivals.put(None)
+        if event in self.answers:
+            return self.answers[event](data)
 
     def _on_connect_error(self, namespace, data):
         self.connect_errors[namespace[1:]] = data
@@ -40,6 +45,23 @@ class WireClient:
             wait_timeout=wait_timeout,
         )
         return self
+
+    def refused(self, channel, *others, auth=None, headers=None, timeout=5):
+        """Subscribe to ``channel`` (and ``others``) expecting ``channel`` refused; return its ``connect_error`` data."""
+        self.sio.connect(
+            self.url,
+            namespaces=["/" + c for c in (channel, *others)],
+            transports=[self.transport],
+            auth=auth,
+            headers=headers or {},
+            wait=False,
+        )
+        deadline = time.monotonic() + timeout
+        while channel not in self.connect_errors:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{channel!r} was not refused within {timeout}s; events: {self.events}")
+            time.sleep(0.01)
+        return self.connect_errors[channel]
 
     def call(self, channel, event, data=None, timeout=5):
         return self.sio.call(event, data, namespace="/" + channel, timeout=timeout)

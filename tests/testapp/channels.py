@@ -35,6 +35,9 @@ class RoomChannel(ChannelView):
     def on_echo(self, data, room):
         self.send(data, event="echo")
 
+    def on_ask(self, data, room):
+        self.send({"q": data["q"]}, event="question", callback=lambda reply: self.send(reply, event="answered"))
+
     def on_boom(self, data, room):
         raise RuntimeError("secret internals")
 
@@ -108,7 +111,8 @@ class SignalsChannel(ChannelView):
         return "pong"
 
     def on_log(self, data, name):
-        return {"channel": signal_log[self.channel], "connections": list(connection_log)}
+        channel = (data or {}).get("channel", self.channel)
+        return {"channel": signal_log[channel], "connections": list(connection_log)}
 
 
 @receiver(signals.subscribed, sender=SignalsChannel)
