@@ -36,7 +36,7 @@ class ChannelMatch:
     name: str | None
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class Registration:
     """One ``register()`` call: a pattern and the view that serves it."""
 

@@ -32,14 +32,16 @@ class LiveServer:
     :param env: extra environment variables for the child.
     :param reload: run with Django's autoreloader.
     :param startup_timeout: seconds to wait for the server to listen.
+    :param args: extra command-line arguments, such as ``["--insecure"]``.
     """
 
-    def __init__(self, settings_module=None, env=None, reload=False, startup_timeout=30, port=0):
+    def __init__(self, settings_module=None, env=None, reload=False, startup_timeout=30, port=0, args=()):
         self.settings_module = settings_module or os.environ.get("DJANGO_SETTINGS_MODULE") or settings.SETTINGS_MODULE
         self.env = env or {}
         self.reload = reload
         self.startup_timeout = startup_timeout
         self.port = port
+        self.args = list(args)
         self.process = None
         self.url = None
         self.output = deque(maxlen=2000)
@@ -51,6 +53,7 @@ class LiveServer:
         args = [sys.executable, "-m", "django", "runserver_socketio", f"127.0.0.1:{self.port}", "--skip-checks"]
         if not self.reload:
             args.append("--noreload")
+        args.extend(self.args)
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": self.settings_module, "PYTHONUNBUFFERED": "1", **self.env}
         self.process = subprocess.Popen(
             args,

@@ -1,0 +1,127 @@
+"""runserver_socketio and gunicorn: the two ways the project serves channels."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from django.core.management import CommandError, call_command
+
+from socketio_views.testing import LiveServer
+
+from .wire import WireClient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHANNELS_MODULE = os.path.join(os.path.dirname(__file__), "testapp", "channels.py")
+
+
+@pytest.fixture
+def test_db_env(django_db_setup):
+    from django.db import connection
+
+    return {"SOCKETIO_VIEWS_TEST_DB": connection.settings_dict["NAME"]}
+
+
+def test_banner_lists_every_channel_pattern(live_server_socketio):
+    """The start-up banner names each registered pattern and the view serving it."""
+    log = live_server_socketio.log()
+    assert "Socket.IO endpoint /socket.io/ serves channels:" in log
+    assert "rooms/<slug:room>  ->  tests.testapp.channels.RoomChannel" in log
+    assert "^legacy/(?P<code>[A-Z]{3})$  ->  tests.testapp.channels.ConvertersChannel" in log
+
+
+def test_server_is_patched_without_late_patching_warnings(live_server_socketio):
+    """gevent patches before Django is imported, so gevent warns about nothing."""
+    assert "MonkeyPatchWarning" not in live_server_socketio.log()
+    assert "DatabaseWrapper objects created in a thread" not in live_server_socketio.log()
+
+
+def test_one_log_line_per_connection_and_subscription(live_server_socketio):
+    """The server logs each connection, subscription and their ends."""
+    client = WireClient(live_server_socketio.url).connect("rooms/logged", auth={"name": "x"})
+    sid = client.sio.get_sid("/rooms/logged")
+    client.close()
+    live_server_socketio.wait_for_output(rf"Subscribed {re.escape(sid)} to 'rooms/logged' \(RoomChannel\)")
+    live_server_socketio.wait_for_output(rf"Unsubscribed {re.escape(sid)} from 'rooms/logged'")
+    live_server_socketio.wait_for_output(r"Connection \S+ from 127\.0\.0\.1 \(websocket\)")
+
+
+def test_serves_the_django_site_on_the_same_port(live_server_socketio):
+    """Ordinary Django URLs and the Socket.IO endpoint share one server."""
+    assert requests.get(live_server_socketio.url + "/nowhere/", timeout=5).status_code == 404
+    handshake = requests.get(live_server_socketio.url + "/socket.io/?EIO=4&transport=polling", timeout=5)
+    assert handshake.status_code == 200 and handshake.text.startswith("0{")
+
+
+def test_static_files_are_served_like_runserver(test_db_env):
+    """With --insecure (or DEBUG) static files are served, as runserver does."""
+    with LiveServer(env=test_db_env, args=["--insecure"]) as server:
+        response = requests.get(server.url + "/static/socketio_views/vendor/socket.io.min.js", timeout=5)
+    assert response.status_code == 200
+    assert b"io" in response.content
+
+
+def test_autoreload_restarts_on_code_change(test_db_env):
+    """Without --noreload, editing a project module restarts the server, which serves again."""
+    with LiveServer(env=test_db_env, reload=True) as server:
+        time.sleep(1.5)  # let the reloader take its first snapshot of mtimes
+        os.utime(CHANNELS_MODULE)
+        deadline = time.monotonic() + 20
+        while server.banners < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.banners == 2, server.log()
+        assert "MonkeyPatchWarning" not in server.log()
+        client = WireClient(server.url).connect("rooms/reloaded", auth={"name": "x"})
+        assert client.call("rooms/reloaded", "message", {"text": "after reload"}) == {"ok": True}
+        client.close()
+
+
+def test_call_command_without_patching_explains_what_to_do():
+    """Calling the command from unpatched code fails with the fix in the message."""
+    with pytest.raises(CommandError, match=r"call socketio_views\.monkey\.patch\(\) first"):
+        call_command("runserver_socketio", "--noreload")
+
+
+def test_gunicorn_gevent_websocket_worker_serves_channels(test_db_env, tmp_path):
+    """Production: gunicorn's gevent-websocket worker on the ordinary wsgi.py serves channels."""
+    log_path = tmp_path / "gunicorn.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "gunicorn",
+                "--worker-class", "geventwebsocket.gunicorn.workers.GeventWebSocketWorker",
+                "--workers", "1", "--bind", "127.0.0.1:0", "--control-socket", str(tmp_path / "ctl"),
+                "tests.wsgi",
+            ],
+            env={**os.environ, **test_db_env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 20
+        url = None
+        while url is None and time.monotonic() < deadline:
+            match = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log_path.read_text())
+            url = match and match.group(1)
+            time.sleep(0.1)
+        assert url, log_path.read_text()
+        for transport in ("websocket", "polling"):
+            client = None
+            for _ in range(50):  # the worker boots after the master listens
+                try:
+                    client = WireClient(url, transport=transport).connect("rooms/gunicorn", auth={"name": "g"})
+                    break
+                except Exception:
+                    time.sleep(0.1)
+            assert client is not None, log_path.read_text()
+            assert client.call("rooms/gunicorn", "message", {"text": transport}) == {"ok": True}
+            client.close()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(10)
+    assert "MonkeyPatchWarning" not in log_path.read_text()

@@ -1,0 +1,80 @@
+"""ChannelView: which client events reach which handlers."""
+import pytest
+
+from socketio_views import ChannelView
+from socketio_views.exceptions import UnknownEvent
+from socketio_views.views import is_client_event
+
+
+class Chat(ChannelView):
+    def on_message(self, data):
+        return "message"
+
+    def on_typing_started(self, data):
+        return "typing"
+
+    def on__hidden(self, data):
+        return "hidden"
+
+    on_not_callable = "just a string"
+
+
+class Restricted(Chat):
+    event_names = {"message"}
+
+
+@pytest.mark.parametrize(
+    "event, legal",
+    [
+        ("message", True),
+        ("typing_started", True),
+        ("Move2", True),
+        ("connect", False),
+        ("disconnect", False),
+        ("subscribe", False),
+        ("unsubscribe", False),
+        ("error", False),
+        ("_private", False),
+        ("__init__", False),
+        ("has-dash", False),
+        ("", False),
+        (None, False),
+        (42, False),
+        ("x" * 101, False),
+    ],
+)
+def test_is_client_event(event, legal):
+    """Only names made of letters, digits and underscores, starting with a letter and not reserved, are events."""
+    assert is_client_event(event) is legal
+
+
+def test_handlers_are_collected_from_on_methods():
+    """on_<event> methods become handlers; lifecycle hooks, private names and non-callables do not."""
+    assert Chat._handler_names == {"message": "on_message", "typing_started": "on_typing_started"}
+
+
+def test_event_names_restricts_the_handlers():
+    """event_names allows a subset of the handlers, like http_method_names."""
+    assert Restricted._handler_names == {"message": "on_message"}
+
+
+def test_get_handler_refuses_unknown_events_with_the_channel_name():
+    """An unknown event raises UnknownEvent naming the channel and the event."""
+    view = Chat()
+    view.channel = "rooms/x"
+    assert view.get_handler("message")(None) == "message"
+    with pytest.raises(UnknownEvent, match="Channel 'rooms/x' does not handle event 'subscribe'."):
+        view.get_handler("subscribe")
+
+
+def test_initkwargs_set_attributes():
+    """Keyword arguments set instance attributes, as View(**initkwargs) does."""
+    assert Chat(event_names=None).event_names is None
+
+
+def test_reserved_event_names_cannot_be_sent():
+    """Sending a Socket.IO reserved event name is a programming error, reported at once."""
+    view = Chat()
+    view._held, view.sid = None, "sid"
+    with pytest.raises(ValueError, match="'disconnect' is reserved"):
+        view.send({}, event="disconnect")
