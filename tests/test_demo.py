@@ -1,0 +1,100 @@
+"""The demo chat over real connections: the wire contract other clients rely on."""
+import os
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from socketio_views.testing import LiveServer
+
+from .wire import WireClient
+
+DEMO_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "demo")
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory):
+    env = {
+        "PYTHONPATH": DEMO_DIR,
+        "DEMO_DATABASE": str(tmp_path_factory.mktemp("demo") / "db.sqlite3"),
+        "DJANGO_SETTINGS_MODULE": "demo.settings",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=DEMO_DIR,
+        env={**os.environ, **env},
+        check=True,
+    )
+    with LiveServer(settings_module="demo.settings", env=env) as server:
+        yield server
+
+
+@pytest.fixture
+def demo_client(demo_server):
+    clients = []
+
+    def make(*channels, **kwargs):
+        client = WireClient(demo_server.url)
+        clients.append(client)
+        return client.connect(*channels, **kwargs) if channels else client
+
+    yield make
+    for client in clients:
+        if client.sio.connected:
+            client.close()
+
+
+def test_room_contract_message_ack_and_broadcast(demo_client):
+    """Emitting message {"text"} is acked; every subscriber, the sender included, gets {"user", "text"}."""
+    alice = demo_client("rooms/lobby", auth={"name": "alice"})
+    bob = demo_client("rooms/lobby", auth={"name": "bob"})
+
+    assert alice.call("rooms/lobby", "message", {"text": "hello"}) == {"ok": True}
+    assert bob.wait_for("rooms/lobby", "message") == [{"user": "alice", "text": "hello"}]
+    assert alice.wait_for("rooms/lobby", "message") == [{"user": "alice", "text": "hello"}]
+
+
+def test_any_room_slug_can_be_joined(demo_client):
+    """Subscribing to a room that does not exist yet works, as joining an IRC channel does."""
+    carol = demo_client("rooms/brand-new-room", auth={"name": "carol"})
+
+    assert carol.call("rooms/brand-new-room", "message", {"text": "first"}) == {"ok": True}
+
+
+def test_presence_notices_and_typing(demo_client):
+    """Others see joined, typing and left; the sender does not see its own typing."""
+    alice = demo_client("rooms/notices", auth={"name": "alice"})
+    bob = demo_client("rooms/notices", auth={"name": "bob"})
+
+    assert alice.wait_for("rooms/notices", "joined", count=2) == [{"user": "alice"}, {"user": "bob"}]
+    bob.call("rooms/notices", "typing", {})
+    assert alice.wait_for("rooms/notices", "typing") == [{"user": "bob"}]
+    bob.close()
+    assert alice.wait_for("rooms/notices", "left", timeout=10) == [{"user": "bob"}]
+    assert alice.received("rooms/notices", "typing") == [{"user": "bob"}]
+
+
+def test_nickname_is_required(demo_client):
+    """Without a nickname or a login the subscription is refused with code name_required."""
+    error = demo_client().refused("rooms/lobby")
+
+    assert error["data"] == {"message": "Pick a nickname first.", "code": "name_required"}
+
+
+def test_empty_message_is_refused(demo_client):
+    """An empty text is refused with code invalid and nothing is broadcast."""
+    alice = demo_client("rooms/empty", auth={"name": "alice"})
+
+    assert alice.call("rooms/empty", "message", {"text": "  "})["error"]["code"] == "invalid"
+    assert alice.received("rooms/empty", "message") == []
+
+
+def test_pages_and_browser_client_are_served(demo_server):
+    """The room page renders and links the official socket.io-client, which is served."""
+    page = requests.get(demo_server.url + "/rooms/lobby/", timeout=5)
+    assert page.status_code == 200
+    assert 'data-channel="rooms/lobby"' in page.text
+    script = requests.get(demo_server.url + "/static/socketio_views/vendor/socket.io.min.js", timeout=5)
+    assert script.status_code == 200 and "Socket.IO v4" in script.text
+    assert requests.get(demo_server.url + "/", timeout=5).status_code == 200
