@@ -1,4 +1,4 @@
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 setup(
     name="socketio-views",
@@ -7,9 +7,8 @@ setup(
     long_description=open("README.rst", encoding="utf-8").read(),
     long_description_content_type="text/x-rst",
     license="BSD-3-Clause",
-    packages=find_packages(include=["socketio_views", "socketio_views.*"]),
+    packages=find_namespace_packages(include=["socketio_views", "socketio_views.*"]),
     include_package_data=True,
-    package_data={"socketio_views": ["static/socketio_views/*.js", "static/socketio_views/vendor/*", "templates/socketio_views/*"]},
     python_requires=">=3.11",
     install_requires=[
         "Django>=5.2,<6.0",
@@ -19,6 +18,7 @@ setup(
         "gevent-websocket>=0.10.1",
         "attrs>=23.1",
     ],
+    entry_points={"pytest11": ["socketio_views = socketio_views.testing.pytest_plugin"]},
     classifiers=[
         "Framework :: Django",
         "Framework :: Django :: 5.2",

@@ -21,45 +21,46 @@ CHANNELS_MODULE = os.path.join(os.path.dirname(__file__), "testapp", "channels.p
 
 @pytest.fixture
 def test_db_env(django_db_setup):
+    """Environment that points a server started outside LiveServer's boot at the test database."""
     from django.db import connection
 
     return {"SOCKETIO_VIEWS_TEST_DB": connection.settings_dict["NAME"]}
 
 
-def test_banner_lists_every_channel_pattern(live_server_socketio):
+def test_banner_lists_every_channel_pattern(live_channels_server):
     """The start-up banner names each registered pattern and the view serving it."""
-    log = live_server_socketio.log()
+    log = live_channels_server.log()
     assert "Socket.IO endpoint /socket.io/ serves channels:" in log
     assert "rooms/<slug:room>  ->  tests.testapp.channels.RoomChannel" in log
     assert "^legacy/(?P<code>[A-Z]{3})$  ->  tests.testapp.channels.ConvertersChannel" in log
 
 
-def test_server_is_patched_without_late_patching_warnings(live_server_socketio):
+def test_server_is_patched_without_late_patching_warnings(live_channels_server):
     """gevent patches before Django is imported, so gevent warns about nothing."""
-    assert "MonkeyPatchWarning" not in live_server_socketio.log()
-    assert "DatabaseWrapper objects created in a thread" not in live_server_socketio.log()
+    assert "MonkeyPatchWarning" not in live_channels_server.log()
+    assert "DatabaseWrapper objects created in a thread" not in live_channels_server.log()
 
 
-def test_one_log_line_per_connection_and_subscription(live_server_socketio):
+def test_one_log_line_per_connection_and_subscription(live_channels_server):
     """The server logs each connection, subscription and their ends."""
-    client = WireClient(live_server_socketio.url).connect("rooms/logged", auth={"name": "x"})
+    client = WireClient(live_channels_server.url).connect("rooms/logged", auth={"name": "x"})
     sid = client.sio.get_sid("/rooms/logged")
     client.close()
-    live_server_socketio.wait_for_output(rf"Subscribed {re.escape(sid)} to 'rooms/logged' \(RoomChannel\)")
-    live_server_socketio.wait_for_output(rf"Unsubscribed {re.escape(sid)} from 'rooms/logged'")
-    live_server_socketio.wait_for_output(r"Connection \S+ from 127\.0\.0\.1 \(websocket\)")
+    live_channels_server.wait_for_output(rf"Subscribed {re.escape(sid)} to 'rooms/logged' \(RoomChannel\)")
+    live_channels_server.wait_for_output(rf"Unsubscribed {re.escape(sid)} from 'rooms/logged'")
+    live_channels_server.wait_for_output(r"Connection \S+ from 127\.0\.0\.1 \(websocket\)")
 
 
-def test_serves_the_django_site_on_the_same_port(live_server_socketio):
+def test_serves_the_django_site_on_the_same_port(live_channels_server):
     """Ordinary Django URLs and the Socket.IO endpoint share one server."""
-    assert requests.get(live_server_socketio.url + "/nowhere/", timeout=5).status_code == 404
-    handshake = requests.get(live_server_socketio.url + "/socket.io/?EIO=4&transport=polling", timeout=5)
+    assert requests.get(live_channels_server.url + "/nowhere/", timeout=5).status_code == 404
+    handshake = requests.get(live_channels_server.url + "/socket.io/?EIO=4&transport=polling", timeout=5)
     assert handshake.status_code == 200 and handshake.text.startswith("0{")
 
 
-def test_static_files_are_served_like_runserver(test_db_env):
+def test_static_files_are_served_like_runserver():
     """With --insecure (or DEBUG) static files are served, as runserver does."""
-    with LiveServer(env=test_db_env, args=["--insecure"]) as server:
+    with LiveServer(args=["--insecure"]) as server:
         response = requests.get(server.url + "/static/socketio_views/vendor/socket.io.min.js", timeout=5)
     assert response.status_code == 200
     assert b"io" in response.content

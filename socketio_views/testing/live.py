@@ -7,6 +7,7 @@ Example usage::
         client = socketio.Client()
         client.connect(server.url, namespaces=["/rooms/lobby"])
 """
+import json
 import os
 import re
 import signal
@@ -17,6 +18,22 @@ import time
 from collections import deque
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+#: Run by ``python -c`` in the child: patch, point the databases at this
+#: process's (test) databases, then run the command.
+LIVE_BOOT = """\
+import json, os, sys
+from gevent import monkey
+monkey.patch_all()
+import django
+django.setup()
+from django.conf import settings
+for alias, name in json.loads(os.environ["SOCKETIO_VIEWS_LIVE_DATABASES"]).items():
+    settings.DATABASES[alias]["NAME"] = name
+from django.core.management import call_command
+call_command("runserver_socketio", *sys.argv[1:])
+"""
 
 BANNER_RE = re.compile(r"Starting gevent server at http://([^/]+)/")
 
@@ -25,14 +42,36 @@ class LiveServerError(RuntimeError):
     """The live server did not start, or exited early."""
 
 
+def shared_database_names():
+    """Return ``{alias: NAME}`` of the databases in use, refusing in-memory SQLite."""
+    from django.db import connections
+
+    names = {}
+    for alias in connections:
+        name = str(connections[alias].settings_dict["NAME"])
+        if connections[alias].vendor == "sqlite" and (name == ":memory:" or "mode=memory" in name):
+            raise ImproperlyConfigured(
+                f"Database {alias!r} is an in-memory SQLite database, which a live server "
+                f"process cannot open. Give it a file: DATABASES[{alias!r}]['TEST'] = "
+                f"{{'NAME': 'test_db.sqlite3'}}, or use PostgreSQL."
+            )
+        names[alias] = name
+    return names
+
+
 class LiveServer:
     """Run ``manage.py runserver_socketio`` in a child process bound to ``127.0.0.1``.
 
     :param settings_module: settings of the child (default: this process's).
     :param env: extra environment variables for the child.
-    :param reload: run with Django's autoreloader.
+    :param reload: run with Django's autoreloader (the child then uses the
+        databases its settings name, not this process's test databases).
     :param startup_timeout: seconds to wait for the server to listen.
     :param args: extra command-line arguments, such as ``["--insecure"]``.
+
+    Without ``reload`` the child uses the databases this process uses, so a
+    test's committed rows (``TransactionTestCase``) are visible to it. They
+    must be reachable from another process: not an in-memory SQLite database.
     """
 
     def __init__(self, settings_module=None, env=None, reload=False, startup_timeout=30, port=0, args=()):
@@ -50,11 +89,13 @@ class LiveServer:
 
     def start(self):
         """Start the child and wait until it listens; return ``self``."""
-        args = [sys.executable, "-m", "django", "runserver_socketio", f"127.0.0.1:{self.port}", "--skip-checks"]
-        if not self.reload:
-            args.append("--noreload")
-        args.extend(self.args)
+        command = [f"127.0.0.1:{self.port}", "--skip-checks", *self.args]
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": self.settings_module, "PYTHONUNBUFFERED": "1", **self.env}
+        if self.reload:
+            args = [sys.executable, "-m", "django", "runserver_socketio", *command]
+        else:
+            args = [sys.executable, "-c", LIVE_BOOT, *command, "--noreload"]
+            env["SOCKETIO_VIEWS_LIVE_DATABASES"] = json.dumps(shared_database_names())
         self.process = subprocess.Popen(
             args,
             env=env,

@@ -1,0 +1,35 @@
+"""Django test cases for channels: in-memory (:class:`ChannelTestCase`) and live (:class:`LiveChannelsTestCase`)."""
+from django.test import TestCase, TransactionTestCase
+
+from .client import default_hub
+from .live import LiveServer
+
+
+class ChannelTestMixin:
+    """Empty the shared in-memory hub before each test, so tests never see each other's clients."""
+
+    def setUp(self):
+        default_hub().reset()
+        super().setUp()
+
+
+class ChannelTestCase(ChannelTestMixin, TestCase):
+    """A ``django.test.TestCase`` for tests written with :class:`~socketio_views.testing.ChannelTestClient`."""
+
+
+class LiveChannelsTestCase(TransactionTestCase):
+    """Run a real ``runserver_socketio`` process for the whole class, at :attr:`live_server_url`.
+
+    Connect to it with the real python-socketio client (or a browser). Rows
+    a test creates are committed, so the server sees them.
+    """
+
+    #: Extra command-line arguments of the server, such as ``["--insecure"]``.
+    live_server_args = ()
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.live_server = LiveServer(args=cls.live_server_args).start()
+        cls.addClassCleanup(cls.live_server.stop)
+        cls.live_server_url = cls.live_server.url

@@ -1,0 +1,324 @@
+"""
+A synchronous, in-memory channel test client, in the spirit of Phoenix's ChannelTest.
+
+Example usage::
+
+    from socketio_views.testing import ChannelTestClient
+
+    alice = ChannelTestClient(user=alice_user)
+    bob = ChannelTestClient(auth={"name": "bob"})
+    room = alice.subscribe("rooms/lobby")
+    bob.subscribe("rooms/lobby")
+    assert room.emit("message", {"text": "hi"}) == {"ok": True}
+    bob.assert_received("message", {"user": "alice", "text": "hi"})
+
+No server, network or event loop: routing, mixins, handlers and signals run
+through :mod:`socketio_views.dispatch`, the same code that serves real
+clients, and payloads make the same JSON round trip they make on the wire.
+"""
+import copy
+import itertools
+import json
+from importlib import import_module
+from unittest.mock import ANY
+
+import attrs
+from django.apps import apps
+from django.conf import settings
+from django.test import RequestFactory
+
+from .. import dispatch, signals
+from ..exceptions import ChannelError, SubscriptionRefused
+from ..routers import mounted_routers
+
+CLIENT_DISCONNECT = "client disconnect"
+SERVER_DISCONNECT = "server disconnect"
+
+_ids = itertools.count(1)
+
+
+def wire(data):
+    """Return ``data`` as a Socket.IO peer receives it.
+
+    As with python-socketio's JSON encoding: tuples become lists, non-string
+    keys become strings, ``bytes`` travel as binary attachments, and anything
+    else raises ``TypeError``.
+    """
+    if data is None or isinstance(data, (str, bool, int, float, bytes)):
+        return data
+    if isinstance(data, (list, tuple)):
+        return [wire(item) for item in data]
+    if isinstance(data, dict):
+        return {_wire_key(key): wire(value) for key, value in data.items()}
+    raise TypeError(
+        f"{data!r} (a {type(data).__name__}) cannot be sent to a Socket.IO client; "
+        f"convert it to JSON types (dict, list, str, int, float, bool, None) or bytes."
+    )
+
+
+def _wire_key(key):
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
+    raise TypeError(f"Key {key!r} of a payload must be a string.")
+
+
+@attrs.frozen
+class Received:
+    """One event a test client received."""
+
+    channel: str
+    event: str
+    data: object
+
+
+@attrs.frozen
+class Broadcast:
+    """One broadcast made on a channel (``skip_sid`` is the excluded subscriber, if any)."""
+
+    channel: str
+    event: str
+    data: object
+    skip_sid: str | None
+
+
+class InMemoryHub(dispatch.Hub):
+    """Connects test clients: delivers what views emit to subscriptions in memory.
+
+    Test clients share :func:`default_hub` unless given another; the pytest
+    plugin and :class:`ChannelTestCase` empty it before each test.
+    """
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        """Forget every subscription and broadcast."""
+        self.subscriptions = {}  # sid -> ChannelSubscription
+        self.broadcasts = []
+
+    def emit(self, event, data, *, channel, to=None, skip_sid=None, callback=None):
+        data = wire(data)
+        if to is not None:
+            targets = [self.subscriptions[to]] if to in self.subscriptions else []
+        else:
+            self.broadcasts.append(Broadcast(channel, event, data, skip_sid))
+            targets = [
+                s for s in list(self.subscriptions.values()) if s.channel == channel and s.sid != skip_sid
+            ]
+        for subscription in targets:
+            answer = subscription.client._deliver(subscription, event, data)
+            if callback is not None:
+                callback(*([] if answer is None else [wire(answer)]))
+
+    def unsubscribe(self, channel, sid):
+        subscription = self.subscriptions.get(sid)
+        if subscription is not None:
+            subscription._end(SERVER_DISCONNECT)
+
+    def disconnect(self, channel, sid):
+        subscription = self.subscriptions.get(sid)
+        if subscription is not None:
+            subscription.client.disconnect(reason=SERVER_DISCONNECT)
+
+
+_default_hub = InMemoryHub()
+
+
+def default_hub():
+    """The hub that test clients share unless given another."""
+    return _default_hub
+
+
+class ChannelSubscription:
+    """One test client's subscription to one channel, returned by :meth:`ChannelTestClient.subscribe`.
+
+    ``view`` is the :class:`~socketio_views.ChannelView` instance serving it.
+    """
+
+    def __init__(self, client, view):
+        self.client = client
+        self.view = view
+        self.channel = view.channel
+        self.sid = view.sid
+        self.closed = False
+        self.close_reason = None
+
+    def emit(self, event, data=None):
+        """Emit ``event`` with ``data`` as the client would; return the acknowledgement.
+
+        A refused or failed event returns ``{"error": {...}}``, exactly as the
+        ack a real client receives, and the client also receives ``error``.
+        """
+        if self.closed:
+            raise RuntimeError(f"{self.channel!r} is no longer subscribed ({self.close_reason}).")
+        args = () if data is None else (wire(data),)
+        return wire(dispatch.handle_event(self.view, event, args))
+
+    def unsubscribe(self):
+        """Leave the channel, as a client disconnecting the namespace does."""
+        self._end(CLIENT_DISCONNECT)
+
+    def _end(self, reason):
+        if self.closed:
+            return
+        self.closed, self.close_reason = True, reason
+        self.client.hub.subscriptions.pop(self.sid, None)
+        dispatch.end_subscription(self.view, reason)
+
+    def received(self, event=None):
+        """Payloads of the events this subscription received, of ``event`` only if given."""
+        return self.client.received(event, channel=self.channel)
+
+    def assert_received(self, event, data=ANY):
+        """Assert that this subscription received ``event`` with ``data``; return the payload."""
+        return self.client.assert_received(event, data, channel=self.channel)
+
+    def assert_not_received(self, event, data=ANY):
+        """Assert that this subscription did not receive ``event`` (with ``data``)."""
+        self.client.assert_not_received(event, data, channel=self.channel)
+
+    def assert_broadcast(self, event, data=ANY):
+        """Assert that someone broadcast ``event`` with ``data`` on this channel; return the payload."""
+        found = [b for b in self.client.hub.broadcasts if b.channel == self.channel and b.event == event]
+        for broadcast in found:
+            if broadcast.data == data:
+                return broadcast.data
+        seen = [(b.event, b.data) for b in self.client.hub.broadcasts if b.channel == self.channel]
+        raise AssertionError(
+            f"No broadcast of {event!r} with {data!r} on {self.channel!r}. Broadcasts on it: {seen!r}"
+        )
+
+    def __repr__(self):
+        state = f"closed: {self.close_reason}" if self.closed else "open"
+        return f"<ChannelSubscription {self.channel!r} sid={self.sid!r} {state}>"
+
+
+class ChannelTestClient:
+    """A client that subscribes to channels in process, without a server.
+
+    :param user: the user of ``request.user`` (default: anonymous).
+    :param session: a dict of session data for ``request.session``.
+    :param auth: the default Socket.IO ``auth`` object of each subscription.
+    :param headers: HTTP headers of the handshake request (``{"User-Agent": ...}``).
+    :param router: the :class:`~socketio_views.ChannelRouter` to use (default:
+        the one included in ``ROOT_URLCONF``).
+    :param hub: the :class:`InMemoryHub` connecting clients (default: :func:`default_hub`).
+    """
+
+    def __init__(self, user=None, session=None, auth=None, headers=None, router=None, hub=None, path="/socket.io/"):
+        self.user = user
+        self.session_data = dict(session or {})
+        self.auth = auth
+        self.headers = dict(headers or {})
+        self.router = router
+        self.hub = hub if hub is not None else default_hub()
+        self.path = path
+        self.sid = f"test-connection-{next(_ids)}"
+        self.subscriptions = {}  # channel -> ChannelSubscription
+        self.inbox = []
+        #: event -> function of the payload: how this client acknowledges the server's events.
+        self.answers = {}
+        self.request = None
+
+    def _get_router(self):
+        if self.router is None:
+            routers = mounted_routers()
+            if len(routers) != 1:
+                raise LookupError(
+                    f"ROOT_URLCONF includes {len(routers)} ChannelRouters; pass router= to ChannelTestClient."
+                )
+            self.router = routers[0][1]
+        return self.router
+
+    def _build_request(self):
+        request = RequestFactory().get(self.path, {"EIO": "4", "transport": "websocket"}, headers=self.headers)
+        if apps.is_installed("django.contrib.sessions"):
+            request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+            request.session.update(self.session_data)
+        if apps.is_installed("django.contrib.auth"):
+            from django.contrib.auth.models import AnonymousUser
+
+            request.user = self.user if self.user is not None else AnonymousUser()
+        return request
+
+    def _connect(self):
+        if self.request is None:
+            self.request = self._build_request()
+            signals.connected.send(sender=None, sid=self.sid, request=self.request)
+
+    def subscribe(self, channel, auth=None):
+        """Subscribe to ``channel``; return a :class:`ChannelSubscription`.
+
+        Raises :class:`~socketio_views.SubscriptionRefused` (with ``message``
+        and ``code``) when the channel refuses, as a real client gets ``connect_error``.
+        """
+        if channel in self.subscriptions and not self.subscriptions[channel].closed:
+            raise RuntimeError(f"Already subscribed to {channel!r}; unsubscribe first.")
+        self._connect()
+        router = self._get_router()
+        auth = wire(auth if auth is not None else self.auth)
+        sid = f"test-{next(_ids)}"
+        try:
+            view = dispatch.subscribe(router, self.hub, channel=channel, sid=sid, request=self._request_copy(), auth=auth)
+        except SubscriptionRefused:
+            raise
+        except ChannelError as error:
+            raise SubscriptionRefused(error.message, error.code, **error.extra) from error
+        subscription = ChannelSubscription(self, view)
+        self.subscriptions[channel] = subscription
+        self.hub.subscriptions[sid] = subscription
+        view.release()
+        return subscription
+
+    def _request_copy(self):
+        return copy.copy(self.request)
+
+    def _deliver(self, subscription, event, data):
+        self.inbox.append(Received(subscription.channel, event, data))
+        answer = self.answers.get(event)
+        return answer(data) if answer is not None else None
+
+    def disconnect(self, reason=CLIENT_DISCONNECT):
+        """Close the connection: every subscription ends, then ``disconnected`` is sent."""
+        for subscription in list(self.subscriptions.values()):
+            subscription._end(reason)
+        if self.request is not None:
+            self.request = None
+            signals.disconnected.send(sender=None, sid=self.sid, reason=reason)
+
+    def received(self, event=None, channel=None):
+        """Payloads received, optionally of one ``event`` and one ``channel``."""
+        return [
+            r.data
+            for r in self.inbox
+            if (event is None or r.event == event) and (channel is None or r.channel == channel)
+        ]
+
+    def clear(self):
+        """Forget what was received so far."""
+        self.inbox.clear()
+
+    def assert_received(self, event, data=ANY, channel=None):
+        """Assert that ``event`` with ``data`` (on ``channel``) was received; return the payload."""
+        for payload in self.received(event, channel):
+            if payload == data:
+                return payload
+        raise AssertionError(self._describe(f"Expected {event!r} with {data!r}", channel))
+
+    def assert_not_received(self, event, data=ANY, channel=None):
+        """Assert that no ``event`` (with ``data``, on ``channel``) was received."""
+        if any(payload == data for payload in self.received(event, channel)):
+            raise AssertionError(self._describe(f"Did not expect {event!r} with {data!r}", channel))
+
+    def _describe(self, expectation, channel):
+        where = f" on {channel!r}" if channel else ""
+        seen = [(r.channel, r.event, r.data) for r in self.inbox if channel is None or r.channel == channel]
+        return f"{expectation}{where}. Received instead: {seen!r}"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.disconnect()
