@@ -27,6 +27,7 @@ docs: install
 
 test: install docs
 	$(BIN)/python -m pytest
+	cd demo && ../$(BIN)/python -m pytest
 
 demo: install
 	cd demo && ../$(BIN)/python manage.py migrate --noinput
