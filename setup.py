@@ -17,6 +17,8 @@ setup(
         "gevent>=24.2",
         "gevent-websocket>=0.10.1",
         "attrs>=23.1",
+        "cattrs>=24.1",
+        "limits>=4.0",
     ],
     entry_points={"pytest11": ["socketio_views = socketio_views.testing.pytest_plugin"]},
     classifiers=[

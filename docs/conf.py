@@ -37,10 +37,6 @@ root_doc = "index"
 exclude_patterns = ["_build"]
 templates_path = []
 
-# Python is the default domain; code samples are Python unless they say otherwise.
-primary_domain = "py"
-highlight_language = "python3"
-
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"
 

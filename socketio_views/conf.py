@@ -19,6 +19,17 @@ DEFAULTS = {
     # run in one greenlet per socket, so persistent connections would grow
     # with the number of sockets.
     "CLOSE_DB_CONNECTIONS": True,
+    # Origins (scheme://host[:port]) whose pages may connect; None derives them
+    # from ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS; "*" allows every origin.
+    "ALLOWED_ORIGINS": None,
+    # The largest Engine.IO message or polling request accepted, in bytes; a
+    # larger one closes the connection.
+    "MAX_MESSAGE_SIZE": 100_000,
+    # How deeply an event's JSON payload may nest.
+    "MAX_PAYLOAD_DEPTH": 32,
+    # The ``limits`` storage of RateLimitMixin: "memory://" (one process) or
+    # e.g. "redis://127.0.0.1:6379/0" (shared by every process).
+    "RATE_LIMIT_STORAGE": "memory://",
 }
 
 

@@ -8,7 +8,17 @@ so a test exercises exactly the code that serves real clients.
 import logging
 
 from . import signals
-from .exceptions import ChannelError, InvalidPayload, ServerError, SubscriptionRefused, UnknownEvent, to_channel_error
+from .conf import views_settings
+from .exceptions import (
+    ChannelError,
+    InvalidPayload,
+    OriginNotAllowed,
+    ServerError,
+    SubscriptionRefused,
+    UnknownEvent,
+    to_channel_error,
+)
+from .origins import is_origin_allowed
 from .views import is_client_event
 
 logger = logging.getLogger("socketio_views")
@@ -37,7 +47,7 @@ class Hub:
         raise NotImplementedError
 
 
-def subscribe(router, hub, *, channel, sid, request, auth=None):
+def subscribe(router, hub, *, channel, sid, request, auth=None, connection_id=None):
     """Resolve ``channel``, build its view and run its subscription checks.
 
     Returns the view, whose :meth:`~socketio_views.ChannelView.release` the
@@ -46,6 +56,12 @@ def subscribe(router, hub, *, channel, sid, request, auth=None):
     """
     view_class = None
     try:
+        origin = request.headers.get("Origin")
+        if not is_origin_allowed(origin):
+            raise OriginNotAllowed(
+                f"Origin {origin!r} is not allowed to connect. Add its host to ALLOWED_HOSTS, "
+                f"the origin to CSRF_TRUSTED_ORIGINS, or set SOCKETIO_VIEWS['ALLOWED_ORIGINS']."
+            )
         match = router.resolve(channel)
         view_class = match.view_class
         view = view_class(**match.initkwargs)
@@ -54,6 +70,7 @@ def subscribe(router, hub, *, channel, sid, request, auth=None):
             request=request,
             channel=channel,
             sid=sid,
+            connection_id=connection_id,
             args=match.args,
             kwargs=match.kwargs,
             auth=auth,
@@ -83,10 +100,25 @@ def handle_event(view, event, args):
         if len(args) > 1:
             raise InvalidPayload(f"Event {event!r} takes one payload argument, got {len(args)}.")
         data = args[0] if args else None
+        check_depth(data, views_settings.MAX_PAYLOAD_DEPTH)
         signals.message_received.send(sender=type(view), view=view, event=event, data=data)
         return view.dispatch(event, data)
     except Exception as exc:
         return report_event_error(view, event, exc)
+
+
+def check_depth(data, limit):
+    """Raise :class:`InvalidPayload` if ``data`` nests lists and objects deeper than ``limit``."""
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            value = value.values()
+        elif not isinstance(value, list):
+            continue
+        if depth > limit:
+            raise InvalidPayload(f"The payload nests deeper than {limit} levels.")
+        pending.extend((item, depth + 1) for item in value if isinstance(item, (dict, list)))
 
 
 def report_event_error(view, event, exc):

@@ -70,6 +70,29 @@ class InvalidPayload(EventRefused):
     default_code = "invalid"
 
 
+class RateLimited(EventRefused):
+    """The subscription sent events faster than its ``rate_limit`` allows.
+
+    ``retry_after`` (seconds, also in the payload) says when to try again.
+    """
+
+    default_message = "Too many events; slow down."
+    default_code = "rate_limited"
+
+    def __init__(self, message=None, code=None, retry_after=None, **extra):
+        self.retry_after = retry_after
+        if retry_after is not None:
+            extra["retry_after"] = retry_after
+        super().__init__(message, code, **extra)
+
+
+class OriginNotAllowed(SubscriptionRefused):
+    """The connection came from a web page whose origin the settings do not allow."""
+
+    default_message = "This origin is not allowed to connect."
+    default_code = "origin_not_allowed"
+
+
 class ServerError(ChannelError):
     """A handler raised an unexpected exception; details stay in the server log."""
 

@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from . import dispatch, signals
 from .conf import views_settings
 from .db import close_db_connections, managed_db_connections
-from .exceptions import ChannelError
+from .exceptions import ChannelError, OriginNotAllowed
 
 logger = logging.getLogger("socketio_views")
 
@@ -32,6 +32,9 @@ DEFAULT_SERVER_OPTIONS = {
     # Events of one connection are handled in order, one at a time, in that
     # connection's greenlet; other connections are never delayed by them.
     "async_handlers": False,
+    # Origins are checked per subscription (socketio_views.origins), where the
+    # refusal can carry a message and a code; python-engineio only answers CORS.
+    "cors_allowed_origins": lambda origin, environ: True,
 }
 
 
@@ -91,7 +94,13 @@ class ChannelServer(socketio.Server):
                     sid=sid,
                     request=request,
                     auth=auth,
+                    connection_id=self.manager.eio_sid_from_sid(sid, namespace),
                 )
+            except OriginNotAllowed as error:
+                # Nothing from this page will ever be served: close the connection
+                # once the refusal has been delivered.
+                self.start_background_task(self._close_later, self.manager.eio_sid_from_sid(sid, namespace))
+                raise socketio.exceptions.ConnectionRefusedError(error.message, error.as_dict())
             except ChannelError as error:
                 raise socketio.exceptions.ConnectionRefusedError(error.message, error.as_dict())
         self.views[sid] = view
@@ -115,6 +124,11 @@ class ChannelServer(socketio.Server):
             return None
         with managed_db_connections():
             return dispatch.handle_event(view, event, args)
+
+    def _close_later(self, eio_sid, delay=1):
+        self.sleep(delay)
+        if eio_sid in self.eio.sockets:
+            self.eio.disconnect(eio_sid)
 
     def _refuse_reserved(self, sid, event, args):
         view = self.views.get(sid)
@@ -150,7 +164,9 @@ def get_server():
     if _server is None:
         with _server_lock:
             if _server is None:
-                _server = ChannelServer(**views_settings.SERVER_OPTIONS)
+                _server = ChannelServer(
+                    max_http_buffer_size=views_settings.MAX_MESSAGE_SIZE, **views_settings.SERVER_OPTIONS
+                )
     return _server
 
 

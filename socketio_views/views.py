@@ -15,6 +15,7 @@ Example usage::
 """
 import re
 
+from . import payloads
 from .exceptions import SubscriptionRefused, UnknownEvent
 
 #: Event names a client can never emit: Socket.IO's own lifecycle events and
@@ -63,12 +64,16 @@ class ChannelView:
 
     ``args`` and ``kwargs`` are what the channel pattern captured, like a
     view's URL arguments. During a subscription the instance has ``request``,
-    ``channel``, ``args``, ``kwargs``, ``sid`` and ``auth``.
+    ``channel``, ``args``, ``kwargs``, ``sid`` (this subscription),
+    ``connection_id`` (the client's connection, shared by its subscriptions)
+    and ``auth``.
     """
 
     #: Events dispatched to handlers, built from the ``on_<event>`` methods.
     #: Set it to a collection of names to allow fewer.
     event_names = None
+    #: The cattrs converter of typed payloads (see :mod:`socketio_views.payloads`).
+    payload_converter = payloads.converter
 
     def __init__(self, **kwargs):
         for key, value in kwargs.items():
@@ -77,6 +82,11 @@ class ChannelView:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._handler_names = cls._collect_handlers()
+        cls._payload_types = {
+            event: payload_type
+            for event, name in cls._handler_names.items()
+            if (payload_type := payloads.payload_type(getattr(cls, name))) is not None
+        }
 
     @classmethod
     def _collect_handlers(cls):
@@ -104,12 +114,13 @@ class ChannelView:
 
     # Plumbing, called by the framework. Mixins override these and call super().
 
-    def setup(self, *, hub, request, channel, sid, args=(), kwargs=None, auth=None):
+    def setup(self, *, hub, request, channel, sid, connection_id=None, args=(), kwargs=None, auth=None):
         """Attach the subscription's context; called before :meth:`subscribe`."""
         self.hub = hub
         self.request = request
         self.channel = channel
         self.sid = sid
+        self.connection_id = connection_id
         self.args = tuple(args)
         self.kwargs = dict(kwargs or {})
         self.auth = auth if auth is not None else {}
@@ -124,8 +135,16 @@ class ChannelView:
             raise SubscriptionRefused()
 
     def dispatch(self, event, data):
-        """Deliver client event ``event`` to its handler and return the acknowledgement."""
-        return self.get_handler(event)(data, *self.args, **self.kwargs)
+        """Deliver client event ``event`` to its handler and return the acknowledgement.
+
+        A handler whose payload is annotated with an attrs class receives an
+        instance of it, or raises :class:`~socketio_views.exceptions.InvalidPayload`.
+        """
+        handler = self.get_handler(event)
+        payload_type = self._payload_types.get(event)
+        if payload_type is not None:
+            data = payloads.structure(data, payload_type, self.payload_converter)
+        return payloads.unstructure(handler(data, *self.args, **self.kwargs), self.payload_converter)
 
     def teardown(self, reason):
         """End the subscription; runs :meth:`on_disconnect`."""
@@ -177,6 +196,7 @@ class ChannelView:
     def _emit(self, event, data, to=None, skip_sid=None, callback=None):
         if event in RESERVED_EVENTS - {"error"}:
             raise ValueError(f"{event!r} is reserved by Socket.IO; choose another event name.")
+        data = payloads.unstructure(data, self.payload_converter)
         if self._held is not None:
             # The client is not subscribed until subscribe() returns: hold what
             # on_subscribe sends so that the subscriber receives it too.
@@ -196,3 +216,4 @@ class ChannelView:
 
 
 ChannelView._handler_names = ChannelView._collect_handlers()
+ChannelView._payload_types = {}

@@ -261,7 +261,15 @@ class ChannelTestClient:
         auth = wire(auth if auth is not None else self.auth)
         sid = f"test-{next(_ids)}"
         try:
-            view = dispatch.subscribe(router, self.hub, channel=channel, sid=sid, request=self._request_copy(), auth=auth)
+            view = dispatch.subscribe(
+                router,
+                self.hub,
+                channel=channel,
+                sid=sid,
+                request=self._request_copy(),
+                auth=auth,
+                connection_id=self.sid,
+            )
         except SubscriptionRefused:
             raise
         except ChannelError as error:

@@ -1,0 +1,151 @@
+"""
+Mixins that add checks to a :class:`~socketio_views.ChannelView`, named after
+``django.contrib.auth.mixins``. Put them leftmost::
+
+    class StaffRoom(LoginRequiredMixin, PermissionRequiredMixin, RateLimitMixin, ChannelView):
+        permission_required = "chat.join_staff_room"
+        rate_limit = "5/s"
+
+Access mixins refuse the subscription before ``on_subscribe`` runs, through
+one hook, :meth:`AccessMixin.handle_no_permission`: anonymous users get code
+``login_required``, authenticated users without permission
+``permission_denied``.
+"""
+from django.core.exceptions import ImproperlyConfigured
+
+from .exceptions import RateLimited, SubscriptionRefused
+from .throttling import RateLimiter
+
+
+class AccessMixin:
+    """Refuse subscriptions through :meth:`handle_no_permission`."""
+
+    #: The message of a refusal to an authenticated user.
+    permission_denied_message = ""
+    #: The message of a refusal to an anonymous user.
+    login_required_message = "Log in to subscribe to this channel."
+
+    def get_permission_denied_message(self):
+        """Override this to change the message of ``permission_denied`` refusals."""
+        return self.permission_denied_message or "You do not have permission to subscribe to this channel."
+
+    def get_login_required_message(self):
+        """Override this to change the message of ``login_required`` refusals."""
+        return self.login_required_message
+
+    def handle_no_permission(self):
+        """Refuse: ``login_required`` for anonymous users, ``permission_denied`` otherwise."""
+        if self.request.user.is_authenticated:
+            raise SubscriptionRefused(self.get_permission_denied_message(), code="permission_denied")
+        raise SubscriptionRefused(self.get_login_required_message(), code="login_required")
+
+
+class LoginRequiredMixin(AccessMixin):
+    """Refuse anonymous users with code ``login_required``."""
+
+    def subscribe(self):
+        if not self.request.user.is_authenticated:
+            return self.handle_no_permission()
+        return super().subscribe()
+
+
+class PermissionRequiredMixin(AccessMixin):
+    """Refuse users without every permission of ``permission_required``."""
+
+    #: A permission name (``"app.codename"``) or an iterable of them.
+    permission_required = None
+
+    def get_permission_required(self):
+        """Return the permissions to check, as an iterable."""
+        if self.permission_required is None:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} is missing the permission_required attribute. "
+                f"Define {type(self).__name__}.permission_required, or override "
+                f"{type(self).__name__}.get_permission_required()."
+            )
+        if isinstance(self.permission_required, str):
+            return (self.permission_required,)
+        return self.permission_required
+
+    def has_permission(self):
+        """Return whether the user has all the required permissions."""
+        return self.request.user.has_perms(self.get_permission_required())
+
+    def subscribe(self):
+        if not self.has_permission():
+            return self.handle_no_permission()
+        return super().subscribe()
+
+
+class UserPassesTestMixin(AccessMixin):
+    """Refuse users for whom :meth:`test_func` returns a false value."""
+
+    def test_func(self):
+        raise NotImplementedError(
+            f"{type(self).__name__} is missing the implementation of the test_func() method."
+        )
+
+    def get_test_func(self):
+        """Return the function that decides; override to use another than :meth:`test_func`."""
+        return self.test_func
+
+    def subscribe(self):
+        if not self.get_test_func()():
+            return self.handle_no_permission()
+        return super().subscribe()
+
+
+class RateLimitMixin:
+    """Refuse events beyond ``rate_limit``; the handler never sees them.
+
+    The client receives an ``error`` event (and ack) with code ``rate_limited``
+    and ``retry_after`` in seconds.
+    """
+
+    #: ``"10/s"``, ``"100/m"``, ``"1000/h"``, ``"5/d"``, or anything the
+    #: ``limits`` package parses (``"10 per 2 seconds"``).
+    rate_limit = None
+    #: How many events may arrive at once; the sustained rate stays ``rate_limit``.
+    rate_limit_burst = None
+    #: Whose events share a limit: ``"subscription"``, ``"connection"``,
+    #: ``"user"`` (falls back to the connection for anonymous users) or ``"ip"``.
+    rate_limit_scope = "subscription"
+    #: The ``limits`` strategy: ``"moving-window"``, ``"sliding-window-counter"`` or ``"fixed-window"``.
+    rate_limit_strategy = "moving-window"
+
+    def get_rate_limit(self):
+        """Return the rate string in force (``rate_limit`` by default)."""
+        if self.rate_limit is None:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} uses RateLimitMixin without rate_limit. "
+                f"Set rate_limit = '10/s' (or similar), or override get_rate_limit()."
+            )
+        return self.rate_limit
+
+    def get_rate_limit_key(self):
+        """Return the identity whose events are counted together (see ``rate_limit_scope``)."""
+        scope = self.rate_limit_scope
+        if scope == "subscription":
+            return f"sub:{self.sid}"
+        if scope == "user" and getattr(self.request, "user", None) and self.request.user.is_authenticated:
+            return f"user:{self.request.user.pk}"
+        if scope == "ip":
+            return f"ip:{self.request.META.get('REMOTE_ADDR', '')}"
+        if scope in ("connection", "user"):
+            return f"conn:{self.connection_id}"
+        raise ImproperlyConfigured(
+            f"{type(self).__name__}.rate_limit_scope is {scope!r}; use 'subscription', "
+            f"'connection', 'user' or 'ip', or override get_rate_limit_key()."
+        )
+
+    def get_rate_limiter(self):
+        """Return the :class:`~socketio_views.throttling.RateLimiter` for this view's settings."""
+        return RateLimiter.get(self.get_rate_limit(), self.rate_limit_burst, self.rate_limit_strategy)
+
+    def dispatch(self, event, data):
+        limiter = self.get_rate_limiter()
+        key = f"{type(self).__module__}.{type(self).__qualname__}:{self.get_rate_limit_key()}"
+        allowed, retry_after = limiter.hit(key)
+        if not allowed:
+            raise RateLimited(retry_after=retry_after)
+        return super().dispatch(event, data)

@@ -1,0 +1,109 @@
+"""
+Rate limits on the ``limits`` package: its rate strings, window strategies and storages.
+
+Example usage::
+
+    limiter = RateLimiter.get("10/s", burst=20)
+    allowed, retry_after = limiter.hit("sub:abc")
+
+The storage is in-memory (one process) unless ``SOCKETIO_VIEWS["RATE_LIMIT_STORAGE"]``
+names another ``limits`` storage, such as ``"redis://127.0.0.1:6379/0"``, which
+makes the limits cluster-wide.
+"""
+import math
+import re
+import threading
+import time
+
+import limits
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+
+from .conf import SETTING_NAME, views_settings
+
+UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+SHORT_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
+STRATEGIES = {
+    "moving-window": limits.strategies.MovingWindowRateLimiter,
+    "sliding-window-counter": limits.strategies.SlidingWindowCounterRateLimiter,
+    "fixed-window": limits.strategies.FixedWindowRateLimiter,
+}
+
+
+def parse_rate(rate, burst=None):
+    """Return the ``limits`` item for ``rate`` (``"10/s"``, ``"5/2m"`` or any ``limits`` string).
+
+    With ``burst``, the window is stretched so that ``burst`` events may
+    arrive at once while the sustained rate stays the same: ``"10/s"`` with
+    ``burst=30`` is 30 events per 3 seconds.
+    """
+    match = SHORT_RATE_RE.match(rate) if isinstance(rate, str) else None
+    text = f"{match[1]} per {match[2] or 1} {UNITS[match[3]]}" if match else rate
+    try:
+        item = limits.parse(text)
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(
+            f"Invalid rate {rate!r}: use 'N/s', 'N/m', 'N/h' or 'N/d' (e.g. '10/s'), "
+            f"or a limits string such as '10 per 2 seconds'. ({exc})"
+        ) from None
+    if burst is None:
+        return item
+    if burst < item.amount:
+        raise ImproperlyConfigured(f"rate_limit_burst ({burst}) must be at least the rate's amount ({item.amount}).")
+    seconds = item.get_expiry() * burst / item.amount
+    return limits.RateLimitItemPerSecond(burst, max(1, math.ceil(seconds)))
+
+
+class RateLimiter:
+    """One rate, applied with one strategy to keys in the configured storage."""
+
+    _cache = {}
+    _storage = None
+    _lock = threading.Lock()
+
+    def __init__(self, item, strategy):
+        self.item = item
+        self.strategy = strategy
+
+    @classmethod
+    def storage(cls):
+        """The process's ``limits`` storage, from ``RATE_LIMIT_STORAGE``."""
+        if cls._storage is None:
+            with cls._lock:
+                if cls._storage is None:
+                    cls._storage = limits.storage.storage_from_string(views_settings.RATE_LIMIT_STORAGE)
+        return cls._storage
+
+    @classmethod
+    def get(cls, rate, burst=None, strategy="moving-window"):
+        """Return the (cached) limiter for a rate, burst and strategy name."""
+        key = (rate, burst, strategy)
+        limiter = cls._cache.get(key)
+        if limiter is None:
+            if strategy not in STRATEGIES:
+                raise ImproperlyConfigured(f"Unknown rate_limit_strategy {strategy!r}; use one of {sorted(STRATEGIES)}.")
+            limiter = cls(parse_rate(rate, burst), STRATEGIES[strategy](cls.storage()))
+            cls._cache[key] = limiter
+        return limiter
+
+    def hit(self, key):
+        """Count one event for ``key``; return ``(allowed, retry_after_seconds)``."""
+        if self.strategy.hit(self.item, key):
+            return True, None
+        reset_time = self.strategy.get_window_stats(self.item, key).reset_time
+        return False, max(0.0, round(reset_time - time.time(), 3))
+
+    @classmethod
+    def reset(cls):
+        """Forget the storage and limiters (tests and setting changes)."""
+        with cls._lock:
+            cls._cache = {}
+            cls._storage = None
+
+
+def _reset_on_setting_change(*, setting, **kwargs):
+    if setting == SETTING_NAME:
+        RateLimiter.reset()
+
+
+setting_changed.connect(_reset_on_setting_change)
