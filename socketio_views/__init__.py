@@ -12,12 +12,33 @@ Example usage::
 
     router = ChannelRouter()
     router.register("rooms/<slug:room>", RoomChannel)
+
+The names below are imported on first use, so that importing
+``socketio_views.monkey`` (to patch gevent first thing) imports nothing else.
 """
-from .api import broadcast, send
-from .exceptions import ChannelError, SubscriptionRefused
-from .routers import ChannelRouter
-from .views import ChannelView
+from importlib import import_module
 
 __version__ = "0.1.0"
 
-__all__ = ["ChannelError", "ChannelRouter", "ChannelView", "SubscriptionRefused", "broadcast", "send"]
+_EXPORTS = {
+    "ChannelError": "exceptions",
+    "ChannelRouter": "routers",
+    "ChannelView": "views",
+    "SubscriptionRefused": "exceptions",
+    "broadcast": "api",
+    "send": "api",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'socketio_views' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -28,9 +28,6 @@ def send(sid, data, event="message", *, channel=None):
     if channel is None:
         view = server.views.get(sid)
         if view is None:
-            raise LookupError(
-                f"No subscription {sid!r} in this process; pass channel= to send "
-                f"to a subscription held by another process."
-            )
+            raise LookupError(f"No subscription {sid!r} in this process; pass channel= to name its channel.")
         channel = view.channel
     server.emit(event, data, namespace=namespace_for(channel), to=sid)

@@ -108,7 +108,7 @@ def handle_event(view, event, args):
 
 
 def check_depth(data, limit):
-    """Raise :class:`InvalidPayload` if ``data`` nests lists and objects deeper than ``limit``."""
+    """Raise :class:`~socketio_views.exceptions.InvalidPayload` if ``data`` nests deeper than ``limit``."""
     pending = [(data, 1)]
     while pending:
         value, depth = pending.pop()

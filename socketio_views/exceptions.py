@@ -93,6 +93,17 @@ class OriginNotAllowed(SubscriptionRefused):
     default_code = "origin_not_allowed"
 
 
+class NotSubscribed(EventRefused):
+    """An event arrived for a channel the connection is not subscribed to.
+
+    Official clients never do this (they queue events until subscribed); the
+    refusal arrives as ``connect_error`` on that channel.
+    """
+
+    default_message = "Not subscribed to this channel."
+    default_code = "not_subscribed"
+
+
 class ServerError(ChannelError):
     """A handler raised an unexpected exception; details stay in the server log."""
 

@@ -105,7 +105,10 @@ class ChannelRouter:
         return self._resolver
 
     def resolve(self, channel):
-        """Return the :class:`ChannelMatch` for ``channel`` or raise :class:`ChannelNotFound`."""
+        """Return the :class:`~socketio_views.routers.ChannelMatch` for ``channel``.
+
+        Raises :class:`~socketio_views.exceptions.ChannelNotFound` when no pattern matches.
+        """
         if not isinstance(channel, str) or len(channel) > MAX_CHANNEL_LENGTH:
             raise ChannelNotFound("Invalid channel name.")
         try:

@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from . import dispatch, signals
 from .conf import views_settings
 from .db import close_db_connections, managed_db_connections
-from .exceptions import ChannelError, OriginNotAllowed
+from .exceptions import ChannelError, NotSubscribed, OriginNotAllowed
 
 logger = logging.getLogger("socketio_views")
 
@@ -145,6 +145,31 @@ class ChannelServer(socketio.Server):
             "websocket" if "transport=websocket" in environ.get("QUERY_STRING", "") else "polling",
         )
         signals.connected.send(sender=None, sid=eio_sid, request=request)
+
+    def _handle_event(self, eio_sid, namespace, id, data):
+        namespace = namespace or "/"
+        if not self.manager.is_connected(self.manager.sid_from_eio_sid(eio_sid, namespace), namespace):
+            # python-socketio would drop it silently; tell the client why.
+            error = NotSubscribed(f"Not subscribed to {namespace[1:]!r}; subscribe before emitting.")
+            self._send_packet(
+                eio_sid,
+                self.packet_class(
+                    socketio.packet.CONNECT_ERROR,
+                    data={"message": error.message, "data": error.as_dict()},
+                    namespace=namespace,
+                ),
+            )
+            return
+        super()._handle_event(eio_sid, namespace, id, data)
+
+    def _handle_eio_message(self, eio_sid, data):
+        try:
+            super()._handle_eio_message(eio_sid, data)
+        except Exception as exc:
+            # Only what no correct client sends gets here (handlers never
+            # raise): a malformed or unexpected Socket.IO packet.
+            logger.warning("Closing connection %s: malformed Socket.IO packet (%s: %s)", eio_sid, type(exc).__name__, exc)
+            self.eio.disconnect(eio_sid)
 
     def _handle_eio_disconnect(self, eio_sid, reason):
         try:

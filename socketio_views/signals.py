@@ -24,7 +24,7 @@ disconnected = Signal()
 subscribed = Signal()
 
 #: A subscription was refused. Arguments: ``channel``, ``error`` (the
-#: :class:`~socketio_views.exceptions.SubscriptionRefused`), ``request``.
+#: :class:`~socketio_views.exceptions.ChannelError` sent to the client), ``request``.
 #: ``sender`` is the view class, or ``None`` when no pattern matched.
 subscription_refused = Signal()
 

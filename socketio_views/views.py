@@ -152,7 +152,7 @@ class ChannelView:
         return self.on_disconnect(*self.args, **self.kwargs)
 
     def get_handler(self, event):
-        """Return the bound handler for ``event`` or raise :class:`UnknownEvent`."""
+        """Return the bound handler for ``event`` or raise :class:`~socketio_views.exceptions.UnknownEvent`."""
         name = self._handler_names.get(event)
         if name is None:
             raise UnknownEvent(
@@ -166,7 +166,7 @@ class ChannelView:
         """Accept the subscription (the default). Return ``False`` or raise to refuse."""
 
     def on_disconnect(self, *args, **kwargs):
-        """Called once when the subscription ends; :attr:`disconnect_reason` says why."""
+        """Called once when the subscription ends; ``self.disconnect_reason`` says why."""
 
     # What a handler can do.
 

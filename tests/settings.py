@@ -4,6 +4,7 @@ import os
 SECRET_KEY = "socketio-views-tests"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+CSRF_TRUSTED_ORIGINS = ["https://trusted.example"]
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",

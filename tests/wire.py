@@ -35,13 +35,22 @@ class WireClient:
     def _on_disconnect(self, namespace, *args):
         self.disconnects.append(namespace[1:])
 
+    def _headers(self, headers):
+        headers = dict(headers or {})
+        if "Origin" in headers:
+            # websocket-client sends an Origin of its own unless told which one.
+            self.sio.eio.websocket_extra_options = {"origin": headers["Origin"]}
+            if self.transport == "websocket":
+                del headers["Origin"]
+        return headers
+
     def connect(self, *channels, auth=None, headers=None, wait_timeout=5):
         self.sio.connect(
             self.url,
             namespaces=["/" + c for c in channels],
             transports=[self.transport],
             auth=auth,
-            headers=headers or {},
+            headers=self._headers(headers),
             wait_timeout=wait_timeout,
         )
         return self
@@ -53,7 +62,7 @@ class WireClient:
             namespaces=["/" + c for c in (channel, *others)],
             transports=[self.transport],
             auth=auth,
-            headers=headers or {},
+            headers=self._headers(headers),
             wait=False,
         )
         deadline = time.monotonic() + timeout

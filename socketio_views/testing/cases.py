@@ -18,7 +18,7 @@ class ChannelTestCase(ChannelTestMixin, TestCase):
 
 
 class LiveChannelsTestCase(TransactionTestCase):
-    """Run a real ``runserver_socketio`` process for the whole class, at :attr:`live_server_url`.
+    """Run a real ``runserver_socketio`` process for the whole class, at ``live_server_url``.
 
     Connect to it with the real python-socketio client (or a browser). Rows
     a test creates are committed, so the server sees them.

@@ -110,6 +110,11 @@ class SignalsChannel(ChannelView):
     def on_ping(self, data, name):
         return "pong"
 
+    def on_live_views(self, data, name):
+        from socketio_views.server import get_server
+
+        return len(get_server().views)
+
     def on_log(self, data, name):
         channel = (data or {}).get("channel", self.channel)
         return {"channel": signal_log[channel], "connections": list(connection_log)}
@@ -148,3 +153,79 @@ def _connected(sender, sid, request, **kwargs):
 @receiver(signals.disconnected)
 def _disconnected(sender, sid, reason, **kwargs):
     connection_log.append(["disconnected", sid])
+
+
+# Mixins, typed payloads and limits (socketio_views.mixins, socketio_views.payloads).
+
+import attrs  # noqa: E402
+
+from socketio_views.mixins import (  # noqa: E402
+    LoginRequiredMixin,
+    PermissionRequiredMixin,
+    RateLimitMixin,
+    UserPassesTestMixin,
+)
+
+
+class MembersChannel(LoginRequiredMixin, ChannelView):
+    def on_subscribe(self, room):
+        self.send({"welcome": self.request.user.get_username()}, event="welcome")
+
+    def on_message(self, data, room):
+        return {"ok": True}
+
+
+class ModeratorsChannel(PermissionRequiredMixin, ChannelView):
+    permission_required = ("auth.change_user", "auth.view_user")
+    permission_denied_message = "Moderators only."
+
+
+class VipChannel(UserPassesTestMixin, ChannelView):
+    def test_func(self):
+        return self.request.user.get_username().startswith("vip")
+
+
+class LimitedChannel(RateLimitMixin, ChannelView):
+    rate_limit = "3/s"
+
+    def on_message(self, data, name):
+        return {"ok": True}
+
+
+class BurstChannel(LimitedChannel):
+    rate_limit = "1/s"
+    rate_limit_burst = 3
+
+
+class PerUserLimitedChannel(LimitedChannel):
+    rate_limit = "2/m"
+    rate_limit_scope = "user"
+
+
+class StackedChannel(LoginRequiredMixin, PermissionRequiredMixin, RateLimitMixin, ChannelView):
+    permission_required = "auth.view_user"
+    rate_limit = "2/s"
+
+    def on_message(self, data, name):
+        return {"ok": True}
+
+
+@attrs.define
+class ChatMessage:
+    text: str = attrs.field(validator=attrs.validators.max_len(20))
+    priority: int = 0
+
+
+@attrs.define
+class Reply:
+    text: str
+    length: int
+
+
+class TypedChannel(ChannelView):
+    def on_message(self, message: ChatMessage, name):
+        self.broadcast(Reply(message.text, len(message.text)), event="reply")
+        return Reply(message.text.upper(), message.priority)
+
+    def on_raw(self, data, name):
+        return {"got": data}

@@ -1,0 +1,208 @@
+"""Access and rate-limit mixins, run through the in-memory test client."""
+from unittest import mock
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.exceptions import ImproperlyConfigured
+
+from socketio_views import ChannelRouter, ChannelView
+from socketio_views.mixins import PermissionRequiredMixin, RateLimitMixin, UserPassesTestMixin
+from socketio_views.testing import ChannelTestClient, SubscriptionRefused
+from socketio_views.throttling import RateLimiter, parse_rate
+
+pytestmark = pytest.mark.django_db
+
+
+class FakeClock:
+    """A controllable time.time() for the limits package and the rate limiter."""
+
+    def __init__(self, now=1_000_000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    RateLimiter.reset()
+    fake = FakeClock()
+    with mock.patch("time.time", fake):
+        yield fake
+    RateLimiter.reset()
+
+
+def user_with(username, *codenames):
+    user = User.objects.create_user(username)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return User.objects.get(pk=user.pk)  # fresh permission cache
+
+
+def refusal(client, channel):
+    with pytest.raises(SubscriptionRefused) as info:
+        client.subscribe(channel)
+    return info.value
+
+
+def test_login_required_refuses_anonymous_users():
+    """Anonymous users are refused with code login_required and Django's wording."""
+    error = refusal(ChannelTestClient(), "members/lobby")
+    assert (error.code, error.message) == ("login_required", "Log in to subscribe to this channel.")
+
+
+def test_login_required_accepts_users_and_then_runs_on_subscribe():
+    """A logged-in user passes the check; on_subscribe runs after it."""
+    room = ChannelTestClient(user=user_with("ann")).subscribe("members/lobby")
+    room.assert_received("welcome", {"welcome": "ann"})
+
+
+def test_permission_required_needs_every_permission():
+    """Users lacking one permission get permission_denied with the view's message; anonymous get login_required."""
+    assert refusal(ChannelTestClient(user=user_with("bo", "view_user")), "moderators/x").code == "permission_denied"
+    assert refusal(ChannelTestClient(user=user_with("cy", "view_user")), "moderators/x").message == "Moderators only."
+    assert refusal(ChannelTestClient(), "moderators/x").code == "login_required"
+    ChannelTestClient(user=user_with("di", "view_user", "change_user")).subscribe("moderators/x")
+
+
+def test_user_passes_test():
+    """test_func decides; failing users are refused with permission_denied."""
+    assert refusal(ChannelTestClient(user=user_with("ed")), "vip/x").code == "permission_denied"
+    ChannelTestClient(user=user_with("vip-fay")).subscribe("vip/x")
+
+
+def test_misconfigured_mixins_say_how_to_fix_them():
+    """Missing permission_required, test_func or rate_limit raise errors naming the fix."""
+
+    class NoPerm(PermissionRequiredMixin, ChannelView):
+        pass
+
+    class NoTest(UserPassesTestMixin, ChannelView):
+        pass
+
+    class NoRate(RateLimitMixin, ChannelView):
+        def on_ping(self, data):
+            return "pong"
+
+    router = ChannelRouter()
+    router.register("noperm", NoPerm)
+    router.register("notest", NoTest)
+    router.register("norate", NoRate)
+    user = user_with("gus")
+    client = ChannelTestClient(user=user, router=router)
+    # Configuration errors are server errors for the client, and logged with their message.
+    assert refusal(client, "noperm").code == "server_error"
+    with pytest.raises(ImproperlyConfigured, match=r"Define NoPerm.permission_required, or override NoPerm.get_permission_required\(\)"):
+        NoPerm().get_permission_required()
+    with pytest.raises(NotImplementedError, match="NoTest is missing the implementation of the test_func"):
+        NoTest().test_func()
+    with pytest.raises(ImproperlyConfigured, match=r"Set rate_limit = '10/s'"):
+        NoRate().get_rate_limit()
+
+
+def test_rate_limit_refuses_events_over_the_limit_without_calling_the_handler(clock):
+    """The fourth event within a second is refused with rate_limited and retry_after; the window then reopens."""
+    client = ChannelTestClient()
+    room = client.subscribe("limited/a")
+
+    assert [room.emit("message", {}) for _ in range(3)] == [{"ok": True}] * 3
+    with mock.patch("tests.testapp.channels.LimitedChannel.on_message") as handler:
+        reply = room.emit("message", {})
+    handler.assert_not_called()
+    assert reply == {
+        "error": {"message": "Too many events; slow down.", "code": "rate_limited", "retry_after": 1.0, "event": "message"}
+    }
+    room.assert_received("error", reply["error"])
+    clock.advance(1.01)
+    assert room.emit("message", {}) == {"ok": True}
+
+
+def test_rate_limit_counts_each_subscription_separately_by_default(clock):
+    """Two subscriptions have their own budgets under the default subscription scope."""
+    first = ChannelTestClient().subscribe("limited/b")
+    second = ChannelTestClient().subscribe("limited/b")
+    for _ in range(3):
+        first.emit("message", {})
+    assert first.emit("message", {})["error"]["code"] == "rate_limited"
+    assert second.emit("message", {}) == {"ok": True}
+
+
+def test_rate_limit_per_user_spans_connections(clock):
+    """rate_limit_scope = "user" shares one budget between a user's connections."""
+    user = user_with("hal")
+    phone = ChannelTestClient(user=user).subscribe("per-user/x")
+    laptop = ChannelTestClient(user=user).subscribe("per-user/x")
+    other = ChannelTestClient(user=user_with("ivy")).subscribe("per-user/x")
+
+    assert phone.emit("message", {}) == {"ok": True}
+    assert laptop.emit("message", {}) == {"ok": True}
+    assert phone.emit("message", {})["error"]["code"] == "rate_limited"
+    assert other.emit("message", {}) == {"ok": True}
+    clock.advance(61)
+    assert laptop.emit("message", {}) == {"ok": True}
+
+
+def test_burst_allows_a_burst_then_the_sustained_rate(clock):
+    """1/s with burst 3: three at once, then refused until the stretched window moves."""
+    room = ChannelTestClient().subscribe("burst/a")
+    assert [room.emit("message", {}) for _ in range(3)] == [{"ok": True}] * 3
+    assert room.emit("message", {})["error"]["code"] == "rate_limited"
+    clock.advance(3.01)
+    assert room.emit("message", {}) == {"ok": True}
+
+
+@pytest.mark.parametrize(
+    "rate, burst, expected",
+    [
+        ("10/s", None, "10 per 1 second"),
+        ("5/m", None, "5 per 1 minute"),
+        ("100/h", None, "100 per 1 hour"),
+        ("7/d", None, "7 per 1 day"),
+        ("5/2m", None, "5 per 2 minute"),
+        ("10 per 2 seconds", None, "10 per 2 second"),
+        ("10/s", 30, "30 per 3 second"),
+    ],
+)
+def test_parse_rate(rate, burst, expected):
+    """Short rates and limits strings parse; a burst stretches the window."""
+    assert str(parse_rate(rate, burst)) == expected
+
+
+def test_invalid_rates_are_improperly_configured():
+    """A rate that does not parse names the accepted forms."""
+    with pytest.raises(ImproperlyConfigured, match="use 'N/s', 'N/m', 'N/h' or 'N/d'"):
+        parse_rate("ten per second")
+    with pytest.raises(ImproperlyConfigured, match="must be at least"):
+        parse_rate("10/s", burst=2)
+
+
+def test_common_stack_login_permission_rate_limit(clock):
+    """Login, permission and rate limit combine in the order Django users expect."""
+    assert refusal(ChannelTestClient(), "stacked/x").code == "login_required"
+    assert refusal(ChannelTestClient(user=user_with("jo")), "stacked/x").code == "permission_denied"
+    room = ChannelTestClient(user=user_with("kim", "view_user")).subscribe("stacked/x")
+    assert [room.emit("message", {}) for _ in range(2)] == [{"ok": True}] * 2
+    assert room.emit("message", {})["error"]["code"] == "rate_limited"
+
+
+def test_stack_order_does_not_change_the_outcome(clock):
+    """Access mixins in either order refuse the same users with the same codes."""
+    from socketio_views.mixins import LoginRequiredMixin
+
+    class PermissionFirst(PermissionRequiredMixin, LoginRequiredMixin, ChannelView):
+        permission_required = "auth.view_user"
+
+    router = ChannelRouter()
+    router.register("p", PermissionFirst)
+    assert refusal(ChannelTestClient(router=router), "p").code == "login_required"
+    assert refusal(ChannelTestClient(user=user_with("lu"), router=router), "p").code == "permission_denied"
+    ChannelTestClient(user=user_with("mo", "view_user"), router=router).subscribe("p")
+
+
+def test_refusal_happens_before_on_subscribe():
+    """A refused user never reaches on_subscribe (no welcome is sent to anyone)."""
+    member = ChannelTestClient(user=user_with("ned")).subscribe("members/quiet")
+    refusal(ChannelTestClient(), "members/quiet")
+    assert member.received("welcome") == [{"welcome": "ned"}]
