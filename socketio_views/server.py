@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from . import dispatch, signals
 from .conf import views_settings
-from .db import close_db_connections, managed_db_connections
+from .db import close_db_connections, release_db_connections
 from .exceptions import ChannelError, NotSubscribed, OriginNotAllowed
 
 logger = logging.getLogger("socketio_views")
@@ -84,25 +84,25 @@ class ChannelServer(socketio.Server):
             # python-socketio routes a client *event* named "connect" here.
             return self._refuse_reserved(sid, "connect", args)
         environ, auth = args[0], (args[1] if len(args) > 1 else None)
-        request = copy.copy(environ[REQUEST_KEY])
-        with managed_db_connections():
-            try:
-                view = dispatch.subscribe(
-                    environ[ROUTER_KEY],
-                    self.hub,
-                    channel=namespace[1:],
-                    sid=sid,
-                    request=request,
-                    auth=auth,
-                    connection_id=self.manager.eio_sid_from_sid(sid, namespace),
-                )
-            except OriginNotAllowed as error:
-                # Nothing from this page will ever be served: close the connection
-                # once the refusal has been delivered.
-                self.start_background_task(self._close_later, self.manager.eio_sid_from_sid(sid, namespace))
-                raise socketio.exceptions.ConnectionRefusedError(error.message, error.as_dict())
-            except ChannelError as error:
-                raise socketio.exceptions.ConnectionRefusedError(error.message, error.as_dict())
+        eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        try:
+            view = dispatch.subscribe(
+                environ[ROUTER_KEY],
+                self.hub,
+                channel=namespace[1:],
+                sid=sid,
+                request=copy.copy(environ[REQUEST_KEY]),
+                auth=auth,
+                connection_id=eio_sid,
+            )
+        except ChannelError as error:
+            if isinstance(error, OriginNotAllowed):
+                # Nothing from this page will ever be served: close the
+                # connection once the refusal has been delivered.
+                self.start_background_task(self._close_later, eio_sid)
+            raise socketio.exceptions.ConnectionRefusedError(error.message, error.as_dict())
+        finally:
+            release_db_connections()
         self.views[sid] = view
         # python-socketio confirms the subscription when this handler returns;
         # what on_subscribe sent is delivered right after that.
@@ -115,15 +115,19 @@ class ChannelServer(socketio.Server):
             return self._refuse_reserved(sid, "disconnect", args)
         view = self.views.pop(sid, None)
         if view is not None:
-            with managed_db_connections():
+            try:
                 dispatch.end_subscription(view, args[0] if args else None)
+            finally:
+                release_db_connections()
 
     def _on_event(self, event, namespace, sid, *args):
         view = self.views.get(sid)
         if view is None:
             return None
-        with managed_db_connections():
+        try:
             return dispatch.handle_event(view, event, args)
+        finally:
+            release_db_connections()
 
     def _close_later(self, eio_sid, delay=1):
         self.sleep(delay)
