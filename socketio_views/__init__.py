@@ -26,6 +26,7 @@ _EXPORTS = {
     "ChannelView": "views",
     "SubscriptionRefused": "exceptions",
     "broadcast": "api",
+    "broadcast_on_commit": "api",
     "send": "api",
 }
 

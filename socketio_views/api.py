@@ -1,4 +1,16 @@
-"""Send to channels from anywhere in Django: a view, a management command, a shell."""
+"""Send to channels from anywhere in Django: a view, a management command, a shell, a task."""
+from django.db import transaction
+
+from . import server as server_module
+from .backends import write_only_manager
+from .conf import views_settings
+
+
+def _emitter():
+    """This process's socket server, or a write-only manager when it serves no sockets."""
+    if server_module.server_exists() or not views_settings.BACKEND:
+        return server_module.get_server()
+    return write_only_manager()
 
 
 def broadcast(channel, data, event="message", *, skip_sid=None):
@@ -9,25 +21,29 @@ def broadcast(channel, data, event="message", *, skip_sid=None):
         import socketio_views
         socketio_views.broadcast("rooms/lobby", {"user": "system", "text": "Hello"})
 
-    Without a scale-out backend this reaches the clients connected to this
-    process only.
+    With a ``BACKEND`` this reaches subscribers in every process, from any
+    process; without one, the subscribers connected to this process.
     """
-    from .server import get_server, namespace_for
+    _emitter().emit(event, data, namespace=server_module.namespace_for(channel), room=None, skip_sid=skip_sid)
 
-    get_server().emit(event, data, namespace=namespace_for(channel), skip_sid=skip_sid)
+
+def broadcast_on_commit(channel, data, event="message", *, skip_sid=None, using=None):
+    """:func:`broadcast` once the current database transaction commits; never if it rolls back.
+
+    Outside a transaction (autocommit) it broadcasts at once.
+    """
+    transaction.on_commit(lambda: broadcast(channel, data, event, skip_sid=skip_sid), using=using)
 
 
 def send(sid, data, event="message", *, channel=None):
     """Send ``event`` with ``data`` to the one subscription ``sid`` (a view's ``self.sid``).
 
-    ``channel`` may be omitted in the process that holds the subscription.
+    ``channel`` may be omitted in the process that holds the subscription;
+    elsewhere (another process, with a ``BACKEND``) name it.
     """
-    from .server import get_server, namespace_for
-
-    server = get_server()
     if channel is None:
-        view = server.views.get(sid)
+        view = server_module.get_server().views.get(sid) if server_module.server_exists() else None
         if view is None:
             raise LookupError(f"No subscription {sid!r} in this process; pass channel= to name its channel.")
         channel = view.channel
-    server.emit(event, data, namespace=namespace_for(channel), to=sid)
+    _emitter().emit(event, data, namespace=server_module.namespace_for(channel), room=sid)

@@ -28,8 +28,21 @@ DEFAULTS = {
     # How deeply an event's JSON payload may nest.
     "MAX_PAYLOAD_DEPTH": 32,
     # The ``limits`` storage of RateLimitMixin: "memory://" (one process) or
-    # e.g. "redis://127.0.0.1:6379/0" (shared by every process).
-    "RATE_LIMIT_STORAGE": "memory://",
+    # e.g. "redis://127.0.0.1:6379/0" (shared by every process). None means
+    # the BACKEND when it is Redis, else memory.
+    "RATE_LIMIT_STORAGE": None,
+    # The message queue that carries broadcasts between processes: None (one
+    # process), "redis://…" (also rediss://, valkey://, unix://,
+    # redis+sentinel://), "kafka://…" or an AMQP/Kombu URL ("amqp://…").
+    "BACKEND": None,
+    # Keyword arguments of the python-socketio manager, e.g. {"channel": "chat"}.
+    "BACKEND_OPTIONS": {},
+    # Where presence is kept: None means the BACKEND when it is Redis, else
+    # this process's memory; or a Redis URL.
+    "PRESENCE_URL": None,
+    # Seconds a subscription stays present without its process's heartbeat:
+    # the longest a crashed process's subscribers may linger.
+    "PRESENCE_TTL": 30,
 }
 
 

@@ -14,6 +14,7 @@ one hook, :meth:`AccessMixin.handle_no_permission`: anonymous users get code
 from django.core.exceptions import ImproperlyConfigured
 
 from .exceptions import RateLimited, SubscriptionRefused
+from .presence import get_presence
 from .throttling import RateLimiter
 
 
@@ -149,3 +150,43 @@ class RateLimitMixin:
         if not allowed:
             raise RateLimited(retry_after=retry_after)
         return super().dispatch(event, data)
+
+
+class PresenceMixin:
+    """Keep track of who is subscribed, across processes when the backend is Redis.
+
+    ``self.presence()`` lists the channel's subscriptions with the metadata of
+    :meth:`get_presence_meta`. With ``presence_events`` (the default) a new
+    subscriber receives ``presence_state`` (``{"presences": [...]}``) and the
+    others ``presence_diff`` (``{"joins": [...], "leaves": [...]}``) whenever
+    someone comes or goes.
+    """
+
+    #: Send ``presence_state`` and ``presence_diff`` events.
+    presence_events = True
+
+    def get_presence_meta(self):
+        """Return the JSON object others see about this subscription (default: the username)."""
+        user = getattr(self.request, "user", None)
+        return {"user": user.get_username() if user is not None and user.is_authenticated else None}
+
+    def presence(self):
+        """Every present subscription of this channel: ``[{"sid": ..., **meta}, ...]``."""
+        return get_presence().list(self.channel)
+
+    def subscribe(self):
+        result = super().subscribe()
+        meta = self.get_presence_meta()
+        get_presence().join(self.channel, self.sid, meta, notify=self.presence_events)
+        if self.presence_events:
+            self.send({"presences": self.presence()}, event="presence_state")
+            self.broadcast({"joins": [{"sid": self.sid, **meta}], "leaves": []}, event="presence_diff", include_self=False)
+        return result
+
+    def teardown(self, reason):
+        try:
+            return super().teardown(reason)
+        finally:
+            entry = get_presence().leave(self.channel, self.sid)
+            if self.presence_events and entry is not None:
+                self.broadcast({"joins": [], "leaves": [entry]}, event="presence_diff", include_self=False)

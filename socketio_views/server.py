@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from . import dispatch, signals
+from .backends import server_manager
 from .conf import views_settings
 from .db import close_db_connections, release_db_connections
 from .exceptions import ChannelError, NotSubscribed, OriginNotAllowed
@@ -194,9 +195,16 @@ def get_server():
         with _server_lock:
             if _server is None:
                 _server = ChannelServer(
-                    max_http_buffer_size=views_settings.MAX_MESSAGE_SIZE, **views_settings.SERVER_OPTIONS
+                    client_manager=server_manager(),
+                    max_http_buffer_size=views_settings.MAX_MESSAGE_SIZE,
+                    **views_settings.SERVER_OPTIONS,
                 )
     return _server
+
+
+def server_exists():
+    """Whether this process has created its socket server (it serves, or served, sockets)."""
+    return _server is not None
 
 
 @csrf_exempt

@@ -7,8 +7,8 @@ Example usage::
     allowed, retry_after = limiter.hit("sub:abc")
 
 The storage is in-memory (one process) unless ``SOCKETIO_VIEWS["RATE_LIMIT_STORAGE"]``
-names another ``limits`` storage, such as ``"redis://127.0.0.1:6379/0"``, which
-makes the limits cluster-wide.
+names another ``limits`` storage, such as ``"redis://127.0.0.1:6379/0"``, or
+the ``BACKEND`` is Redis: then the limits are cluster-wide.
 """
 import math
 import re
@@ -19,7 +19,8 @@ import limits
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
-from .conf import SETTING_NAME, views_settings
+from .backends import rate_limit_storage_url
+from .conf import SETTING_NAME
 
 UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
 SHORT_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
@@ -71,7 +72,7 @@ class RateLimiter:
         if cls._storage is None:
             with cls._lock:
                 if cls._storage is None:
-                    cls._storage = limits.storage.storage_from_string(views_settings.RATE_LIMIT_STORAGE)
+                    cls._storage = limits.storage.storage_from_string(rate_limit_storage_url())
         return cls._storage
 
     @classmethod

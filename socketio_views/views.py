@@ -185,6 +185,12 @@ class ChannelView:
         """
         self._emit(event, data, skip_sid=None if include_self else self.sid)
 
+    def broadcast_on_commit(self, data, event="message", include_self=True, using=None):
+        """:meth:`broadcast` once the current database transaction commits; never if it rolls back."""
+        from django.db import transaction
+
+        transaction.on_commit(lambda: self.broadcast(data, event, include_self), using=using)
+
     def unsubscribe(self):
         """End this subscription from the server; the client's connection stays open."""
         self.hub.unsubscribe(self.channel, self.sid)

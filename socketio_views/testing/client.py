@@ -29,6 +29,7 @@ from django.test import RequestFactory
 
 from .. import dispatch, signals
 from ..exceptions import ChannelError, SubscriptionRefused
+from ..presence import forget_everyone
 from ..routers import mounted_routers
 
 CLIENT_DISCONNECT = "client disconnect"
@@ -94,9 +95,10 @@ class InMemoryHub(dispatch.Hub):
         self.reset()
 
     def reset(self):
-        """Forget every subscription and broadcast."""
+        """Forget every subscription and broadcast, and everyone's presence."""
         self.subscriptions = {}  # sid -> ChannelSubscription
         self.broadcasts = []
+        forget_everyone()
 
     def emit(self, event, data, *, channel, to=None, skip_sid=None, callback=None):
         data = wire(data)

@@ -1,0 +1,31 @@
+"""The bench's channel: the demo's RoomChannel without the join/leave broadcasts.
+
+The demo broadcasts ``joined`` on every subscription, which would make N
+subscriptions cost N² deliveries and measure that instead of the fan-out.
+"""
+from socketio_views import ChannelError, ChannelView
+
+MAX_NAME = 30
+MAX_TEXT = 500
+
+
+class RoomChannel(ChannelView):
+    """``rooms/<slug:room>``: subscribe with ``auth={"name": ...}``; ``message``
+    is broadcast to every subscriber (the sender included) as
+    ``{"user", "text", ...the other payload fields}`` and acknowledged with
+    ``{"ok": True}``."""
+
+    def on_subscribe(self, room):
+        user = self.request.user
+        name = user.get_username() if user.is_authenticated else str(self.auth.get("name", "")).strip()
+        if not name:
+            raise ChannelError("Pick a nickname first.", code="name_required")
+        self.name = name[:MAX_NAME]
+
+    def on_message(self, data, room):
+        data = data if isinstance(data, dict) else {}
+        text = str(data.get("text", "")).strip()
+        if not text:
+            raise ChannelError("Type a message first.", code="invalid")
+        self.broadcast({**data, "user": self.name, "text": text[:MAX_TEXT]})
+        return {"ok": True}

@@ -1,0 +1,61 @@
+"""Settings of the socketio_views bench project: an ordinary production-like
+Django site (DEBUG off, the usual middleware) serving one channel pattern.
+
+Environment (set by bench/bench.py):
+
+* ``BENCH_WORK_DIR``: where the SQLite database lives (default ``bench/.work``).
+* ``BENCH_SOCKETIO_VIEWS_BACKEND``: a Redis URL for ``SOCKETIO_VIEWS["BACKEND"]``
+  (the scale-out workload); used only if socketio_views has that setting.
+"""
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+WORK_DIR = Path(os.environ.get("BENCH_WORK_DIR", BASE_DIR.parent / ".work"))
+
+SECRET_KEY = "bench-only-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "socketio_views",
+    "benchchat",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+ROOT_URLCONF = "benchproject.urls"
+WSGI_APPLICATION = "benchproject.wsgi.application"
+TEMPLATES = []
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": WORK_DIR / "bench.sqlite3",
+    }
+}
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SOCKETIO_VIEWS = {}
+_backend = os.environ.get("BENCH_SOCKETIO_VIEWS_BACKEND")
+if _backend:
+    from socketio_views.conf import DEFAULTS as _DEFAULTS
+
+    if "BACKEND" in _DEFAULTS:
+        SOCKETIO_VIEWS["BACKEND"] = _backend
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"socketio_views": {"handlers": ["console"], "level": "WARNING"}},
+}

@@ -1,0 +1,196 @@
+"""
+Presence: who is subscribed to a channel, across every process, with the
+metadata each subscription declared.
+
+With a Redis ``BACKEND`` (or ``PRESENCE_URL``) each channel is a sorted set of
+subscription ids scored by an expiry time, beside a hash of their metadata.
+Each process renews its own subscriptions every ``PRESENCE_TTL / 3`` seconds
+and removes expired ones, so the subscribers of a process that died without
+saying goodbye linger at most ``PRESENCE_TTL`` seconds. Without Redis,
+presence is kept in this process's memory.
+
+Example usage::
+
+    from socketio_views.presence import get_presence
+
+    get_presence().list("rooms/lobby")   # [{"sid": "...", "user": "alice"}, ...]
+"""
+import json
+import logging
+import threading
+import time
+
+from .backends import presence_url
+from .conf import views_settings
+
+logger = logging.getLogger("socketio_views")
+
+
+class MemoryPresence:
+    """Presence in this process's memory (no backend, and the test client)."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        """Forget everyone."""
+        self.channels = {}
+
+    def join(self, channel, sid, meta, notify=False):
+        """Record subscription ``sid`` on ``channel`` with its ``meta`` (a JSON object)."""
+        self.channels.setdefault(channel, {})[sid] = {"sid": sid, **meta}
+
+    def leave(self, channel, sid):
+        """Forget ``sid``; return its entry, or ``None`` if it was not present."""
+        entries = self.channels.get(channel, {})
+        entry = entries.pop(sid, None)
+        if not entries:
+            self.channels.pop(channel, None)
+        return entry
+
+    def list(self, channel):
+        """Every present subscription of ``channel``: ``[{"sid": ..., **meta}, ...]`` in join order."""
+        return list(self.channels.get(channel, {}).values())
+
+    def count(self, channel):
+        """How many subscriptions are present on ``channel``."""
+        return len(self.channels.get(channel, {}))
+
+
+class RedisPresence:
+    """Presence shared by every process through Redis, with expiry against ghosts."""
+
+    def __init__(self, url, ttl, prefix="socketio_views:presence"):
+        import redis
+
+        self.redis = redis.Redis.from_url(url)
+        self.ttl = ttl
+        self.prefix = prefix
+        self.local = {}  # (channel, sid) -> (entry, notify): what this process renews
+        self._heartbeat = None
+        self._lock = threading.Lock()
+
+    def _keys(self, channel):
+        return f"{self.prefix}:{channel}", f"{self.prefix}:{channel}:meta"
+
+    def reset(self):
+        self.local.clear()
+
+    def join(self, channel, sid, meta, notify=False):
+        entry = {"sid": sid, "joined_at": time.time(), **meta}
+        self.local[(channel, sid)] = (entry, notify)
+        self._ensure_heartbeat()
+        try:
+            self._write(self.redis.pipeline(transaction=False), channel, sid, entry).execute()
+        except Exception:
+            logger.exception("Presence: could not record %s on %r; it will be retried", sid, channel)
+
+    def _write(self, pipe, channel, sid, entry):
+        key, meta_key = self._keys(channel)
+        pipe.zadd(key, {sid: time.time() + self.ttl})
+        pipe.hset(meta_key, sid, json.dumps(entry))
+        pipe.expire(key, self.ttl * 2)
+        pipe.expire(meta_key, self.ttl * 2)
+        return pipe
+
+    def leave(self, channel, sid):
+        self.local.pop((channel, sid), None)
+        key, meta_key = self._keys(channel)
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hget(meta_key, sid)
+            pipe.zrem(key, sid)
+            pipe.hdel(meta_key, sid)
+            raw, removed, _ = pipe.execute()
+        except Exception:
+            logger.exception("Presence: could not remove %s from %r; it expires in %ss", sid, channel, self.ttl)
+            return None
+        return _strip(json.loads(raw)) if removed and raw else None
+
+    def list(self, channel):
+        key, meta_key = self._keys(channel)
+        sids = self.redis.zrangebyscore(key, time.time(), "+inf")
+        if not sids:
+            return []
+        entries = [json.loads(raw) for raw in self.redis.hmget(meta_key, sids) if raw]
+        return [_strip(entry) for entry in sorted(entries, key=lambda e: e.get("joined_at", 0))]
+
+    def count(self, channel):
+        key, _ = self._keys(channel)
+        return self.redis.zcount(key, time.time(), "+inf")
+
+    def refresh(self):
+        """Renew this process's subscriptions and remove expired ones.
+
+        Returns ``{channel: [entry, ...]}`` of the expired subscriptions this
+        process removed, on channels where it has subscribers to notify.
+        """
+        local = dict(self.local)
+        pipe = self.redis.pipeline(transaction=False)
+        for (channel, sid), (entry, _notify) in local.items():
+            self._write(pipe, channel, sid, entry)
+        pipe.execute()
+        expired = {}
+        for channel in {channel for (channel, _sid), (_e, notify) in local.items() if notify}:
+            key, meta_key = self._keys(channel)
+            for sid in self.redis.zrangebyscore(key, "-inf", time.time()):
+                raw = self.redis.hget(meta_key, sid)
+                if self.redis.zrem(key, sid):  # only one process wins the removal
+                    self.redis.hdel(meta_key, sid)
+                    if raw:
+                        expired.setdefault(channel, []).append(_strip(json.loads(raw)))
+        return expired
+
+    def _ensure_heartbeat(self):
+        if self._heartbeat is None:
+            with self._lock:
+                if self._heartbeat is None:
+                    self._heartbeat = threading.Thread(target=self._beat, name="presence-heartbeat", daemon=True)
+                    self._heartbeat.start()
+
+    def _beat(self):
+        from .api import broadcast
+
+        while True:
+            time.sleep(self.ttl / 3)
+            try:
+                expired = self.refresh()
+            except Exception:
+                logger.exception("Presence: heartbeat failed (is Redis down?); retrying in %ss", self.ttl / 3)
+                continue
+            for channel, leaves in expired.items():
+                logger.info("Presence: %d expired subscription(s) removed from %r", len(leaves), channel)
+                broadcast(channel, {"joins": [], "leaves": leaves}, event="presence_diff")
+
+
+def _strip(entry):
+    entry.pop("joined_at", None)
+    return entry
+
+
+_store = None
+_store_lock = threading.Lock()
+
+
+def get_presence():
+    """This process's presence store: Redis when configured, else memory."""
+    global _store
+    if _store is None:
+        with _store_lock:
+            if _store is None:
+                url = presence_url()
+                _store = RedisPresence(url, views_settings.PRESENCE_TTL) if url else MemoryPresence()
+    return _store
+
+
+def forget_everyone():
+    """Empty this process's presence store, if it has one (the test client, between tests)."""
+    if _store is not None:
+        _store.reset()
+
+
+def reset_presence():
+    """Drop the store so that the next use reads the settings again (tests)."""
+    global _store
+    with _store_lock:
+        _store = None
