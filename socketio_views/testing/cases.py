@@ -1,15 +1,22 @@
 """Django test cases for channels: in-memory (:class:`ChannelTestCase`) and live (:class:`LiveChannelsTestCase`)."""
 from django.test import TestCase, TransactionTestCase
 
+from ..api import use_test_hub
 from .client import default_hub
 from .live import LiveServer
 
 
 class ChannelTestMixin:
-    """Empty the shared in-memory hub before each test, so tests never see each other's clients."""
+    """Empty the shared in-memory hub before each test, so tests never see each other's clients.
+
+    During the test, ``socketio_views.broadcast()`` and ``send()`` deliver to
+    that hub, so test clients observe what the code under test sends.
+    """
 
     def setUp(self):
         default_hub().reset()
+        use_test_hub(default_hub())
+        self.addCleanup(use_test_hub, None)
         super().setUp()
 
 

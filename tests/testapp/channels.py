@@ -229,3 +229,52 @@ class TypedChannel(ChannelView):
 
     def on_raw(self, data, name):
         return {"got": data}
+
+
+# Presence (socketio_views.mixins.PresenceMixin).
+
+from socketio_views.mixins import PresenceMixin  # noqa: E402
+
+
+class PresenceChannel(PresenceMixin, ChannelView):
+    def on_subscribe(self, room):
+        self.name = self.auth.get("name", "anonymous")
+
+    def get_presence_meta(self):
+        return {"user": self.name}
+
+    def on_who(self, data, room):
+        return self.presence()
+
+    def on_message(self, data, room):
+        self.broadcast({"user": self.name, "text": data["text"]})
+        return {"ok": True}
+
+    def on_typing(self, data, room):
+        self.broadcast({"user": self.name}, event="typing", include_self=False)
+
+    def on_save(self, data, room):
+        """Broadcast after the transaction commits; data["fail"] rolls it back."""
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                self.broadcast_on_commit({"saved": data["n"]}, event="saved")
+                if data.get("fail"):
+                    raise ValueError("rolled back")
+        except ValueError:
+            return {"ok": False}
+        return {"ok": True}
+
+
+class IpLimitedChannel(RateLimitMixin, ChannelView):
+    """Three events a minute per IP address and channel, shared by every process with a Redis backend."""
+
+    rate_limit = "3/m"
+    rate_limit_scope = "ip"
+
+    def get_rate_limit_key(self):
+        return f"{super().get_rate_limit_key()}:{self.channel}"
+
+    def on_message(self, data, name):
+        return {"ok": True}

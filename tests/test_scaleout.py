@@ -1,0 +1,261 @@
+"""Scale-out: several real server processes sharing a real Redis."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from socketio_views.testing import LiveServer
+
+from .wire import WireClient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def require(condition, reason):
+    """Skip when something the test needs is missing, but fail in CI, where it must be there."""
+    if not condition:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (required when CI=true)")
+        pytest.skip(reason)
+
+
+def redis_reachable(url):
+    import redis
+
+    try:
+        return redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    require(redis_reachable(REDIS_URL), f"Redis is not reachable at {REDIS_URL}")
+    return REDIS_URL
+
+
+def cluster_env(backend):
+    return {"SOCKETIO_VIEWS_BACKEND": backend, "SOCKETIO_VIEWS_BACKEND_CHANNEL": f"svt-{uuid.uuid4().hex[:8]}"}
+
+
+@pytest.fixture(scope="module")
+def cluster(redis_url, django_db_setup, django_db_blocker):
+    """Three runserver_socketio processes sharing Redis."""
+    env = cluster_env(redis_url)
+    servers = [LiveServer(settings_module="tests.settings_redis", env=env).start() for _ in range(3)]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def clients():
+    opened = []
+
+    def client(server, *channels, **kwargs):
+        opened.append(WireClient(server.url).connect(*channels, **kwargs))
+        return opened[-1]
+
+    yield client
+    for c in opened:
+        if c.sio.connected:
+            c.close()
+
+
+def texts(client, channel):
+    return [m["text"] for m in client.received(channel, "message") if "text" in m]
+
+
+def test_broadcast_reaches_every_process_exactly_once_in_order(cluster, clients):
+    """A client on A broadcasts 50 messages; subscribers on A, B and C get each once, in order."""
+    channel = f"presence/fanout-{uuid.uuid4().hex[:6]}"
+    publisher = clients(cluster[0], channel, auth={"name": "pub"})
+    receivers = [clients(server, channel, auth={"name": f"r{i}"}) for i, server in enumerate(cluster)]
+
+    for n in range(50):
+        assert publisher.call(channel, "message", {"text": str(n)}) == {"ok": True}
+    expected = [str(n) for n in range(50)]
+    for receiver in receivers + [publisher]:
+        receiver.wait_for(channel, "message", count=50, timeout=10)
+        time.sleep(0.2)  # anything duplicated would have arrived by now
+        assert texts(receiver, channel) == expected
+
+
+def test_include_self_false_across_processes(cluster, clients):
+    """include_self=False skips the sender only, wherever the others are connected."""
+    channel = f"presence/typing-{uuid.uuid4().hex[:6]}"
+    alice = clients(cluster[0], channel, auth={"name": "alice"})
+    bob = clients(cluster[1], channel, auth={"name": "bob"})
+    carol = clients(cluster[0], channel, auth={"name": "carol"})
+
+    alice.call(channel, "typing", {})
+    assert bob.wait_for(channel, "typing") == [{"user": "alice"}]
+    assert carol.wait_for(channel, "typing") == [{"user": "alice"}]
+    alice.call(channel, "message", {"text": "sync"})
+    alice.wait_for(channel, "message")
+    assert alice.received(channel, "typing") == []
+
+
+def test_presence_lists_subscribers_of_every_process(cluster, clients):
+    """self.presence() sees subscriptions held by other processes, with their metadata."""
+    channel = f"presence/who-{uuid.uuid4().hex[:6]}"
+    alice = clients(cluster[0], channel, auth={"name": "alice"})
+    bob = clients(cluster[2], channel, auth={"name": "bob"})
+
+    assert [p["user"] for p in bob.call(channel, "who")] == ["alice", "bob"]
+    assert alice.wait_for(channel, "presence_diff")[0]["joins"][0]["user"] == "bob"
+    bob.close()
+    assert alice.wait_for(channel, "presence_diff", count=2, timeout=10)[1]["leaves"][0]["user"] == "bob"
+    assert [p["user"] for p in alice.call(channel, "who")] == ["alice"]
+
+
+SENDER = """
+import django, json, os, sys
+django.setup()
+from django.db import transaction
+import socketio_views
+from socketio_views.server import server_exists
+channel, sid = sys.argv[1], sys.argv[2]
+socketio_views.broadcast(channel, {"from": "script"}, event="news")
+try:
+    with transaction.atomic():
+        socketio_views.broadcast_on_commit(channel, {"n": "rolled back"}, event="saved")
+        raise RuntimeError
+except RuntimeError:
+    pass
+with transaction.atomic():
+    socketio_views.broadcast_on_commit(channel, {"n": "committed"}, event="saved")
+socketio_views.send(sid, {"to": "you"}, event="direct", channel=channel)
+print(json.dumps({"server_created": server_exists()}))
+"""
+
+
+def test_broadcast_from_a_process_without_socket_server(cluster, clients, redis_url):
+    """A plain Django process broadcasts, broadcasts on commit and sends, through a write-only manager."""
+    from django.db import connection
+
+    channel = f"presence/script-{uuid.uuid4().hex[:6]}"
+    alice = clients(cluster[1], channel, auth={"name": "alice"})
+    bob = clients(cluster[2], channel, auth={"name": "bob"})
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings_redis",
+        "SOCKETIO_VIEWS_TEST_DB": connection.settings_dict["NAME"],
+        **{k: v for k, v in cluster[0].env.items()},
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SENDER, channel, alice.sio.get_sid("/" + channel)],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"server_created": False}
+    for client in (alice, bob):
+        assert client.wait_for(channel, "news") == [{"from": "script"}]
+        assert client.wait_for(channel, "saved") == [{"n": "committed"}]
+    assert alice.wait_for(channel, "direct") == [{"to": "you"}]
+    bob.call(channel, "who")
+    assert bob.received(channel, "direct") == []
+
+
+def test_presence_of_a_killed_process_expires(redis_url, django_db_setup, clients):
+    """After SIGKILL, a process's subscribers leave presence within the TTL (2 s here), with a presence_diff."""
+    env = cluster_env(redis_url)
+    doomed = LiveServer(settings_module="tests.settings_redis", env=env).start()
+    survivor = LiveServer(settings_module="tests.settings_redis", env=env).start()
+    try:
+        channel = f"presence/crash-{uuid.uuid4().hex[:6]}"
+        ghost = clients(doomed, channel, auth={"name": "ghost"})
+        ghost_sid = ghost.sid = ghost.sio.get_sid("/" + channel)
+        alive = clients(survivor, channel, auth={"name": "alive"})
+        assert [p["user"] for p in alive.call(channel, "who")] == ["ghost", "alive"]
+
+        os.killpg(doomed.process.pid, signal.SIGKILL)
+        started = time.monotonic()
+        diffs = alive.wait_for(channel, "presence_diff", timeout=10)
+        assert diffs == [{"joins": [], "leaves": [{"sid": ghost_sid, "user": "ghost"}]}]
+        assert time.monotonic() - started < 6
+        assert [p["user"] for p in alive.call(channel, "who")] == ["alive"]
+    finally:
+        doomed.stop()
+        survivor.stop()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_redis(port):
+    return subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_for_redis(url, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not redis_reachable(url):
+        assert time.monotonic() < deadline, f"redis at {url} did not start"
+        time.sleep(0.05)
+
+
+def test_redis_restart_under_load(django_db_setup, clients):
+    """Redis dies under load: local clients keep being served, the outage is logged, and after Redis returns
+    the servers reconnect by themselves and broadcasts cross processes again."""
+    require(shutil.which("redis-server"), "redis-server is not installed")
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    redis_process = start_redis(port)
+    servers = []
+    try:
+        wait_for_redis(url)
+        env = cluster_env(url)
+        servers = [LiveServer(settings_module="tests.settings_redis", env=env).start() for _ in range(2)]
+        channel = f"rooms/outage-{uuid.uuid4().hex[:6]}"
+        local = clients(servers[0], channel, auth={"name": "local"})
+        remote = clients(servers[1], channel, auth={"name": "remote"})
+        assert local.call(channel, "message", {"text": "before"}) == {"ok": True}
+        assert "before" in [m.get("text") for m in remote.wait_for(channel, "message", count=2)]
+
+        redis_process.kill()
+        redis_process.wait()
+        for n in range(20):  # load while Redis is down
+            assert local.call(channel, "message", {"text": f"during {n}"}) == {"ok": True}
+        assert texts(local, channel)[-1] == "during 19"  # the sender's own process still delivers
+        servers[0].wait_for_output(r"Cannot (publish to|receive from) redis", timeout=10)
+
+        redis_process = start_redis(port)
+        wait_for_redis(url)
+        deadline = time.monotonic() + 30
+        n = 0
+        while "after" not in [t.split()[0] for t in texts(remote, channel)]:
+            assert time.monotonic() < deadline, "the servers did not reconnect to Redis within 30 s"
+            local.call(channel, "message", {"text": f"after {n}"})
+            n += 1
+            time.sleep(0.5)
+    finally:
+        for server in servers:
+            server.stop()
+        redis_process.kill()
+        redis_process.wait()
+
+
+def test_rate_limits_are_cluster_wide_with_a_redis_backend(cluster, clients):
+    """With a Redis BACKEND, RateLimitMixin counts in Redis: two processes share one budget per IP."""
+    channel = f"ip-limited/{uuid.uuid4().hex[:8]}"
+    first = clients(cluster[0], channel)
+    second = clients(cluster[1], channel)
+
+    assert first.call(channel, "message", {}) == {"ok": True}
+    assert second.call(channel, "message", {}) == {"ok": True}
+    assert first.call(channel, "message", {}) == {"ok": True}
+    assert second.call(channel, "message", {})["error"]["code"] == "rate_limited"
