@@ -62,16 +62,16 @@ def test_any_room_slug_can_be_joined(demo_client):
     assert carol.call("rooms/brand-new-room", "message", {"text": "first"}) == {"ok": True}
 
 
-def test_presence_notices_and_typing(demo_client):
-    """Others see joined, typing and left; the sender does not see its own typing."""
+def test_presence_and_typing(demo_client):
+    """Others see presence joins, typing and leaves; the sender does not see its own typing."""
     alice = demo_client("rooms/notices", auth={"name": "alice"})
     bob = demo_client("rooms/notices", auth={"name": "bob"})
 
-    assert alice.wait_for("rooms/notices", "joined", count=2) == [{"user": "alice"}, {"user": "bob"}]
+    assert alice.wait_for("rooms/notices", "presence_diff")[0]["joins"][0]["user"] == "bob"
     bob.call("rooms/notices", "typing", {})
     assert alice.wait_for("rooms/notices", "typing") == [{"user": "bob"}]
     bob.close()
-    assert alice.wait_for("rooms/notices", "left", timeout=10) == [{"user": "bob"}]
+    assert alice.wait_for("rooms/notices", "presence_diff", count=2, timeout=10)[1]["leaves"][0]["user"] == "bob"
     assert alice.received("rooms/notices", "typing") == [{"user": "bob"}]
 
 
@@ -95,6 +95,7 @@ def test_pages_and_browser_client_are_served(demo_server):
     page = requests.get(demo_server.url + "/rooms/lobby/", timeout=5)
     assert page.status_code == 200
     assert 'data-channel="rooms/lobby"' in page.text
+    assert "/static/socketio_views/socketio_views.js" in page.text
     script = requests.get(demo_server.url + "/static/socketio_views/vendor/socket.io.min.js", timeout=5)
     assert script.status_code == 200 and "Socket.IO v4" in script.text
     assert requests.get(demo_server.url + "/", timeout=5).status_code == 200

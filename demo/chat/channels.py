@@ -1,18 +1,46 @@
 """The demo's channels, written only with socketio_views' public API."""
+import socketio_views
 from socketio_views import ChannelError, ChannelView
+from socketio_views.mixins import LoginRequiredMixin, PresenceMixin, RateLimitMixin
+from socketio_views.presence import get_presence
+
+from .models import Room
 
 MAX_NAME = 30
 MAX_TEXT = 500
+ROOM_LIST = "rooms"
 
 
-class RoomChannel(ChannelView):
+def room_counts():
+    """Every room with its live number of subscribers."""
+    presence = get_presence()
+    return [
+        {"slug": room.slug, "channel": room.channel, "members_only": room.members_only, "count": presence.count(room.channel)}
+        for room in Room.objects.all()
+    ]
+
+
+class RoomListChannel(ChannelView):
+    """``rooms``: the rooms page; receives the rooms and their live counts."""
+
+    def on_subscribe(self):
+        self.send({"rooms": room_counts()}, event="rooms")
+
+
+class RoomChannel(RateLimitMixin, PresenceMixin, ChannelView):
     """``rooms/<slug:room>``: everyone in a room sees everyone's messages.
 
     Subscribe with ``auth={"name": "nickname"}`` (or be logged in); emit
     ``message`` with ``{"text": "..."}``, acknowledged with ``{"ok": true}``;
     every subscriber, the sender included, receives ``message`` with
-    ``{"user": ..., "text": ...}``.
+    ``{"user": ..., "text": ...}``. Who is online arrives as ``presence_state``
+    and ``presence_diff``; more than 3 messages a second (bursts of 6) are
+    refused with ``rate_limited``.
     """
+
+    rate_limit = "3/s"
+    rate_limit_burst = 6
+    members_only = False
 
     def on_subscribe(self, room):
         user = self.request.user
@@ -20,7 +48,29 @@ class RoomChannel(ChannelView):
         if not name:
             raise ChannelError("Pick a nickname first.", code="name_required")
         self.name = name[:MAX_NAME]
-        self.broadcast({"user": self.name}, event="joined")
+        room_object, created = Room.objects.get_or_create(slug=room, defaults={"members_only": self.members_only})
+        if room_object.members_only != self.members_only:
+            raise ChannelError("This room is members-only: open it from the rooms page.", code="wrong_room")
+        if created:
+            socketio_views.broadcast(ROOM_LIST, {"rooms": room_counts()}, event="rooms")
+
+    def get_presence_meta(self):
+        return {"user": self.name}
+
+    def subscribe(self):
+        super().subscribe()
+        self.announce_count()
+
+    def teardown(self, reason):
+        try:
+            return super().teardown(reason)
+        finally:
+            self.announce_count()
+
+    def announce_count(self):
+        socketio_views.broadcast(
+            ROOM_LIST, {"channel": self.channel, "count": get_presence().count(self.channel)}, event="count"
+        )
 
     def on_message(self, data, room):
         text = str((data or {}).get("text", "")).strip()
@@ -32,5 +82,8 @@ class RoomChannel(ChannelView):
     def on_typing(self, data, room):
         self.broadcast({"user": self.name}, event="typing", include_self=False)
 
-    def on_disconnect(self, room):
-        self.broadcast({"user": self.name}, event="left", include_self=False)
+
+class MembersRoomChannel(LoginRequiredMixin, RoomChannel):
+    """``members/<slug:room>``: a room for logged-in users only."""
+
+    members_only = True

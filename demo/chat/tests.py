@@ -1,10 +1,16 @@
-"""The demo's channels, tested with socketio_views' in-memory test client.
+"""The demo's channels and views, tested with socketio_views' in-memory test client.
 
 Run them with ``python -m pytest`` (or ``python manage.py test chat``) from ``demo/``.
 """
+from unittest import mock
+
 from django.contrib.auth.models import User
+from django.test import override_settings
 
 from socketio_views.testing import ChannelTestCase, ChannelTestClient, SubscriptionRefused
+from socketio_views.throttling import RateLimiter
+
+from .models import Room
 
 
 class RoomChannelTests(ChannelTestCase):
@@ -19,21 +25,39 @@ class RoomChannelTests(ChannelTestCase):
         alice.assert_received("message", {"user": "alice", "text": "hello"})
         bob.assert_received("message", {"user": "alice", "text": "hello"})
 
+    def test_joining_an_unknown_slug_creates_the_room_and_tells_the_rooms_page(self):
+        """Like an IRC channel, a room exists once someone joins it; the rooms page hears of it."""
+        rooms_page = ChannelTestClient()
+        rooms_page.subscribe("rooms")
+        ChannelTestClient(auth={"name": "carol"}).subscribe("rooms/brand-new")
+
+        self.assertTrue(Room.objects.filter(slug="brand-new", members_only=False).exists())
+        listed = rooms_page.received("rooms")[-1]["rooms"]
+        self.assertIn({"slug": "brand-new", "channel": "rooms/brand-new", "members_only": False, "count": 0}, listed)
+        rooms_page.assert_received("count", {"channel": "rooms/brand-new", "count": 1})
+
+    def test_rooms_page_gets_live_counts(self):
+        """Subscribing and leaving update the room's count on the rooms page."""
+        rooms_page = ChannelTestClient()
+        rooms_page.subscribe("rooms")
+        dave = ChannelTestClient(auth={"name": "dave"})
+        dave.subscribe("rooms/lobby")
+        rooms_page.assert_received("count", {"channel": "rooms/lobby", "count": 1})
+        dave.disconnect()
+        rooms_page.assert_received("count", {"channel": "rooms/lobby", "count": 0})
+
     def test_text_is_trimmed_and_capped(self):
         """Messages are stripped and cut at 500 characters."""
-        alice = ChannelTestClient(auth={"name": "alice"})
-        room = alice.subscribe("rooms/long")
+        room = ChannelTestClient(auth={"name": "alice"}).subscribe("rooms/long")
 
         room.emit("message", {"text": "  " + "x" * 600 + "  "})
         room.assert_received("message", {"user": "alice", "text": "x" * 500})
 
     def test_empty_message_is_refused_and_not_broadcast(self):
         """An empty text is answered with code invalid and nobody receives a message."""
-        alice = ChannelTestClient(auth={"name": "alice"})
-        room = alice.subscribe("rooms/empty")
+        room = ChannelTestClient(auth={"name": "alice"}).subscribe("rooms/empty")
 
-        reply = room.emit("message", {"text": "   "})
-        self.assertEqual(reply["error"]["code"], "invalid")
+        self.assertEqual(room.emit("message", {"text": "   "})["error"]["code"], "invalid")
         room.assert_not_received("message")
 
     def test_nickname_is_required(self):
@@ -44,28 +68,85 @@ class RoomChannelTests(ChannelTestCase):
 
     def test_logged_in_user_chats_under_their_username(self):
         """A logged-in user's username is the nickname, whatever auth says."""
-        user = User.objects.create_user("eve")
-        room = ChannelTestClient(user=user, auth={"name": "mallory"}).subscribe("rooms/auth")
+        room = ChannelTestClient(user=User.objects.get(username="alice"), auth={"name": "mallory"}).subscribe("rooms/a")
 
         room.emit("message", {"text": "hi"})
-        room.assert_received("message", {"user": "eve", "text": "hi"})
+        room.assert_received("message", {"user": "alice", "text": "hi"})
 
     def test_long_nickname_is_cut(self):
         """Nicknames are cut at 30 characters."""
         room = ChannelTestClient(auth={"name": "n" * 40}).subscribe("rooms/names")
 
-        room.assert_received("joined", {"user": "n" * 30})
+        self.assertEqual(room.emit("message", {"text": "x"}), {"ok": True})
+        room.assert_received("message", {"user": "n" * 30, "text": "x"})
 
-    def test_join_typing_and_leave_notices(self):
-        """Others see joined, typing (never the typist) and left."""
+    def test_presence_and_typing(self):
+        """The newcomer sees who is online; others see joins, leaves and typing (never the typist)."""
         alice = ChannelTestClient(auth={"name": "alice"})
         bob = ChannelTestClient(auth={"name": "bob"})
-        alice.subscribe("rooms/notices")
+        alice_room = alice.subscribe("rooms/notices")
         bob_room = bob.subscribe("rooms/notices")
 
-        alice.assert_received("joined", {"user": "bob"})
+        self.assertEqual([p["user"] for p in bob_room.received("presence_state")[0]["presences"]], ["alice", "bob"])
+        alice.assert_received("presence_diff", {"joins": [{"sid": bob_room.sid, "user": "bob"}], "leaves": []})
         bob_room.emit("typing", {})
         alice.assert_received("typing", {"user": "bob"})
         bob.assert_not_received("typing")
         bob.disconnect()
-        alice.assert_received("left", {"user": "bob"})
+        alice_room.assert_received("presence_diff", {"joins": [], "leaves": [{"sid": bob_room.sid, "user": "bob"}]})
+
+    def test_rate_limit_refuses_a_flood(self):
+        """More than a burst of 6 messages at once is refused with rate_limited."""
+        RateLimiter.reset()
+        room = ChannelTestClient(auth={"name": "flood"}).subscribe("rooms/flood")
+        with mock.patch("time.time", return_value=2_000_000.0):
+            replies = [room.emit("message", {"text": str(n)}) for n in range(7)]
+        self.assertEqual(replies[:6], [{"ok": True}] * 6)
+        self.assertEqual(replies[6]["error"]["code"], "rate_limited")
+
+    def test_members_only_room_needs_a_login(self):
+        """members/<slug> refuses anonymous users with login_required and accepts users."""
+        with self.assertRaises(SubscriptionRefused) as refused:
+            ChannelTestClient(auth={"name": "x"}).subscribe("members/members")
+        self.assertEqual(refused.exception.code, "login_required")
+        room = ChannelTestClient(user=User.objects.get(username="bob")).subscribe("members/members")
+        room.emit("message", {"text": "members only"})
+        room.assert_received("message", {"user": "bob", "text": "members only"})
+
+    def test_a_public_slug_cannot_open_a_members_room(self):
+        """rooms/members (a members-only room) is refused: the room must be joined as members/members."""
+        with self.assertRaises(SubscriptionRefused) as refused:
+            ChannelTestClient(auth={"name": "x"}).subscribe("rooms/members")
+        self.assertEqual(refused.exception.code, "wrong_room")
+
+
+@override_settings(STORAGES={"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}})
+class PageTests(ChannelTestCase):
+    def test_announcement_reaches_every_room(self):
+        """The announcement form view broadcasts a system message to every room."""
+        lobby = ChannelTestClient(auth={"name": "a"}).subscribe("rooms/lobby")
+        members = ChannelTestClient(user=User.objects.get(username="alice")).subscribe("members/members")
+
+        response = self.client.post("/announce/", {"text": "Maintenance at noon"})
+        self.assertRedirects(response, "/announce/")
+        for room in (lobby, members):
+            room.assert_received("message", {"user": "system", "text": "Maintenance at noon", "system": True})
+
+    def test_pages_render_with_the_socketio_scripts(self):
+        """Rooms and room pages render the client scripts and configuration."""
+        page = self.client.get("/rooms/lobby/").content.decode()
+        self.assertIn('data-channel="rooms/lobby"', page)
+        self.assertIn('<script id="socketio-views-config" type="application/json">{"path": "/socket.io/"}</script>', page)
+        self.assertIn("/static/socketio_views/vendor/socket.io.min.js", page)
+        self.assertIn("#lobby", self.client.get("/").content.decode())
+
+    def test_members_room_page_redirects_anonymous_users_to_login(self):
+        """The members-only room's page sends anonymous visitors to the login page."""
+        self.assertRedirects(self.client.get("/rooms/members/"), "/login/?next=/rooms/members/", fetch_redirect_response=False)
+
+    def test_join_form_creates_the_room_and_remembers_the_nickname(self):
+        """Joining a new room from the rooms page creates it and remembers the nickname."""
+        response = self.client.post("/", {"nickname": "eve", "room": "new-room"})
+        self.assertRedirects(response, "/rooms/new-room/")
+        self.assertTrue(Room.objects.filter(slug="new-room").exists())
+        self.assertEqual(self.client.session["nickname"], "eve")

@@ -1,20 +1,37 @@
-from django.shortcuts import redirect, render
-from django.utils.text import slugify
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+
+import socketio_views
+
+from .forms import AnnouncementForm, JoinForm
+from .models import Room
 
 
 def index(request):
-    """Pick a nickname and a room."""
-    if request.method == "POST":
-        slug = slugify(request.POST.get("room", "")) or "lobby"
-        request.session["nickname"] = request.POST.get("nickname", "").strip()[:30]
-        return redirect("room", slug=slug)
-    return render(request, "chat/index.html", {"nickname": request.session.get("nickname", "")})
+    """The rooms, with live counts; pick a nickname and join or create a room."""
+    form = JoinForm(request.POST or None, initial={"nickname": request.session.get("nickname", "")})
+    if form.is_valid():
+        request.session["nickname"] = form.cleaned_data["nickname"].strip()
+        room, _ = Room.objects.get_or_create(slug=form.cleaned_data["room"])
+        return redirect("room", slug=room.slug)
+    return render(request, "chat/index.html", {"form": form, "rooms": Room.objects.all()})
 
 
 def room(request, slug):
-    """A chat room; the page subscribes to channel rooms/<slug>."""
-    return render(
-        request,
-        "chat/room.html",
-        {"slug": slug, "channel": f"rooms/{slug}", "nickname": request.session.get("nickname", "")},
-    )
+    """A chat room; its page subscribes to the room's channel."""
+    room = Room.objects.filter(slug=slug).first() or Room(slug=slug)
+    if room.members_only and not request.user.is_authenticated:
+        return redirect(f"/login/?next={request.path}")
+    return render(request, "chat/room.html", {"room": room, "nickname": request.session.get("nickname", "")})
+
+
+def announce(request):
+    """A plain Django form view that broadcasts to every room: broadcasting from outside a socket."""
+    form = AnnouncementForm(request.POST or None)
+    if form.is_valid():
+        rooms = list(Room.objects.all())
+        for room in rooms:
+            socketio_views.broadcast(room.channel, {"user": "system", "text": form.cleaned_data["text"], "system": True})
+        messages.success(request, f"Announced in {len(rooms)} rooms.")
+        return redirect("announce")
+    return render(request, "chat/announce.html", {"form": form})

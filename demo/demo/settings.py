@@ -48,6 +48,12 @@ DATABASES = {
     }
 }
 STATIC_URL = "static/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+# One process by default; set SOCKETIO_VIEWS_BACKEND=redis://127.0.0.1:6379/0 to
+# run several processes (e.g. on two ports) that share broadcasts and presence.
+SOCKETIO_VIEWS = {"BACKEND": os.environ.get("SOCKETIO_VIEWS_BACKEND") or None}
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGGING = {

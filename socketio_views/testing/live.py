@@ -29,8 +29,9 @@ monkey.patch_all()
 import django
 django.setup()
 from django.conf import settings
-for alias, name in json.loads(os.environ["SOCKETIO_VIEWS_LIVE_DATABASES"]).items():
-    settings.DATABASES[alias]["NAME"] = name
+for alias, database in json.loads(os.environ["SOCKETIO_VIEWS_LIVE_DATABASES"]).items():
+    if settings.DATABASES.get(alias, {}).get("ENGINE") == database["ENGINE"]:
+        settings.DATABASES[alias]["NAME"] = database["NAME"]
 from django.core.management import call_command
 call_command("runserver_socketio", *sys.argv[1:])
 """
@@ -43,19 +44,24 @@ class LiveServerError(RuntimeError):
 
 
 def shared_database_names():
-    """Return ``{alias: NAME}`` of the databases in use, refusing in-memory SQLite."""
+    """Return ``{alias: {"ENGINE", "NAME"}}`` of the databases in use, refusing in-memory SQLite.
+
+    The child uses a name only for an alias whose engine is the same in its
+    settings, so a server with settings of its own (another project) keeps its databases.
+    """
     from django.db import connections
 
     names = {}
     for alias in connections:
-        name = str(connections[alias].settings_dict["NAME"])
+        settings_dict = connections[alias].settings_dict
+        name = str(settings_dict["NAME"])
         if connections[alias].vendor == "sqlite" and (name == ":memory:" or "mode=memory" in name):
             raise ImproperlyConfigured(
                 f"Database {alias!r} is an in-memory SQLite database, which a live server "
                 f"process cannot open. Give it a file: DATABASES[{alias!r}]['TEST'] = "
                 f"{{'NAME': 'test_db.sqlite3'}}, or use PostgreSQL."
             )
-        names[alias] = name
+        names[alias] = {"ENGINE": settings_dict["ENGINE"], "NAME": name}
     return names
 
 

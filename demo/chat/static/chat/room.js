@@ -1,17 +1,20 @@
-// The demo room page: one Socket.IO namespace per channel, "rooms/<slug>" -> "/rooms/<slug>".
+// The room page: messages, who is online, typing, and the connection's state.
 (function () {
   const root = document.getElementById("room");
   const list = document.getElementById("messages");
   const status = document.getElementById("status");
   const typing = document.getElementById("typing");
+  const people = document.getElementById("presence");
+  const onlineCount = document.getElementById("online-count");
   const form = document.getElementById("send");
   const input = document.getElementById("text");
+
   let name = root.dataset.nickname;
   if (!name) {
     name = (window.prompt("Your nickname?") || "").trim() || "guest" + Math.floor(Math.random() * 1000);
   }
-
-  const room = io("/" + root.dataset.channel, { auth: { name: name } });
+  const room = SocketIOViews.subscribe(root.dataset.channel, { auth: { name: name } });
+  const present = new Map();
 
   function add(kind, text, user) {
     const item = document.createElement("li");
@@ -31,13 +34,45 @@
     status.dataset.state = state;
   }
 
-  room.on("connect", () => setStatus("connected as " + name, "up"));
-  room.on("disconnect", () => setStatus("connection lost, reconnecting…", "down"));
-  room.on("connect_error", (err) => setStatus((err.data && err.data.message) || err.message, "down"));
-  room.on("message", (data) => add("message", data.text, data.user));
-  room.on("joined", (data) => add("notice", data.user + " joined"));
-  room.on("left", (data) => add("notice", data.user + " left"));
-  room.on("error", (data) => add("error", data.message));
+  function renderPresence() {
+    people.replaceChildren(...[...present.values()].map((entry) => {
+      const item = document.createElement("li");
+      item.textContent = entry.user + (entry.sid === room.id ? " (you)" : "");
+      return item;
+    }));
+    onlineCount.textContent = present.size;
+  }
+
+  let wasConnected = false;
+  room.on("connect", () => {
+    setStatus("connected as " + name, "up");
+    if (wasConnected) add("notice", "Reconnected.");
+    wasConnected = true;
+  });
+  room.on("disconnect", (reason) => {
+    setStatus("connection lost — reconnecting…", "down");
+    add("notice", "Connection lost (" + reason + "); reconnecting…");
+  });
+  SocketIOViews.onError(room, (error) => {
+    if (error.code === "transport_error") {
+      setStatus("server unreachable — retrying…", "down");
+    } else {
+      add("error", error.message + " (" + error.code + ")");
+      if (!room.connected) setStatus(error.message, "down");
+    }
+  });
+
+  room.on("message", (data) => add(data.system ? "system" : "message", data.text, data.system ? "📣 " : data.user));
+  room.on("presence_state", (data) => {
+    present.clear();
+    data.presences.forEach((entry) => present.set(entry.sid, entry));
+    renderPresence();
+  });
+  room.on("presence_diff", (data) => {
+    data.joins.forEach((entry) => { present.set(entry.sid, entry); add("notice", entry.user + " joined"); });
+    data.leaves.forEach((entry) => { present.delete(entry.sid); add("notice", entry.user + " left"); });
+    renderPresence();
+  });
 
   let typingTimer;
   room.on("typing", (data) => {
@@ -48,7 +83,7 @@
 
   let lastTyping = 0;
   input.addEventListener("input", () => {
-    if (Date.now() - lastTyping > 1000) {
+    if (Date.now() - lastTyping > 1000 && room.connected) {
       lastTyping = Date.now();
       room.emit("typing", {});
     }
@@ -58,8 +93,6 @@
     event.preventDefault();
     const text = input.value.trim();
     if (!text) return;
-    room.emit("message", { text: text }, (ack) => {
-      if (ack && ack.ok) input.value = "";
-    });
+    room.send({ text: text }).then(() => { input.value = ""; }).catch(() => {});
   });
 })();
