@@ -4,7 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := socketio_views/static/socketio_views/vendor
 
-.PHONY: demo test install static docs clean
+.PHONY: demo test install static docs clean system-packages bench
+
+# Debian packages the tests need: Chromium for the browser tests, Redis for scale-out.
+system-packages:
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	@command -v redis-server >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server; }
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,13 +30,17 @@ $(VENDOR)/socket.io.min.js: package.json package-lock.json
 docs: install
 	$(BIN)/sphinx-build -W --keep-going -b html -q docs docs/_build/html
 
-test: install docs
+test: system-packages install docs
 	$(BIN)/python -m pytest
 	cd demo && ../$(BIN)/python -m pytest
 
 demo: install
 	cd demo && ../$(BIN)/python manage.py migrate --noinput
 	cd demo && ../$(BIN)/python manage.py runserver_socketio $(DEMO_ADDR)
+
+# Benchmarks against raw python-socketio, Django Channels and Socket.IO for Node (see bench/README.md).
+bench: install
+	bash bench/run.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules docs/_build $(VENDOR)

@@ -6,6 +6,7 @@ from .wire import WireClient
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
+    setattr(item, "rep_" + report.when, report)
     server = item.funcargs.get("live_channels_server") if hasattr(item, "funcargs") else None
     if report.failed and server is not None:
         report.sections.append(("live server output", "\n".join(list(server.output)[-60:])))

@@ -1,0 +1,155 @@
+"""End to end in headless Chromium: the demo chat as two people use it."""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from socketio_views.testing import LiveServer
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = ROOT / "demo"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def demo(tmp_path):
+    """The demo on a fixed free port (so that it can be restarted), with a fresh database."""
+    env = {"PYTHONPATH": str(DEMO_DIR), "DEMO_DATABASE": str(tmp_path / "db.sqlite3")}
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=DEMO_DIR, env={**os.environ, **env, "DJANGO_SETTINGS_MODULE": "demo.settings"}, check=True,
+    )
+    servers = []
+
+    def start(port=0):
+        servers.append(LiveServer(settings_module="demo.settings", env=env, port=port).start())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def browser():
+    if CHROMIUM is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is not installed (required when CI=true; `make test` installs it)")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def steps(request):
+    """Screenshots of every page after each step, written to test-artifacts/ if the test fails."""
+    shots = []
+    pages = {}
+
+    def shoot(step):
+        for name, page in pages.items():
+            if not page.is_closed():
+                shots.append((f"{len(shots):02d}-{step}-{name}.png", page.screenshot(full_page=True)))
+
+    shoot.pages = pages
+    yield shoot
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        shoot("failure")
+        folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, png in shots:
+            (folder / name).write_bytes(png)
+
+
+def join(browser, url, nickname, room):
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    page.goto(url + "/")
+    page.fill("input[name=nickname]", nickname)
+    page.fill("input[name=room]", room)
+    page.click("form.join button[type=submit]")
+    page.wait_for_selector("#status[data-state=up]")
+    return page
+
+
+def test_two_people_chat_see_each_other_and_survive_a_restart(demo, browser, steps):
+    """Join, presence, message, announcement, leave, rate limit, and reconnection after a server restart."""
+    from playwright.sync_api import expect
+
+    server = demo()
+    url = server.url
+    alice = steps.pages["alice"] = join(browser, url, "alice", "e2e")
+    bob = steps.pages["bob"] = join(browser, url, "bob", "e2e")
+    steps("joined")
+
+    expect(alice.locator("#online-count")).to_have_text("2")
+    expect(bob.locator("#presence")).to_contain_text("alice")
+    expect(alice.locator("#presence")).to_contain_text("bob")
+
+    rooms = steps.pages["rooms"] = browser.new_context().new_page()
+    rooms.goto(url + "/")
+    expect(rooms.locator('li[data-channel="rooms/e2e"] .count')).to_have_text("2")
+    steps("counts")
+
+    alice.fill("#text", "hello from alice")
+    alice.press("#text", "Enter")
+    expect(bob.locator("#messages")).to_contain_text("hello from alice")
+    expect(alice.locator("#text")).to_have_value("")
+    steps("message")
+
+    announcer = steps.pages["announcer"] = browser.new_context().new_page()
+    announcer.goto(url + "/announce/")
+    announcer.fill("input[name=text]", "Maintenance at noon")
+    announcer.click("button[type=submit]")
+    expect(announcer.locator(".flash")).to_contain_text("Announced in")
+    for page in (alice, bob):
+        expect(page.locator("#messages li.system")).to_contain_text("Maintenance at noon")
+    steps("announcement")
+
+    bob.context.close()
+    expect(alice.locator("#online-count")).to_have_text("1")
+    expect(alice.locator("#messages")).to_contain_text("bob left")
+    expect(rooms.locator('li[data-channel="rooms/e2e"] .count')).to_have_text("1")
+    steps("bob-left")
+
+    alice.evaluate(
+        "() => { const input = document.getElementById('text'); const form = document.getElementById('send');"
+        " for (let n = 0; n < 8; n++) { input.value = 'flood ' + n; form.requestSubmit(); } }"
+    )
+    expect(alice.locator("#messages li.error")).to_contain_text("rate_limited")
+    steps("rate-limited")
+
+    port = int(url.rsplit(":", 1)[1])
+    server.stop()
+    expect(alice.locator("#status")).to_have_attribute("data-state", "down")
+    steps("server-down")
+    demo(port=port)
+    expect(alice.locator("#status")).to_have_attribute("data-state", "up", timeout=20_000)
+    expect(alice.locator("#messages")).to_contain_text("Reconnected.")
+    bob = steps.pages["bob-again"] = join(browser, url, "bob", "e2e")
+    expect(alice.locator("#online-count")).to_have_text("2")
+    alice.fill("#text", "after the restart")
+    alice.press("#text", "Enter")
+    expect(bob.locator("#messages")).to_contain_text("after the restart")
+    steps("after-restart")
