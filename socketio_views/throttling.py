@@ -15,12 +15,16 @@ import re
 import threading
 import time
 
+import logging
+
 import limits
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
 from .backends import rate_limit_storage_url
 from .conf import SETTING_NAME
+
+logger = logging.getLogger("socketio_views")
 
 UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
 SHORT_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
@@ -88,8 +92,16 @@ class RateLimiter:
         return limiter
 
     def hit(self, key):
-        """Count one event for ``key``; return ``(allowed, retry_after_seconds)``."""
-        if self.strategy.hit(self.item, key):
+        """Count one event for ``key``; return ``(allowed, retry_after_seconds)``.
+
+        When the storage is unreachable (Redis down) the event is allowed and
+        a warning logged: an outage must not silence every channel.
+        """
+        try:
+            if self.strategy.hit(self.item, key):
+                return True, None
+        except Exception as exc:
+            logger.warning("Rate limit storage unavailable, allowing the event (%s: %s)", type(exc).__name__, exc)
             return True, None
         reset_time = self.strategy.get_window_stats(self.item, key).reset_time
         return False, max(0.0, round(reset_time - time.time(), 3))

@@ -206,3 +206,11 @@ def test_refusal_happens_before_on_subscribe():
     member = ChannelTestClient(user=user_with("ned")).subscribe("members/quiet")
     refusal(ChannelTestClient(), "members/quiet")
     assert member.received("welcome") == [{"welcome": "ned"}]
+
+
+def test_rate_limit_lets_events_through_when_its_storage_is_down(clock):
+    """An unreachable limits storage (Redis down) allows the event and logs, rather than failing every event."""
+    room = ChannelTestClient().subscribe("limited/outage")
+    limiter = RateLimiter.get("3/s")
+    with mock.patch.object(limiter.strategy, "hit", side_effect=ConnectionError("redis is down")):
+        assert [room.emit("message", {}) for _ in range(5)] == [{"ok": True}] * 5
