@@ -13,7 +13,7 @@ SETTING_NAME = "SOCKETIO_VIEWS"
 
 DEFAULTS = {
     # Keyword arguments for python-socketio's ``socketio.Server`` (for example
-    # ``ping_interval``, ``ping_timeout``, ``max_http_buffer_size``).
+    # ``ping_interval``, ``ping_timeout``); they override the package's own.
     "SERVER_OPTIONS": {},
     # Close the handler's database connections after every dispatch. Handlers
     # run in one greenlet per socket, so persistent connections would grow

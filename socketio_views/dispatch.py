@@ -19,6 +19,7 @@ from .exceptions import (
     to_channel_error,
 )
 from .origins import is_origin_allowed
+from .payloads import wire
 from .views import is_client_event
 
 logger = logging.getLogger("socketio_views")
@@ -102,7 +103,10 @@ def handle_event(view, event, args):
         data = args[0] if args else None
         check_depth(data, views_settings.MAX_PAYLOAD_DEPTH)
         signals.message_received.send(sender=type(view), view=view, event=event, data=data)
-        return view.dispatch(event, data)
+        ack = view.dispatch(event, data)
+        if ack is not None and not isinstance(ack, (str, int, float, bool, bytes)):
+            wire(ack)  # a handler bug must not reach the encoder, which would close the connection
+        return ack
     except Exception as exc:
         return report_event_error(view, event, exc)
 

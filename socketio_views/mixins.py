@@ -34,8 +34,13 @@ class AccessMixin:
         """Override this to change the message of ``login_required`` refusals."""
         return self.login_required_message
 
+    def refuse(self):
+        """Call :meth:`handle_no_permission`; refuse anyway if an override returns instead of raising."""
+        self.handle_no_permission()
+        raise SubscriptionRefused(self.get_permission_denied_message(), code="permission_denied")
+
     def handle_no_permission(self):
-        """Refuse: ``login_required`` for anonymous users, ``permission_denied`` otherwise."""
+        """Refuse (raise): ``login_required`` for anonymous users, ``permission_denied`` otherwise."""
         if self.request.user.is_authenticated:
             raise SubscriptionRefused(self.get_permission_denied_message(), code="permission_denied")
         raise SubscriptionRefused(self.get_login_required_message(), code="login_required")
@@ -46,7 +51,7 @@ class LoginRequiredMixin(AccessMixin):
 
     def subscribe(self):
         if not self.request.user.is_authenticated:
-            return self.handle_no_permission()
+            self.refuse()
         return super().subscribe()
 
 
@@ -74,7 +79,7 @@ class PermissionRequiredMixin(AccessMixin):
 
     def subscribe(self):
         if not self.has_permission():
-            return self.handle_no_permission()
+            self.refuse()
         return super().subscribe()
 
 
@@ -82,6 +87,7 @@ class UserPassesTestMixin(AccessMixin):
     """Refuse users for whom :meth:`test_func` returns a false value."""
 
     def test_func(self):
+        """Return whether the user may subscribe; subclasses must implement it."""
         raise NotImplementedError(
             f"{type(self).__name__} is missing the implementation of the test_func() method."
         )
@@ -92,7 +98,7 @@ class UserPassesTestMixin(AccessMixin):
 
     def subscribe(self):
         if not self.get_test_func()():
-            return self.handle_no_permission()
+            self.refuse()
         return super().subscribe()
 
 

@@ -16,6 +16,7 @@ Conversion is strict: no field may be missing, unknown or of another JSON
 type (``"3"`` is not an ``int``); a refusal carries a message per field.
 """
 import inspect
+import json
 import re
 import typing
 
@@ -71,7 +72,7 @@ def payload_type(handler):
 
 
 def structure(data, cls, converter=converter):
-    """Build ``cls`` from the JSON payload ``data`` or raise :class:`InvalidPayload` with per-field messages."""
+    """Build ``cls`` from the JSON payload ``data`` or raise :class:`~socketio_views.exceptions.InvalidPayload`."""
     if not isinstance(data, dict):
         raise InvalidPayload(
             f"Expected a JSON object for {cls.__name__}, got {_json_type(data)}.", fields={}
@@ -120,6 +121,33 @@ def _guess_field(message, cls):
 
 def _json_type(data):
     return {type(None): "null", bool: "boolean", str: "string", list: "array"}.get(type(data), type(data).__name__)
+
+
+def wire(data):
+    """Return ``data`` as a Socket.IO peer receives it.
+
+    As with python-socketio's JSON encoding: tuples inside a payload become
+    lists, non-string keys become strings, ``bytes`` travel as binary
+    attachments, and anything else raises ``TypeError``.
+    """
+    if data is None or isinstance(data, (str, bool, int, float, bytes)):
+        return data
+    if isinstance(data, (list, tuple)):
+        return [wire(item) for item in data]
+    if isinstance(data, dict):
+        return {_wire_key(key): wire(value) for key, value in data.items()}
+    raise TypeError(
+        f"{data!r} (a {type(data).__name__}) cannot be sent to a Socket.IO client; "
+        f"convert it to JSON types (dict, list, str, int, float, bool, None) or bytes."
+    )
+
+
+def _wire_key(key):
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
+    raise TypeError(f"Key {key!r} of a payload must be a string.")
 
 
 def unstructure(value, converter=converter):

@@ -194,11 +194,12 @@ def get_server():
     if _server is None:
         with _server_lock:
             if _server is None:
-                _server = ChannelServer(
-                    client_manager=server_manager(),
-                    max_http_buffer_size=views_settings.MAX_MESSAGE_SIZE,
+                options = {
+                    "client_manager": server_manager(),
+                    "max_http_buffer_size": views_settings.MAX_MESSAGE_SIZE,
                     **views_settings.SERVER_OPTIONS,
-                )
+                }
+                _server = ChannelServer(**options)
     return _server
 
 
@@ -211,6 +212,14 @@ def server_exists():
 @transaction.non_atomic_requests
 def endpoint_view(request, router):
     """Serve Engine.IO requests (polling and websocket) for the channels of ``router``."""
+    if "j" in request.GET:
+        # JSONP polling would let another site's <script> open a session
+        # without an Origin header; no current client needs it.
+        return HttpResponse(
+            '{"message": "JSONP polling is not supported.", "code": "jsonp_refused"}',
+            status=400,
+            content_type="application/json",
+        )
     environ = request.environ
     environ[ROUTER_KEY] = router
     environ[REQUEST_KEY] = request

@@ -13,7 +13,10 @@ Example usage::
             self.broadcast(data)
             return {"ok": True}
 """
+import logging
 import re
+
+from django.core.exceptions import ImproperlyConfigured
 
 from . import payloads
 from .exceptions import SubscriptionRefused, UnknownEvent
@@ -38,6 +41,8 @@ RESERVED_EVENTS = frozenset(
 EVENT_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}\Z")
 
 HANDLER_PREFIX = "on_"
+
+logger = logging.getLogger("socketio_views")
 
 
 def is_client_event(event):
@@ -81,12 +86,27 @@ class ChannelView:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        cls._check_mixin_order()
         cls._handler_names = cls._collect_handlers()
         cls._payload_types = {
             event: payload_type
             for event, name in cls._handler_names.items()
             if (payload_type := payloads.payload_type(getattr(cls, name))) is not None
         }
+
+    @classmethod
+    def _check_mixin_order(cls):
+        mro = cls.__mro__
+        late = [
+            base.__name__
+            for base in mro[mro.index(ChannelView) + 1 :]
+            if base.__module__ == "socketio_views.mixins"
+        ]
+        if late:
+            raise ImproperlyConfigured(
+                f"{cls.__name__} lists {', '.join(late)} after ChannelView, where they never run. "
+                f"Put mixins before ChannelView: class {cls.__name__}({', '.join(late)}, ..., ChannelView)."
+            )
 
     @classmethod
     def _collect_handlers(cls):
@@ -176,7 +196,7 @@ class ChannelView:
         With ``callback``, the client is asked for an acknowledgement, and
         ``callback`` is called with what the client acknowledges.
         """
-        self._emit(event, data, to=self.sid, callback=callback)
+        self._emit(event, data, to=self.sid, callback=callback and self._guard(callback))
 
     def broadcast(self, data, event="message", include_self=True):
         """Send ``event`` with ``data`` to every subscriber of this channel.
@@ -198,6 +218,16 @@ class ChannelView:
     def disconnect(self):
         """Close the client's whole connection, with all its subscriptions."""
         self.hub.disconnect(self.channel, self.sid)
+
+    def _guard(self, callback):
+        def guarded(*args):
+            try:
+                callback(*args)
+            except Exception:
+                # It runs where the client's ack is received; log it there.
+                logger.exception("Acknowledgement callback of %r failed", self)
+
+        return guarded
 
     def _emit(self, event, data, to=None, skip_sid=None, callback=None):
         if event in RESERVED_EVENTS - {"error"}:

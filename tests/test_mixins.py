@@ -214,3 +214,16 @@ def test_rate_limit_lets_events_through_when_its_storage_is_down(clock):
     limiter = RateLimiter.get("3/s")
     with mock.patch.object(limiter.strategy, "hit", side_effect=ConnectionError("redis is down")):
         assert [room.emit("message", {}) for _ in range(5)] == [{"ok": True}] * 5
+
+
+def test_handle_no_permission_that_returns_still_refuses():
+    """An override of handle_no_permission() that forgets to raise cannot let the user in."""
+    from socketio_views.mixins import LoginRequiredMixin
+
+    class Forgetful(LoginRequiredMixin, ChannelView):
+        def handle_no_permission(self):
+            return None
+
+    router = ChannelRouter()
+    router.register("forgetful", Forgetful)
+    assert refusal(ChannelTestClient(router=router), "forgetful").code == "permission_denied"

@@ -237,3 +237,32 @@ def test_messages_arrive_in_order():
 def test_room_channel_class_is_the_one_routed():
     """The subscription exposes the view instance serving it."""
     assert isinstance(ChannelTestClient(auth={"name": "x"}).subscribe("rooms/v").view, RoomChannel)
+
+
+def test_unserialisable_ack_is_a_server_error_not_a_closed_connection():
+    """A handler returning something JSON cannot carry gets server_error, and the subscription lives on."""
+
+    class Bad(ChannelView):
+        def on_when(self, data):
+            return {"at": object()}
+
+    router = ChannelRouter()
+    router.register("bad", Bad)
+    room = ChannelTestClient(router=router).subscribe("bad")
+    assert room.emit("when")["error"]["code"] == "server_error"
+    assert room.emit("nothing")["error"]["code"] == "unknown_event"
+
+
+def test_failing_ack_callback_is_logged_not_raised(caplog):
+    """An exception in a send() callback is logged where the ack arrives."""
+
+    class Asker(ChannelView):
+        def on_ask(self, data):
+            self.send({}, event="question", callback=lambda *reply: 1 / 0)
+            return "asked"
+
+    router = ChannelRouter()
+    router.register("asker", Asker)
+    room = ChannelTestClient(router=router).subscribe("asker")
+    assert room.emit("ask") == "asked"
+    assert "Acknowledgement callback of" in caplog.text

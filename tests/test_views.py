@@ -78,3 +78,15 @@ def test_reserved_event_names_cannot_be_sent():
     view._held, view.sid = None, "sid"
     with pytest.raises(ValueError, match="'disconnect' is reserved"):
         view.send({}, event="disconnect")
+
+
+def test_mixins_after_channel_view_are_refused():
+    """A mixin placed after ChannelView would never run: the class definition fails and says where it goes."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from socketio_views.mixins import LoginRequiredMixin
+
+    with pytest.raises(ImproperlyConfigured, match=r"Put mixins before ChannelView: class Wrong\(LoginRequiredMixin"):
+
+        class Wrong(ChannelView, LoginRequiredMixin):
+            pass

@@ -29,6 +29,7 @@ from django.test import RequestFactory
 
 from .. import dispatch, signals
 from ..exceptions import ChannelError, SubscriptionRefused
+from ..payloads import wire
 from ..presence import forget_everyone
 from ..routers import mounted_routers
 
@@ -36,33 +37,6 @@ CLIENT_DISCONNECT = "client disconnect"
 SERVER_DISCONNECT = "server disconnect"
 
 _ids = itertools.count(1)
-
-
-def wire(data):
-    """Return ``data`` as a Socket.IO peer receives it.
-
-    As with python-socketio's JSON encoding: tuples become lists, non-string
-    keys become strings, ``bytes`` travel as binary attachments, and anything
-    else raises ``TypeError``.
-    """
-    if data is None or isinstance(data, (str, bool, int, float, bytes)):
-        return data
-    if isinstance(data, (list, tuple)):
-        return [wire(item) for item in data]
-    if isinstance(data, dict):
-        return {_wire_key(key): wire(value) for key, value in data.items()}
-    raise TypeError(
-        f"{data!r} (a {type(data).__name__}) cannot be sent to a Socket.IO client; "
-        f"convert it to JSON types (dict, list, str, int, float, bool, None) or bytes."
-    )
-
-
-def _wire_key(key):
-    if isinstance(key, str):
-        return key
-    if key is None or isinstance(key, (bool, int, float)):
-        return json.dumps(key)
-    raise TypeError(f"Key {key!r} of a payload must be a string.")
 
 
 @attrs.frozen

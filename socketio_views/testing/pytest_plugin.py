@@ -1,7 +1,7 @@
 """
 pytest fixtures of socketio_views, registered automatically when the package is installed.
 
-* every test starts with an empty in-memory hub for :class:`ChannelTestClient`,
+* every test starts with an empty in-memory hub for :class:`~socketio_views.testing.ChannelTestClient`,
   which also receives what ``socketio_views.broadcast()`` and ``send()`` send;
 * ``live_channels_server``: a real ``runserver_socketio`` process for the
   session, on the test databases (requires pytest-django; mark the tests
