@@ -8,7 +8,7 @@ namespace, async_mode gevent, async_handlers False, python-engineio's default
 ping settings), served by gevent's pywsgi with gevent-websocket's handler, as
 runserver_socketio does.
 
-    python raw_socketio.py PORT [--redis redis://127.0.0.1:6379/0]
+    python raw_socketio.py PORT [--redis redis://127.0.0.1:6379/0 --redis-channel NAME]
 """
 from gevent import monkey
 
@@ -25,10 +25,10 @@ MAX_NAME = 30
 MAX_TEXT = 500
 
 
-def build_server(redis_url=None):
+def build_server(redis_url=None, redis_channel="bench-raw-socketio"):
     options = {}
     if redis_url:
-        options["client_manager"] = socketio.RedisManager(redis_url, channel="bench-raw-socketio")
+        options["client_manager"] = socketio.RedisManager(redis_url, channel=redis_channel)
     sio = socketio.Server(
         namespaces="*",
         async_mode="gevent",
@@ -69,8 +69,9 @@ def main(argv=None):
     parser.add_argument("port", type=int)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--redis", default=None, help="share broadcasts through this Redis (socketio.RedisManager)")
+    parser.add_argument("--redis-channel", default="bench-raw-socketio", help="the RedisManager's pub/sub channel")
     args = parser.parse_args(argv)
-    app = socketio.WSGIApp(build_server(args.redis))
+    app = socketio.WSGIApp(build_server(args.redis, args.redis_channel))
     server = pywsgi.WSGIServer((args.host, args.port), app, handler_class=WebSocketHandler)
     print(f"raw python-socketio listening on {args.host}:{args.port}", flush=True)
     try:

@@ -23,9 +23,18 @@ from django.core.exceptions import ImproperlyConfigured
 #: Run by ``python -c`` in the child: patch, point the databases at this
 #: process's (test) databases, then run the command.
 LIVE_BOOT = """\
-import json, os, sys
+import json, os, sys, threading, time
 from gevent import monkey
 monkey.patch_all()
+parent = os.getppid()
+
+def watch_parent():
+    # A test runner killed without cleaning up must not leave servers behind.
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+threading.Thread(target=watch_parent, daemon=True).start()
 import django
 django.setup()
 from django.conf import settings

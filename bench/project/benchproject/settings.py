@@ -5,7 +5,9 @@ Environment (set by bench/bench.py):
 
 * ``BENCH_WORK_DIR``: where the SQLite database lives (default ``bench/.work``).
 * ``BENCH_SOCKETIO_VIEWS_BACKEND``: a Redis URL for ``SOCKETIO_VIEWS["BACKEND"]``
-  (the scale-out workload); used only if socketio_views has that setting.
+  (the scale-out workload), and ``BENCH_SOCKETIO_VIEWS_CHANNEL`` the pub/sub
+  channel name (``BACKEND_OPTIONS``); used only if socketio_views has those
+  settings.
 """
 import os
 from pathlib import Path
@@ -52,6 +54,8 @@ if _backend:
 
     if "BACKEND" in _DEFAULTS:
         SOCKETIO_VIEWS["BACKEND"] = _backend
+    if "BACKEND_OPTIONS" in _DEFAULTS and os.environ.get("BENCH_SOCKETIO_VIEWS_CHANNEL"):
+        SOCKETIO_VIEWS["BACKEND_OPTIONS"] = {"channel": os.environ["BENCH_SOCKETIO_VIEWS_CHANNEL"]}
 
 LOGGING = {
     "version": 1,
