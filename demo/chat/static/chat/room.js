@@ -62,7 +62,7 @@
     }
   });
 
-  room.on("message", (data) => add(data.system ? "system" : "message", data.text, data.system ? "📣 " : data.user));
+  room.on("message", (data) => add(data.system ? "system" : "message", data.text, data.system ? "System" : data.user));
   room.on("presence_state", (data) => {
     present.clear();
     data.presences.forEach((entry) => present.set(entry.sid, entry));
