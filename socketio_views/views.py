@@ -37,6 +37,9 @@ RESERVED_EVENTS = frozenset(
     }
 )
 
+#: Event names the server may not send (it may send "error").
+UNSENDABLE_EVENTS = RESERVED_EVENTS - {"error"}
+
 #: A legal client event name: a letter, then letters, digits or underscores.
 EVENT_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}\Z")
 
@@ -230,7 +233,7 @@ class ChannelView:
         return guarded
 
     def _emit(self, event, data, to=None, skip_sid=None, callback=None):
-        if event in RESERVED_EVENTS - {"error"}:
+        if event in UNSENDABLE_EVENTS:
             raise ValueError(f"{event!r} is reserved by Socket.IO; choose another event name.")
         data = payloads.unstructure(data, self.payload_converter)
         if self._held is not None:
