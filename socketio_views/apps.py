@@ -9,3 +9,4 @@ class SocketIOViewsConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from . import db  # noqa: F401  (notes which greenlets open database connections)

@@ -31,7 +31,7 @@ def close_db_connections():
         connection.close()
 
 
-def release_db_connections():
-    """After a dispatch: close what it opened, unless ``CLOSE_DB_CONNECTIONS`` is off."""
-    if get_ident() in _opened and views_settings.CLOSE_DB_CONNECTIONS:
+def release_db_connections(always=False):
+    """After a dispatch: close what it opened, unless ``CLOSE_DB_CONNECTIONS`` is off (or ``always``)."""
+    if get_ident() in _opened and (always or views_settings.CLOSE_DB_CONNECTIONS):
         close_db_connections()

@@ -57,7 +57,7 @@ def subscribe(router, hub, *, channel, sid, request, auth=None, connection_id=No
     """
     view_class = None
     try:
-        origin = request.headers.get("Origin")
+        origin = request.META.get("HTTP_ORIGIN")
         if not is_origin_allowed(origin):
             raise OriginNotAllowed(
                 f"Origin {origin!r} is not allowed to connect. Add its host to ALLOWED_HOSTS, "

@@ -9,7 +9,7 @@ Example usage::
 """
 import attrs
 from django.core.exceptions import ImproperlyConfigured
-from django.urls import Resolver404, URLResolver, path, re_path
+from django.urls import URLResolver, path, re_path
 from django.urls.exceptions import NoReverseMatch
 from django.urls.resolvers import RegexPattern
 
@@ -111,18 +111,23 @@ class ChannelRouter:
         """
         if not isinstance(channel, str) or len(channel) > MAX_CHANNEL_LENGTH:
             raise ChannelNotFound("Invalid channel name.")
-        try:
-            match = self.resolver.resolve(channel)
-        except Resolver404:
-            raise ChannelNotFound(f"No channel matches {channel!r}.") from None
-        registration = match.func
+        # Each pattern's own match(), as URLResolver.resolve() would try them,
+        # without building a ResolverMatch on every subscription.
+        for url_pattern in self.resolver.url_patterns:
+            match = url_pattern.pattern.match(channel)
+            if match is not None:
+                break
+        else:
+            raise ChannelNotFound(f"No channel matches {channel!r}.")
+        registration = url_pattern.callback
+        _, args, kwargs = match
         return ChannelMatch(
             channel=channel,
             view_class=registration.view_class,
             initkwargs=registration.initkwargs,
-            args=match.args,
-            kwargs=match.kwargs,
-            route=match.route,
+            args=args,
+            kwargs=kwargs,
+            route=str(url_pattern.pattern),
             name=registration.name,
         )
 

@@ -9,16 +9,17 @@ connection arrived by.
 import copy
 import logging
 import threading
+from urllib.parse import parse_qs
 
 import socketio
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from . import dispatch, signals
 from .backends import server_manager
 from .conf import views_settings
-from .db import close_db_connections, release_db_connections
+from .db import release_db_connections
 from .exceptions import ChannelError, NotSubscribed, OriginNotAllowed
 
 logger = logging.getLogger("socketio_views")
@@ -105,9 +106,12 @@ class ChannelServer(socketio.Server):
         finally:
             release_db_connections()
         self.views[sid] = view
-        # python-socketio confirms the subscription when this handler returns;
-        # what on_subscribe sent is delivered right after that.
-        self.start_background_task(view.release)
+        if view.has_held():
+            # python-socketio confirms the subscription when this handler
+            # returns; what on_subscribe sent is delivered right after that.
+            self.start_background_task(view.release)
+        else:
+            view.release()
         return True
 
     def _on_unsubscribe(self, namespace, sid, *args):
@@ -208,11 +212,19 @@ def server_exists():
     return _server is not None
 
 
+def _asks_for_jsonp(query_string):
+    # Engine.IO's "j" parameter, read without building request.GET on every handshake.
+    if "j" not in query_string and "%" not in query_string:
+        return False
+    return "j" in parse_qs(query_string)
+
+
 @csrf_exempt
 @transaction.non_atomic_requests
 def endpoint_view(request, router):
     """Serve Engine.IO requests (polling and websocket) for the channels of ``router``."""
-    if "j" in request.GET:
+    environ = request.environ
+    if _asks_for_jsonp(environ.get("QUERY_STRING", "")):
         # JSONP polling would let another site's <script> open a session
         # without an Origin header; no current client needs it.
         return HttpResponse(
@@ -220,22 +232,28 @@ def endpoint_view(request, router):
             status=400,
             content_type="application/json",
         )
-    environ = request.environ
     environ[ROUTER_KEY] = router
     environ[REQUEST_KEY] = request
     # A websocket may stay open for hours: do not hold the connection that
     # middleware (sessions, auth) may have opened for it.
-    close_db_connections()
+    release_db_connections(always=True)
+    if environ.get("wsgi.websocket") is not None:
+        # Serve the websocket once Django's handler and middleware have
+        # returned, when the WSGI server reads the body: each idle connection's
+        # greenlet then keeps a short stack (less memory, cheaper switches).
+        return StreamingHttpResponse(_serve_websocket(environ), status=101)
     started = {}
 
     def start_response(status, headers, exc_info=None):
         started["status"], started["headers"] = status, headers
 
     body = get_server().handle_request(environ, start_response)
-    if "status" not in started:
-        # A websocket that has now closed; the server already answered it.
-        return HttpResponse(status=101)
     response = HttpResponse(b"".join(body), status=int(started["status"].split(" ", 1)[0]))
     for name, value in started["headers"]:
         response[name] = value
     return response
+
+
+def _serve_websocket(environ):
+    get_server().handle_request(environ, lambda status, headers, exc_info=None: None)
+    yield b""

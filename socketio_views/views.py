@@ -243,6 +243,10 @@ class ChannelView:
         else:
             self.hub.emit(event, data, channel=self.channel, to=to, skip_sid=skip_sid, callback=callback)
 
+    def has_held(self):
+        """Whether :meth:`subscribe` sent anything that :meth:`release` has yet to deliver."""
+        return bool(self._held)
+
     def release(self):
         """Deliver what was sent during :meth:`subscribe`; called once the client is subscribed."""
         held, self._held = self._held, None

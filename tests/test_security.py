@@ -180,10 +180,11 @@ def test_thousands_of_subscribe_unsubscribe_cycles_leave_nothing_behind(live_cha
                 ws.send("41/rooms/cycle,")
         finally:
             ws.shutdown()
+    # A socket left by an earlier test may close meanwhile: none may be added.
     deadline = time.monotonic() + 5
-    while observer.call("signals/cycles", "live_views") != baseline and time.monotonic() < deadline:
+    while observer.call("signals/cycles", "live_views") > baseline and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert observer.call("signals/cycles", "live_views") == baseline
+    assert observer.call("signals/cycles", "live_views") <= baseline
     observer.close()
 
 
