@@ -216,7 +216,7 @@ def _asks_for_jsonp(query_string):
     # Engine.IO's "j" parameter, read without building request.GET on every handshake.
     if "j" not in query_string and "%" not in query_string:
         return False
-    return "j" in parse_qs(query_string)
+    return "j" in parse_qs(query_string, keep_blank_values=True)
 
 
 @csrf_exempt

@@ -188,10 +188,11 @@ def test_thousands_of_subscribe_unsubscribe_cycles_leave_nothing_behind(live_cha
     observer.close()
 
 
-def test_jsonp_polling_is_refused(live_channels_server):
+@pytest.mark.parametrize("jsonp", ["j=0", "j=", "%6A=0"])
+def test_jsonp_polling_is_refused(live_channels_server, jsonp):
     """JSONP handshakes (no Origin header from a cross-site <script>) are refused outright."""
     import requests
 
-    response = requests.get(live_channels_server.url + "/socket.io/?EIO=4&transport=polling&j=0", timeout=5)
+    response = requests.get(live_channels_server.url + f"/socket.io/?EIO=4&transport=polling&{jsonp}", timeout=5)
     assert response.status_code == 400
     assert response.json()["code"] == "jsonp_refused"
