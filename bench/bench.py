@@ -478,6 +478,7 @@ def fanout_config(server, opts, n):
         max_down_steps=3,
         max_deliveries=2_048_000,
         fixed_deliveries=50_000,
+        moderate_deliveries=20_000,
         rerun_latency_failures=True,
     )
     return cfg
@@ -492,6 +493,7 @@ def summary_fanout(r):
         f"best {best.get('delivered_per_s')}/s (p50 {best.get('p50_ms')} p99 {best.get('p99_ms')} ms, "
         f"cpu {best.get('server_cpu_pct')}%, gen {best.get('loadgen_cpu_pct')}%); "
         + (f"@50k cpu {fixed.get('server_cpu_pct')}%; " if fixed else "")
+        + (f"@20k cpu {(r.get('moderate') or {}).get('server_cpu_pct')}%; " if r.get("moderate") else "")
         + f"{len(r.get('steps', []))} steps"
     )
 
@@ -572,7 +574,7 @@ def run_all(opts):
                     key = f"{processes}proc"
                     tag = f"scaleout-{name}-{key}-{run}"
                     r = run_job(
-                        name, tag, lambda s: {**fanout_config(s, opts, 100), "fixed_deliveries": 0},
+                        name, tag, lambda s: {**fanout_config(s, opts, 100), "fixed_deliveries": 0, "moderate_deliveries": 0},
                         processes=processes, redis=REDIS_URL,
                     )
                     results["scaleout"].setdefault(name, {}).setdefault(key, []).append(r)

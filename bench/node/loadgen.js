@@ -458,6 +458,13 @@ async function fanout() {
   // Warm up (first-use costs, buffers) at the starting rate; not judged.
   await step(cfg.start_deliveries, "warmup");
 
+  // A load every Python server carries without saturating, measured before
+  // any overload can leave a backlog: its CPU per delivery is the cost of the
+  // per-message path, free of the search's noise.
+  if (cfg.moderate_deliveries && now() < deadline && serverAlive()) {
+    result.moderate = await step(cfg.moderate_deliveries, "moderate");
+  }
+
   // Step the offered rate up (doubling), then bisect between the last pass and the first failure.
   let lo = null;
   let hi = null;
@@ -506,6 +513,7 @@ async function fanout() {
   if (cfg.fixed_deliveries && now() < deadline && serverAlive()) {
     result.fixed = await step(cfg.fixed_deliveries, "fixed");
   }
+
   result.server_alive = serverAlive();
   return result;
 }
