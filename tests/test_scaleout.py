@@ -52,9 +52,31 @@ def cluster(redis_url, django_db_setup, django_db_blocker):
     """Three runserver_socketio processes sharing Redis."""
     env = cluster_env(redis_url)
     servers = [LiveServer(settings_module="tests.settings_redis", env=env).start() for _ in range(3)]
+    wait_until_linked(servers)
     yield servers
     for server in servers:
         server.stop()
+
+
+def wait_until_linked(servers, timeout=10):
+    """Return once a broadcast from the first server reaches every other one.
+
+    Each process subscribes to Redis in the background once it serves its
+    first socket, and pub/sub keeps nothing for late subscribers.
+    """
+    channel = f"presence/link-{uuid.uuid4().hex[:6]}"
+    probes = [WireClient(server.url).connect(channel, auth={"name": f"probe{i}"}) for i, server in enumerate(servers)]
+    try:
+        deadline = time.monotonic() + timeout
+        n = 0
+        while not all("link" in [t.split()[0] for t in texts(probe, channel)] for probe in probes[1:]):
+            assert time.monotonic() < deadline, f"broadcasts did not cross processes within {timeout} s"
+            assert probes[0].call(channel, "message", {"text": f"link {n}"}) == {"ok": True}
+            n += 1
+            time.sleep(0.2)
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 @pytest.fixture
