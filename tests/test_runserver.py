@@ -58,6 +58,27 @@ def test_serves_the_django_site_on_the_same_port(live_channels_server):
     assert handshake.status_code == 200 and handshake.text.startswith("0{")
 
 
+def test_tunes_the_process_before_serving(live_channels_server):
+    """runserver_socketio freezes its start-up objects and stops recording greenlets' spawning stacks."""
+    tuning = requests.get(live_channels_server.url + "/tuning/", timeout=5).json()
+    assert tuning["frozen"] > 10_000, tuning
+    assert tuning["track_greenlet_tree"] is False
+
+
+@pytest.mark.parametrize("env, tracked", [({}, False), ({"GEVENT_TRACK_GREENLET_TREE": "1"}, True)])
+def test_tune_for_serving_leaves_an_explicit_gevent_setting_alone(env, tracked):
+    """gevent's own environment variable, when set, decides whether greenlet trees are tracked."""
+    code = (
+        "import gc, gevent; from socketio_views.tuning import tune_for_serving; tune_for_serving(); "
+        "print(gevent.config.track_greenlet_tree, gc.get_freeze_count() > 0)"
+    )
+    environ = {k: v for k, v in os.environ.items() if k != "GEVENT_TRACK_GREENLET_TREE"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env={**environ, **env}, capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split()
+    assert out == [str(tracked), "True"]
+
+
 def test_static_files_are_served_like_runserver():
     """With --insecure (or DEBUG) static files are served, as runserver does."""
     with LiveServer(args=["--insecure"]) as server:
@@ -96,6 +117,7 @@ def test_gunicorn_gevent_websocket_worker_serves_channels(test_db_env, tmp_path)
                 sys.executable, "-m", "gunicorn",
                 "--worker-class", "geventwebsocket.gunicorn.workers.GeventWebSocketWorker",
                 "--workers", "1", "--bind", "127.0.0.1:0", "--control-socket", str(tmp_path / "ctl"),
+                "--config", "python:tests.gunicorn_conf",
                 "tests.wsgi",
             ],
             env={**os.environ, **test_db_env},
@@ -122,6 +144,8 @@ def test_gunicorn_gevent_websocket_worker_serves_channels(test_db_env, tmp_path)
             assert client is not None, log_path.read_text()
             assert client.call("rooms/gunicorn", "message", {"text": transport}) == {"ok": True}
             client.close()
+        tuning = requests.get(url + "/tuning/", timeout=5).json()
+        assert tuning["frozen"] > 10_000 and tuning["track_greenlet_tree"] is False, tuning
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(10)

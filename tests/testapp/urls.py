@@ -7,4 +7,5 @@ urlpatterns = [
     path("socket.io/", include(router.urls)),
     path("notify/", views.notify),
     path("direct/", views.direct),
+    path("tuning/", views.tuning),
 ]

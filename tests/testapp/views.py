@@ -1,4 +1,7 @@
+import gc
 import json
+
+import gevent
 
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -20,3 +23,10 @@ def direct(request):
     body = json.loads(request.body)
     socketio_views.send(body["sid"], {"text": body["text"]}, event="direct")
     return JsonResponse({"sent": True})
+
+
+def tuning(request):
+    """How the serving process is tuned (socketio_views.tuning)."""
+    return JsonResponse(
+        {"frozen": gc.get_freeze_count(), "track_greenlet_tree": gevent.config.track_greenlet_tree}
+    )

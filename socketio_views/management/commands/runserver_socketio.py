@@ -17,6 +17,7 @@ from geventwebsocket.handler import WebSocketHandler
 import socketio_views
 from socketio_views import monkey
 from socketio_views.routers import mounted_routers
+from socketio_views.tuning import tune_for_serving
 
 logger = logging.getLogger("socketio_views")
 
@@ -87,6 +88,7 @@ class Command(runserver.Command):
             self.stderr.write(f"Error: {exc.strerror or exc}")
             sys.exit(1)
         self.print_banner(server.server_port)
+        tune_for_serving()
         try:
             server.serve_forever()
         except KeyboardInterrupt:
