@@ -7,6 +7,8 @@ import requests
 from django.contrib.auth.models import User
 from django.test import Client
 
+from .wire import WireClient
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LOBBY = "rooms/lobby"
@@ -306,6 +308,29 @@ def test_send_to_one_sid_from_a_django_view(connect, live_channels_server):
     assert alice.wait_for("rooms/direct", "direct") == [{"text": "psst"}]
     bob.call("rooms/direct", "whoami")
     assert bob.received("rooms/direct", "direct") == []
+
+
+def test_a_websocket_request_finishes_when_the_socket_closes(live_channels_server):
+    """request_finished is sent once a WebSocket closes, as for every request, so that its receivers run."""
+    counts_url = live_channels_server.url + "/requests/"
+
+    def unfinished():
+        counts = requests.get(counts_url, timeout=5).json()
+        return counts["started"] - counts["finished"] - 1  # this request has not finished yet
+
+    def wait_until_all_finished():
+        deadline = time.monotonic() + 5
+        while unfinished() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert unfinished() == 0
+
+    wait_until_all_finished()  # earlier tests' sockets close
+    client = WireClient(live_channels_server.url, transport="websocket").connect("rooms/finishing", auth={"name": "f"})
+    try:
+        assert unfinished() == 1
+    finally:
+        client.close()
+    wait_until_all_finished()
 
 
 def test_server_can_ask_the_client_for_an_ack(connect):

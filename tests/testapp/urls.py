@@ -8,4 +8,5 @@ urlpatterns = [
     path("notify/", views.notify),
     path("direct/", views.direct),
     path("tuning/", views.tuning),
+    path("requests/", views.request_counts),
 ]

@@ -3,6 +3,7 @@ import json
 
 import gevent
 
+from django.core.signals import request_finished, request_started
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -30,3 +31,24 @@ def tuning(request):
     return JsonResponse(
         {"frozen": gc.get_freeze_count(), "track_greenlet_tree": gevent.config.track_greenlet_tree}
     )
+
+
+#: Requests this process started and finished, counted from when this module loads.
+REQUEST_COUNTS = {"started": 0, "finished": 0}
+
+
+def _count(name):
+    def receiver(**kwargs):
+        REQUEST_COUNTS[name] += 1
+
+    return receiver
+
+
+_count_started, _count_finished = _count("started"), _count("finished")
+request_started.connect(_count_started)
+request_finished.connect(_count_finished)
+
+
+def request_counts(request):
+    """How many requests started and finished (this one has started, not finished)."""
+    return JsonResponse(REQUEST_COUNTS)
