@@ -238,10 +238,7 @@ def endpoint_view(request, router):
     # middleware (sessions, auth) may have opened for it.
     release_db_connections(always=True)
     if environ.get("wsgi.websocket") is not None:
-        # Serve the websocket once Django's handler and middleware have
-        # returned, when the WSGI server reads the body: each idle connection's
-        # greenlet then keeps a short stack (less memory, cheaper switches).
-        return StreamingHttpResponse(_serve_websocket(environ), status=101)
+        return WebSocketResponse(environ)
     started = {}
 
     def start_response(status, headers, exc_info=None):
@@ -254,6 +251,27 @@ def endpoint_view(request, router):
     return response
 
 
-def _serve_websocket(environ):
-    get_server().handle_request(environ, lambda status, headers, exc_info=None: None)
-    yield b""
+class WebSocketResponse(StreamingHttpResponse):
+    """The endpoint's response to a WebSocket request: reading its body serves the socket.
+
+    The WSGI server reads the body once Django's handler and middleware have
+    returned, so each idle connection's greenlet keeps a short stack (less
+    memory, cheaper switches). The request finishes (``request_finished`` is
+    sent) when the socket closes, also under gevent-websocket, which never
+    closes a WebSocket request's response.
+    """
+
+    def __init__(self, environ):
+        super().__init__(status=101)
+        self.environ = environ
+
+    def __iter__(self):
+        try:
+            get_server().handle_request(self.environ, lambda status, headers, exc_info=None: None)
+        finally:
+            self.close()
+        yield b""
+
+    def close(self):
+        if not self.closed:
+            super().close()
