@@ -7,6 +7,8 @@ import requests
 from django.contrib.auth.models import User
 from django.test import Client
 
+from socketio_views.testing import LiveServer
+
 from .wire import WireClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -310,27 +312,31 @@ def test_send_to_one_sid_from_a_django_view(connect, live_channels_server):
     assert bob.received("rooms/direct", "direct") == []
 
 
-def test_a_websocket_request_finishes_when_the_socket_closes(live_channels_server):
-    """request_finished is sent once a WebSocket closes, as for every request, so that its receivers run."""
-    counts_url = live_channels_server.url + "/requests/"
+def test_a_websocket_request_finishes_when_the_socket_closes():
+    """request_finished is sent once a WebSocket closes, as for every request, so that its receivers run.
 
-    def unfinished():
-        counts = requests.get(counts_url, timeout=5).json()
-        return counts["started"] - counts["finished"] - 1  # this request has not finished yet
+    A server of its own: on the session's server, other tests' long-polls may be pending.
+    """
+    server = LiveServer().start()
+    try:
+        counts_url = server.url + "/requests/"
 
-    def wait_until_all_finished():
+        def unfinished():
+            counts = requests.get(counts_url, timeout=5).json()
+            return counts["started"] - counts["finished"] - 1  # this request has not finished yet
+
+        assert unfinished() == 0
+        client = WireClient(server.url, transport="websocket").connect("rooms/finishing", auth={"name": "f"})
+        try:
+            assert unfinished() == 1
+        finally:
+            client.close()
         deadline = time.monotonic() + 5
         while unfinished() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert unfinished() == 0
-
-    wait_until_all_finished()  # earlier tests' sockets close
-    client = WireClient(live_channels_server.url, transport="websocket").connect("rooms/finishing", auth={"name": "f"})
-    try:
-        assert unfinished() == 1
     finally:
-        client.close()
-    wait_until_all_finished()
+        server.stop()
 
 
 def test_server_can_ask_the_client_for_an_ack(connect):
