@@ -85,6 +85,18 @@ function serverAlive() {
   return cfg.server_pids.every((pid) => fs.existsSync(`/proc/${pid}`));
 }
 
+// TCP segments this machine has sent (both directions of every loopback
+// connection), from /proc/net/snmp; null where it cannot be read.
+function tcpOutSegments() {
+  try {
+    const lines = fs.readFileSync("/proc/net/snmp", "utf8").split("\n").filter((l) => l.startsWith("Tcp:"));
+    const names = lines[0].split(/\s+/);
+    return Number(lines[1].split(/\s+/)[names.indexOf("OutSegs")]);
+  } catch (err) {
+    return null;
+  }
+}
+
 // A CPU window over the server(s) and this generator.
 function cpuWindow() {
   const t0 = now();
@@ -352,6 +364,19 @@ async function waitQuiet(ledger, quietMs, maxMs) {
   return false;
 }
 
+// After an overload the server may still be working through a backlog that
+// delivers nothing (a Channels layer drops what overflows): wait until its CPU
+// falls quiet, so that the next step does not pay for the previous one.
+async function waitServerIdle(maxMs, idlePct = 20) {
+  const end = now() + maxMs;
+  while (now() < end && serverAlive()) {
+    const window = cpuWindow();
+    await sleep(250);
+    if (window().server_cpu_pct < idlePct) return true;
+  }
+  return false;
+}
+
 // ---------------------------------------------------------------- fan-out
 
 async function fanout() {
@@ -390,6 +415,7 @@ async function fanout() {
     const reo0 = ledger.reordered;
     const publishes = [];
     const window = cpuWindow();
+    const segments0 = tcpOutSegments();
     const start = now();
     let sent = 0;
     while (sent < total) {
@@ -408,6 +434,7 @@ async function fanout() {
     const expected = sent * n;
     await waitFor(() => ledger.received.get(tag) >= expected, cfg.drain_s * 1000);
     const received = ledger.received.get(tag);
+    const segments = segments0 === null ? null : tcpOutSegments() - segments0;
     const lat = summarize(ledger.latency.get(tag));
     const lastAt = ledger.lastAt.get(tag) || now();
     const extra = ledger.extra(publishes, n);
@@ -430,6 +457,8 @@ async function fanout() {
       server_cpu_pct: round(cpu.server_cpu_pct, 1),
       loadgen_cpu_pct: round(cpu.loadgen_cpu_pct, 1),
       server_rss_kb: serverRssKb(),
+      // Includes acknowledgements and the publisher's own traffic.
+      tcp_segments_per_delivery: segments === null || !received ? null : round(segments / received, 2),
     };
     r.pass =
       r.lost === 0 && r.duplicates === 0 && r.reordered === 0 && r.p99_ms !== null && r.p99_ms < cfg.p99_limit_ms && r.generator_kept_up;
@@ -438,11 +467,15 @@ async function fanout() {
     // only such a failure is worth a second try; an overloaded server fails again.
     r.stall_like = r.latency_only && r.p50_ms !== null && r.p50_ms < cfg.p99_limit_ms / 2;
     ledger.forget(tag, publishes);
-    if (r.lost > 0 || !r.pass) await waitQuiet(ledger, 300, cfg.quiet_s * 1000); // let a backlog drain
+    if (r.lost > 0 || !r.pass) {
+      // Let a backlog drain: deliveries first, then the server's own work.
+      await waitQuiet(ledger, 300, cfg.quiet_s * 1000);
+      r.server_idle_after = await waitServerIdle(cfg.quiet_s * 6 * 1000);
+    }
     result.steps.push(r);
     log(
       `N=${n} ${purpose} offered ${offered}/s: delivered ${r.delivered_per_s}/s p50 ${r.p50_ms} p99 ${r.p99_ms} ms` +
-        ` lost ${r.lost} dup ${r.duplicates} reord ${r.reordered} cpu ${r.server_cpu_pct}% gen ${r.loadgen_cpu_pct}% -> ${r.pass ? "pass" : "FAIL"}`
+        ` lost ${r.lost} dup ${r.duplicates} reord ${r.reordered} cpu ${r.server_cpu_pct}% gen ${r.loadgen_cpu_pct}% segs ${r.tcp_segments_per_delivery} -> ${r.pass ? "pass" : "FAIL"}`
     );
     return r;
   }

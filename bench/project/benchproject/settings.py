@@ -8,6 +8,8 @@ Environment (set by bench/bench.py):
   (the scale-out workload), and ``BENCH_SOCKETIO_VIEWS_CHANNEL`` the pub/sub
   channel name (``BACKEND_OPTIONS``); used only if socketio_views has those
   settings.
+* ``BENCH_LEAN_MIDDLEWARE=1``: only the session and authentication middleware,
+  to measure what the rest of the usual stack costs each handshake.
 """
 import os
 from pathlib import Path
@@ -35,6 +37,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
+if os.environ.get("BENCH_LEAN_MIDDLEWARE"):
+    MIDDLEWARE = [
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+    ]
 ROOT_URLCONF = "benchproject.urls"
 WSGI_APPLICATION = "benchproject.wsgi.application"
 TEMPLATES = []
