@@ -261,8 +261,8 @@ def server_command(name, port, redis=None, redis_prefix=None):
             # sockets (default 1,000): lift it for the 10,000-connection run.
             "--worker-connections", "20000",
             "--timeout", "300",
-            # post_worker_init: socketio_views.tuning, as docs/deployment.rst recommends.
-            "--config", "gunicorn.conf.py",
+            # The worker tuning docs/deployment.rst recommends (post_worker_init).
+            "--config", "python:socketio_views.tuning",
             "--bind", f"127.0.0.1:{port}",
             *gunicorn_extra_options(),
             "benchproject.wsgi",

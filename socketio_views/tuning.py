@@ -2,13 +2,11 @@
 Process tuning for a server that holds thousands of long-lived sockets.
 
 ``runserver_socketio`` calls :func:`tune_for_serving` just before it serves.
-Under gunicorn, call it from the worker's ``post_worker_init`` hook in
-``gunicorn.conf.py``::
+Under gunicorn, this module is also a configuration whose ``post_worker_init``
+hook calls it: ``gunicorn --config python:socketio_views.tuning ...``, or, in
+a ``gunicorn.conf.py`` of your own::
 
-    from socketio_views.tuning import tune_for_serving
-
-    def post_worker_init(worker):
-        tune_for_serving()
+    from socketio_views.tuning import post_worker_init  # noqa: F401
 """
 import gc
 import os
@@ -33,3 +31,8 @@ def tune_for_serving():
         gevent.config.track_greenlet_tree = False
     gc.collect()
     gc.freeze()
+
+
+def post_worker_init(worker):
+    """gunicorn's hook, run in each worker once it has loaded the application: :func:`tune_for_serving`."""
+    tune_for_serving()

@@ -117,7 +117,7 @@ def test_gunicorn_gevent_websocket_worker_serves_channels(test_db_env, tmp_path)
                 sys.executable, "-m", "gunicorn",
                 "--worker-class", "geventwebsocket.gunicorn.workers.GeventWebSocketWorker",
                 "--workers", "1", "--bind", "127.0.0.1:0", "--control-socket", str(tmp_path / "ctl"),
-                "--config", "python:tests.gunicorn_conf",
+                "--config", "python:socketio_views.tuning",
                 "tests.wsgi",
             ],
             env={**os.environ, **test_db_env},

@@ -37,14 +37,14 @@ def tuning(request):
 REQUEST_COUNTS = {"started": 0, "finished": 0}
 
 
-def _count(name):
-    def receiver(**kwargs):
-        REQUEST_COUNTS[name] += 1
-
-    return receiver
+def _count_started(**kwargs):
+    REQUEST_COUNTS["started"] += 1
 
 
-_count_started, _count_finished = _count("started"), _count("finished")
+def _count_finished(**kwargs):
+    REQUEST_COUNTS["finished"] += 1
+
+
 request_started.connect(_count_started)
 request_finished.connect(_count_finished)
 
