@@ -104,6 +104,31 @@ class NotSubscribed(EventRefused):
     default_code = "not_subscribed"
 
 
+class LoginRequired(SubscriptionRefused):
+    """An access mixin refused an anonymous user (see :meth:`~socketio_views.mixins.AccessMixin.handle_no_permission`)."""
+
+    default_message = "Log in to subscribe to this channel."
+    default_code = "login_required"
+
+
+class PermissionRefused(ChannelError):
+    """The user may not do this: an access mixin refused an authenticated user,
+    or a subscription or handler raised Django's ``PermissionDenied``."""
+
+    default_message = "Permission denied."
+    default_code = "permission_denied"
+
+
+class JsonpRefused(ChannelError):
+    """An Engine.IO request asked for JSONP polling, which would let other sites open sessions.
+
+    It is answered with HTTP 400 and this error as its JSON body.
+    """
+
+    default_message = "JSONP polling is not supported."
+    default_code = "jsonp_refused"
+
+
 class ServerError(ChannelError):
     """A handler raised an unexpected exception; details stay in the server log."""
 
@@ -111,15 +136,14 @@ class ServerError(ChannelError):
     default_code = "server_error"
 
 
-def to_channel_error(exc, refusal_class=EventRefused):
+def to_channel_error(exc):
     """Convert an exception raised by user code into a :class:`ChannelError`.
 
-    ``PermissionDenied`` becomes a refusal with code ``permission_denied``;
+    ``PermissionDenied`` becomes :class:`PermissionRefused` with its message;
     anything else that is not a :class:`ChannelError` becomes :class:`ServerError`.
     """
     if isinstance(exc, ChannelError):
         return exc
     if isinstance(exc, PermissionDenied):
-        message = str(exc) or "Permission denied."
-        return refusal_class(message, code="permission_denied")
+        return PermissionRefused(str(exc) or None)
     return ServerError()

@@ -13,9 +13,16 @@ one hook, :meth:`AccessMixin.handle_no_permission`: anonymous users get code
 """
 from django.core.exceptions import ImproperlyConfigured
 
-from .exceptions import RateLimited, SubscriptionRefused
+from .exceptions import LoginRequired, PermissionRefused, RateLimited
 from .presence import get_presence
 from .throttling import RateLimiter
+
+
+def _refuse(view):
+    # Access checks cannot fail open: an override of handle_no_permission()
+    # that returns instead of raising refuses all the same.
+    view.handle_no_permission()
+    raise PermissionRefused(view.get_permission_denied_message())
 
 
 class AccessMixin:
@@ -34,16 +41,16 @@ class AccessMixin:
         """Override this to change the message of ``login_required`` refusals."""
         return self.login_required_message
 
-    def refuse(self):
-        """Call :meth:`handle_no_permission`; refuse anyway if an override returns instead of raising."""
-        self.handle_no_permission()
-        raise SubscriptionRefused(self.get_permission_denied_message(), code="permission_denied")
-
     def handle_no_permission(self):
-        """Refuse (raise): ``login_required`` for anonymous users, ``permission_denied`` otherwise."""
+        """Refuse: raise :exc:`~socketio_views.exceptions.LoginRequired` for anonymous users,
+        :exc:`~socketio_views.exceptions.PermissionRefused` otherwise.
+
+        Override it to refuse with another error; an override that returns
+        instead of raising still refuses, with ``permission_denied``.
+        """
         if self.request.user.is_authenticated:
-            raise SubscriptionRefused(self.get_permission_denied_message(), code="permission_denied")
-        raise SubscriptionRefused(self.get_login_required_message(), code="login_required")
+            raise PermissionRefused(self.get_permission_denied_message())
+        raise LoginRequired(self.get_login_required_message())
 
 
 class LoginRequiredMixin(AccessMixin):
@@ -51,7 +58,7 @@ class LoginRequiredMixin(AccessMixin):
 
     def subscribe(self):
         if not self.request.user.is_authenticated:
-            self.refuse()
+            _refuse(self)
         return super().subscribe()
 
 
@@ -79,7 +86,7 @@ class PermissionRequiredMixin(AccessMixin):
 
     def subscribe(self):
         if not self.has_permission():
-            self.refuse()
+            _refuse(self)
         return super().subscribe()
 
 
@@ -98,7 +105,7 @@ class UserPassesTestMixin(AccessMixin):
 
     def subscribe(self):
         if not self.get_test_func()():
-            self.refuse()
+            _refuse(self)
         return super().subscribe()
 
 
