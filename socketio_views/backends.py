@@ -9,7 +9,6 @@ Every process that serves sockets uses a manager that publishes its
 broadcasts and listens for the others'; a process that only sends (a web
 worker, a management command, a task queue worker) uses a write-only one.
 """
-import threading
 from urllib.parse import urlsplit
 
 import socketio
@@ -19,18 +18,13 @@ from .conf import views_settings
 
 REDIS_SCHEMES = {"redis", "rediss", "valkey", "valkeys", "unix", "redis+sentinel", "valkey+sentinel"}
 KAFKA_SCHEMES = {"kafka"}
-
-_lock = threading.Lock()
-_write_only = {}
+#: Redis schemes whose server presence and rate limits can share, as the
+#: scheme redis-py and ``limits`` know them by (a Valkey server speaks Redis).
+SHAREABLE_SCHEMES = {"redis": "redis", "rediss": "rediss", "unix": "unix", "valkey": "redis", "valkeys": "rediss"}
 
 
 def scheme_of(url):
     return urlsplit(url).scheme.lower()
-
-
-def is_redis_url(url):
-    """Whether ``url`` names a Redis (or Valkey) server."""
-    return bool(url) and scheme_of(url) in REDIS_SCHEMES
 
 
 def make_manager(url, write_only=False, **options):
@@ -62,25 +56,26 @@ def server_manager():
 
 
 def write_only_manager():
-    """A cached write-only manager, for processes that send but serve no sockets."""
+    """A write-only manager, for processes that send but serve no sockets."""
+    return make_manager(views_settings.BACKEND, write_only=True, **views_settings.BACKEND_OPTIONS)
+
+
+def shared_redis_url():
+    """The BACKEND as a plain Redis URL that presence and rate limits can share, or ``None``.
+
+    ``valkey://`` becomes ``redis://``; a Sentinel or non-Redis backend gives
+    ``None`` (set ``PRESENCE_URL`` and ``RATE_LIMIT_STORAGE`` to share them).
+    """
     url = views_settings.BACKEND
-    key = (url, repr(sorted(views_settings.BACKEND_OPTIONS.items())))
-    manager = _write_only.get(key)
-    if manager is None:
-        with _lock:
-            manager = _write_only.get(key)
-            if manager is None:
-                manager = _write_only[key] = make_manager(url, write_only=True, **views_settings.BACKEND_OPTIONS)
-    return manager
+    scheme = SHAREABLE_SCHEMES.get(scheme_of(url)) if url else None
+    if scheme is None:
+        return None
+    return scheme + url[url.index(":"):]
 
 
 def presence_url():
     """The Redis URL that holds presence, or ``None`` for this process's memory."""
-    url = views_settings.PRESENCE_URL
-    if url:
-        return url
-    backend = views_settings.BACKEND
-    return backend if is_redis_url(backend) else None
+    return views_settings.PRESENCE_URL or shared_redis_url()
 
 
 def rate_limit_storage_url():
@@ -88,5 +83,7 @@ def rate_limit_storage_url():
     configured = views_settings.RATE_LIMIT_STORAGE
     if configured:
         return configured
-    backend = views_settings.BACKEND
-    return backend if backend and scheme_of(backend) in {"redis", "rediss"} else "memory://"
+    url = shared_redis_url()
+    if url is None:
+        return "memory://"
+    return "redis+unix" + url[len("unix"):] if url.startswith("unix:") else url

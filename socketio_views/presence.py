@@ -22,6 +22,7 @@ import time
 
 from .backends import presence_url
 from .conf import views_settings
+from .state import ProcessWide
 
 logger = logging.getLogger("socketio_views")
 
@@ -35,6 +36,9 @@ class MemoryPresence:
     def reset(self):
         """Forget everyone."""
         self.channels = {}
+
+    def close(self):
+        """Nothing to release."""
 
     def join(self, channel, sid, meta, notify=False):
         """Record subscription ``sid`` on ``channel`` with its ``meta`` (a JSON object)."""
@@ -68,13 +72,17 @@ class RedisPresence:
         self.prefix = prefix
         self.local = {}  # (channel, sid) -> (entry, notify): what this process renews
         self._heartbeat = None
+        self._closed = False
         self._lock = threading.Lock()
 
     def _keys(self, channel):
         return f"{self.prefix}:{channel}", f"{self.prefix}:{channel}:meta"
 
-    def reset(self):
+    def close(self):
+        """Stop renewing this process's subscriptions (they expire) and close the connection."""
         self.local.clear()
+        self._closed = True
+        self.redis.close()
 
     def join(self, channel, sid, meta, notify=False):
         entry = {"sid": sid, "joined_at": time.time(), **meta}
@@ -153,6 +161,8 @@ class RedisPresence:
 
         while True:
             time.sleep(self.ttl / 3)
+            if self._closed:
+                return
             try:
                 expired = self.refresh()
             except Exception:
@@ -168,29 +178,19 @@ def _strip(entry):
     return entry
 
 
-_store = None
-_store_lock = threading.Lock()
+def make_presence():
+    """A presence store from the settings: Redis when configured, else memory."""
+    url = presence_url()
+    return RedisPresence(url, views_settings.PRESENCE_TTL) if url else MemoryPresence()
+
+
+_store = ProcessWide(make_presence, close=lambda store: store.close())
 
 
 def get_presence():
-    """This process's presence store: Redis when configured, else memory."""
-    global _store
-    if _store is None:
-        with _store_lock:
-            if _store is None:
-                url = presence_url()
-                _store = RedisPresence(url, views_settings.PRESENCE_TTL) if url else MemoryPresence()
-    return _store
+    """This process's presence store: Redis when configured, else memory.
 
-
-def forget_everyone():
-    """Empty this process's presence store, if it has one (the test client, between tests)."""
-    if _store is not None:
-        _store.reset()
-
-
-def reset_presence():
-    """Drop the store so that the next use reads the settings again (tests)."""
-    global _store
-    with _store_lock:
-        _store = None
+    It is created on first use, and created again from the settings after
+    ``SOCKETIO_VIEWS`` changes and between tests.
+    """
+    return _store.get()

@@ -10,19 +10,16 @@ The storage is in-memory (one process) unless ``SOCKETIO_VIEWS["RATE_LIMIT_STORA
 names another ``limits`` storage, such as ``"redis://127.0.0.1:6379/0"``, or
 the ``BACKEND`` is Redis: then the limits are cluster-wide.
 """
+import logging
 import math
 import re
-import threading
 import time
-
-import logging
 
 import limits
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
 
 from .backends import rate_limit_storage_url
-from .conf import SETTING_NAME
+from .state import ProcessWide
 
 logger = logging.getLogger("socketio_views")
 
@@ -62,10 +59,6 @@ def parse_rate(rate, burst=None):
 class RateLimiter:
     """One rate, applied with one strategy to keys in the configured storage."""
 
-    _cache = {}
-    _storage = None
-    _lock = threading.Lock()
-
     def __init__(self, item, strategy):
         self.item = item
         self.strategy = strategy
@@ -73,22 +66,18 @@ class RateLimiter:
     @classmethod
     def storage(cls):
         """The process's ``limits`` storage, from ``RATE_LIMIT_STORAGE``."""
-        if cls._storage is None:
-            with cls._lock:
-                if cls._storage is None:
-                    cls._storage = limits.storage.storage_from_string(rate_limit_storage_url())
-        return cls._storage
+        return _limiters.get().storage
 
     @classmethod
     def get(cls, rate, burst=None, strategy="moving-window"):
         """Return the (cached) limiter for a rate, burst and strategy name."""
+        limiters = _limiters.get()
         key = (rate, burst, strategy)
-        limiter = cls._cache.get(key)
+        limiter = limiters.cache.get(key)
         if limiter is None:
             if strategy not in STRATEGIES:
                 raise ImproperlyConfigured(f"Unknown rate_limit_strategy {strategy!r}; use one of {sorted(STRATEGIES)}.")
-            limiter = cls(parse_rate(rate, burst), STRATEGIES[strategy](cls.storage()))
-            cls._cache[key] = limiter
+            limiter = limiters.cache[key] = cls(parse_rate(rate, burst), STRATEGIES[strategy](limiters.storage))
         return limiter
 
     def hit(self, key):
@@ -108,15 +97,18 @@ class RateLimiter:
 
     @classmethod
     def reset(cls):
-        """Forget the storage and limiters (tests and setting changes)."""
-        with cls._lock:
-            cls._cache = {}
-            cls._storage = None
+        """Forget the storage and limiters; in-memory counts start again from zero.
+
+        This happens by itself when ``SOCKETIO_VIEWS`` changes and between
+        tests (see :doc:`/testing`).
+        """
+        _limiters.reset()
 
 
-def _reset_on_setting_change(*, setting, **kwargs):
-    if setting == SETTING_NAME:
-        RateLimiter.reset()
+class _Limiters:
+    def __init__(self):
+        self.storage = limits.storage.storage_from_string(rate_limit_storage_url())
+        self.cache = {}
 
 
-setting_changed.connect(_reset_on_setting_change)
+_limiters = ProcessWide(_Limiters)
