@@ -1,31 +1,7 @@
 """Send to channels from anywhere in Django: a view, a management command, a shell, a task."""
 from django.db import transaction
 
-from . import server as server_module
-from .backends import write_only_manager
-from .conf import views_settings
-
-# A hub that replaces the real transport, set by socketio_views.testing so that
-# tests observe broadcasts made by the code under test.
-_test_hub = None
-
-
-def use_test_hub(hub):
-    """Deliver module-level broadcasts and sends to ``hub`` (``None`` restores the real transport)."""
-    global _test_hub
-    _test_hub = hub
-
-
-def _emit(event, data, channel, to=None, skip_sid=None):
-    if _test_hub is not None:
-        _test_hub.emit(event, data, channel=channel, to=to, skip_sid=skip_sid)
-        return
-    if server_module.server_exists() or not views_settings.BACKEND:
-        emitter = server_module.get_server()
-    else:
-        # This process serves no sockets: publish through the backend only.
-        emitter = write_only_manager()
-    emitter.emit(event, data, namespace=server_module.namespace_for(channel), room=to, skip_sid=skip_sid)
+from .hubs import get_hub
 
 
 def broadcast(channel, data, event="message", *, skip_sid=None):
@@ -37,9 +13,11 @@ def broadcast(channel, data, event="message", *, skip_sid=None):
         socketio_views.broadcast("rooms/lobby", {"user": "system", "text": "Hello"})
 
     With a ``BACKEND`` this reaches subscribers in every process, from any
-    process; without one, the subscribers connected to this process.
+    process; without one, the subscribers connected to this process. The
+    rules are those of a view's ``broadcast()``: reserved event names raise
+    ``ValueError`` and attrs instances are sent as JSON objects.
     """
-    _emit(event, data, channel, skip_sid=skip_sid)
+    get_hub().emit(event, data, channel=channel, skip_sid=skip_sid)
 
 
 def broadcast_on_commit(channel, data, event="message", *, skip_sid=None, using=None):
@@ -56,16 +34,9 @@ def send(sid, data, event="message", *, channel=None):
     ``channel`` may be omitted in the process that holds the subscription;
     elsewhere (another process, with a ``BACKEND``) name it.
     """
+    hub = get_hub()
     if channel is None:
-        channel = _local_channel_of(sid)
-    _emit(event, data, channel, to=sid)
-
-
-def _local_channel_of(sid):
-    if _test_hub is not None:
-        subscription = _test_hub.subscriptions.get(sid)
-    else:
-        subscription = server_module.get_server().views.get(sid) if server_module.server_exists() else None
-    if subscription is None:
-        raise LookupError(f"No subscription {sid!r} in this process; pass channel= to name its channel.")
-    return subscription.channel
+        channel = hub.channel_of(sid)
+        if channel is None:
+            raise LookupError(f"No subscription {sid!r} in this process; pass channel= to name its channel.")
+    hub.emit(event, data, channel=channel, to=sid)

@@ -1,5 +1,5 @@
 """
-Transport-independent dispatch: subscribe, deliver an event, end a subscription.
+Transport-independent dispatch: start a subscription, deliver an event, end a subscription.
 
 The Socket.IO server (:mod:`socketio_views.server`) and the test client
 (:mod:`socketio_views.testing`) both drive channels through these functions,
@@ -7,17 +7,17 @@ so a test exercises exactly the code that serves real clients.
 """
 import logging
 
-from . import signals
+from . import payloads, signals
 from .conf import views_settings
 from .exceptions import (
     ChannelError,
     InvalidPayload,
     OriginNotAllowed,
     ServerError,
-    SubscriptionRefused,
     UnknownEvent,
     to_channel_error,
 )
+from .hubs import Outbox
 from .origins import is_origin_allowed
 from .payloads import wire
 from .views import is_client_event
@@ -25,34 +25,12 @@ from .views import is_client_event
 logger = logging.getLogger("socketio_views")
 
 
-class Hub:
-    """Delivers what channel views emit; each transport provides one.
-
-    ``channel`` is a channel name such as ``"rooms/lobby"`` and ``sid`` a
-    subscription's id.
-    """
-
-    def emit(self, event, data, *, channel, to=None, skip_sid=None, callback=None):
-        """Send ``event`` to ``to`` (one subscription) or to every subscriber of ``channel`` but ``skip_sid``.
-
-        ``callback``, only with ``to``, receives the client's acknowledgement.
-        """
-        raise NotImplementedError
-
-    def unsubscribe(self, channel, sid):
-        """End one subscription from the server side."""
-        raise NotImplementedError
-
-    def disconnect(self, channel, sid):
-        """Close the connection that holds the subscription."""
-        raise NotImplementedError
-
-
-def subscribe(router, hub, *, channel, sid, request, auth=None, connection_id=None):
+def start_subscription(router, hub, *, channel, sid, request, auth=None, connection_id=None):
     """Resolve ``channel``, build its view and run its subscription checks.
 
-    Returns the view, whose :meth:`~socketio_views.ChannelView.release` the
-    transport calls once the client is subscribed. Raises a
+    Returns the view. Its ``hub`` is an :class:`~socketio_views.hubs.Outbox`
+    that holds what it sent until the transport, once the client is
+    subscribed, calls its ``release()``. Raises a
     :class:`~socketio_views.exceptions.ChannelError` to refuse.
     """
     view_class = None
@@ -67,7 +45,7 @@ def subscribe(router, hub, *, channel, sid, request, auth=None, connection_id=No
         view_class = match.view_class
         view = view_class(**match.initkwargs)
         view.setup(
-            hub=hub,
+            hub=Outbox(hub),
             request=request,
             channel=channel,
             sid=sid,
@@ -78,13 +56,14 @@ def subscribe(router, hub, *, channel, sid, request, auth=None, connection_id=No
         )
         view.subscribe()
     except Exception as exc:
-        error = to_channel_error(exc, SubscriptionRefused)
+        error = to_channel_error(exc)
         _log_error(error, f"Subscription to {channel!r}")
         signals.subscription_refused.send(
             sender=view_class, channel=channel, error=error, request=request
         )
         raise error from (None if error is exc else exc)
     logger.info("Subscribed %s to %r (%s)", sid, channel, view_class.__name__)
+    _run_hook(view, view.after_subscribe)
     signals.subscribed.send(sender=view_class, view=view)
     return view
 
@@ -92,8 +71,9 @@ def subscribe(router, hub, *, channel, sid, request, auth=None, connection_id=No
 def handle_event(view, event, args):
     """Deliver client event ``event`` with payload ``args`` to ``view``; return the acknowledgement.
 
-    A refusal or a failure never propagates: the client receives an ``error``
-    event and the acknowledgement ``{"error": {...}}``.
+    The server and the test client both send the client exactly what this
+    returns. A refusal or a failure never propagates: the client receives an
+    ``error`` event and the acknowledgement ``{"error": {...}}``.
     """
     try:
         if not is_client_event(event):
@@ -103,12 +83,21 @@ def handle_event(view, event, args):
         data = args[0] if args else None
         check_depth(data, views_settings.MAX_PAYLOAD_DEPTH)
         signals.message_received.send(sender=type(view), view=view, event=event, data=data)
-        ack = view.dispatch(event, data)
-        if ack is not None and not isinstance(ack, (str, int, float, bool, bytes)):
-            wire(ack)  # a handler bug must not reach the encoder, which would close the connection
-        return ack
+        # Converted here, not by the encoder, so that a handler bug (a value
+        # JSON cannot carry) is an error ack instead of a closed connection.
+        return acknowledgement(view.dispatch(event, data), view.payload_converter)
     except Exception as exc:
         return report_event_error(view, event, exc)
+
+
+def acknowledgement(value, converter=payloads.converter):
+    """Return a handler's return value as the client receives it: the acknowledgement.
+
+    attrs instances are unstructured with ``converter``, then the value makes
+    the JSON round trip of :func:`~socketio_views.payloads.wire`; ``TypeError``
+    if JSON cannot carry it.
+    """
+    return wire(payloads.unstructure(value, converter))
 
 
 def check_depth(data, limit):
@@ -129,7 +118,11 @@ def report_event_error(view, event, exc):
     """Log ``exc``, send the ``error`` signal and event, and return the error acknowledgement."""
     error = to_channel_error(exc)
     _log_error(error, f"Event {event!r} on {view.channel!r}")
-    payload = {**error.as_dict(), "event": event if isinstance(event, str) else None}
+    try:
+        payload = wire({**error.as_dict(), "event": event if isinstance(event, str) else None})
+    except TypeError:
+        logger.exception("The extra data of %r cannot be sent; sending server_error instead", error)
+        payload = {**ServerError().as_dict(), "event": event if isinstance(event, str) else None}
     try:
         signals.error.send(sender=type(view), view=view, event=event, error=error, exception=exc)
         view.hub.emit("error", payload, channel=view.channel, to=view.sid)
@@ -139,17 +132,25 @@ def report_event_error(view, event, exc):
 
 
 def end_subscription(view, reason=None):
-    """Run the view's teardown and send ``unsubscribed``, whatever fails on the way."""
+    """Run the view's teardown and ``after_disconnect``, then send ``unsubscribed``, whatever fails on the way."""
     try:
         view.teardown(reason)
     except Exception:
         logger.exception("on_disconnect of %r failed", view)
     finally:
         logger.info("Unsubscribed %s from %r (%s)", view.sid, view.channel, reason)
+        _run_hook(view, view.after_disconnect)
         try:
             signals.unsubscribed.send(sender=type(view), view=view, reason=reason)
         except Exception:
             logger.exception("An unsubscribed receiver failed for %r", view)
+
+
+def _run_hook(view, hook):
+    try:
+        hook(*view.args, **view.kwargs)
+    except Exception:
+        logger.exception("%s of %r failed", hook.__name__, view)
 
 
 def _log_error(error, context):

@@ -8,19 +8,20 @@ connection arrived by.
 """
 import copy
 import logging
-import threading
 from urllib.parse import parse_qs
 
 import socketio
 from django.db import transaction
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from . import dispatch, signals
 from .backends import server_manager
 from .conf import views_settings
 from .db import release_db_connections
-from .exceptions import ChannelError, NotSubscribed, OriginNotAllowed
+from .exceptions import ChannelError, JsonpRefused, NotSubscribed, OriginNotAllowed
+from .hubs import Hub
+from .state import ProcessWide
 
 logger = logging.getLogger("socketio_views")
 
@@ -49,16 +50,18 @@ def namespace_for(channel):
     return "/" + channel
 
 
-class ServerHub(dispatch.Hub):
-    """Deliver views' events through a python-socketio server."""
+class ServerHub(Hub):
+    """Deliver events through a python-socketio server."""
 
     def __init__(self, server):
         self.server = server
 
-    def emit(self, event, data, *, channel, to=None, skip_sid=None, callback=None):
-        self.server.emit(
-            event, data, namespace=namespace_for(channel), to=to, skip_sid=skip_sid, callback=callback
-        )
+    def deliver(self, event, data, *, channel, to=None, skip_sid=None, callback=None):
+        self.server.emit(event, data, namespace="/" + channel, to=to, skip_sid=skip_sid, callback=callback)
+
+    def channel_of(self, sid):
+        view = self.server.views.get(sid)
+        return None if view is None else view.channel
 
     def unsubscribe(self, channel, sid):
         self.server.disconnect(sid, namespace=namespace_for(channel))
@@ -88,7 +91,7 @@ class ChannelServer(socketio.Server):
         environ, auth = args[0], (args[1] if len(args) > 1 else None)
         eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
         try:
-            view = dispatch.subscribe(
+            view = dispatch.start_subscription(
                 environ[ROUTER_KEY],
                 self.hub,
                 channel=namespace[1:],
@@ -106,12 +109,13 @@ class ChannelServer(socketio.Server):
         finally:
             release_db_connections()
         self.views[sid] = view
-        if view.has_held():
+        outbox = view.hub
+        if outbox.held:
             # python-socketio confirms the subscription when this handler
             # returns; what on_subscribe sent is delivered right after that.
-            self.start_background_task(view.release)
+            self.start_background_task(outbox.release)
         else:
-            view.release()
+            outbox.release()
         return True
 
     def _on_unsubscribe(self, namespace, sid, *args):
@@ -153,7 +157,7 @@ class ChannelServer(socketio.Server):
             environ.get("REMOTE_ADDR"),
             "websocket" if "transport=websocket" in environ.get("QUERY_STRING", "") else "polling",
         )
-        signals.connected.send(sender=None, sid=eio_sid, request=request)
+        signals.connected.send(sender=None, connection_id=eio_sid, request=request, sid=eio_sid)
 
     def _handle_event(self, eio_sid, namespace, id, data):
         namespace = namespace or "/"
@@ -185,31 +189,30 @@ class ChannelServer(socketio.Server):
             super()._handle_eio_disconnect(eio_sid, reason)
         finally:
             logger.info("Connection %s closed (%s)", eio_sid, reason)
-            signals.disconnected.send(sender=None, sid=eio_sid, reason=reason)
+            signals.disconnected.send(sender=None, connection_id=eio_sid, reason=reason, sid=eio_sid)
 
 
-_server = None
-_server_lock = threading.Lock()
+def make_server():
+    """A :class:`ChannelServer` from the settings."""
+    options = {
+        "client_manager": server_manager(),
+        "max_http_buffer_size": views_settings.MAX_MESSAGE_SIZE,
+        **views_settings.SERVER_OPTIONS,
+    }
+    return ChannelServer(**options)
+
+
+_server = ProcessWide(make_server, keep_between_tests=True)
 
 
 def get_server():
     """Return this process's :class:`ChannelServer`, creating it from the settings on first use."""
-    global _server
-    if _server is None:
-        with _server_lock:
-            if _server is None:
-                options = {
-                    "client_manager": server_manager(),
-                    "max_http_buffer_size": views_settings.MAX_MESSAGE_SIZE,
-                    **views_settings.SERVER_OPTIONS,
-                }
-                _server = ChannelServer(**options)
-    return _server
+    return _server.get()
 
 
 def server_exists():
     """Whether this process has created its socket server (it serves, or served, sockets)."""
-    return _server is not None
+    return _server.exists()
 
 
 def _asks_for_jsonp(query_string):
@@ -227,11 +230,7 @@ def endpoint_view(request, router):
     if _asks_for_jsonp(environ.get("QUERY_STRING", "")):
         # JSONP polling would let another site's <script> open a session
         # without an Origin header; no current client needs it.
-        return HttpResponse(
-            '{"message": "JSONP polling is not supported.", "code": "jsonp_refused"}',
-            status=400,
-            content_type="application/json",
-        )
+        return JsonResponse(JsonpRefused().as_dict(), status=400)
     environ[ROUTER_KEY] = router
     environ[REQUEST_KEY] = request
     # A websocket may stay open for hours: do not hold the connection that

@@ -13,11 +13,13 @@ subclass and ``view`` the instance that serves the subscription::
 """
 from django.dispatch import Signal
 
-#: A client opened a Socket.IO connection. Arguments: ``sid`` (Engine.IO
-#: session id), ``request``. Sent with ``sender=None``.
+#: A client opened a Socket.IO connection. Arguments: ``connection_id``
+#: (its Engine.IO session id, a view's ``connection_id``), ``request``, and
+#: ``sid``, a deprecated alias of ``connection_id``. Sent with ``sender=None``.
 connected = Signal()
 
-#: A client's Socket.IO connection closed. Arguments: ``sid``, ``reason``.
+#: A client's Socket.IO connection closed. Arguments: ``connection_id``,
+#: ``reason``, and ``sid``, a deprecated alias of ``connection_id``.
 disconnected = Signal()
 
 #: A subscription was accepted. Arguments: ``view``.

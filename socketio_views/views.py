@@ -45,6 +45,12 @@ EVENT_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}\Z")
 
 HANDLER_PREFIX = "on_"
 
+#: What :meth:`ChannelView.setup` sets on each instance; a subclass may not
+#: define attributes of these names.
+SUBSCRIPTION_ATTRIBUTES = frozenset(
+    {"hub", "request", "channel", "sid", "connection_id", "args", "kwargs", "auth", "disconnect_reason"}
+)
+
 logger = logging.getLogger("socketio_views")
 
 
@@ -69,12 +75,15 @@ class ChannelView:
       ``<event>``; its return value becomes the acknowledgement.
     * ``on_disconnect(*args, **kwargs)`` runs once when the subscription ends,
       whatever the reason.
+    * ``after_subscribe(*args, **kwargs)`` and ``after_disconnect(*args, **kwargs)``
+      run once the subscription has started (every check and mixin done) and
+      once it has ended (every mixin's teardown done).
 
     ``args`` and ``kwargs`` are what the channel pattern captured, like a
     view's URL arguments. During a subscription the instance has ``request``,
     ``channel``, ``args``, ``kwargs``, ``sid`` (this subscription),
-    ``connection_id`` (the client's connection, shared by its subscriptions)
-    and ``auth``.
+    ``connection_id`` (the client's connection, shared by its subscriptions),
+    ``auth`` and ``hub``; a subclass may not define attributes of these names.
     """
 
     #: Events dispatched to handlers, built from the ``on_<event>`` methods.
@@ -89,16 +98,27 @@ class ChannelView:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls._check_mixin_order()
-        cls._handler_names = cls._collect_handlers()
-        cls._payload_types = {
+        cls.__check_names()
+        cls.__check_mixin_order()
+        cls.__handler_names = cls.__collect_handlers()
+        cls.__payload_types = {
             event: payload_type
-            for event, name in cls._handler_names.items()
+            for event, name in cls.__handler_names.items()
             if (payload_type := payloads.payload_type(getattr(cls, name))) is not None
         }
 
     @classmethod
-    def _check_mixin_order(cls):
+    def __check_names(cls):
+        taken = sorted(SUBSCRIPTION_ATTRIBUTES & set(vars(cls)))
+        if taken:
+            raise ImproperlyConfigured(
+                f"{cls.__name__} defines {', '.join(taken)}, which ChannelView sets for each "
+                f"subscription ({', '.join(sorted(SUBSCRIPTION_ATTRIBUTES))}). Rename "
+                f"{'it' if len(taken) == 1 else 'them'}, e.g. {taken[0]}_name."
+            )
+
+    @classmethod
+    def __check_mixin_order(cls):
         mro = cls.__mro__
         late = [
             base.__name__
@@ -112,7 +132,7 @@ class ChannelView:
             )
 
     @classmethod
-    def _collect_handlers(cls):
+    def __collect_handlers(cls):
         handlers = {}
         for name in dir(cls):
             if not name.startswith(HANDLER_PREFIX):
@@ -125,6 +145,11 @@ class ChannelView:
         return handlers
 
     @classmethod
+    def allowed_events(cls):
+        """The client events this class dispatches: ``{event: handler method name}``."""
+        return dict(cls.__handler_names)
+
+    @classmethod
     def check_initkwargs(cls, initkwargs):
         """Refuse keyword arguments that are not class attributes, as ``View.as_view()`` does."""
         for key in initkwargs:
@@ -135,7 +160,8 @@ class ChannelView:
                     f"when registering a channel."
                 )
 
-    # Plumbing, called by the framework. Mixins override these and call super().
+    # The steps of a subscription, called by socketio_views.dispatch. Mixins
+    # override subscribe(), dispatch() and teardown() and call super().
 
     def setup(self, *, hub, request, channel, sid, connection_id=None, args=(), kwargs=None, auth=None):
         """Attach the subscription's context; called before :meth:`subscribe`."""
@@ -147,7 +173,6 @@ class ChannelView:
         self.args = tuple(args)
         self.kwargs = dict(kwargs or {})
         self.auth = auth if auth is not None else {}
-        self._held = []
 
     def subscribe(self):
         """Run the subscription's checks, then :meth:`on_subscribe`.
@@ -158,16 +183,16 @@ class ChannelView:
             raise SubscriptionRefused()
 
     def dispatch(self, event, data):
-        """Deliver client event ``event`` to its handler and return the acknowledgement.
+        """Deliver client event ``event`` to its handler and return what the handler returns.
 
         A handler whose payload is annotated with an attrs class receives an
         instance of it, or raises :class:`~socketio_views.exceptions.InvalidPayload`.
         """
         handler = self.get_handler(event)
-        payload_type = self._payload_types.get(event)
+        payload_type = self.__payload_types.get(event)
         if payload_type is not None:
             data = payloads.structure(data, payload_type, self.payload_converter)
-        return payloads.unstructure(handler(data, *self.args, **self.kwargs), self.payload_converter)
+        return handler(data, *self.args, **self.kwargs)
 
     def teardown(self, reason):
         """End the subscription; runs :meth:`on_disconnect`."""
@@ -176,7 +201,7 @@ class ChannelView:
 
     def get_handler(self, event):
         """Return the bound handler for ``event`` or raise :class:`~socketio_views.exceptions.UnknownEvent`."""
-        name = self._handler_names.get(event)
+        name = self.__handler_names.get(event)
         if name is None:
             raise UnknownEvent(
                 f"Channel {self.channel!r} does not handle event {event!r}."
@@ -188,8 +213,21 @@ class ChannelView:
     def on_subscribe(self, *args, **kwargs):
         """Accept the subscription (the default). Return ``False`` or raise to refuse."""
 
+    def after_subscribe(self, *args, **kwargs):
+        """Called once the subscription has started: every check passed and every mixin joined.
+
+        What it sends reaches the client after ``on_subscribe``'s sends.
+        Exceptions are logged; the subscription stays.
+        """
+
     def on_disconnect(self, *args, **kwargs):
         """Called once when the subscription ends; ``self.disconnect_reason`` says why."""
+
+    def after_disconnect(self, *args, **kwargs):
+        """Called once the subscription has ended, after ``on_disconnect`` and every mixin's teardown.
+
+        Exceptions are logged.
+        """
 
     # What a handler can do.
 
@@ -199,14 +237,27 @@ class ChannelView:
         With ``callback``, the client is asked for an acknowledgement, and
         ``callback`` is called with what the client acknowledges.
         """
-        self._emit(event, data, to=self.sid, callback=callback and self._guard(callback))
+        self.hub.emit(
+            event,
+            data,
+            channel=self.channel,
+            to=self.sid,
+            callback=callback and self.__guard(callback),
+            converter=self.payload_converter,
+        )
 
     def broadcast(self, data, event="message", include_self=True):
         """Send ``event`` with ``data`` to every subscriber of this channel.
 
         With ``include_self=False`` every subscriber but this one receives it.
         """
-        self._emit(event, data, skip_sid=None if include_self else self.sid)
+        self.hub.emit(
+            event,
+            data,
+            channel=self.channel,
+            skip_sid=None if include_self else self.sid,
+            converter=self.payload_converter,
+        )
 
     def broadcast_on_commit(self, data, event="message", include_self=True, using=None):
         """:meth:`broadcast` once the current database transaction commits; never if it rolls back."""
@@ -222,7 +273,7 @@ class ChannelView:
         """Close the client's whole connection, with all its subscriptions."""
         self.hub.disconnect(self.channel, self.sid)
 
-    def _guard(self, callback):
+    def __guard(self, callback):
         def guarded(*args):
             try:
                 callback(*args)
@@ -232,31 +283,10 @@ class ChannelView:
 
         return guarded
 
-    def _emit(self, event, data, to=None, skip_sid=None, callback=None):
-        if event in UNSENDABLE_EVENTS:
-            raise ValueError(f"{event!r} is reserved by Socket.IO; choose another event name.")
-        data = payloads.unstructure(data, self.payload_converter)
-        if self._held is not None:
-            # The client is not subscribed until subscribe() returns: hold what
-            # on_subscribe sends so that the subscriber receives it too.
-            self._held.append((event, data, to, skip_sid, callback))
-        else:
-            self.hub.emit(event, data, channel=self.channel, to=to, skip_sid=skip_sid, callback=callback)
-
-    def has_held(self):
-        """Whether :meth:`subscribe` sent anything that :meth:`release` has yet to deliver."""
-        return bool(self._held)
-
-    def release(self):
-        """Deliver what was sent during :meth:`subscribe`; called once the client is subscribed."""
-        held, self._held = self._held, None
-        for event, data, to, skip_sid, callback in held or ():
-            self.hub.emit(event, data, channel=self.channel, to=to, skip_sid=skip_sid, callback=callback)
-
     def __repr__(self):
         channel = getattr(self, "channel", None)
         return f"<{type(self).__name__} channel={channel!r} sid={getattr(self, 'sid', None)!r}>"
 
 
-ChannelView._handler_names = ChannelView._collect_handlers()
-ChannelView._payload_types = {}
+ChannelView._ChannelView__handler_names = ChannelView._ChannelView__collect_handlers()
+ChannelView._ChannelView__payload_types = {}

@@ -201,19 +201,20 @@ def test_stack_order_does_not_change_the_outcome(clock):
     ChannelTestClient(user=user_with("mo", "view_user"), router=router).subscribe("p")
 
 
-def test_refusal_happens_before_on_subscribe():
-    """A refused user never reaches on_subscribe (no welcome is sent to anyone)."""
+def test_a_refused_subscription_sends_nothing():
+    """Nothing a refused subscription would send reaches anyone (test_access_checks_run_before_on_subscribe checks the order)."""
     member = ChannelTestClient(user=user_with("ned")).subscribe("members/quiet")
     refusal(ChannelTestClient(), "members/quiet")
     assert member.received("welcome") == [{"welcome": "ned"}]
 
 
-def test_rate_limit_lets_events_through_when_its_storage_is_down(clock):
+def test_rate_limit_lets_events_through_when_its_storage_is_down(clock, caplog):
     """An unreachable limits storage (Redis down) allows the event and logs, rather than failing every event."""
     room = ChannelTestClient().subscribe("limited/outage")
     limiter = RateLimiter.get("3/s")
     with mock.patch.object(limiter.strategy, "hit", side_effect=ConnectionError("redis is down")):
         assert [room.emit("message", {}) for _ in range(5)] == [{"ok": True}] * 5
+    assert "Rate limit storage unavailable, allowing the event (ConnectionError: redis is down)" in caplog.messages
 
 
 def test_handle_no_permission_that_returns_still_refuses():
@@ -227,3 +228,64 @@ def test_handle_no_permission_that_returns_still_refuses():
     router = ChannelRouter()
     router.register("forgetful", Forgetful)
     assert refusal(ChannelTestClient(router=router), "forgetful").code == "permission_denied"
+
+
+def test_access_checks_run_before_on_subscribe():
+    """on_subscribe of a refused user never runs, observed outside the hub (its held sends are dropped anyway)."""
+    from socketio_views.mixins import LoginRequiredMixin
+
+    ran = []
+
+    class Audited(LoginRequiredMixin, ChannelView):
+        def on_subscribe(self):
+            ran.append(self.request.user.get_username())
+
+    router = ChannelRouter()
+    router.register("audited", Audited)
+    assert refusal(ChannelTestClient(router=router), "audited").code == "login_required"
+    assert ran == []
+    ChannelTestClient(user=user_with("oz"), router=router).subscribe("audited")
+    assert ran == ["oz"]
+
+
+def test_connection_scope_shares_one_limit_across_a_connections_subscriptions(clock):
+    """rate_limit_scope = "connection": two channels of one connection share the limit; another connection has its own."""
+
+    class PerConnection(RateLimitMixin, ChannelView):
+        rate_limit = "3/s"
+        rate_limit_scope = "connection"
+
+        def on_message(self, data, name):
+            return {"ok": True}
+
+    router = ChannelRouter()
+    router.register("conn/<str:name>", PerConnection)
+    client = ChannelTestClient(router=router)
+    first, second = client.subscribe("conn/a"), client.subscribe("conn/b")
+    replies = [first.emit("message"), second.emit("message"), first.emit("message"), second.emit("message")]
+    assert replies[:3] == [{"ok": True}] * 3
+    assert replies[3]["error"]["code"] == "rate_limited"
+    assert ChannelTestClient(router=router).subscribe("conn/a").emit("message") == {"ok": True}
+
+
+class OnePerMinutePerIp(RateLimitMixin, ChannelView):
+    rate_limit = "1/m"
+    rate_limit_scope = "ip"
+
+    def on_message(self, data):
+        return {"ok": True}
+
+
+@pytest.fixture
+def ip_router():
+    router = ChannelRouter()
+    router.register("one-per-ip", OnePerMinutePerIp)
+    return router
+
+
+@pytest.mark.parametrize("attempt", [1, 2])
+def test_rate_limit_counts_start_afresh_in_every_test(ip_router, attempt):
+    """Every test client comes from 127.0.0.1, yet a per-IP limit used up by one test is whole in the next."""
+    room = ChannelTestClient(router=ip_router).subscribe("one-per-ip")
+    assert room.emit("message") == {"ok": True}
+    assert room.emit("message")["error"]["code"] == "rate_limited"

@@ -4,7 +4,7 @@ from django.db import transaction
 
 import socketio_views
 from socketio_views.presence import MemoryPresence, get_presence
-from socketio_views.testing import ChannelTestClient
+from socketio_views.testing import ChannelTestClient, SubscriptionRefused
 
 
 def test_presence_state_and_diffs():
@@ -28,8 +28,8 @@ def test_presence_state_and_diffs():
     assert get_presence().count("presence/lobby") == 1
 
 
-def test_refused_subscriptions_are_never_present():
-    """Presence records only accepted subscriptions (an exception in on_subscribe records nothing)."""
+def test_memory_presence_leave_returns_the_entry_once():
+    """MemoryPresence.leave() returns the entry of a present sid, None for an absent one, and empties the channel."""
     store = MemoryPresence()
     store.join("c", "s1", {"user": "a"})
     assert store.leave("c", "missing") is None
@@ -73,3 +73,23 @@ def test_module_send_reaches_one_test_subscription():
     socketio_views.send(room.sid, {"psst": True}, event="direct")
     alice.assert_received("direct", {"psst": True})
     bob.assert_not_received("direct")
+
+
+def test_a_subscription_refused_by_on_subscribe_is_never_present():
+    """Presence joins after on_subscribe accepted: a refused subscriber is never listed nor announced."""
+    from socketio_views import ChannelRouter, ChannelView
+    from socketio_views.mixins import PresenceMixin
+
+    class Picky(PresenceMixin, ChannelView):
+        def on_subscribe(self):
+            return not self.auth.get("refuse")
+
+    router = ChannelRouter()
+    router.register("picky", Picky)
+    member = ChannelTestClient(router=router).subscribe("picky")
+    with pytest.raises(SubscriptionRefused):
+        ChannelTestClient(router=router, auth={"refuse": True}).subscribe("picky")
+    assert get_presence().count("picky") == 1
+    assert [p["sid"] for p in get_presence().list("picky")] == [member.sid]
+    member.assert_not_received("presence_diff")
+

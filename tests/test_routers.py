@@ -118,3 +118,18 @@ def test_registration_is_not_an_http_view(router):
     registration = router.registry[0]
     with pytest.raises(TypeError, match="is not an HTTP view"):
         registration(None)
+
+
+def test_initkwargs_reach_each_instance():
+    """Attributes given as initkwargs at registration are set on the view serving each subscription."""
+    from socketio_views.testing import ChannelTestClient
+
+    class Greeter(ChannelView):
+        greeting = "hello"
+
+        def on_greet(self, data):
+            return self.greeting
+
+    router = ChannelRouter()
+    router.register("greet", Greeter, initkwargs={"greeting": "hola"})
+    assert ChannelTestClient(router=router).subscribe("greet").emit("greet") == "hola"

@@ -1,7 +1,7 @@
 """ChannelView: which client events reach which handlers."""
 import pytest
 
-from socketio_views import ChannelView
+from socketio_views import ChannelRouter, ChannelView
 from socketio_views.exceptions import UnknownEvent
 from socketio_views.views import is_client_event
 
@@ -50,12 +50,12 @@ def test_is_client_event(event, legal):
 
 def test_handlers_are_collected_from_on_methods():
     """on_<event> methods become handlers; lifecycle hooks, private names and non-callables do not."""
-    assert Chat._handler_names == {"message": "on_message", "typing_started": "on_typing_started"}
+    assert Chat.allowed_events() == {"message": "on_message", "typing_started": "on_typing_started"}
 
 
 def test_event_names_restricts_the_handlers():
     """event_names allows a subset of the handlers, like http_method_names."""
-    assert Restricted._handler_names == {"message": "on_message"}
+    assert Restricted.allowed_events() == {"message": "on_message"}
 
 
 def test_get_handler_refuses_unknown_events_with_the_channel_name():
@@ -74,8 +74,10 @@ def test_initkwargs_set_attributes():
 
 def test_reserved_event_names_cannot_be_sent():
     """Sending a Socket.IO reserved event name is a programming error, reported at once."""
+    from socketio_views.testing import InMemoryHub
+
     view = Chat()
-    view._held, view.sid = None, "sid"
+    view.hub, view.channel, view.sid = InMemoryHub(), "rooms/x", "sid"
     with pytest.raises(ValueError, match="'disconnect' is reserved"):
         view.send({}, event="disconnect")
 
@@ -90,3 +92,29 @@ def test_mixins_after_channel_view_are_refused():
 
         class Wrong(ChannelView, LoginRequiredMixin):
             pass
+
+
+@pytest.mark.parametrize("name", ["channel", "sid", "hub", "request", "connection_id"])
+def test_attributes_the_framework_sets_cannot_be_defined(name):
+    """A subclass attribute that setup() would overwrite is refused when the class is created."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match=f"Shadowing defines {name}, which ChannelView sets for each subscription"):
+        type("Shadowing", (ChannelView,), {name: "x"})
+
+
+def test_framework_plumbing_is_out_of_the_subclass_namespace():
+    """Methods a user may well define (release, has_held, _emit, _guard) no longer touch delivery."""
+    class Careless(ChannelView):
+        def release(self):
+            raise AssertionError("never called")
+
+        has_held = _emit = _guard = release
+
+    from socketio_views.testing import ChannelTestClient
+
+    router = ChannelRouter()
+    router.register("careless", Careless)
+    room = ChannelTestClient(router=router).subscribe("careless")
+    room.view.broadcast({"ok": True})
+    room.assert_received("message", {"ok": True})

@@ -8,7 +8,7 @@ Tools to test channels.
 """
 from ..exceptions import SubscriptionRefused
 from .cases import ChannelTestCase, ChannelTestMixin, LiveChannelsTestCase
-from .client import ChannelSubscription, ChannelTestClient, InMemoryHub, default_hub, wire
+from .client import ChannelSubscription, ChannelTestClient, InMemoryHub, default_hub, using_test_hub, wire
 from .live import LiveServer, LiveServerError
 
 __all__ = [
@@ -22,5 +22,6 @@ __all__ = [
     "LiveServerError",
     "SubscriptionRefused",
     "default_hub",
+    "using_test_hub",
     "wire",
 ]

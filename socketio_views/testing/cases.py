@@ -1,22 +1,21 @@
 """Django test cases for channels: in-memory (:class:`ChannelTestCase`) and live (:class:`LiveChannelsTestCase`)."""
 from django.test import TestCase, TransactionTestCase
 
-from ..api import use_test_hub
-from .client import default_hub
+from .client import using_test_hub
 from .live import LiveServer
 
 
 class ChannelTestMixin:
-    """Empty the shared in-memory hub before each test, so tests never see each other's clients.
+    """Run each test inside :func:`~socketio_views.testing.using_test_hub`.
 
+    Each test starts with an empty shared in-memory hub, so tests never see
+    each other's clients, and with fresh presence and rate-limit counters.
     During the test, ``socketio_views.broadcast()`` and ``send()`` deliver to
     that hub, so test clients observe what the code under test sends.
     """
 
     def setUp(self):
-        default_hub().reset()
-        use_test_hub(default_hub())
-        self.addCleanup(use_test_hub, None)
+        self.enterContext(using_test_hub())
         super().setUp()
 
 

@@ -16,9 +16,10 @@ No server, network or event loop: routing, mixins, handlers and signals run
 through :mod:`socketio_views.dispatch`, the same code that serves real
 clients, and payloads make the same JSON round trip they make on the wire.
 """
+import contextlib
 import copy
 import itertools
-import json
+import warnings
 from importlib import import_module
 from unittest.mock import ANY
 
@@ -27,11 +28,11 @@ from django.apps import apps
 from django.conf import settings
 from django.test import RequestFactory
 
-from .. import dispatch, signals
+from .. import dispatch, hubs, signals
 from ..exceptions import ChannelError, SubscriptionRefused
 from ..payloads import wire
-from ..presence import forget_everyone
 from ..routers import mounted_routers
+from ..state import reset_process_state
 
 CLIENT_DISCONNECT = "client disconnect"
 SERVER_DISCONNECT = "server disconnect"
@@ -58,23 +59,29 @@ class Broadcast:
     skip_sid: str | None
 
 
-class InMemoryHub(dispatch.Hub):
+class InMemoryHub(hubs.Hub):
     """Connects test clients: delivers what views emit to subscriptions in memory.
 
     Test clients share :func:`default_hub` unless given another; the pytest
-    plugin and :class:`ChannelTestCase` empty it before each test.
+    plugin and :class:`ChannelTestCase` empty it before each test (see
+    :func:`using_test_hub`).
     """
 
     def __init__(self):
-        self.reset()
-
-    def reset(self):
-        """Forget every subscription and broadcast, and everyone's presence."""
         self.subscriptions = {}  # sid -> ChannelSubscription
         self.broadcasts = []
-        forget_everyone()
 
-    def emit(self, event, data, *, channel, to=None, skip_sid=None, callback=None):
+    def reset(self):
+        """Forget every subscription and broadcast, and drop process-wide state.
+
+        Presence, rate-limit counters (in memory) and backend managers start
+        again from the settings, so nothing carries over from an earlier test.
+        """
+        self.subscriptions = {}
+        self.broadcasts = []
+        reset_process_state(between_tests=True)
+
+    def deliver(self, event, data, *, channel, to=None, skip_sid=None, callback=None):
         data = wire(data)
         if to is not None:
             targets = [self.subscriptions[to]] if to in self.subscriptions else []
@@ -87,6 +94,10 @@ class InMemoryHub(dispatch.Hub):
             answer = subscription.client._deliver(subscription, event, data)
             if callback is not None:
                 callback(*([] if answer is None else [wire(answer)]))
+
+    def channel_of(self, sid):
+        subscription = self.subscriptions.get(sid)
+        return None if subscription is None else subscription.channel
 
     def unsubscribe(self, channel, sid):
         subscription = self.subscriptions.get(sid)
@@ -105,6 +116,23 @@ _default_hub = InMemoryHub()
 def default_hub():
     """The hub that test clients share unless given another."""
     return _default_hub
+
+
+@contextlib.contextmanager
+def using_test_hub(hub=None):
+    """Run a test against ``hub`` (default: :func:`default_hub`), emptied first.
+
+    Everything sent in this process, ``socketio_views.broadcast()`` and
+    ``send()`` included, goes to the hub until the block ends. The pytest
+    plugin and :class:`~socketio_views.testing.ChannelTestMixin` wrap each test in it.
+    """
+    hub = hub if hub is not None else default_hub()
+    hub.reset()
+    hubs.use_hub(hub)
+    try:
+        yield hub
+    finally:
+        hubs.use_hub(None)
 
 
 class ChannelSubscription:
@@ -130,7 +158,7 @@ class ChannelSubscription:
         if self.closed:
             raise RuntimeError(f"{self.channel!r} is no longer subscribed ({self.close_reason}).")
         args = () if data is None else (wire(data),)
-        return wire(dispatch.handle_event(self.view, event, args))
+        return dispatch.handle_event(self.view, event, args)
 
     def unsubscribe(self):
         """Leave the channel, as a client disconnecting the namespace does."""
@@ -191,7 +219,8 @@ class ChannelTestClient:
         self.router = router
         self.hub = hub if hub is not None else default_hub()
         self.path = path
-        self.sid = f"test-connection-{next(_ids)}"
+        #: The id of this client's connection, a view's ``connection_id``.
+        self.connection_id = f"test-connection-{next(_ids)}"
         self.subscriptions = {}  # channel -> ChannelSubscription
         self.inbox = []
         #: event -> function of the payload: how this client acknowledges the server's events.
@@ -222,7 +251,9 @@ class ChannelTestClient:
     def _connect(self):
         if self.request is None:
             self.request = self._build_request()
-            signals.connected.send(sender=None, sid=self.sid, request=self.request)
+            signals.connected.send(
+                sender=None, connection_id=self.connection_id, request=self.request, sid=self.connection_id
+            )
 
     def subscribe(self, channel, auth=None):
         """Subscribe to ``channel``; return a :class:`ChannelSubscription`.
@@ -237,14 +268,14 @@ class ChannelTestClient:
         auth = wire(auth if auth is not None else self.auth)
         sid = f"test-{next(_ids)}"
         try:
-            view = dispatch.subscribe(
+            view = dispatch.start_subscription(
                 router,
                 self.hub,
                 channel=channel,
                 sid=sid,
                 request=self._request_copy(),
                 auth=auth,
-                connection_id=self.sid,
+                connection_id=self.connection_id,
             )
         except SubscriptionRefused:
             raise
@@ -253,7 +284,7 @@ class ChannelTestClient:
         subscription = ChannelSubscription(self, view)
         self.subscriptions[channel] = subscription
         self.hub.subscriptions[sid] = subscription
-        view.release()
+        view.hub.release()
         return subscription
 
     def _request_copy(self):
@@ -270,7 +301,9 @@ class ChannelTestClient:
             subscription._end(reason)
         if self.request is not None:
             self.request = None
-            signals.disconnected.send(sender=None, sid=self.sid, reason=reason)
+            signals.disconnected.send(
+                sender=None, connection_id=self.connection_id, reason=reason, sid=self.connection_id
+            )
 
     def received(self, event=None, channel=None):
         """Payloads received, optionally of one ``event`` and one ``channel``."""
@@ -300,6 +333,16 @@ class ChannelTestClient:
         where = f" on {channel!r}" if channel else ""
         seen = [(r.channel, r.event, r.data) for r in self.inbox if channel is None or r.channel == channel]
         return f"{expectation}{where}. Received instead: {seen!r}"
+
+    @property
+    def sid(self):
+        """Deprecated: the connection's id is :attr:`connection_id` (``sid`` names a subscription)."""
+        warnings.warn(
+            "ChannelTestClient.sid is deprecated; use ChannelTestClient.connection_id.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.connection_id
 
     def __enter__(self):
         return self

@@ -1,25 +1,24 @@
 """
 pytest fixtures of socketio_views, registered automatically when the package is installed.
 
-* every test starts with an empty in-memory hub for :class:`~socketio_views.testing.ChannelTestClient`,
-  which also receives what ``socketio_views.broadcast()`` and ``send()`` send;
+* every test runs inside :func:`~socketio_views.testing.using_test_hub`: it
+  starts with an empty in-memory hub for :class:`~socketio_views.testing.ChannelTestClient`,
+  which also receives what ``socketio_views.broadcast()`` and ``send()``
+  send, and with fresh presence and rate-limit counters;
 * ``live_channels_server``: a real ``runserver_socketio`` process for the
   session, on the test databases (requires pytest-django; mark the tests
   that use it ``@pytest.mark.django_db(transaction=True)``).
 """
 import pytest
 
-from ..api import use_test_hub
-from .client import default_hub
+from .client import using_test_hub
 from .live import LiveServer
 
 
 @pytest.fixture(autouse=True)
 def _socketio_views_empty_hub():
-    default_hub().reset()
-    use_test_hub(default_hub())
-    yield
-    use_test_hub(None)
+    with using_test_hub():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -146,13 +146,13 @@ def _refused(sender, channel, error, **kwargs):
 
 
 @receiver(signals.connected)
-def _connected(sender, sid, request, **kwargs):
-    connection_log.append(["connected", sid])
+def _connected(sender, connection_id, request, **kwargs):
+    connection_log.append(["connected", connection_id])
 
 
 @receiver(signals.disconnected)
-def _disconnected(sender, sid, reason, **kwargs):
-    connection_log.append(["disconnected", sid])
+def _disconnected(sender, connection_id, reason, **kwargs):
+    connection_log.append(["disconnected", connection_id])
 
 
 # Mixins, typed payloads and limits (socketio_views.mixins, socketio_views.payloads).
@@ -278,3 +278,17 @@ class IpLimitedChannel(RateLimitMixin, ChannelView):
 
     def on_message(self, data, name):
         return {"ok": True}
+
+
+# Acknowledgements (socketio_views.dispatch.acknowledgement): the wire and the test client agree.
+
+
+class AcksChannel(ChannelView):
+    def on_shapes(self, data, name):
+        return {"tuple": (1, 2), 3: "three", "nested": [("a", {"b": None})], "bytes": b"\x00\x01"}
+
+    def on_attrs(self, data, name):
+        return Reply("hi", 2)
+
+    def on_unsendable(self, data, name):
+        return {"when": {1, 2}}

@@ -7,8 +7,8 @@ import sys
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.staticfiles.management.commands import runserver
 from django.core.management import CommandError
-from django.core.management.commands import runserver
 from django.db import connections
 from django.utils import autoreload
 from gevent import pywsgi
@@ -23,12 +23,14 @@ logger = logging.getLogger("socketio_views")
 
 
 class Command(runserver.Command):
+    """``runserver`` (with staticfiles' ``--nostatic`` and ``--insecure``) on a gevent server."""
+
     help = "Starts a gevent server for the Django site and its Socket.IO channels."
 
     def run_from_argv(self, argv):
         if not monkey.is_patched():
             # Django is already imported unpatched: start again, patched first.
-            monkey.reexec_patched(sys.argv)
+            monkey.reexec_patched(argv)
         super().run_from_argv(argv)
 
     def execute(self, *args, **options):
@@ -40,31 +42,10 @@ class Command(runserver.Command):
             )
         return super().execute(*args, **options)
 
-    def add_arguments(self, parser):
-        super().add_arguments(parser)
-        parser.add_argument(
-            "--nostatic",
-            action="store_false",
-            dest="use_static_handler",
-            help="Do not serve static files, even with DEBUG on.",
-        )
-        parser.add_argument(
-            "--insecure",
-            action="store_true",
-            dest="insecure_serving",
-            help="Serve static files even if DEBUG is False.",
-        )
-
     def get_handler(self, *args, **options):
-        handler = super().get_handler(*args, **options)
-        serve_static = options.get("use_static_handler", True) and (
-            settings.DEBUG or options.get("insecure_serving")
-        )
-        if serve_static and apps.is_installed("django.contrib.staticfiles"):
-            from django.contrib.staticfiles.handlers import StaticFilesHandler
-
-            return StaticFilesHandler(handler)
-        return handler
+        if not apps.is_installed("django.contrib.staticfiles"):
+            options["use_static_handler"] = False
+        return super().get_handler(*args, **options)
 
     def inner_run(self, *args, **options):
         autoreload.raise_last_exception()

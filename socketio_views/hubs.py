@@ -1,0 +1,147 @@
+"""
+Hubs deliver what channels send. Every message the server sends, from a view
+or from anywhere else, goes through :meth:`Hub.emit`, with one set of rules.
+
+The hub in force in this process is :func:`get_hub`:
+
+* the socket server's hub (:class:`socketio_views.server.ServerHub`) in a
+  process that serves sockets, or in any process without a ``BACKEND``;
+* a :class:`PublisherHub` over python-socketio's write-only manager in a
+  process that only sends (a web worker, a management command, a task);
+* the hub given to :func:`use_hub`, which :mod:`socketio_views.testing`
+  sets during each test.
+
+Example usage::
+
+    from socketio_views.hubs import get_hub
+
+    get_hub().emit("message", {"text": "hi"}, channel="rooms/lobby")
+"""
+import logging
+
+from . import payloads
+from .backends import write_only_manager
+from .conf import views_settings
+from .state import ProcessWide
+from .views import UNSENDABLE_EVENTS
+
+logger = logging.getLogger("socketio_views")
+
+
+class Hub:
+    """Delivers events to the subscribers of channels.
+
+    ``channel`` is a channel name such as ``"rooms/lobby"`` and ``sid`` a
+    subscription's id. Transports implement :meth:`deliver` (and the other
+    methods); callers use :meth:`emit`.
+    """
+
+    def emit(self, event, data, *, channel, to=None, skip_sid=None, callback=None, converter=payloads.converter):
+        """Send ``event`` to ``to`` (one subscription) or to every subscriber of ``channel`` but ``skip_sid``.
+
+        The rules every sender follows: the event names that Socket.IO and
+        this framework reserve raise ``ValueError``, as does a channel name
+        that starts with ``/``; attrs instances are unstructured with
+        ``converter``; ``callback`` (only with ``to``) receives the client's
+        acknowledgement. Data that JSON cannot carry raises ``TypeError``.
+        """
+        if event in UNSENDABLE_EVENTS:
+            raise ValueError(f"{event!r} is reserved by Socket.IO; choose another event name.")
+        if channel.startswith("/"):
+            raise ValueError(
+                f"Channel names do not start with '/': use {channel.lstrip('/')!r}, not {channel!r}."
+            )
+        if callback is not None and to is None:
+            raise ValueError("A callback needs one recipient: pass to=<sid> (send(), not broadcast()).")
+        data = payloads.unstructure(data, converter)
+        logger.debug("Sending %r on %r to %s", event, channel, to or "every subscriber")
+        self.deliver(event, data, channel=channel, to=to, skip_sid=skip_sid, callback=callback)
+
+    def deliver(self, event, data, *, channel, to=None, skip_sid=None, callback=None):
+        """Hand an event that :meth:`emit` accepted to the transport."""
+        raise NotImplementedError
+
+    def channel_of(self, sid):
+        """The channel of subscription ``sid`` if this hub holds it, else ``None``."""
+        raise NotImplementedError
+
+    def unsubscribe(self, channel, sid):
+        """End one subscription from the server side."""
+        raise NotImplementedError
+
+    def disconnect(self, channel, sid):
+        """Close the connection that holds the subscription."""
+        raise NotImplementedError
+
+
+class Outbox(Hub):
+    """A subscription's hub: holds what the view sends until the client knows it is subscribed.
+
+    The client is subscribed once ``on_subscribe`` and the checks have
+    returned; :meth:`release` then delivers what was held, and later sends go
+    straight to ``hub``. If the subscription is refused, nothing held is sent.
+    """
+
+    def __init__(self, hub):
+        self.hub = hub
+        self.held = []
+
+    def deliver(self, event, data, **kwargs):
+        if self.held is None:
+            self.hub.deliver(event, data, **kwargs)
+        else:
+            self.held.append((event, data, kwargs))
+
+    def release(self):
+        """Deliver what was held; from now on, deliver at once."""
+        held, self.held = self.held, None
+        for event, data, kwargs in held or ():
+            self.hub.deliver(event, data, **kwargs)
+
+    def channel_of(self, sid):
+        return self.hub.channel_of(sid)
+
+    def unsubscribe(self, channel, sid):
+        self.hub.unsubscribe(channel, sid)
+
+    def disconnect(self, channel, sid):
+        self.hub.disconnect(channel, sid)
+
+
+class PublisherHub(Hub):
+    """Publishes through the backend, for a process that sends but serves no sockets."""
+
+    def __init__(self, manager):
+        self.manager = manager
+
+    def deliver(self, event, data, *, channel, to=None, skip_sid=None, callback=None):
+        self.manager.emit(event, data, namespace="/" + channel, room=to, skip_sid=skip_sid)
+
+    def channel_of(self, sid):
+        return None
+
+    def unsubscribe(self, channel, sid):
+        raise RuntimeError("This process serves no sockets; end a subscription from its own process.")
+
+    disconnect = unsubscribe
+
+
+_publisher = ProcessWide(lambda: PublisherHub(write_only_manager()))
+_override = None
+
+
+def use_hub(hub):
+    """Send everything through ``hub`` (``None``: through the hub of this process again)."""
+    global _override
+    _override = hub
+
+
+def get_hub():
+    """The hub that sends go through in this process (see the module's docstring)."""
+    if _override is not None:
+        return _override
+    from .server import get_server, server_exists
+
+    if server_exists() or not views_settings.BACKEND:
+        return get_server().hub
+    return _publisher.get()
