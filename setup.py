@@ -39,8 +39,8 @@ setup(
     python_requires=">=3.11",
     install_requires=[
         "Django>=5.2,<6.0",
-        "python-socketio>=5.12,<6",
-        "python-engineio>=4.11,<5",
+        "python-socketio>=5.18.1,<6",
+        "python-engineio>=4.15.1,<5",
         "gevent>=24.2",
         "gevent-websocket>=0.10.1",
         "attrs>=23.1",

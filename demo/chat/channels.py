@@ -1,4 +1,6 @@
 """The demo's channels, written only with socketio_views' public API."""
+import attrs
+
 import socketio_views
 from socketio_views import ChannelError, ChannelView
 from socketio_views.mixins import LoginRequiredMixin, PresenceMixin, RateLimitMixin
@@ -9,6 +11,18 @@ from .models import Room
 MAX_NAME = 30
 MAX_TEXT = 500
 ROOM_LIST = "rooms"
+
+
+def _not_blank(instance, attribute, value):
+    if not value.strip():
+        raise ValueError("Type a message first.")
+
+
+@attrs.define
+class ChatMessage:
+    """The payload of ``message``: ``{"text": "..."}``, not blank; trimmed and cut to 500 characters when sent."""
+
+    text: str = attrs.field(validator=_not_blank)
 
 
 def room_counts():
@@ -57,26 +71,20 @@ class RoomChannel(RateLimitMixin, PresenceMixin, ChannelView):
     def get_presence_meta(self):
         return {"user": self.name}
 
-    def subscribe(self):
-        super().subscribe()
+    def after_subscribe(self, room):
         self.announce_count()
 
-    def teardown(self, reason):
-        try:
-            return super().teardown(reason)
-        finally:
-            self.announce_count()
+    def after_disconnect(self, room):
+        self.announce_count()
 
     def announce_count(self):
+        """Tell the rooms page how many are here now (presence has been updated by then)."""
         socketio_views.broadcast(
             ROOM_LIST, {"channel": self.channel, "count": get_presence().count(self.channel)}, event="count"
         )
 
-    def on_message(self, data, room):
-        text = str((data or {}).get("text", "")).strip()
-        if not text:
-            raise ChannelError("Type a message first.", code="invalid")
-        self.broadcast({"user": self.name, "text": text[:MAX_TEXT]})
+    def on_message(self, message: ChatMessage, room):
+        self.broadcast({"user": self.name, "text": message.text.strip()[:MAX_TEXT]})
         return {"ok": True}
 
     def on_typing(self, data, room):
