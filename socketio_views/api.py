@@ -4,7 +4,7 @@ from django.db import transaction
 from .hubs import get_hub
 
 
-def broadcast(channel, data, event="message", *, skip_sid=None):
+def broadcast(channel, data, event="message", *, skip_sid=None, history=True):
     """Send ``event`` with ``data`` to every subscriber of ``channel``.
 
     Example usage::
@@ -15,17 +15,18 @@ def broadcast(channel, data, event="message", *, skip_sid=None):
     With a ``BACKEND`` this reaches subscribers in every process, from any
     process; without one, the subscribers connected to this process. The
     rules are those of a view's ``broadcast()``: reserved event names raise
-    ``ValueError`` and attrs instances are sent as JSON objects.
+    ``ValueError``, attrs instances are sent as JSON objects, and on a channel
+    with history the broadcast is kept unless ``history=False``.
     """
-    get_hub().emit(event, data, channel=channel, skip_sid=skip_sid)
+    get_hub().emit(event, data, channel=channel, skip_sid=skip_sid, history=history)
 
 
-def broadcast_on_commit(channel, data, event="message", *, skip_sid=None, using=None):
+def broadcast_on_commit(channel, data, event="message", *, skip_sid=None, history=True, using=None):
     """:func:`broadcast` once the current database transaction commits; never if it rolls back.
 
     Outside a transaction (autocommit) it broadcasts at once.
     """
-    transaction.on_commit(lambda: broadcast(channel, data, event, skip_sid=skip_sid), using=using)
+    transaction.on_commit(lambda: broadcast(channel, data, event, skip_sid=skip_sid, history=history), using=using)
 
 
 def send(sid, data, event="message", *, channel=None):

@@ -43,6 +43,17 @@ DEFAULTS = {
     # Seconds a subscription stays present without its process's heartbeat:
     # the longest a crashed process's subscribers may linger.
     "PRESENCE_TTL": 30,
+    # Broadcasts kept per channel for views that do not set ``history``
+    # (0: none; channel state recovery needs history).
+    "HISTORY": 0,
+    # Seconds a channel's history is kept after its last broadcast.
+    "HISTORY_TTL": 3600,
+    # Seconds after a disconnection during which a client may recover its
+    # subscription (Socket.IO's maxDisconnectionDuration).
+    "RECOVERY_WINDOW": 120,
+    # Where history and recovery sessions are kept: None means the BACKEND
+    # when it is Redis, else this process's memory; or a Redis URL.
+    "HISTORY_URL": None,
 }
 
 

@@ -7,7 +7,7 @@ so a test exercises exactly the code that serves real clients.
 """
 import logging
 
-from . import payloads, signals
+from . import history, payloads, signals
 from .conf import views_settings
 from .exceptions import (
     ChannelError,
@@ -44,8 +44,10 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
         match = router.resolve(channel)
         view_class = match.view_class
         view = view_class(**match.initkwargs)
+        auth, claim = history.claim_of(auth)
+        outbox = Outbox(hub)
         view.setup(
-            hub=Outbox(hub),
+            hub=outbox,
             request=request,
             channel=channel,
             sid=sid,
@@ -54,6 +56,9 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
             kwargs=match.kwargs,
             auth=auth,
         )
+        outbox.policy = view.get_history_policy()
+        if outbox.policy is not None:
+            _prepare_recovery(view, outbox, claim)
         view.subscribe()
     except Exception as exc:
         error = to_channel_error(exc)
@@ -63,6 +68,8 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
         )
         raise error from (None if error is exc else exc)
     logger.info("Subscribed %s to %r (%s)", sid, channel, view_class.__name__)
+    if outbox.policy is not None:
+        history.open_session(view, outbox, outbox.policy)
     _run_hook(view, view.after_subscribe)
     signals.subscribed.send(sender=view_class, view=view)
     return view
@@ -139,11 +146,23 @@ def end_subscription(view, reason=None):
         logger.exception("on_disconnect of %r failed", view)
     finally:
         logger.info("Unsubscribed %s from %r (%s)", view.sid, view.channel, reason)
+        if view.hub.policy is not None:
+            history.close_session(view.hub, reason, view.hub.policy)
         _run_hook(view, view.after_disconnect)
         try:
             signals.unsubscribed.send(sender=type(view), view=view, reason=reason)
         except Exception:
             logger.exception("An unsubscribed receiver failed for %r", view)
+
+
+def _prepare_recovery(view, outbox, claim):
+    try:
+        history.prepare(view, outbox, claim)
+    except Exception:
+        # History unreachable (Redis down): a fresh subscription, not a refusal.
+        logger.exception("History of %r is unavailable; subscribing without recovery", view.channel)
+        view.recovery_failure = history.HISTORY_UNAVAILABLE
+        outbox.pid, outbox.replay, outbox.resume_offset = history.new_pid(), [], None
 
 
 def _run_hook(view, hook):

@@ -18,10 +18,12 @@ Example usage::
     get_hub().emit("message", {"text": "hi"}, channel="rooms/lobby")
 """
 import logging
+import time
 
 from . import payloads
 from .backends import write_only_manager
 from .conf import views_settings
+from .history import get_history, policy_for
 from .state import ProcessWide
 from .views import UNSENDABLE_EVENTS
 
@@ -36,7 +38,9 @@ class Hub:
     methods); callers use :meth:`emit`.
     """
 
-    def emit(self, event, data, *, channel, to=None, skip_sid=None, callback=None, converter=payloads.converter):
+    def emit(
+        self, event, data, *, channel, to=None, skip_sid=None, callback=None, converter=payloads.converter, history=True
+    ):
         """Send ``event`` to ``to`` (one subscription) or to every subscriber of ``channel`` but ``skip_sid``.
 
         The rules every sender follows: the event names that Socket.IO and
@@ -44,6 +48,8 @@ class Hub:
         that starts with ``/``; attrs instances are unstructured with
         ``converter``; ``callback`` (only with ``to``) receives the client's
         acknowledgement. Data that JSON cannot carry raises ``TypeError``.
+        A broadcast on a channel with history is kept and carries its offset,
+        unless ``history`` is false.
         """
         if event in UNSENDABLE_EVENTS:
             raise ValueError(f"{event!r} is reserved by Socket.IO; choose another event name.")
@@ -55,10 +61,23 @@ class Hub:
             raise ValueError("A callback needs one recipient: pass to=<sid> (send(), not broadcast()).")
         data = payloads.unstructure(data, converter)
         logger.debug("Sending %r on %r to %s", event, channel, to or "every subscriber")
-        self.deliver(event, data, channel=channel, to=to, skip_sid=skip_sid, callback=callback)
+        self.publish(event, data, channel=channel, to=to, skip_sid=skip_sid, callback=callback, history=history)
 
-    def deliver(self, event, data, *, channel, to=None, skip_sid=None, callback=None):
-        """Hand an event that :meth:`emit` accepted to the transport."""
+    def publish(self, event, data, *, channel, to=None, skip_sid=None, callback=None, history=True):
+        """Keep a broadcast in the channel's history, if it has one, then :meth:`deliver` it."""
+        offset = None
+        if to is None and history:
+            policy = policy_for(channel)
+            if policy is not None:
+                offset = _keep(channel, policy, event, data, skip_sid)
+        self.deliver(event, data, channel=channel, to=to, skip_sid=skip_sid, callback=callback, offset=offset)
+
+    def deliver(self, event, data, *, channel, to=None, skip_sid=None, callback=None, offset=None):
+        """Hand an event to the transport.
+
+        ``offset``, on channels with history, goes after ``data`` as the
+        packet's last argument, where Socket.IO clients look for it.
+        """
         raise NotImplementedError
 
     def channel_of(self, sid):
@@ -85,18 +104,30 @@ class Outbox(Hub):
     def __init__(self, hub):
         self.hub = hub
         self.held = []
+        #: The recovery session id sent with the subscription's confirmation (channels with history).
+        self.pid = None
+        #: History entries to send right after the confirmation: what a
+        #: recovering client missed, or a newcomer's last broadcasts.
+        self.replay = []
+        #: The offset up to which the client has (or will have, once replayed) every entry.
+        self.resume_offset = None
+        #: Subscriptions whose ``include_self=False`` broadcasts the client must not be replayed.
+        self.skip_sids = set()
+        #: The channel's :class:`~socketio_views.history.Policy`, or ``None`` without history.
+        self.policy = None
 
-    def deliver(self, event, data, **kwargs):
+    def publish(self, event, data, **kwargs):
         if self.held is None:
-            self.hub.deliver(event, data, **kwargs)
+            self.hub.publish(event, data, **kwargs)
         else:
+            # Not even kept in history: a refused subscription sends nothing.
             self.held.append((event, data, kwargs))
 
     def release(self):
-        """Deliver what was held; from now on, deliver at once."""
+        """Publish what was held; from now on, publish at once."""
         held, self.held = self.held, None
         for event, data, kwargs in held or ():
-            self.hub.deliver(event, data, **kwargs)
+            self.hub.publish(event, data, **kwargs)
 
     def channel_of(self, sid):
         return self.hub.channel_of(sid)
@@ -114,7 +145,9 @@ class PublisherHub(Hub):
     def __init__(self, manager):
         self.manager = manager
 
-    def deliver(self, event, data, *, channel, to=None, skip_sid=None, callback=None):
+    def deliver(self, event, data, *, channel, to=None, skip_sid=None, callback=None, offset=None):
+        if offset is not None:
+            data = (data, offset)
         self.manager.emit(event, data, namespace="/" + channel, room=to, skip_sid=skip_sid)
 
     def channel_of(self, sid):
@@ -124,6 +157,27 @@ class PublisherHub(Hub):
         raise RuntimeError("This process serves no sockets; end a subscription from its own process.")
 
     disconnect = unsubscribe
+
+
+_outage = {"logged_at": 0.0}
+
+
+def _keep(channel, policy, event, data, skip_sid):
+    try:
+        return get_history().append(channel, policy, event, data, skip_sid)
+    except TypeError:
+        raise
+    except Exception as exc:
+        # History unreachable (Redis down): deliver live without an offset.
+        now = time.monotonic()
+        if now - _outage["logged_at"] > 10:
+            _outage["logged_at"] = now
+            logger.warning(
+                "History unavailable, broadcasting without keeping (%s: %s); further failures in the next 10 s are not logged",
+                type(exc).__name__,
+                exc,
+            )
+        return None
 
 
 _publisher = ProcessWide(lambda: PublisherHub(write_only_manager()))

@@ -193,7 +193,7 @@ class PresenceMixin:
         get_presence().join(self.channel, self.sid, meta, notify=self.presence_events)
         if self.presence_events:
             self.send({"presences": self.presence()}, event="presence_state")
-            self.broadcast({"joins": [{"sid": self.sid, **meta}], "leaves": []}, event="presence_diff", include_self=False)
+            self.broadcast({"joins": [{"sid": self.sid, **meta}], "leaves": []}, event="presence_diff", include_self=False, history=False)
         return result
 
     def teardown(self, reason):
@@ -202,4 +202,4 @@ class PresenceMixin:
         finally:
             entry = get_presence().leave(self.channel, self.sid)
             if self.presence_events and entry is not None:
-                self.broadcast({"joins": [], "leaves": [entry]}, event="presence_diff", include_self=False)
+                self.broadcast({"joins": [], "leaves": [entry]}, event="presence_diff", include_self=False, history=False)

@@ -170,7 +170,7 @@ class RedisPresence:
                 continue
             for channel, leaves in expired.items():
                 logger.info("Presence: %d expired subscription(s) removed from %r", len(leaves), channel)
-                broadcast(channel, {"joins": [], "leaves": leaves}, event="presence_diff")
+                broadcast(channel, {"joins": [], "leaves": leaves}, event="presence_diff", history=False)
 
 
 def _strip(entry):

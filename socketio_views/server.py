@@ -15,7 +15,7 @@ from django.db import transaction
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import dispatch, signals
+from . import dispatch, history, signals
 from .backends import server_manager
 from .conf import views_settings
 from .db import release_db_connections
@@ -29,6 +29,9 @@ logger = logging.getLogger("socketio_views")
 #: Django request of the Socket.IO handshake.
 ROUTER_KEY = "socketio_views.router"
 REQUEST_KEY = "socketio_views.request"
+
+#: Replayed packets sent before the replay lets other greenlets run.
+REPLAY_BATCH = 50
 
 DEFAULT_SERVER_OPTIONS = {
     "async_mode": "gevent",
@@ -56,7 +59,9 @@ class ServerHub(Hub):
     def __init__(self, server):
         self.server = server
 
-    def deliver(self, event, data, *, channel, to=None, skip_sid=None, callback=None):
+    def deliver(self, event, data, *, channel, to=None, skip_sid=None, callback=None, offset=None):
+        if offset is not None:
+            data = (data, offset)
         self.server.emit(event, data, namespace="/" + channel, to=to, skip_sid=skip_sid, callback=callback)
 
     def channel_of(self, sid):
@@ -80,6 +85,10 @@ class ChannelServer(socketio.Server):
         self.hub = ServerHub(self)
         #: The live subscriptions of this process: sid -> ChannelView.
         self.views = {}
+        # (connection, namespace) -> view whose confirmation is about to be sent.
+        self._confirming = {}
+        # connection -> _Gate holding live packets while history is replayed.
+        self._gates = {}
         self.on("connect", self._on_subscribe, namespace="*")
         self.on("disconnect", self._on_unsubscribe, namespace="*")
         self.on("*", self._on_event, namespace="*")
@@ -110,7 +119,12 @@ class ChannelServer(socketio.Server):
             release_db_connections()
         self.views[sid] = view
         outbox = view.hub
-        if outbox.held:
+        if outbox.pid is not None:
+            # A channel with history: the confirmation carries the recovery
+            # session id, then what the client missed is replayed.
+            self._confirming[(eio_sid, namespace)] = view
+            self.start_background_task(self._replay, view, eio_sid, namespace)
+        elif outbox.held:
             # python-socketio confirms the subscription when this handler
             # returns; what on_subscribe sent is delivered right after that.
             self.start_background_task(outbox.release)
@@ -137,6 +151,62 @@ class ChannelServer(socketio.Server):
             return dispatch.handle_event(view, event, args)
         finally:
             release_db_connections()
+
+    def _send_packet(self, eio_sid, pkt):
+        view = self._confirming.pop((eio_sid, pkt.namespace), None) if self._confirming else None
+        if view is not None and pkt.packet_type == socketio.packet.CONNECT:
+            pkt.data = {**pkt.data, "pid": view.hub.pid}
+            super()._send_packet(eio_sid, pkt)
+            # From now on the subscriber is live: hold its live packets until
+            # the replay is sent (before python-socketio lets any reach it).
+            self._gates.setdefault(eio_sid, _Gate()).pending += 1
+            return
+        super()._send_packet(eio_sid, pkt)
+
+    def _send_eio_packet(self, eio_sid, eio_pkt):
+        if self._gates:
+            gate = self._gates.get(eio_sid)
+            if gate is not None:
+                gate.packets.append(eio_pkt)
+                return
+        super()._send_eio_packet(eio_sid, eio_pkt)
+
+    def _replay(self, view, eio_sid, namespace):
+        """Send the history the subscriber missed, then the live packets held meanwhile, without duplicates."""
+        outbox = view.hub
+        gate = self._gates.get(eio_sid)
+        while gate is None and (eio_sid, namespace) in self._confirming:
+            self.sleep(0.001)  # the confirmation is not sent yet
+            gate = self._gates.get(eio_sid)
+        if gate is None:
+            return  # the connection closed before it was confirmed
+        last = outbox.resume_offset
+        try:
+            # What was read before the subscription went live, then what was
+            # kept since; live packets wait in the gate meanwhile.
+            last = self._send_entries(eio_sid, namespace, outbox.replay) or last
+            last = self._send_entries(eio_sid, namespace, history.catch_up(view, outbox)) or last
+        except Exception:
+            logger.exception("Could not replay the history of %r to %s", view.channel, view.sid)
+        finally:
+            gate.replayed[namespace] = history.parse_offset(last)
+            gate.pending -= 1
+            if gate.pending == 0 and self._gates.get(eio_sid) is gate:
+                del self._gates[eio_sid]
+                for eio_pkt in gate.packets:
+                    if not gate.replayed_already(eio_pkt, self.packet_class):
+                        super()._send_eio_packet(eio_sid, eio_pkt)
+        outbox.release()
+        release_db_connections()
+
+    def _send_entries(self, eio_sid, namespace, entries):
+        """Send history entries, yielding now and then; return the last one's offset."""
+        for count, entry in enumerate(entries, 1):
+            data = [entry.event, entry.data, entry.offset]
+            super()._send_packet(eio_sid, self.packet_class(socketio.packet.EVENT, namespace=namespace, data=data))
+            if count % REPLAY_BATCH == 0:
+                self.sleep(0.001)  # a long replay lets other connections in (sleep(0) polls no I/O)
+        return entries[-1].offset if entries else None
 
     def _close_later(self, eio_sid, delay=1):
         self.sleep(delay)
@@ -185,11 +255,32 @@ class ChannelServer(socketio.Server):
             self.eio.disconnect(eio_sid)
 
     def _handle_eio_disconnect(self, eio_sid, reason):
+        self._gates.pop(eio_sid, None)
+        for key in [key for key in self._confirming if key[0] == eio_sid]:
+            del self._confirming[key]
         try:
             super()._handle_eio_disconnect(eio_sid, reason)
         finally:
             logger.info("Connection %s closed (%s)", eio_sid, reason)
             signals.disconnected.send(sender=None, connection_id=eio_sid, reason=reason, sid=eio_sid)
+
+
+class _Gate:
+    """Live packets for one connection, held while history is replayed to its new subscriptions."""
+
+    def __init__(self):
+        self.packets = []
+        self.pending = 0
+        self.replayed = {}  # namespace -> the last replayed offset, parsed
+
+    def replayed_already(self, eio_pkt, packet_class):
+        """Whether ``eio_pkt`` is a broadcast whose offset the replay already covered."""
+        if not self.replayed or not isinstance(eio_pkt.data, str) or not eio_pkt.data.startswith("2"):
+            return False
+        pkt = packet_class(encoded_packet=eio_pkt.data)
+        last = self.replayed.get(pkt.namespace or "/")
+        offset = history.parse_offset(pkt.data[-1]) if isinstance(pkt.data, list) and len(pkt.data) > 2 else None
+        return last is not None and offset is not None and offset <= last
 
 
 def make_server():

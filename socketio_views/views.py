@@ -19,6 +19,7 @@ import re
 from django.core.exceptions import ImproperlyConfigured
 
 from . import payloads
+from .conf import views_settings
 from .exceptions import SubscriptionRefused, UnknownEvent
 
 #: Event names a client can never emit: Socket.IO's own lifecycle events and
@@ -48,7 +49,19 @@ HANDLER_PREFIX = "on_"
 #: What :meth:`ChannelView.setup` sets on each instance; a subclass may not
 #: define attributes of these names.
 SUBSCRIPTION_ATTRIBUTES = frozenset(
-    {"hub", "request", "channel", "sid", "connection_id", "args", "kwargs", "auth", "disconnect_reason"}
+    {
+        "hub",
+        "request",
+        "channel",
+        "sid",
+        "connection_id",
+        "args",
+        "kwargs",
+        "auth",
+        "disconnect_reason",
+        "recovered",
+        "recovery_failure",
+    }
 )
 
 logger = logging.getLogger("socketio_views")
@@ -91,6 +104,15 @@ class ChannelView:
     event_names = None
     #: The cattrs converter of typed payloads (see :mod:`socketio_views.payloads`).
     payload_converter = payloads.converter
+    #: Broadcasts kept per channel, for recovery and newcomers (``None``: the
+    #: ``HISTORY`` setting, 0 by default: none). See :mod:`socketio_views.history`.
+    history = None
+    #: Seconds the history is kept after the channel's last broadcast (``None``: ``HISTORY_TTL``).
+    history_ttl = None
+    #: Seconds after a disconnection during which the client may recover (``None``: ``RECOVERY_WINDOW``).
+    recovery_window = None
+    #: How many of the last broadcasts a new (not recovered) subscriber receives.
+    send_history_on_subscribe = 0
 
     def __init__(self, **kwargs):
         for key, value in kwargs.items():
@@ -144,6 +166,31 @@ class ChannelView:
             handlers = {e: n for e, n in handlers.items() if e in cls.event_names}
         return handlers
 
+    def get_history(self):
+        """Return how many broadcasts each channel keeps (0: none)."""
+        return views_settings.HISTORY if self.history is None else self.history
+
+    def get_history_ttl(self):
+        """Return the seconds a channel's history outlives its last broadcast."""
+        return views_settings.HISTORY_TTL if self.history_ttl is None else self.history_ttl
+
+    def get_recovery_window(self):
+        """Return the seconds during which a disconnected client may recover its subscription."""
+        return views_settings.RECOVERY_WINDOW if self.recovery_window is None else self.recovery_window
+
+    def get_send_history_on_subscribe(self):
+        """Return how many of the last broadcasts a new subscriber receives."""
+        return self.send_history_on_subscribe
+
+    def get_history_policy(self):
+        """The channel's :class:`~socketio_views.history.Policy`, or ``None`` without history."""
+        from .history import Policy
+
+        size = self.get_history()
+        if not size:
+            return None
+        return Policy(size=int(size), ttl=self.get_history_ttl(), window=self.get_recovery_window())
+
     @classmethod
     def allowed_events(cls):
         """The client events this class dispatches: ``{event: handler method name}``."""
@@ -173,6 +220,10 @@ class ChannelView:
         self.args = tuple(args)
         self.kwargs = dict(kwargs or {})
         self.auth = auth if auth is not None else {}
+        #: Whether this subscription recovered a dropped one (see :mod:`socketio_views.history`).
+        self.recovered = False
+        #: Why a recovery was refused (``"unknown_session"``, ``"history_lost"``...), else ``None``.
+        self.recovery_failure = None
 
     def subscribe(self):
         """Run the subscription's checks, then :meth:`on_subscribe`.
@@ -246,10 +297,12 @@ class ChannelView:
             converter=self.payload_converter,
         )
 
-    def broadcast(self, data, event="message", include_self=True):
+    def broadcast(self, data, event="message", include_self=True, *, history=True):
         """Send ``event`` with ``data`` to every subscriber of this channel.
 
         With ``include_self=False`` every subscriber but this one receives it.
+        On a channel with ``history``, the broadcast is kept (and carries its
+        offset) unless ``history=False``.
         """
         self.hub.emit(
             event,
@@ -257,6 +310,7 @@ class ChannelView:
             channel=self.channel,
             skip_sid=None if include_self else self.sid,
             converter=self.payload_converter,
+            history=history,
         )
 
     def broadcast_on_commit(self, data, event="message", include_self=True, using=None):

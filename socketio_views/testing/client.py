@@ -28,7 +28,7 @@ from django.apps import apps
 from django.conf import settings
 from django.test import RequestFactory
 
-from .. import dispatch, hubs, signals
+from .. import dispatch, history, hubs, signals
 from ..exceptions import ChannelError, SubscriptionRefused
 from ..payloads import wire
 from ..routers import mounted_routers
@@ -42,11 +42,12 @@ _ids = itertools.count(1)
 
 @attrs.frozen
 class Received:
-    """One event a test client received."""
+    """One event a test client received (``offset``: its history offset, on channels with history)."""
 
     channel: str
     event: str
     data: object
+    offset: str | None = None
 
 
 @attrs.frozen
@@ -81,7 +82,7 @@ class InMemoryHub(hubs.Hub):
         self.broadcasts = []
         reset_process_state(between_tests=True)
 
-    def deliver(self, event, data, *, channel, to=None, skip_sid=None, callback=None):
+    def deliver(self, event, data, *, channel, to=None, skip_sid=None, callback=None, offset=None):
         data = wire(data)
         if to is not None:
             targets = [self.subscriptions[to]] if to in self.subscriptions else []
@@ -91,7 +92,7 @@ class InMemoryHub(hubs.Hub):
                 s for s in list(self.subscriptions.values()) if s.channel == channel and s.sid != skip_sid
             ]
         for subscription in targets:
-            answer = subscription.client._deliver(subscription, event, data)
+            answer = subscription.client._deliver(subscription, event, data, offset)
             if callback is not None:
                 callback(*([] if answer is None else [wire(answer)]))
 
@@ -148,6 +149,12 @@ class ChannelSubscription:
         self.sid = view.sid
         self.closed = False
         self.close_reason = None
+        #: The recovery session id the server confirmed (channels with history), as socket.io-client keeps it.
+        self.pid = view.hub.pid
+        #: The offset of the last event received with one, as socket.io-client keeps it.
+        self.last_offset = None
+        #: Whether this subscription recovered a dropped one (the client's ``socket.recovered``).
+        self.recovered = view.recovered
 
     def emit(self, event, data=None):
         """Emit ``event`` with ``data`` as the client would; return the acknowledgement.
@@ -222,6 +229,7 @@ class ChannelTestClient:
         #: The id of this client's connection, a view's ``connection_id``.
         self.connection_id = f"test-connection-{next(_ids)}"
         self.subscriptions = {}  # channel -> ChannelSubscription
+        self.dropped = []
         self.inbox = []
         #: event -> function of the payload: how this client acknowledges the server's events.
         self.answers = {}
@@ -255,17 +263,22 @@ class ChannelTestClient:
                 sender=None, connection_id=self.connection_id, request=self.request, sid=self.connection_id
             )
 
-    def subscribe(self, channel, auth=None):
+    def subscribe(self, channel, auth=None, *, recover=None):
         """Subscribe to ``channel``; return a :class:`ChannelSubscription`.
 
         Raises :class:`~socketio_views.SubscriptionRefused` (with ``message``
         and ``code``) when the channel refuses, as a real client gets ``connect_error``.
+        ``recover`` is a dropped :class:`ChannelSubscription` whose ``pid``
+        and ``last_offset`` are sent, as socket.io-client does when it
+        reconnects (see :meth:`reconnect`).
         """
         if channel in self.subscriptions and not self.subscriptions[channel].closed:
             raise RuntimeError(f"Already subscribed to {channel!r}; unsubscribe first.")
         self._connect()
         router = self._get_router()
         auth = wire(auth if auth is not None else self.auth)
+        if recover is not None and recover.pid is not None:
+            auth = {"pid": recover.pid, "offset": recover.last_offset, **(auth or {})}
         sid = f"test-{next(_ids)}"
         try:
             view = dispatch.start_subscription(
@@ -284,14 +297,37 @@ class ChannelTestClient:
         subscription = ChannelSubscription(self, view)
         self.subscriptions[channel] = subscription
         self.hub.subscriptions[sid] = subscription
-        view.hub.release()
+        outbox = view.hub
+        if outbox.pid is not None:
+            for entry in outbox.replay + history.catch_up(view, outbox):
+                self._deliver(subscription, entry.event, wire(entry.data), entry.offset)
+        outbox.release()
         return subscription
+
+    def drop(self):
+        """Lose the connection, as a network failure does: every subscription ends
+        with reason ``"transport close"``; :meth:`reconnect` then recovers them."""
+        self.dropped = [s for s in self.subscriptions.values() if not s.closed]
+        self.disconnect(reason="transport close")
+        self.connection_id = f"test-connection-{next(_ids)}"  # the next connection's
+
+    def reconnect(self):
+        """Subscribe again to every channel :meth:`drop` lost, sending each one's
+        ``pid`` and last offset as socket.io-client does; return the new subscriptions.
+
+        On channels with history, each one's ``recovered`` says whether the
+        server replayed what was missed (into this client's inbox).
+        """
+        dropped, self.dropped = self.dropped, []
+        return [self.subscribe(s.channel, s.view.auth, recover=s) for s in dropped]
 
     def _request_copy(self):
         return copy.copy(self.request)
 
-    def _deliver(self, subscription, event, data):
-        self.inbox.append(Received(subscription.channel, event, data))
+    def _deliver(self, subscription, event, data, offset=None):
+        self.inbox.append(Received(subscription.channel, event, data, offset))
+        if offset is not None:
+            subscription.last_offset = offset
         answer = self.answers.get(event)
         return answer(data) if answer is not None else None
 

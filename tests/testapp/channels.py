@@ -292,3 +292,17 @@ class AcksChannel(ChannelView):
 
     def on_unsendable(self, data, name):
         return {"when": {1, 2}}
+
+
+# History and recovery (socketio_views.history).
+
+
+class HistoryChannel(ChannelView):
+    history = 2000
+
+    def on_message(self, data, room):
+        self.broadcast(data)
+        return {"ok": True}
+
+    def on_whoami(self, data, room):
+        return {"recovered": self.recovered, "recovery_failure": self.recovery_failure}

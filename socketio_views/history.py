@@ -1,0 +1,423 @@
+"""
+Channel history and connection state recovery.
+
+A channel whose view sets ``history`` keeps its last broadcasts, each with an
+offset that orders it within the channel (``"1732960000000-0"``, a Redis
+stream id). Broadcast packets carry their offset as their last argument, as
+Socket.IO's connection state recovery expects; a reconnecting official
+client sends back ``{pid, offset}`` and receives what it missed.
+
+With a Redis ``BACKEND`` history and recovery sessions live in Redis
+(streams trimmed to ``history`` entries, expiring after ``history_ttl`` of
+silence), shared by every process and kept across restarts; otherwise in
+this process's memory, with the same bounds.
+
+Example usage::
+
+    class RoomChannel(ChannelView):
+        history = 100                  # messages kept per channel
+        send_history_on_subscribe = 50 # a newcomer receives the last 50
+
+        def on_subscribe(self, room):
+            if not self.recovered:
+                self.send(snapshot(room), event="snapshot")
+"""
+import collections
+import json
+import logging
+import secrets
+import threading
+import time
+
+import attrs
+
+from .backends import shared_redis_url
+from .conf import views_settings
+from .state import ProcessWide
+
+logger = logging.getLogger("socketio_views")
+
+#: The offset before every entry of a channel.
+START = "0-0"
+
+#: Why a recovery was refused (a view's ``recovery_failure``).
+UNKNOWN_SESSION = "unknown_session"
+OTHER_CHANNEL = "other_channel"
+OTHER_USER = "other_user"
+HISTORY_LOST = "history_lost"
+INVALID_OFFSET = "invalid_offset"
+HISTORY_UNAVAILABLE = "history_unavailable"
+
+
+def parse_offset(offset):
+    """``"ms-seq"`` as a tuple of ints that orders offsets, or ``None`` if it is not an offset."""
+    if not isinstance(offset, str):
+        return None
+    ms, sep, seq = offset.partition("-")
+    if not (sep and ms.isdigit() and seq.isdigit()):
+        return None
+    return int(ms), int(seq)
+
+
+@attrs.frozen
+class Entry:
+    """One kept broadcast: its offset, event, payload and the subscription it skipped."""
+
+    offset: str
+    event: str
+    data: object
+    skip_sid: str | None = None
+
+
+@attrs.frozen
+class Policy:
+    """How a channel keeps history: ``size`` entries, ``ttl`` seconds of silence, sessions for ``window`` seconds."""
+
+    size: int
+    ttl: float
+    window: float
+
+
+class MemoryHistory:
+    """History and recovery sessions in this process's memory (no Redis backend, and tests)."""
+
+    def __init__(self, clock=time.time):
+        self.clock = clock
+        self.channels = {}  # channel -> _MemoryStream
+        self.sessions = {}  # pid -> (expires at, session dict)
+        self._lock = threading.Lock()
+
+    def append(self, channel, policy, event, data, skip_sid=None):
+        """Keep a broadcast; return its offset."""
+        now = self.clock()
+        with self._lock:
+            self._expire(now)
+            stream = self.channels.get(channel)
+            if stream is None:
+                stream = self.channels[channel] = _MemoryStream(policy.size)
+            stream.ttl, stream.touched = policy.ttl, now
+            offset = stream.next_offset(int(now * 1000))
+            stream.append(Entry(offset, event, json.loads(json.dumps(data)), skip_sid))
+        return offset
+
+    def after(self, channel, offset):
+        """Every kept entry after ``offset``, or ``None`` if some of them are no longer kept."""
+        wanted = parse_offset(offset)
+        with self._lock:
+            self._expire(self.clock())
+            stream = self.channels.get(channel)
+        if stream is None:
+            return [] if offset == START else None
+        if wanted is None or parse_offset(stream.max_deleted) > wanted:
+            return None
+        return [e for e in stream.entries if parse_offset(e.offset) > wanted]
+
+    def last(self, channel, count):
+        """The last ``count`` entries of ``channel``, oldest first."""
+        stream = self.channels.get(channel)
+        return list(stream.entries)[-count:] if stream is not None and count > 0 else []
+
+    def last_offset(self, channel):
+        """The offset of the channel's latest entry, or :data:`START`."""
+        stream = self.channels.get(channel)
+        return stream.entries[-1].offset if stream is not None and stream.entries else START
+
+    def save_session(self, pid, session, ttl):
+        """Keep a recovery session for ``ttl`` seconds."""
+        self.sessions[pid] = (self.clock() + ttl, session)
+
+    def drop_session(self, pid):
+        """Forget the recovery session ``pid``."""
+        self.sessions.pop(pid, None)
+
+    def load_session(self, pid):
+        """The recovery session ``pid``, or ``None`` if it is unknown or expired."""
+        expires, session = self.sessions.get(pid, (0, None))
+        if expires < self.clock():
+            self.sessions.pop(pid, None)
+            return None
+        return session
+
+    def count(self, channel):
+        """How many entries ``channel`` keeps (for tests and operators)."""
+        stream = self.channels.get(channel)
+        return len(stream.entries) if stream is not None else 0
+
+    def close(self):
+        """Nothing to release."""
+
+    def _expire(self, now):
+        for channel in [c for c, s in self.channels.items() if now - s.touched > s.ttl]:
+            del self.channels[channel]
+        for pid in [p for p, (expires, _s) in self.sessions.items() if expires < now]:
+            del self.sessions[pid]
+
+
+class _MemoryStream:
+    def __init__(self, size):
+        self.entries = collections.deque()
+        self.size = size
+        self.max_deleted = START
+        self.last = (0, -1)
+        self.ttl = 0
+        self.touched = 0
+
+    def next_offset(self, ms):
+        last_ms, last_seq = self.last
+        self.last = (ms, 0) if ms > last_ms else (last_ms, last_seq + 1)
+        return f"{self.last[0]}-{self.last[1]}"
+
+    def append(self, entry):
+        self.entries.append(entry)
+        while len(self.entries) > self.size:
+            self.max_deleted = self.entries.popleft().offset
+
+
+class RedisHistory:
+    """History in Redis streams and recovery sessions in Redis keys, shared by every process."""
+
+    def __init__(self, url, prefix="socketio_views"):
+        import redis
+
+        self.redis = redis.Redis.from_url(url)
+        self.prefix = prefix
+
+    def _key(self, channel):
+        return f"{self.prefix}:history:{channel}"
+
+    def append(self, channel, policy, event, data, skip_sid=None):
+        key = self._key(channel)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xadd(key, {"e": event, "d": json.dumps(data), "s": skip_sid or ""}, maxlen=policy.size, approximate=True)
+        pipe.expire(key, max(1, int(policy.ttl)))
+        offset, _ = pipe.execute()
+        return offset.decode()
+
+    def after(self, channel, offset):
+        wanted = parse_offset(offset)
+        key = self._key(channel)
+        try:
+            info = self.redis.xinfo_stream(key)
+        except Exception as exc:
+            if "no such key" not in str(exc).lower():
+                raise
+            return [] if offset == START else None
+        max_deleted = info.get("max-deleted-entry-id", b"0-0")
+        max_deleted = max_deleted.decode() if isinstance(max_deleted, bytes) else str(max_deleted)
+        if wanted is None or parse_offset(max_deleted) > wanted:
+            return None
+        return [self._entry(i, f) for i, f in self.redis.xrange(key, min=f"({offset}", max="+")]
+
+    def last(self, channel, count):
+        if count <= 0:
+            return []
+        return [self._entry(i, f) for i, f in reversed(self.redis.xrevrange(self._key(channel), count=count))]
+
+    def last_offset(self, channel):
+        found = self.redis.xrevrange(self._key(channel), count=1)
+        return found[0][0].decode() if found else START
+
+    def save_session(self, pid, session, ttl):
+        self.redis.set(f"{self.prefix}:session:{pid}", json.dumps(session), ex=max(1, int(ttl)))
+
+    def drop_session(self, pid):
+        self.redis.delete(f"{self.prefix}:session:{pid}")
+
+    def load_session(self, pid):
+        raw = self.redis.get(f"{self.prefix}:session:{pid}")
+        return json.loads(raw) if raw else None
+
+    def count(self, channel):
+        return self.redis.xlen(self._key(channel))
+
+    def close(self):
+        self.redis.close()
+
+    @staticmethod
+    def _entry(offset, fields):
+        skip = fields.get(b"s", b"").decode()
+        return Entry(offset.decode(), fields[b"e"].decode(), json.loads(fields[b"d"]), skip or None)
+
+
+def make_store():
+    """The history store from the settings: Redis with a Redis ``BACKEND``, else memory."""
+    url = views_settings.HISTORY_URL or shared_redis_url()
+    return RedisHistory(url) if url else MemoryHistory()
+
+
+_store = ProcessWide(make_store, close=lambda store: store.close())
+_policies = ProcessWide(dict)
+
+
+def get_history():
+    """This process's history store (:class:`RedisHistory` or :class:`MemoryHistory`)."""
+    return _store.get()
+
+
+def policy_for(channel):
+    """The :class:`Policy` of ``channel``, or ``None`` if its view keeps no history.
+
+    Resolved through the routers included in ``ROOT_URLCONF``, once per channel name.
+    """
+    policies = _policies.get()
+    try:
+        return policies[channel]
+    except KeyError:
+        pass
+    from .routers import mounted_routers
+
+    policy = None
+    for _prefix, router in mounted_routers():
+        try:
+            match = router.resolve(channel)
+        except Exception:
+            continue
+        view = match.view_class(**match.initkwargs)
+        view.channel, view.args, view.kwargs = channel, match.args, match.kwargs
+        policy = view.get_history_policy()
+        break
+    if len(policies) > 10_000:
+        policies.clear()
+    policies[channel] = policy
+    return policy
+
+
+def new_pid():
+    """A fresh, unguessable recovery session id."""
+    return secrets.token_urlsafe(16)
+
+
+def user_key(request):
+    """Who a recovery session belongs to: the user's primary key, or ``None`` for anonymous users."""
+    user = getattr(request, "user", None)
+    return str(user.pk) if user is not None and user.is_authenticated else None
+
+
+def claim_of(auth):
+    """Split what a reconnecting client sent: ``(auth without pid and offset, (pid, offset) or None)``."""
+    if not isinstance(auth, dict) or "pid" not in auth:
+        return auth, None
+    auth = dict(auth)
+    return auth, (auth.pop("pid"), auth.pop("offset", None))
+
+
+def prepare(view, outbox, claim):
+    """Decide whether ``view``'s subscription recovers ``claim``, and what to replay.
+
+    Sets ``view.recovered`` and ``view.recovery_failure``, ``outbox.pid``
+    (the claimed one when recovered, else a new one) and ``outbox.replay``:
+    the entries the client missed, in order, without those broadcast with
+    ``include_self=False`` by the subscription it had; or, for a new
+    subscriber, the last ``send_history_on_subscribe`` entries.
+    """
+    store = get_history()
+    if claim is not None:
+        session, offset, entries, failure = _recover(store, view, *claim)
+        if failure is None:
+            view.recovered, outbox.pid, outbox.replay = True, claim[0], entries
+            outbox.resume_offset = entries[-1].offset if entries else offset
+            outbox.skip_sids = {session["sid"]}
+            return
+        view.recovery_failure = failure
+        logger.info("Recovery of %r by %s refused: %s", view.channel, view.sid, failure)
+    outbox.pid = new_pid()
+    outbox.resume_offset = store.last_offset(view.channel)
+    outbox.replay = store.last(view.channel, view.get_send_history_on_subscribe())
+
+
+def _recover(store, view, pid, offset):
+    session = store.load_session(pid) if isinstance(pid, str) else None
+    if session is None:
+        return None, None, None, UNKNOWN_SESSION
+    if session["channel"] != view.channel:
+        return None, None, None, OTHER_CHANNEL
+    if session["user"] != user_key(view.request):
+        return None, None, None, OTHER_USER
+    if offset is None:
+        offset = session["offset"]  # the client received nothing before it dropped
+    elif parse_offset(offset) is None:
+        return None, None, None, INVALID_OFFSET
+    entries = store.after(view.channel, offset)
+    if entries is None:
+        return None, None, None, HISTORY_LOST
+    return session, offset, [e for e in entries if e.skip_sid != session["sid"]], None
+
+
+def catch_up(view, outbox):
+    """Entries kept since ``outbox.resume_offset`` that the replay does not hold yet.
+
+    Fetched once the subscriber is live, so that nothing broadcast between
+    :func:`prepare` and then is lost; the transport drops live packets
+    already replayed.
+    """
+    entries = get_history().after(view.channel, outbox.resume_offset) or []
+    skipped = outbox.skip_sids
+    return [e for e in entries if e.skip_sid not in skipped]
+
+
+def open_session(view, outbox, policy):
+    """Record the recovery session of an accepted subscription; kept alive while it lasts."""
+    session = {
+        "channel": view.channel,
+        "user": user_key(view.request),
+        "sid": view.sid,
+        "offset": outbox.resume_offset,
+    }
+    _keeper.get().keep(outbox.pid, session, policy.window)
+
+
+def close_session(outbox, reason, policy):
+    """Stop renewing the session: it expires after the recovery window (at once if the client left)."""
+    _keeper.get().release(outbox.pid, 0 if reason == "client disconnect" else policy.window)
+
+
+class SessionKeeper:
+    """Renews the sessions of this process's live subscriptions, so that a session
+    outlives its subscription by the recovery window, even if the process dies."""
+
+    def __init__(self):
+        self.live = {}  # pid -> (session, window)
+        self._thread = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def keep(self, pid, session, window):
+        self.live[pid] = (session, window)
+        self._save(pid, session, window)
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._renew, name="history-sessions", daemon=True)
+                    self._thread.start()
+
+    def release(self, pid, window):
+        entry = self.live.pop(pid, None)
+        if entry is None:
+            return
+        if window:
+            self._save(pid, entry[0], window)
+        else:
+            try:
+                get_history().drop_session(pid)
+            except Exception:
+                logger.exception("History: could not end a recovery session")
+
+    def close(self):
+        self._closed = True
+        self.live.clear()
+
+    def _save(self, pid, session, window):
+        try:
+            get_history().save_session(pid, session, window)
+        except Exception:
+            logger.exception("History: could not save recovery session of %r", session["channel"])
+
+    def _renew(self):
+        while not self._closed:
+            windows = [window for _s, window in self.live.values()] or [views_settings.RECOVERY_WINDOW]
+            time.sleep(max(1.0, min(windows) / 3))
+            for pid, (session, window) in list(self.live.items()):
+                self._save(pid, session, window)
+
+
+_keeper = ProcessWide(SessionKeeper, close=lambda keeper: keeper.close())

@@ -1,0 +1,239 @@
+"""Channel history and connection state recovery, through the in-memory test client."""
+import pytest
+from django.contrib.auth.models import User
+
+from socketio_views import ChannelRouter, ChannelView
+from socketio_views.history import (
+    HISTORY_LOST,
+    OTHER_USER,
+    UNKNOWN_SESSION,
+    MemoryHistory,
+    Policy,
+    get_history,
+    parse_offset,
+)
+from socketio_views.mixins import PresenceMixin
+from socketio_views.testing import ChannelTestClient
+
+
+class Chat(ChannelView):
+    history = 5
+
+    def on_subscribe(self, room):
+        self.snapshot_sent = not self.recovered
+        if not self.recovered:
+            self.send({"recovery_failure": self.recovery_failure}, event="snapshot")
+
+    def on_message(self, data, room):
+        self.broadcast(data)
+
+    def on_quiet(self, data, room):
+        self.broadcast(data, include_self=False)
+
+
+class Newcomers(Chat):
+    send_history_on_subscribe = 3
+
+
+class Present(PresenceMixin, Chat):
+    pass
+
+
+@pytest.fixture
+def router():
+    router = ChannelRouter()
+    router.register("chat/<str:room>", Chat)
+    router.register("new/<str:room>", Newcomers)
+    router.register("present/<str:room>", Present)
+    return router
+
+
+@pytest.fixture(autouse=True)
+def mounted(router, monkeypatch):
+    """Broadcasts from outside a view find the channel's history policy through the mounted routers."""
+    monkeypatch.setattr("socketio_views.routers.mounted_routers", lambda urlconf=None: [("socket.io/", router)])
+
+
+def texts(subscription, event="message"):
+    return [m["n"] for m in subscription.received(event)]
+
+
+def test_broadcasts_carry_increasing_offsets(router):
+    """Every broadcast on a channel with history has an offset, increasing within the channel."""
+    client = ChannelTestClient(router=router)
+    room = client.subscribe("chat/a")
+    for n in range(3):
+        room.emit("message", {"n": n})
+    offsets = [r.offset for r in client.inbox if r.event == "message"]
+    assert len(offsets) == 3 and all(offsets)
+    assert offsets == sorted(offsets, key=parse_offset)
+    assert room.last_offset == offsets[-1]
+
+
+def test_a_dropped_subscriber_recovers_what_it_missed_exactly_once_three_times(router):
+    """After each of three drops, the client recovers every message sent meanwhile, in order, then live ones."""
+    alice, bob = ChannelTestClient(router=router), ChannelTestClient(router=router)
+    bob_room = bob.subscribe("chat/a")
+    alice.subscribe("chat/a")
+    sent = 0
+    for _round in range(3):
+        alice.drop()
+        for _ in range(4):
+            bob_room.emit("message", {"n": sent})
+            sent += 1
+        (room,) = alice.reconnect()
+        assert room.recovered
+        bob_room.emit("message", {"n": sent})
+        sent += 1
+    assert texts(room) == list(range(sent))
+    assert room.received("snapshot") == [{"recovery_failure": None}]  # only the first subscription
+
+
+def test_recovery_keeps_the_pid_and_a_fresh_subscription_gets_a_new_one(router):
+    """A recovered subscription keeps its pid; a refused recovery is a fresh subscription with a new pid."""
+    client = ChannelTestClient(router=router)
+    first = client.subscribe("chat/pid")
+    client.drop()
+    (second,) = client.reconnect()
+    assert second.recovered and second.pid == first.pid
+    fresh = ChannelTestClient(router=router).subscribe("chat/pid")
+    assert not fresh.recovered and fresh.pid != first.pid
+
+
+def test_a_client_that_received_nothing_recovers_from_its_subscription(router):
+    """No offset yet (nothing received before the drop): recovery starts where the subscription started."""
+    alice, bob = ChannelTestClient(router=router), ChannelTestClient(router=router)
+    alice.subscribe("chat/none")
+    bob_room = bob.subscribe("chat/none")
+    alice.drop()
+    bob_room.emit("message", {"n": 1})
+    (room,) = alice.reconnect()
+    assert room.recovered and texts(room) == [1]
+
+
+def test_include_self_false_broadcasts_are_not_replayed_to_their_sender(router):
+    """What a subscriber was excluded from is not replayed to it on recovery."""
+    alice, bob = ChannelTestClient(router=router), ChannelTestClient(router=router)
+    alice_room = alice.subscribe("chat/quiet")
+    bob_room = bob.subscribe("chat/quiet")
+    alice_room.emit("message", {"n": 0})
+    alice.drop()
+    bob.drop()
+    (alice_room,) = alice.reconnect()
+    (bob_room,) = bob.reconnect()
+    assert texts(bob_room) == [0]
+    alice_room.emit("quiet", {"n": 1})
+    alice.drop()
+    (alice_room,) = alice.reconnect()
+    assert alice_room.recovered and texts(alice_room) == [0]
+    assert texts(bob_room) == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "tamper, failure",
+    [
+        (lambda room: setattr(room, "pid", "unknown"), UNKNOWN_SESSION),
+        (lambda room: get_history().sessions.clear(), UNKNOWN_SESSION),
+        (lambda room: None, HISTORY_LOST),
+    ],
+)
+def test_refused_recoveries_are_fresh_subscriptions(router, tamper, failure):
+    """Unknown or expired pid, or an offset older than the history: recovered is false and the view knows why."""
+    alice, bob = ChannelTestClient(router=router), ChannelTestClient(router=router)
+    alice_room = alice.subscribe("chat/lost")
+    bob_room = bob.subscribe("chat/lost")
+    bob_room.emit("message", {"n": 0})
+    alice.drop()
+    tamper(alice.dropped[0])
+    if failure == HISTORY_LOST:
+        for n in range(1, 8):  # history = 5: the entry after alice's offset is gone
+            bob_room.emit("message", {"n": n})
+    (room,) = alice.reconnect()
+    assert not room.recovered
+    assert room.received("snapshot")[-1] == {"recovery_failure": failure}
+    assert texts(room) == [0]  # nothing replayed
+
+
+@pytest.mark.django_db
+def test_another_users_session_is_never_recovered(router):
+    """A pid presented by another user is refused (other_user) and nothing of that session is replayed."""
+    alice_user, mallory_user = User.objects.create_user("alice"), User.objects.create_user("mallory")
+    alice = ChannelTestClient(router=router, user=alice_user)
+    alice_room = alice.subscribe("chat/private")
+    alice.drop()
+    ChannelTestClient(router=router).subscribe("chat/private").emit("message", {"n": 1})
+    mallory = ChannelTestClient(router=router, user=mallory_user)
+    room = mallory.subscribe("chat/private", recover=alice_room)
+    assert not room.recovered
+    assert room.received("snapshot") == [{"recovery_failure": OTHER_USER}]
+    assert texts(room) == []
+
+
+def test_newcomers_receive_the_last_messages_with_offsets(router):
+    """send_history_on_subscribe: a new subscriber receives the last N broadcasts, each with its offset."""
+    bob = ChannelTestClient(router=router).subscribe("new/a")
+    for n in range(5):
+        bob.emit("message", {"n": n})
+    client = ChannelTestClient(router=router)
+    room = client.subscribe("new/a")
+    assert texts(room) == [2, 3, 4]
+    assert all(r.offset for r in client.inbox if r.event == "message")
+    bob.emit("message", {"n": 5})
+    client.drop()
+    bob.emit("message", {"n": 6})
+    (room,) = client.reconnect()
+    assert room.recovered and texts(room) == [2, 3, 4, 5, 6]
+
+
+def test_module_broadcasts_are_kept_too(router):
+    """socketio_views.broadcast() on a channel with history stores and numbers the message like self.broadcast()."""
+    import socketio_views
+
+    client = ChannelTestClient(router=router)
+    client.subscribe("chat/module")
+    client.drop()
+    socketio_views.broadcast("chat/module", {"n": 7})
+    (room,) = client.reconnect()
+    assert room.recovered and texts(room) == [7]
+
+
+def test_presence_events_are_not_kept(router):
+    """presence_diff is live state, not history: it is neither numbered nor replayed."""
+    watcher = ChannelTestClient(router=router)
+    watcher.subscribe("present/a")
+    watcher.drop()
+    ChannelTestClient(router=router).subscribe("present/a")
+    (room,) = watcher.reconnect()
+    assert room.recovered
+    assert [r for r in watcher.inbox if r.event == "presence_diff" and r.offset] == []
+    assert get_history().count("present/a") == 0
+
+
+def test_a_refused_subscription_keeps_nothing_it_sent(router):
+    """Broadcasts made by an on_subscribe that then refuses are neither delivered nor kept."""
+
+    class Refusing(ChannelView):
+        history = 5
+
+        def on_subscribe(self):
+            self.broadcast({"n": "ghost"})
+            return False
+
+    router.register("refusing", Refusing)
+    with pytest.raises(Exception):
+        ChannelTestClient(router=router).subscribe("refusing")
+    assert get_history().count("refusing") == 0
+
+
+def test_memory_history_is_bounded_and_expires():
+    """10,000 broadcasts keep 100 entries; a channel silent for its ttl is forgotten."""
+    now = [1_000.0]
+    store = MemoryHistory(clock=lambda: now[0])
+    policy = Policy(size=100, ttl=60, window=120)
+    for n in range(10_000):
+        store.append("c", policy, "message", {"n": n})
+    assert store.count("c") == 100
+    assert store.last("c", 1)[0].data == {"n": 9_999}
+    now[0] += 61
+    store.append("other", policy, "message", {})
+    assert store.count("c") == 0 and "c" not in store.channels

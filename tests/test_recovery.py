@@ -1,0 +1,232 @@
+"""Connection state recovery with the official socket.io-client, real servers and real Redis."""
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from socketio_views.testing import LiveServer
+
+from .test_scaleout import cluster_env, redis_url, require, wait_until_linked  # noqa: F401
+from .wire import WireClient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SCRIPT = Path(__file__).parent / "node" / "recovering_client.js"
+
+
+class NodeClient:
+    """socket.io-client 4 in a Node process, subscribed to one channel, driven by commands."""
+
+    def __init__(self, url, channel, auth=None):
+        require(shutil.which("node"), "node is not installed")
+        self.process = subprocess.Popen(
+            ["node", str(SCRIPT), url, "/" + channel, json.dumps(auth or {})],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.events = []
+        self._arrivals = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.events.append(json.loads(line))
+            self._arrivals.put(None)
+
+    def command(self, line):
+        if self.process.poll() is not None:
+            return
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def of(self, kind):
+        return [e for e in self.events if e["type"] == kind]
+
+    def texts(self):
+        return [e["data"]["text"] for e in self.of("message")]
+
+    def wait_for(self, kind, count=1, timeout=15):
+        deadline = time.monotonic() + timeout
+        while len(self.of(kind)) < count:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"expected {count} {kind!r} within {timeout}s; got {self.events[-5:]}"
+            try:
+                self._arrivals.get(timeout=remaining)
+            except queue.Empty:
+                pass
+        return self.of(kind)
+
+    def wait_for_texts(self, count, timeout=15):
+        self.wait_for("message", count, timeout)
+        return self.texts()
+
+    def close(self):
+        if self.process.poll() is None:
+            self.command("quit")
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process.stdin.close()
+        self.process.stdout.close()
+
+
+@pytest.fixture
+def node_clients():
+    opened = []
+
+    def make(url, channel, **kwargs):
+        opened.append(NodeClient(url, channel, **kwargs))
+        return opened[-1]
+
+    yield make
+    for client in opened:
+        client.close()
+
+
+def publish(publisher, channel, texts, **extra):
+    """Broadcast each text; return once the server has handled (and kept) them all."""
+    for text in texts[:-1]:
+        publisher.emit(channel, "message", {"text": text, **extra})
+    # Events of one connection are handled in order: this ack comes last.
+    assert publisher.call(channel, "message", {"text": texts[-1], **extra}) == {"ok": True}
+
+
+def test_recovery_after_three_drops_in_a_row(live_channels_server, node_clients):
+    """Each time the transport drops, 20 messages sent meanwhile arrive once, in order, with recovered true."""
+    channel = f"history/{uuid.uuid4().hex[:8]}"
+    node = node_clients(live_channels_server.url, channel)
+    assert node.wait_for("connect")[0]["recovered"] is False
+    publisher = WireClient(live_channels_server.url).connect(channel)
+    try:
+        publish(publisher, channel, ["live 0"])
+        expected = ["live 0"]
+        assert node.wait_for_texts(1) == expected
+        for round in range(1, 4):
+            node.command("drop")
+            node.wait_for("disconnect", round)
+            missed = [f"missed {round}.{n}" for n in range(20)]
+            publish(publisher, channel, missed)
+            node.command("reconnect")
+            assert node.wait_for("connect", round + 1)[-1]["recovered"] is True
+            publish(publisher, channel, [f"live {round}"])
+            expected += missed + [f"live {round}"]
+            assert node.wait_for_texts(len(expected)) == expected
+        offsets = [e["offset"] for e in node.of("message")]
+        assert all(offsets) and len(set(offsets)) == len(offsets)
+    finally:
+        publisher.close()
+
+
+def test_replay_and_live_traffic_meet_without_gap_or_duplicate(live_channels_server, node_clients):
+    """While 1,000 missed messages are replayed, a publisher sends 200 a second: every message arrives once, in order."""
+    channel = f"history/{uuid.uuid4().hex[:8]}"
+    node = node_clients(live_channels_server.url, channel)
+    node.wait_for("connect")
+    publisher = WireClient(live_channels_server.url).connect(channel)
+    ticker = WireClient(live_channels_server.url).connect(channel)
+    try:
+        publish(publisher, channel, ["first"])
+        node.wait_for_texts(1)
+        node.command("drop")
+        node.wait_for("disconnect")
+        missed = [f"missed {n}" for n in range(1000)]
+        publish(publisher, channel, missed, padding="x" * 4000)  # 4 MB to replay: live traffic arrives meanwhile
+        live = [f"live {n}" for n in range(400)]
+
+        def tick():
+            for text in live:
+                ticker.emit(channel, "message", {"text": text})
+                time.sleep(0.005)
+
+        thread = threading.Thread(target=tick)
+        thread.start()
+        time.sleep(0.3)  # the reconnection lands in the middle of the live traffic
+        node.command("reconnect")
+        thread.join(20)
+        assert node.wait_for("connect", 2)[-1]["recovered"] is True
+        assert node.wait_for_texts(1 + 1000 + 400, timeout=30) == ["first"] + missed + live
+    finally:
+        publisher.close()
+        ticker.close()
+
+
+@pytest.fixture
+def redis_cluster(redis_url, django_db_setup):  # noqa: F811
+    env = cluster_env(redis_url)
+    servers = [LiveServer(settings_module="tests.settings_redis", env=env).start() for _ in range(2)]
+    wait_until_linked(servers)
+    yield servers, env
+    for server in servers:
+        server.stop()
+
+
+def test_recovery_across_a_sigkill_and_restart(redis_cluster, node_clients):
+    """The process holding the subscriber is SIGKILLed; 20 messages go out from another; the restarted process replays them."""
+    (first, second), env = redis_cluster
+    channel = f"history/{uuid.uuid4().hex[:8]}"
+    node = node_clients(first.url, channel)
+    node.wait_for("connect")
+    publisher = WireClient(second.url).connect(channel)
+    try:
+        publish(publisher, channel, ["before"])
+        assert node.wait_for_texts(1) == ["before"]
+        port = first.url.rsplit(":", 1)[1]
+        os.killpg(first.process.pid, signal.SIGKILL)
+        first.process.wait(10)
+        node.wait_for("disconnect")
+        missed = [f"missed {n}" for n in range(20)]
+        publish(publisher, channel, missed)
+        restarted = LiveServer(settings_module="tests.settings_redis", env=env, port=int(port)).start()
+        try:
+            node.command("reconnect")
+            assert node.wait_for("connect", 2)[-1]["recovered"] is True
+            assert node.wait_for_texts(21) == ["before"] + missed
+        finally:
+            restarted.stop()
+    finally:
+        publisher.close()
+
+
+def test_recovery_on_another_process(redis_cluster, node_clients):
+    """A client that reconnects to another process recovers what was broadcast meanwhile."""
+    (first, second), _env = redis_cluster
+    channel = f"history/{uuid.uuid4().hex[:8]}"
+    node = node_clients(first.url, channel)
+    node.wait_for("connect")
+    publisher = WireClient(first.url).connect(channel)
+    try:
+        publish(publisher, channel, ["before"])
+        node.wait_for_texts(1)
+        node.command("drop")
+        node.wait_for("disconnect")
+        missed = [f"missed {n}" for n in range(20)]
+        publish(publisher, channel, missed)
+        node.command(f"reconnect {second.url}")
+        assert node.wait_for("connect", 2)[-1]["recovered"] is True
+        assert node.wait_for_texts(21) == ["before"] + missed
+        publish(publisher, channel, ["after"])
+        assert node.wait_for_texts(22)[-1] == "after"
+    finally:
+        publisher.close()
+
+
+@pytest.mark.parametrize("claim", [{"pid": "unknown"}, {"pid": "unknown", "offset": "1-0"}, {"pid": 7, "offset": []}])
+def test_an_unknown_pid_gives_a_fresh_subscription(live_channels_server, claim):
+    """A pid the server does not know (or garbage) subscribes afresh: not recovered, and the view knows why."""
+    channel = f"history/{uuid.uuid4().hex[:8]}"
+    client = WireClient(live_channels_server.url).connect(channel, auth=claim)
+    try:
+        assert client.call(channel, "whoami") == {"recovered": False, "recovery_failure": "unknown_session"}
+    finally:
+        client.close()
