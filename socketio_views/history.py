@@ -71,11 +71,17 @@ class Entry:
 
 @attrs.frozen
 class Policy:
-    """How a channel keeps history: ``size`` entries, ``ttl`` seconds of silence, sessions for ``window`` seconds."""
+    """How a channel keeps history: ``size`` entries, ``ttl`` seconds of silence,
+    sessions for ``window`` seconds, of ``events`` only (``None``: every event)."""
 
     size: int
     ttl: float
     window: float
+    events: frozenset | None = None
+
+    def keeps(self, event):
+        """Whether broadcasts of ``event`` are kept."""
+        return self.events is None or event in self.events
 
 
 class MemoryHistory:

@@ -68,7 +68,7 @@ class Hub:
         offset = None
         if to is None and history:
             policy = policy_for(channel)
-            if policy is not None:
+            if policy is not None and policy.keeps(event):
                 offset = _keep(channel, policy, event, data, skip_sid)
         self.deliver(event, data, channel=channel, to=to, skip_sid=skip_sid, callback=callback, offset=offset)
 

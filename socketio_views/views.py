@@ -113,6 +113,9 @@ class ChannelView:
     recovery_window = None
     #: How many of the last broadcasts a new (not recovered) subscriber receives.
     send_history_on_subscribe = 0
+    #: The events kept in history (``None``: every event broadcast on the
+    #: channel); ephemeral ones, such as typing notices, are better left out.
+    history_events = None
 
     def __init__(self, **kwargs):
         for key, value in kwargs.items():
@@ -182,6 +185,10 @@ class ChannelView:
         """Return how many of the last broadcasts a new subscriber receives."""
         return self.send_history_on_subscribe
 
+    def get_history_events(self):
+        """Return the events kept in history, or ``None`` for every event."""
+        return self.history_events
+
     def get_history_policy(self):
         """The channel's :class:`~socketio_views.history.Policy`, or ``None`` without history."""
         from .history import Policy
@@ -189,7 +196,13 @@ class ChannelView:
         size = self.get_history()
         if not size:
             return None
-        return Policy(size=int(size), ttl=self.get_history_ttl(), window=self.get_recovery_window())
+        events = self.get_history_events()
+        return Policy(
+            size=int(size),
+            ttl=self.get_history_ttl(),
+            window=self.get_recovery_window(),
+            events=None if events is None else frozenset(events),
+        )
 
     @classmethod
     def allowed_events(cls):

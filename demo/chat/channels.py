@@ -49,12 +49,18 @@ class RoomChannel(RateLimitMixin, PresenceMixin, ChannelView):
     every subscriber, the sender included, receives ``message`` with
     ``{"user": ..., "text": ...}``. Who is online arrives as ``presence_state``
     and ``presence_diff``; more than 3 messages a second (bursts of 6) are
-    refused with ``rate_limited``.
+    refused with ``rate_limited``. A newcomer receives the last 50 messages;
+    a client that reconnects within two minutes recovers what it missed.
     """
 
     rate_limit = "3/s"
     rate_limit_burst = 6
     members_only = False
+    # The last 100 messages are kept: a newcomer sees 50 of them, and a
+    # client that reconnects receives what it missed.
+    history = 100
+    history_events = {"message"}
+    send_history_on_subscribe = 50
 
     def on_subscribe(self, room):
         user = self.request.user

@@ -5,6 +5,7 @@
  *   room.on("message", (data) => ...);
  *   room.send({text: "hi"}).then((ack) => ...).catch((error) => error.code);
  *   SocketIOViews.onError(room, (error) => console.log(error.code, error.message));
+ *   SocketIOViews.onConnect(room, ({recovered, lost}) => { if (lost) clearMessages(); });
  *
  * A channel is the Socket.IO namespace "/" + channel; reconnection and
  * re-subscription are Socket.IO's own. No protocol code lives here.
@@ -50,6 +51,30 @@
     return socket;
   }
 
-  const SocketIOViews = { settings: {}, subscribe: subscribe, onError: onError, channelError: channelError };
+  /**
+   * Call `callback({recovered, reconnected, lost})` on every (re)subscription:
+   * `recovered` is socket.io-client's `socket.recovered` (what was missed has
+   * been replayed), `reconnected` whether this is not the first one, and
+   * `lost` whether it is a reconnection that could not recover (start over:
+   * on channels with `send_history_on_subscribe`, the last messages follow).
+   */
+  function onConnect(socket, callback) {
+    let connectedBefore = false;
+    socket.on("connect", () => {
+      const reconnected = connectedBefore;
+      connectedBefore = true;
+      const recovered = Boolean(socket.recovered);
+      callback({ recovered: recovered, reconnected: reconnected, lost: reconnected && !recovered });
+    });
+    return socket;
+  }
+
+  const SocketIOViews = {
+    settings: {},
+    subscribe: subscribe,
+    onError: onError,
+    onConnect: onConnect,
+    channelError: channelError,
+  };
   root.SocketIOViews = SocketIOViews;
 })(window);

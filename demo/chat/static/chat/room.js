@@ -43,11 +43,15 @@
     onlineCount.textContent = present.size;
   }
 
-  let wasConnected = false;
-  room.on("connect", () => {
+  SocketIOViews.onConnect(room, ({ reconnected, lost }) => {
     setStatus("connected as " + name, "up");
-    if (wasConnected) add("notice", "Reconnected.");
-    wasConnected = true;
+    if (lost) {
+      // Nothing could be recovered: start over from the history that follows.
+      list.replaceChildren();
+      add("notice", "Reconnected; some messages may be missing.");
+    } else if (reconnected) {
+      add("notice", "Reconnected.");
+    }
   });
   room.on("disconnect", (reason) => {
     setStatus("connection lost — reconnecting…", "down");
