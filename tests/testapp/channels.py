@@ -292,3 +292,19 @@ class AcksChannel(ChannelView):
 
     def on_unsendable(self, data, name):
         return {"when": {1, 2}}
+
+
+# Disconnect reasons over the wire (tests/test_server.py).
+
+
+class ReasonsChannel(SignalsChannel):
+    """Logs ``["disconnect_reason", self.disconnect_reason]`` per channel when a subscription ends (``on_log`` returns it)."""
+
+    def on_leave(self, data, name):
+        self.unsubscribe()
+
+    def on_kick(self, data, name):
+        self.disconnect()
+
+    def on_disconnect(self, name):
+        signal_log[self.channel].append(["disconnect_reason", self.disconnect_reason])
