@@ -32,5 +32,4 @@ def connect(live_channels_server, transport):
 
     yield connect
     for client in clients:
-        if client.sio.connected:
-            client.close()
+        client.close()

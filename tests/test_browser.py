@@ -1,18 +1,14 @@
 """End to end in headless Chromium: the demo chat as two people use it."""
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from socketio_views.testing import LiveServer
+from .ci import require
+from .demo import demo_servers
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_DIR = ROOT / "demo"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
@@ -21,37 +17,16 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def demo(tmp_path):
-    """The demo on a fixed free port (so that it can be restarted), with a fresh database."""
-    env = {"PYTHONPATH": str(DEMO_DIR), "DEMO_DATABASE": str(tmp_path / "db.sqlite3")}
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=DEMO_DIR, env={**os.environ, **env, "DJANGO_SETTINGS_MODULE": "demo.settings"}, check=True,
-    )
-    servers = []
-
-    def start(port=0):
-        servers.append(LiveServer(settings_module="demo.settings", env=env, port=port).start())
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.stop()
+    """Start the demo (with a fresh database) on a free port, or again on a given port to restart it."""
+    with demo_servers(tmp_path) as start:
+        yield start
 
 
 @pytest.fixture
 def browser():
-    if CHROMIUM is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed (required when CI=true; `make test` installs it)")
-        pytest.skip("chromium is not installed")
+    require(CHROMIUM, "chromium is not installed (`make test` installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

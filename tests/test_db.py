@@ -36,6 +36,7 @@ def test_each_dispatch_gets_a_working_connection(connect):
     first = client.call("db/1", "backend_pid")
     second = client.call("db/1", "backend_pid")
     assert isinstance(first, int) and isinstance(second, int)
+    assert first != second  # the first event's connection was closed, the second opened its own
     assert server_connections() == 0
 
 

@@ -1,33 +1,16 @@
 """The demo chat over real connections: the wire contract other clients rely on."""
-import os
-import subprocess
-import sys
-
 import pytest
 import requests
 
-from socketio_views.testing import LiveServer
-
+from .demo import demo_servers
 from .wire import WireClient
-
-DEMO_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "demo")
 
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory):
-    env = {
-        "PYTHONPATH": DEMO_DIR,
-        "DEMO_DATABASE": str(tmp_path_factory.mktemp("demo") / "db.sqlite3"),
-        "DJANGO_SETTINGS_MODULE": "demo.settings",
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=DEMO_DIR,
-        env={**os.environ, **env},
-        check=True,
-    )
-    with LiveServer(settings_module="demo.settings", env=env) as server:
-        yield server
+    """The demo, with a fresh database, for the module."""
+    with demo_servers(tmp_path_factory.mktemp("demo")) as start:
+        yield start()
 
 
 @pytest.fixture
@@ -69,6 +52,7 @@ def test_presence_and_typing(demo_client):
 
     assert alice.wait_for("rooms/notices", "presence_diff")[0]["joins"][0]["user"] == "bob"
     bob.call("rooms/notices", "typing", {})
+    assert bob.received("rooms/notices", "typing") == []  # it would have arrived before the ack
     assert alice.wait_for("rooms/notices", "typing") == [{"user": "bob"}]
     bob.close()
     assert alice.wait_for("rooms/notices", "presence_diff", count=2, timeout=10)[1]["leaves"][0]["user"] == "bob"

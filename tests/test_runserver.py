@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 
 from socketio_views.testing import LiveServer
 
+from .waiting import wait_until
 from .wire import WireClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,7 +29,7 @@ def test_db_env(django_db_setup):
 
 
 def test_banner_lists_every_channel_pattern(live_channels_server):
-    """The start-up banner names each registered pattern and the view serving it."""
+    """The start-up banner names the endpoint, and registered patterns (a path one, a regex one) with their views."""
     log = live_channels_server.log()
     assert "Socket.IO endpoint /socket.io/ serves channels:" in log
     assert "rooms/<slug:room>  ->  tests.testapp.channels.RoomChannel" in log
@@ -44,11 +45,12 @@ def test_server_is_patched_without_late_patching_warnings(live_channels_server):
 def test_one_log_line_per_connection_and_subscription(live_channels_server):
     """The server logs each connection, subscription and their ends."""
     client = WireClient(live_channels_server.url).connect("rooms/logged", auth={"name": "x"})
-    sid = client.sio.get_sid("/rooms/logged")
+    sid, eio_sid = client.sio.get_sid("/rooms/logged"), client.sio.eio.sid
     client.close()
+    live_channels_server.wait_for_output(rf"Connection {re.escape(eio_sid)} from 127\.0\.0\.1 \(websocket\)")
     live_channels_server.wait_for_output(rf"Subscribed {re.escape(sid)} to 'rooms/logged' \(RoomChannel\)")
     live_channels_server.wait_for_output(rf"Unsubscribed {re.escape(sid)} from 'rooms/logged'")
-    live_channels_server.wait_for_output(r"Connection \S+ from 127\.0\.0\.1 \(websocket\)")
+    live_channels_server.wait_for_output(rf"Connection {re.escape(eio_sid)} closed")
 
 
 def test_serves_the_django_site_on_the_same_port(live_channels_server):
@@ -80,7 +82,7 @@ def test_tune_for_serving_leaves_an_explicit_gevent_setting_alone(env, tracked):
 
 
 def test_static_files_are_served_like_runserver():
-    """With --insecure (or DEBUG) static files are served, as runserver does."""
+    """With --insecure, static files are served, as runserver does."""
     with LiveServer(args=["--insecure"]) as server:
         response = requests.get(server.url + "/static/socketio_views/vendor/socket.io.min.js", timeout=5)
     assert response.status_code == 200
@@ -92,9 +94,7 @@ def test_autoreload_restarts_on_code_change(test_db_env):
     with LiveServer(env=test_db_env, reload=True) as server:
         time.sleep(1.5)  # let the reloader take its first snapshot of mtimes
         os.utime(CHANNELS_MODULE)
-        deadline = time.monotonic() + 20
-        while server.banners < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: server.banners >= 2, timeout=20, interval=0.1, message=server.log)
         assert server.banners == 2, server.log()
         assert "MonkeyPatchWarning" not in server.log()
         client = WireClient(server.url).connect("rooms/reloaded", auth={"name": "x"})
@@ -126,22 +126,24 @@ def test_gunicorn_gevent_websocket_worker_serves_channels(test_db_env, tmp_path)
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 20
-        url = None
-        while url is None and time.monotonic() < deadline:
-            match = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log_path.read_text())
-            url = match and match.group(1)
-            time.sleep(0.1)
-        assert url, log_path.read_text()
+        listening = wait_until(
+            lambda: re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log_path.read_text()),
+            timeout=20,
+            interval=0.1,
+            message=log_path.read_text,
+        )
+        url = listening.group(1)
         for transport in ("websocket", "polling"):
-            client = None
-            for _ in range(50):  # the worker boots after the master listens
+
+            def connected():
+                client = WireClient(url, transport=transport)
                 try:
-                    client = WireClient(url, transport=transport).connect("rooms/gunicorn", auth={"name": "g"})
-                    break
-                except Exception:
-                    time.sleep(0.1)
-            assert client is not None, log_path.read_text()
+                    return client.connect("rooms/gunicorn", auth={"name": "g"})
+                except Exception:  # the worker boots after the master listens
+                    client.close()
+                    return None
+
+            client = wait_until(connected, timeout=10, interval=0.1, message=log_path.read_text)
             assert client.call("rooms/gunicorn", "message", {"text": transport}) == {"ok": True}
             client.close()
         tuning = requests.get(url + "/tuning/", timeout=5).json()

@@ -1,4 +1,5 @@
 """Scale-out: several real server processes sharing a real Redis."""
+import itertools
 import json
 import os
 import shutil
@@ -13,19 +14,13 @@ import pytest
 
 from socketio_views.testing import LiveServer
 
+from .ci import require
+from .waiting import wait_until
 from .wire import WireClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def require(condition, reason):
-    """Skip when something the test needs is missing, but fail in CI, where it must be there."""
-    if not condition:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (required when CI=true)")
-        pytest.skip(reason)
 
 
 def redis_reachable(url):
@@ -66,14 +61,16 @@ def wait_until_linked(servers, timeout=10):
     """
     channel = f"presence/link-{uuid.uuid4().hex[:6]}"
     probes = [WireClient(server.url).connect(channel, auth={"name": f"probe{i}"}) for i, server in enumerate(servers)]
+    sent = itertools.count()
+
+    def linked():
+        if all("link" in [t.split()[0] for t in texts(probe, channel)] for probe in probes[1:]):
+            return True
+        assert probes[0].call(channel, "message", {"text": f"link {next(sent)}"}) == {"ok": True}
+        return False
+
     try:
-        deadline = time.monotonic() + timeout
-        n = 0
-        while not all("link" in [t.split()[0] for t in texts(probe, channel)] for probe in probes[1:]):
-            assert time.monotonic() < deadline, f"broadcasts did not cross processes within {timeout} s"
-            assert probes[0].call(channel, "message", {"text": f"link {n}"}) == {"ok": True}
-            n += 1
-            time.sleep(0.2)
+        wait_until(linked, timeout=timeout, interval=0.2, message=f"broadcasts did not cross processes within {timeout} s")
     finally:
         for probe in probes:
             probe.close()
@@ -102,14 +99,21 @@ def test_broadcast_reaches_every_process_exactly_once_in_order(cluster, clients)
     channel = f"presence/fanout-{uuid.uuid4().hex[:6]}"
     publisher = clients(cluster[0], channel, auth={"name": "pub"})
     receivers = [clients(server, channel, auth={"name": f"r{i}"}) for i, server in enumerate(cluster)]
+    closer = clients(cluster[1], channel, auth={"name": "closer"})
 
     for n in range(50):
         assert publisher.call(channel, "message", {"text": str(n)}) == {"ok": True}
-    expected = [str(n) for n in range(50)]
     for receiver in receivers + [publisher]:
         receiver.wait_for(channel, "message", count=50, timeout=10)
-        time.sleep(0.2)  # anything duplicated would have arrived by now
-        assert texts(receiver, channel) == expected
+    # An end marker that reaches every process through Redis after the 50
+    # (A published them before acknowledging, and Redis keeps the order of
+    # its channel), so any copy of them that a process receives, from Redis
+    # or from itself, arrives before it.
+    assert closer.call(channel, "message", {"text": "end"}) == {"ok": True}
+    expected = [str(n) for n in range(50)] + ["end"]
+    for receiver in receivers + [publisher]:
+        wait_until(lambda: "end" in texts(receiver, channel), timeout=10, message=lambda: texts(receiver, channel))
+        assert expected == texts(receiver, channel)
 
 
 def test_include_self_false_across_processes(cluster, clients):
@@ -157,6 +161,7 @@ except RuntimeError:
 with transaction.atomic():
     socketio_views.broadcast_on_commit(channel, {"n": "committed"}, event="saved")
 socketio_views.send(sid, {"to": "you"}, event="direct", channel=channel)
+socketio_views.broadcast(channel, {"from": "script"}, event="end")  # after everything, on the same Redis channel
 print(json.dumps({"server_created": server_exists()}))
 """
 
@@ -180,10 +185,10 @@ def test_broadcast_from_a_process_without_socket_server(cluster, clients, redis_
     )
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"server_created": False}
     for client in (alice, bob):
-        assert client.wait_for(channel, "news") == [{"from": "script"}]
-        assert client.wait_for(channel, "saved") == [{"n": "committed"}]
-    assert alice.wait_for(channel, "direct") == [{"to": "you"}]
-    bob.call(channel, "who")
+        client.wait_for(channel, "end")  # the script's last broadcast: everything it sent has arrived
+        assert client.received(channel, "news") == [{"from": "script"}]
+        assert client.received(channel, "saved") == [{"n": "committed"}]
+    assert alice.received(channel, "direct") == [{"to": "you"}]
     assert bob.received(channel, "direct") == []
 
 
@@ -224,10 +229,7 @@ def start_redis(port):
 
 
 def wait_for_redis(url, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not redis_reachable(url):
-        assert time.monotonic() < deadline, f"redis at {url} did not start"
-        time.sleep(0.05)
+    wait_until(lambda: redis_reachable(url), timeout=timeout, message=f"redis at {url} did not start")
 
 
 def test_redis_restart_under_load(django_db_setup, clients):
@@ -258,13 +260,15 @@ def test_redis_restart_under_load(django_db_setup, clients):
 
         redis_process = start_redis(port)
         wait_for_redis(url)
-        deadline = time.monotonic() + 30
-        n = 0
-        while "after" not in [t.split()[0] for t in texts(remote, channel)]:
-            assert time.monotonic() < deadline, "the servers did not reconnect to Redis within 30 s"
-            local.call(channel, "message", {"text": f"after {n}"})
-            n += 1
-            time.sleep(0.5)
+        sent = itertools.count()
+
+        def crossed():
+            if "after" in [t.split()[0] for t in texts(remote, channel)]:
+                return True
+            local.call(channel, "message", {"text": f"after {next(sent)}"})
+            return False
+
+        wait_until(crossed, timeout=30, interval=0.5, message="the servers did not reconnect to Redis within 30 s")
     finally:
         for server in servers:
             server.stop()

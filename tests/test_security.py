@@ -4,9 +4,15 @@ import threading
 import time
 
 import pytest
+import requests
+import socketio
 import websocket
 
-from .wire import WireClient
+from socketio_views.conf import views_settings
+from socketio_views.testing import LiveServer
+
+from .waiting import wait_until
+from .wire import WireClient, raw_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,15 +31,16 @@ def test_rate_limited_over_the_wire(connect):
     client = connect("limited/wire")
     replies = [client.call("limited/wire", "message", {}) for _ in range(5)]
     assert replies[:3] == [{"ok": True}] * 3
-    assert replies[3]["error"]["code"] == "rate_limited"
-    assert replies[3]["error"]["retry_after"] > 0
-    assert client.wait_for("limited/wire", "error", count=2)[0]["code"] == "rate_limited"
+    assert ["rate_limited", "rate_limited"] == [reply["error"]["code"] for reply in replies[3:]]
+    assert all(reply["error"]["retry_after"] > 0 for reply in replies[3:])
+    assert ["rate_limited", "rate_limited"] == [e["code"] for e in client.wait_for("limited/wire", "error", count=2)]
 
 
 def test_invalid_payload_over_the_wire(connect):
     """A typed handler refuses a wrong payload with per-field messages."""
     client = connect("typed/wire")
     reply = client.call("typed/wire", "message", {"text": 1})
+    assert "invalid" == reply["error"]["code"]
     assert reply["error"]["fields"] == {"text": ["expected str, got int"]}
 
 
@@ -44,10 +51,7 @@ def test_foreign_origin_is_refused_before_any_view(connect, origin, live_channel
     error = client.refused("signals/origin", headers={"Origin": origin})
     assert error["data"]["code"] == "origin_not_allowed"
     assert "CSRF_TRUSTED_ORIGINS" in error["message"]
-    deadline = time.monotonic() + 5
-    while client.sio.eio.state == "connected" and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert client.sio.eio.state != "connected"
+    wait_until(lambda: client.sio.eio.state != "connected", message="the refused connection was not closed")
     observer = connect("signals/origin-observer")
     log = observer.call("signals/origin-observer", "log", {"channel": "signals/origin"})
     assert ["subscribed", "SignalsChannel"] not in log["channel"]
@@ -58,6 +62,53 @@ def test_allowed_origins_connect(connect, origin):
     """Origins whose host is in ALLOWED_HOSTS, or listed in CSRF_TRUSTED_ORIGINS, are accepted."""
     client = connect("rooms/origin", auth={"name": "o"}, headers={"Origin": origin})
     assert client.call("rooms/origin", "message", {"text": "hi"}) == {"ok": True}
+
+
+@pytest.fixture(scope="module")
+def origins_server(django_db_setup):
+    """A live server whose settings list ALLOWED_ORIGINS (tests/settings_origins.py)."""
+    with LiveServer(settings_module="tests.settings_origins") as server:
+        yield server
+
+
+@pytest.fixture
+def origins_client(origins_server, transport):
+    """Open WireClients to ``origins_server``; closed after the test."""
+    clients = []
+
+    def client():
+        clients.append(WireClient(origins_server.url, transport=transport))
+        return clients[-1]
+
+    yield client
+    for c in clients:
+        c.close()
+
+
+@pytest.mark.parametrize("origin", ["https://app.example.com", "https://example.org", "https://chat.example.org"])
+def test_allowed_origins_setting_admits_its_entries_over_the_wire(origins_client, origin):
+    """With ALLOWED_ORIGINS set, a page at a listed origin, or under a "*." entry's domain, subscribes."""
+    client = origins_client().connect("rooms/listed", auth={"name": "l"}, headers={"Origin": origin})
+    assert {"ok": True} == client.call("rooms/listed", "message", {"text": "hi"})
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://127.0.0.1:8000",  # allowed by ALLOWED_HOSTS without the setting
+        "https://trusted.example",  # allowed by CSRF_TRUSTED_ORIGINS without the setting
+        "http://app.example.com",
+        "https://example.org.evil.example",
+        "https://evil.example",
+    ],
+)
+def test_allowed_origins_setting_refuses_every_other_origin_over_the_wire(origins_client, origin):
+    """With ALLOWED_ORIGINS set, any other origin is refused with origin_not_allowed, even one ALLOWED_HOSTS allows."""
+    client = origins_client()
+    error = client.refused("rooms/unlisted", auth={"name": "u"}, headers={"Origin": origin})
+    assert "origin_not_allowed" == error["data"]["code"]
+    assert error["message"].startswith(f"Origin {origin!r} is not allowed to connect.")
+    wait_until(lambda: client.sio.eio.state != "connected", message="the refused connection was not closed")
 
 
 class Ticker:
@@ -91,28 +142,28 @@ class Ticker:
         assert texts == [str(n) for n in range(self.count)], "the listener missed or reordered messages"
 
 
-def raw_socket(url):
-    """A raw Engine.IO websocket, for sending what no correct client sends."""
-    ws = websocket.create_connection(url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket", timeout=5)
-    assert ws.recv().startswith("0{")
-    return ws
-
-
 def closed_or_answered(ws, seconds=6):
-    """Read until the server answers something or closes; return what happened."""
-    deadline = time.monotonic() + seconds
-    try:
-        while time.monotonic() < deadline:
+    """Read until the server answers something or closes; return what happened.
+
+    ``("silent", None)`` when ``seconds`` pass with nothing but pings.
+    """
+
+    def next_frame():
+        try:
             frame = ws.recv()
-            if frame == "2":  # a ping: answer it, keep waiting
-                ws.send("3")
-                continue
-            return ("closed", None) if frame == "" else ("answered", frame)
-    except (websocket.WebSocketConnectionClosedException, ConnectionError):
-        return ("closed", None)
-    except websocket.WebSocketTimeoutException:
-        pass
-    return ("silent", None)
+        except (websocket.WebSocketConnectionClosedException, ConnectionError):
+            return ("closed", None)
+        except websocket.WebSocketTimeoutException:
+            return ("silent", None)
+        if frame == "2":  # a ping: answer it, keep waiting
+            ws.send("3")
+            return None
+        return ("closed", None) if frame == "" else ("answered", frame)
+
+    try:
+        return wait_until(next_frame, timeout=seconds, interval=0)
+    except AssertionError:
+        return ("silent", None)
 
 
 ABUSE = {
@@ -152,6 +203,67 @@ def test_abuse_is_answered_or_closed_and_hurts_nobody_else(live_channels_server,
     fresh.close()
 
 
+def text_filling(channel, size):
+    """A text whose event ``message`` on ``channel``, as python-socketio's client sends it, is ``size`` bytes.
+
+    The size counted is the Engine.IO message: its type ("4"), then the
+    Socket.IO packet ``2/<channel>,["message",{"text":"..."}]``.
+    """
+
+    def frame_size(text):
+        packet = socketio.packet.Packet(socketio.packet.EVENT, data=["message", {"text": text}], namespace="/" + channel)
+        return len("4" + packet.encode())
+
+    text = "x" * (size - frame_size(""))
+    assert size == frame_size(text)
+    return text
+
+
+def test_message_over_max_message_size_closes_the_connection(live_channels_server, connect, transport):
+    """A message one byte over MAX_MESSAGE_SIZE is not delivered and closes its connection; the others keep receiving."""
+    channel = f"rooms/oversize-{transport}"
+    alice = connect(channel, auth={"name": "alice"})
+    bob = connect(channel, auth={"name": "bob"})
+    session = f"{live_channels_server.url}/socket.io/?EIO=4&transport=polling&sid={alice.sio.eio.sid}"
+
+    alice.emit(channel, "message", {"text": text_filling(channel, views_settings.MAX_MESSAGE_SIZE + 1)})
+
+    wait_until(
+        lambda: bob.received(channel, "left"),
+        timeout=10,
+        message=lambda: "the oversized message did not end alice's subscription; bob received "
+        + repr([(event, repr(data)[:50]) for _, event, data in bob.events]),
+    )
+    assert [{"left": "alice"}] == bob.received(channel, "left")
+    # The server forgot the connection (python-engineio's client itself may take a ping interval to notice).
+    wait_until(lambda: requests.get(session, timeout=5).status_code == 400, message="alice's session is still open")
+    carol = connect(channel, auth={"name": "carol"})
+    assert {"ok": True} == carol.call(channel, "message", {"text": "still served"})
+    wait_until(lambda: {"user": "carol", "text": "still served"} in bob.received(channel, "message"))
+    assert [{"joined": "bob"}, {"joined": "carol"}, {"user": "carol", "text": "still served"}] == bob.received(
+        channel, "message"
+    )
+
+
+def test_message_of_max_message_size_is_delivered(connect, transport):
+    """A message of MAX_MESSAGE_SIZE bytes is delivered to every subscriber and its sender stays connected.
+
+    Over polling the client may send a pong in the same request, so the message there is 16 bytes smaller.
+    """
+    channel = f"rooms/fullsize-{transport}"
+    alice = connect(channel, auth={"name": "alice"})
+    bob = connect(channel, auth={"name": "bob"})
+    size = views_settings.MAX_MESSAGE_SIZE - (0 if transport == "websocket" else 16)
+    text = text_filling(channel, size)
+
+    alice.emit(channel, "message", {"text": text})
+
+    wait_until(lambda: len(bob.received(channel, "message")) == 2, timeout=10)
+    assert [{"joined": "bob"}, {"user": "alice", "text": text}] == bob.received(channel, "message")
+    assert "alice" == alice.call(channel, "whoami")["name"]
+    assert {"user": "alice", "text": text} in alice.wait_for(channel, "message", count=3)
+
+
 def test_event_before_subscribe_gets_not_subscribed(live_channels_server):
     """An event for a channel the socket has not subscribed to is answered with connect_error not_subscribed."""
     ws = raw_socket(live_channels_server.url)
@@ -181,18 +293,16 @@ def test_thousands_of_subscribe_unsubscribe_cycles_leave_nothing_behind(live_cha
         finally:
             ws.shutdown()
     # A socket left by an earlier test may close meanwhile: none may be added.
-    deadline = time.monotonic() + 5
-    while observer.call("signals/cycles", "live_views") > baseline and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert observer.call("signals/cycles", "live_views") <= baseline
+    wait_until(
+        lambda: observer.call("signals/cycles", "live_views") <= baseline,
+        message=lambda: f"{observer.call('signals/cycles', 'live_views')} live views, {baseline} before the cycles",
+    )
     observer.close()
 
 
 @pytest.mark.parametrize("jsonp", ["j=0", "j=", "%6A=0"])
 def test_jsonp_polling_is_refused(live_channels_server, jsonp):
     """JSONP handshakes (no Origin header from a cross-site <script>) are refused outright."""
-    import requests
-
     response = requests.get(live_channels_server.url + f"/socket.io/?EIO=4&transport=polling&{jsonp}", timeout=5)
     assert response.status_code == 400
     assert response.json()["code"] == "jsonp_refused"

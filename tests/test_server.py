@@ -1,5 +1,6 @@
 """End-to-end: a real runserver_socketio process and the real python-socketio client."""
 import json
+import re
 import time
 
 import pytest
@@ -9,7 +10,8 @@ from django.test import Client
 
 from socketio_views.testing import LiveServer
 
-from .wire import WireClient
+from .waiting import wait_until
+from .wire import WireClient, raw_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,6 +69,8 @@ def test_broadcast_stays_inside_its_channel(connect):
     alice.call("rooms/one", "message", {"text": "only one"})
     bob.call("rooms/two", "message", {"text": "only two"})
     assert {"user": "bob", "text": "only two"} in bob.wait_for("rooms/two", "message", count=2)
+    alice.call("rooms/one", "whoami")  # a round trip after bob's broadcast: a leak would have arrived
+    assert {"user": "alice", "text": "only one"} in alice.received("rooms/one", "message")
     assert all(ch == "rooms/two" for ch, _, _ in bob.events)
     assert all(ch == "rooms/one" for ch, _, _ in alice.events)
 
@@ -80,6 +84,7 @@ def test_view_attributes_describe_the_subscription(connect):
     assert info["kwargs"] == {"room": "attrs"}
     assert info["sid"] == alice.sio.get_sid("/rooms/attrs")
     assert info["authenticated"] is False
+    assert info["user"] == ""  # AnonymousUser's username
     assert info["name"] == "alice"
 
 
@@ -267,10 +272,7 @@ def test_server_side_disconnect_closes_the_connection(connect):
 
     alice.emit("rooms/kick", "kick")
     assert bob.wait_for("rooms/kick", "left") == [{"left": "alice"}]
-    deadline = time.monotonic() + 5
-    while alice.sio.connected and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not alice.sio.connected
+    wait_until(lambda: not alice.sio.connected, message="the kicked client is still connected")
 
 
 def test_client_disconnect_runs_on_disconnect(connect):
@@ -331,10 +333,7 @@ def test_a_websocket_request_finishes_when_the_socket_closes():
             assert unfinished() == 1
         finally:
             client.close()
-        deadline = time.monotonic() + 5
-        while unfinished() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert unfinished() == 0
+        wait_until(lambda: unfinished() == 0, message=lambda: f"{unfinished()} request(s) not finished")
     finally:
         server.stop()
 
@@ -355,34 +354,40 @@ def test_blocking_handler_does_not_delay_other_clients(connect):
     fast = connect("rooms/slow", auth={"name": "fast"})
 
     slow.emit("rooms/slow", "slow", {"seconds": 3})
-    time.sleep(0.2)
+    emitted = time.monotonic()
+    time.sleep(0.2)  # let the slow handler start
     started = time.monotonic()
     assert fast.call("rooms/slow", "message", {"text": "quick"}) == {"ok": True}
     assert time.monotonic() - started < 1.5
     assert slow.call("rooms/slow", "whoami", timeout=10)["name"] == "slow"
+    assert time.monotonic() - emitted > 2.5  # the slow connection's next event waited for the handler
 
 
-def test_signals_are_sent_at_every_stage(connect):
-    """subscribed, message_received, error, unsubscribed, refused, connected and disconnected fire."""
-    alice = connect("signals/a")
-    alice.call("signals/a", "ping", {"n": 1})
-    alice.call("signals/a", "nosuch")
+def test_signals_are_sent_at_every_stage(connect, transport):
+    """subscribed, message_received, error, unsubscribed, connected and disconnected are sent, in that order."""
+    channel = f"signals/stages-{transport}"
+    alice = connect(channel)
+    alice.call(channel, "ping", {"n": 1})
+    alice.call(channel, "nosuch")
     alice_eio_sid = alice.sio.eio.sid
     alice.close()
-    bob = connect("signals/a")
+    observer = connect(f"signals/stages-observer-{transport}")
 
-    log = bob.call("signals/a", "log")
-    channel_log = log["channel"]
-    assert channel_log[:4] == [
+    def ended():
+        log = observer.call(f"signals/stages-observer-{transport}", "log", {"channel": channel})
+        return log if ["disconnected", alice_eio_sid] in log["connections"] else None
+
+    # Over polling the client may stop without its goodbye: the server then notices at the next missed ping.
+    log = wait_until(ended, timeout=10, message=f"the server did not see {alice_eio_sid} disconnect")
+    assert log["channel"][:4] == [
         ["subscribed", "SignalsChannel"],
         ["message_received", "ping", {"n": 1}],
         ["message_received", "nosuch", None],
         ["error", "nosuch", "unknown_event"],
     ]
-    assert channel_log[4][0] == "unsubscribed"
-    assert channel_log[5] == ["subscribed", "SignalsChannel"]
-    assert ["connected", alice_eio_sid] in log["connections"]
-    assert ["disconnected", alice_eio_sid] in log["connections"]
+    assert ["unsubscribed"] == [entry[0] for entry in log["channel"][4:]]
+    connections = log["connections"]
+    assert connections.index(["connected", alice_eio_sid]) < connections.index(["disconnected", alice_eio_sid])
 
 
 def test_subscription_refused_signal(connect, transport):
@@ -393,3 +398,103 @@ def test_subscription_refused_signal(connect, transport):
 
     log = observer.call("signals/observer", "log", {"channel": channel})
     assert log["channel"] == [["subscription_refused", "channel_not_found"]]
+
+
+# Disconnect reasons over the wire: ReasonsChannel logs its view's disconnect_reason.
+
+
+def disconnect_reasons(observer, channel):
+    """The disconnect_reason of each ended subscription to ``channel``, once one has ended."""
+
+    def reasons():
+        log = observer.call(observer.channel, "log", {"channel": channel})["channel"]
+        return [entry[1] for entry in log if entry[0] == "disconnect_reason"]
+
+    return wait_until(reasons, timeout=15, message=f"no subscription to {channel!r} ended")
+
+
+@pytest.fixture
+def observer(live_channels_server, request):
+    """A websocket subscriber of a ReasonsChannel of its own, to read the server's log."""
+    channel = "reasons/observer-" + re.sub(r"\W+", "-", request.node.name)[:100]
+    client = WireClient(live_channels_server.url, transport="websocket").connect(channel)
+    client.channel = channel
+    yield client
+    client.close()
+
+
+def test_leaving_a_channel_gives_client_disconnect(live_channels_server, observer):
+    """A client leaving one channel (a Socket.IO DISCONNECT for its namespace) ends it with reason "client disconnect"."""
+    ws = raw_socket(live_channels_server.url)
+    try:
+        ws.send("40/reasons/leaving,{}")
+        wait_until(lambda: ws.recv().startswith("40/reasons/leaving,"), interval=0)
+        ws.send("41/reasons/leaving,")
+        assert ["client disconnect"] == disconnect_reasons(observer, "reasons/leaving")
+    finally:
+        ws.shutdown()
+
+
+def test_server_side_unsubscribe_gives_server_disconnect(connect, observer, transport):
+    """self.unsubscribe() ends the subscription with reason "server disconnect"."""
+    channel = f"reasons/unsubscribed-{transport}"
+    client = connect(channel)
+
+    client.emit(channel, "leave")
+
+    assert ["server disconnect"] == disconnect_reasons(observer, channel)
+    wait_until(lambda: channel in client.disconnects)
+
+
+def test_server_side_disconnect_gives_server_disconnect_to_every_subscription(connect, observer, transport):
+    """self.disconnect() ends every subscription of the connection with reason "server disconnect"."""
+    kicked, other = f"reasons/kicked-{transport}", f"reasons/kicked-other-{transport}"
+    client = connect(kicked, other)
+
+    client.emit(kicked, "kick")
+
+    assert ["server disconnect"] == disconnect_reasons(observer, kicked)
+    assert ["server disconnect"] == disconnect_reasons(observer, other)
+
+
+def test_client_closing_its_connection_gives_client_disconnect(live_channels_server, observer):
+    """A client closing its connection (an Engine.IO close packet) ends each subscription with "client disconnect".
+
+    A raw socket: python-socketio's client may close its websocket before
+    its goodbye is written, and the reason is then "transport close".
+    """
+    ws = raw_socket(live_channels_server.url)
+    try:
+        for channel in ("reasons/closing-a", "reasons/closing-b"):
+            ws.send(f"40/{channel},{{}}")
+            wait_until(lambda: ws.recv().startswith(f"40/{channel},"), interval=0)
+
+        ws.send("1")
+
+        assert ["client disconnect"] == disconnect_reasons(observer, "reasons/closing-a")
+        assert ["client disconnect"] == disconnect_reasons(observer, "reasons/closing-b")
+    finally:
+        ws.shutdown()
+
+
+def test_dropped_websocket_gives_transport_close(live_channels_server, observer):
+    """A websocket that drops without a goodbye ends its subscriptions with reason "transport close"."""
+    ws = raw_socket(live_channels_server.url)
+    ws.send("40/reasons/dropped,{}")
+    wait_until(lambda: ws.recv().startswith("40/reasons/dropped,"), interval=0)
+
+    ws.shutdown()
+
+    assert ["transport close"] == disconnect_reasons(observer, "reasons/dropped")
+
+
+def test_vanished_polling_client_gives_ping_timeout(live_channels_server, observer):
+    """A polling client that stops polling ends its subscriptions with reason "ping timeout" (after 5 s here)."""
+    endpoint = live_channels_server.url + "/socket.io/?EIO=4&transport=polling"
+    with requests.Session() as http:
+        handshake = http.get(endpoint, timeout=5).text
+        sid = json.loads(handshake[1:])["sid"]
+        assert "OK" == http.post(f"{endpoint}&sid={sid}", data="40/reasons/vanished,{}", timeout=5).text
+        assert http.get(f"{endpoint}&sid={sid}", timeout=5).text.startswith("40/reasons/vanished,")
+
+    assert ["ping timeout"] == disconnect_reasons(observer, "reasons/vanished")

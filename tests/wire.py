@@ -1,9 +1,9 @@
 """A thin recorder around the real python-socketio client, for end-to-end tests."""
-import queue
-import time
-
 import requests
 import socketio
+import websocket
+
+from .waiting import wait_until
 
 
 class WireClient:
@@ -18,7 +18,6 @@ class WireClient:
         self.http = requests.Session()
         self.sio = socketio.Client(reconnection=False, http_session=self.http)
         self.events = []
-        self._arrivals = queue.Queue()
         self.connect_errors = {}
         self.disconnects = []
         #: event -> function of the payload whose result acknowledges the server's event
@@ -30,7 +29,6 @@ class WireClient:
     def _on_event(self, event, namespace, *args):
         data = args[0] if len(args) == 1 else list(args)
         self.events.append((namespace[1:], event, data))
-        self._arrivals.put(None)
         if event in self.answers:
             return self.answers[event](data)
 
@@ -70,11 +68,12 @@ class WireClient:
             headers=self._headers(headers),
             wait=False,
         )
-        deadline = time.monotonic() + timeout
-        while channel not in self.connect_errors:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{channel!r} was not refused within {timeout}s; events: {self.events}")
-            time.sleep(0.01)
+        wait_until(
+            lambda: channel in self.connect_errors,
+            timeout=timeout,
+            interval=0.01,
+            message=lambda: f"{channel!r} was not refused within {timeout}s; events: {self.events}",
+        )
         return self.connect_errors[channel]
 
     def call(self, channel, event, data=None, timeout=5):
@@ -88,22 +87,32 @@ class WireClient:
 
     def wait_for(self, channel, event, count=1, timeout=5):
         """Wait until ``count`` events ``event`` arrived on ``channel``; return them all."""
-        deadline = time.monotonic() + timeout
-        while len(self.received(channel, event)) < count:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(
-                    f"Expected {count} {event!r} on {channel!r} within {timeout}s; got "
-                    f"{self.received(channel, event)}; all events: {self.events}"
-                )
-            try:
-                self._arrivals.get(timeout=remaining)
-            except queue.Empty:
-                pass
+        wait_until(
+            lambda: len(self.received(channel, event)) >= count,
+            timeout=timeout,
+            interval=0.01,
+            message=lambda: (
+                f"Expected {count} {event!r} on {channel!r} within {timeout}s; got "
+                f"{self.received(channel, event)}; all events: {self.events}"
+            ),
+        )
         return self.received(channel, event)
 
     def close(self):
+        """Disconnect if connected, and release the sockets, also of a connection the server dropped."""
         try:
             self.sio.disconnect()
         finally:
+            # python-engineio's client leaves its websocket open when the
+            # server drops the connection without a close packet.
+            ws = getattr(self.sio.eio, "ws", None)
+            if ws is not None:
+                ws.shutdown()
             self.http.close()
+
+
+def raw_socket(url):
+    """A raw Engine.IO websocket, for sending what no correct client sends."""
+    ws = websocket.create_connection(url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket", timeout=5)
+    assert ws.recv().startswith("0{")
+    return ws

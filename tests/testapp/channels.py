@@ -306,3 +306,19 @@ class HistoryChannel(ChannelView):
 
     def on_whoami(self, data, room):
         return {"recovered": self.recovered, "recovery_failure": self.recovery_failure}
+
+
+# Disconnect reasons over the wire (tests/test_server.py).
+
+
+class ReasonsChannel(SignalsChannel):
+    """Logs ``["disconnect_reason", self.disconnect_reason]`` per channel when a subscription ends (``on_log`` returns it)."""
+
+    def on_leave(self, data, name):
+        self.unsubscribe()
+
+    def on_kick(self, data, name):
+        self.disconnect()
+
+    def on_disconnect(self, name):
+        signal_log[self.channel].append(["disconnect_reason", self.disconnect_reason])
