@@ -57,6 +57,10 @@ SERVERS = {
         "label": "socketio_views (gunicorn + gevent-websocket worker)",
         "protocol": "sio",
     },
+    "socketio_views-history": {
+        "label": "socketio_views, channel with history = 100 (runserver_socketio)",
+        "protocol": "sio",
+    },
     "python-socketio": {
         "label": "python-socketio, raw (gevent pywsgi)",
         "protocol": "sio",
@@ -76,7 +80,7 @@ SERVERS = {
 }
 BASELINE = "socketio_views"
 WORKLOADS = ("fanout", "idle", "rooms", "scaleout")
-SCALEOUT_SERVERS = ("socketio_views", "python-socketio", "channels-redis", "node")
+SCALEOUT_SERVERS = ("socketio_views", "socketio_views-history", "python-socketio", "channels-redis", "node")
 
 
 def log(message):
@@ -249,9 +253,12 @@ def gunicorn_extra_options():
 def server_command(name, port, redis=None, redis_prefix=None):
     """(cmd, cwd, env) of server ``name`` on ``port``; ``redis`` for the scale-out workload."""
     env = {"BENCH_WORK_DIR": str(WORK), "PYTHONUNBUFFERED": "1"}
-    if name == "socketio_views":
+    if name in ("socketio_views", "socketio_views-history"):
         cmd = [MAIN_PY, "manage.py", "runserver_socketio", "--noreload", f"127.0.0.1:{port}"]
         cwd = PROJECT
+        if name == "socketio_views-history":
+            # Every broadcast kept (in memory, or in Redis with a backend) and numbered.
+            env["BENCH_HISTORY"] = "100"
     elif name == "socketio_views-gunicorn":
         cmd = [
             MAIN_BIN / "gunicorn",
@@ -391,6 +398,8 @@ def scaleout_availability():
         reasons["socketio_views"] = "not available: the redis package is not installed in the project venv"
     if has_redis != "True":
         reasons["python-socketio"] = "not available: the redis package is not installed in the project venv"
+    if "socketio_views" in reasons:
+        reasons["socketio_views-history"] = reasons["socketio_views"]
     reasons["socketio_views-gunicorn"] = "not run (the runserver row measures the same backend)"
     reasons["channels-memory"] = "n/a: the in-memory layer does not cross processes"
     return reasons

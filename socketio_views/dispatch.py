@@ -57,6 +57,7 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
             auth=auth,
         )
         outbox.policy = view.get_history_policy()
+        history.remember_policy(channel, outbox.policy)
         if outbox.policy is not None:
             _prepare_recovery(view, outbox, claim)
         view.subscribe()
@@ -147,7 +148,7 @@ def end_subscription(view, reason=None):
     finally:
         logger.info("Unsubscribed %s from %r (%s)", view.sid, view.channel, reason)
         if view.hub.policy is not None:
-            history.close_session(view.hub, reason, view.hub.policy)
+            history.close_session(view, view.hub, reason, view.hub.policy)
         _run_hook(view, view.after_disconnect)
         try:
             signals.unsubscribed.send(sender=type(view), view=view, reason=reason)

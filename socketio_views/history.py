@@ -200,19 +200,30 @@ class RedisHistory:
         return offset.decode()
 
     def after(self, channel, offset):
-        wanted = parse_offset(offset)
-        key = self._key(channel)
-        try:
-            info = self.redis.xinfo_stream(key)
-        except Exception as exc:
-            if "no such key" not in str(exc).lower():
-                raise
-            return [] if offset == START else None
-        max_deleted = info.get("max-deleted-entry-id", b"0-0")
-        max_deleted = max_deleted.decode() if isinstance(max_deleted, bytes) else str(max_deleted)
-        if wanted is None or parse_offset(max_deleted) > wanted:
+        if parse_offset(offset) is None:
             return None
-        return [self._entry(i, f) for i, f in self.redis.xrange(key, min=f"({offset}", max="+")]
+        key = self._key(channel)
+        if offset == START:
+            # Complete only if nothing was ever trimmed from the stream.
+            try:
+                info = self.redis.xinfo_stream(key)
+            except Exception as exc:
+                if "no such key" not in str(exc).lower():
+                    raise
+                return []
+            if info.get("entries-added", info["length"]) != info["length"]:
+                return None
+        else:
+            # Trimming removes the oldest entries: if the client's last entry
+            # is still kept, so is everything after it.
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.xrange(key, offset, offset, count=1)
+            pipe.xrange(key, f"({offset}", "+")
+            found, entries = pipe.execute()
+            if not found:
+                return None
+            return [self._entry(i, f) for i, f in entries]
+        return [self._entry(i, f) for i, f in self.redis.xrange(key, "-", "+")]
 
     def last(self, channel, count):
         if count <= 0:
@@ -286,6 +297,11 @@ def policy_for(channel):
         policies.clear()
     policies[channel] = policy
     return policy
+
+
+def remember_policy(channel, policy):
+    """Record the policy a subscription's view declared, for broadcasts to ``channel`` from elsewhere."""
+    _policies.get()[channel] = policy
 
 
 def new_pid():
@@ -372,9 +388,9 @@ def open_session(view, outbox, policy):
     _keeper.get().keep(outbox.pid, session, policy.window)
 
 
-def close_session(outbox, reason, policy):
+def close_session(view, outbox, reason, policy):
     """Stop renewing the session: it expires after the recovery window (at once if the client left)."""
-    _keeper.get().release(outbox.pid, 0 if reason == "client disconnect" else policy.window)
+    _keeper.get().release(outbox.pid, view.sid, 0 if reason == "client disconnect" else policy.window)
 
 
 class SessionKeeper:
@@ -396,10 +412,11 @@ class SessionKeeper:
                     self._thread = threading.Thread(target=self._renew, name="history-sessions", daemon=True)
                     self._thread.start()
 
-    def release(self, pid, window):
-        entry = self.live.pop(pid, None)
-        if entry is None:
-            return
+    def release(self, pid, sid, window):
+        entry = self.live.get(pid)
+        if entry is None or entry[0]["sid"] != sid:
+            return  # already recovered by a newer subscription, which owns the session now
+        del self.live[pid]
         if window:
             self._save(pid, entry[0], window)
         else:

@@ -83,3 +83,16 @@ def test_pages_and_browser_client_are_served(demo_server):
     script = requests.get(demo_server.url + "/static/socketio_views/vendor/socket.io.min.js", timeout=5)
     assert script.status_code == 200 and "Socket.IO v4" in script.text
     assert requests.get(demo_server.url + "/", timeout=5).status_code == 200
+
+
+def test_newcomers_see_the_last_messages_and_offsets_come_with_them(demo_client):
+    """The demo keeps its rooms' messages: a newcomer receives the last ones, each with a history offset."""
+    alice = demo_client("rooms/history", auth={"name": "alice"})
+    for n in range(3):
+        assert alice.call("rooms/history", "message", {"text": f"m{n}"}) == {"ok": True}
+    bob = demo_client("rooms/history", auth={"name": "bob"})
+
+    assert [m["text"] for m in bob.wait_for("rooms/history", "message", count=3)] == ["m0", "m1", "m2"]
+    assert len([o for ch, ev, o in bob.offsets if ev == "message"]) == 3
+    bob.call("rooms/history", "typing", {})
+    assert [ev for ch, ev, o in alice.offsets] == ["message"] * 3  # typing is not kept

@@ -237,3 +237,51 @@ def test_memory_history_is_bounded_and_expires():
     now[0] += 61
     store.append("other", policy, "message", {})
     assert store.count("c") == 0 and "c" not in store.channels
+
+
+def test_redis_history_is_bounded_expires_and_replays(settings):
+    """10,000 broadcasts into history = 100 leave about 100 entries in Redis; a silent channel expires."""
+    import os
+    import time
+    import uuid
+
+    from socketio_views.history import RedisHistory
+
+    from .ci import require
+
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    store = RedisHistory(url, prefix=f"svt-{uuid.uuid4().hex[:8]}")
+    try:
+        store.redis.ping()
+    except Exception:
+        require(False, f"Redis is not reachable at {url}")
+    try:
+        policy = Policy(size=100, ttl=2, window=120)
+        pipe_offsets = [store.append("c", policy, "message", {"n": n}) for n in range(10_000)]
+        assert 100 <= store.count("c") <= 200  # XADD MAXLEN ~ trims in blocks
+        assert [e.data["n"] for e in store.after("c", pipe_offsets[-3])] == [9_998, 9_999]
+        assert store.after("c", pipe_offsets[0]) is None  # fallen out of the history
+        assert store.last_offset("c") == pipe_offsets[-1]
+        assert 0 < store.redis.ttl(store._key("c")) <= 2
+        time.sleep(2.5)
+        assert store.count("c") == 0 and store.after("c", pipe_offsets[-1]) is None
+    finally:
+        store.redis.delete(store._key("c"))
+        store.close()
+
+
+def test_a_late_teardown_of_the_old_subscription_leaves_the_recovered_session_alone(router):
+    """The server may notice a dead transport after the client recovered: the old teardown must not end the new session."""
+    from socketio_views.history import _keeper
+
+    client = ChannelTestClient(router=router)
+    old = client.subscribe("chat/late")
+    old_view = old.view
+    client.dropped = [old]  # the client reconnects before the server noticed the old transport died
+    client.subscriptions.pop("chat/late")
+    (new,) = client.reconnect()
+    assert new.recovered
+    from socketio_views import dispatch
+
+    dispatch.end_subscription(old_view, "ping timeout")
+    assert _keeper.get().live[new.pid][0]["sid"] == new.sid

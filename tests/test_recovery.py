@@ -230,3 +230,28 @@ def test_an_unknown_pid_gives_a_fresh_subscription(live_channels_server, claim):
         assert client.call(channel, "whoami") == {"recovered": False, "recovery_failure": "unknown_session"}
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("cause", ["history_lost", "expired"])
+def test_refused_recoveries_over_the_wire(live_channels_server, node_clients, cause):
+    """Offset older than the kept history, or a session past its recovery window: a fresh subscription, recovered false."""
+    channel = f"short-history/{uuid.uuid4().hex[:8]}"
+    node = node_clients(live_channels_server.url, channel)
+    node.wait_for("connect")
+    publisher = WireClient(live_channels_server.url).connect(channel)
+    try:
+        publish(publisher, channel, ["seen"])
+        node.wait_for_texts(1)
+        node.command("drop")
+        node.wait_for("disconnect")
+        if cause == "history_lost":
+            publish(publisher, channel, [f"missed {n}" for n in range(10)])  # history = 5
+        else:
+            time.sleep(3.5)  # recovery_window = 2
+            publish(publisher, channel, ["missed"])
+        node.command("reconnect")
+        assert node.wait_for("connect", 2)[-1]["recovered"] is False
+        publish(publisher, channel, ["after"])
+        assert node.wait_for_texts(2) == ["seen", "after"]  # nothing replayed
+    finally:
+        publisher.close()

@@ -1,6 +1,8 @@
 """A thin recorder around the real python-socketio client, for end-to-end tests."""
 import requests
 import socketio
+
+from socketio_views.history import parse_offset
 import websocket
 
 from .waiting import wait_until
@@ -18,6 +20,8 @@ class WireClient:
         self.http = requests.Session()
         self.sio = socketio.Client(reconnection=False, http_session=self.http)
         self.events = []
+        #: (channel, event, offset) of every event that carried a history offset.
+        self.offsets = []
         self.connect_errors = {}
         self.disconnects = []
         #: event -> function of the payload whose result acknowledges the server's event
@@ -27,6 +31,10 @@ class WireClient:
         self.sio.on("disconnect", self._on_disconnect, namespace="*")
 
     def _on_event(self, event, namespace, *args):
+        if len(args) == 2 and parse_offset(args[1]) is not None:
+            # A broadcast on a channel with history: its offset comes last.
+            args, offset = args[:1], args[1]
+            self.offsets.append((namespace[1:], event, offset))
         data = args[0] if len(args) == 1 else list(args)
         self.events.append((namespace[1:], event, data))
         if event in self.answers:

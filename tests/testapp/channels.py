@@ -322,3 +322,10 @@ class ReasonsChannel(SignalsChannel):
 
     def on_disconnect(self, name):
         signal_log[self.channel].append(["disconnect_reason", self.disconnect_reason])
+
+
+class ShortHistoryChannel(HistoryChannel):
+    """Five broadcasts kept; a session outlives its subscription by two seconds."""
+
+    history = 5
+    recovery_window = 2

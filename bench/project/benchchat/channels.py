@@ -3,6 +3,8 @@
 The demo broadcasts ``joined`` on every subscription, which would make N
 subscriptions cost N² deliveries and measure that instead of the fan-out.
 """
+import os
+
 from socketio_views import ChannelError, ChannelView
 
 MAX_NAME = 30
@@ -13,7 +15,10 @@ class RoomChannel(ChannelView):
     """``rooms/<slug:room>``: subscribe with ``auth={"name": ...}``; ``message``
     is broadcast to every subscriber (the sender included) as
     ``{"user", "text", ...the other payload fields}`` and acknowledged with
-    ``{"ok": True}``."""
+    ``{"ok": True}``. With ``BENCH_HISTORY`` set, the channel keeps that many
+    broadcasts (the ``socketio_views-history`` row)."""
+
+    history = int(os.environ.get("BENCH_HISTORY", "0"))
 
     def on_subscribe(self, room):
         user = self.request.user
