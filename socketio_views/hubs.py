@@ -30,6 +30,15 @@ from .views import UNSENDABLE_EVENTS
 logger = logging.getLogger("socketio_views")
 
 
+def namespace_for(channel):
+    """Return the Socket.IO namespace of ``channel`` (``"rooms/lobby"`` -> ``"/rooms/lobby"``)."""
+    if channel.startswith("/"):
+        raise ValueError(
+            f"Channel names do not start with '/': use {channel.lstrip('/')!r}, not {channel!r}."
+        )
+    return "/" + channel
+
+
 class Hub:
     """Delivers events to the subscribers of channels.
 
@@ -53,10 +62,7 @@ class Hub:
         """
         if event in UNSENDABLE_EVENTS:
             raise ValueError(f"{event!r} is reserved by Socket.IO; choose another event name.")
-        if channel.startswith("/"):
-            raise ValueError(
-                f"Channel names do not start with '/': use {channel.lstrip('/')!r}, not {channel!r}."
-            )
+        namespace_for(channel)
         if callback is not None and to is None:
             raise ValueError("A callback needs one recipient: pass to=<sid> (send(), not broadcast()).")
         data = payloads.unstructure(data, converter)

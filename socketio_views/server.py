@@ -20,7 +20,7 @@ from .backends import server_manager
 from .conf import views_settings
 from .db import release_db_connections
 from .exceptions import ChannelError, JsonpRefused, NotSubscribed, OriginNotAllowed
-from .hubs import Hub
+from .hubs import Hub, namespace_for
 from .state import ProcessWide
 
 logger = logging.getLogger("socketio_views")
@@ -42,15 +42,6 @@ DEFAULT_SERVER_OPTIONS = {
     # refusal can carry a message and a code; python-engineio only answers CORS.
     "cors_allowed_origins": lambda origin, environ: True,
 }
-
-
-def namespace_for(channel):
-    """Return the Socket.IO namespace of ``channel`` (``"rooms/lobby"`` -> ``"/rooms/lobby"``)."""
-    if channel.startswith("/"):
-        raise ValueError(
-            f"Channel names do not start with '/': use {channel.lstrip('/')!r}, not {channel!r}."
-        )
-    return "/" + channel
 
 
 class ServerHub(Hub):

@@ -94,6 +94,25 @@ def node_clients():
         client.close()
 
 
+@pytest.fixture
+def subscribed(node_clients):
+    """A Node subscriber and a publisher on a new channel; the subscriber has received "before"."""
+    publishers = []
+
+    def make(node_url, publisher_url, prefix="history"):
+        channel = f"{prefix}/{uuid.uuid4().hex[:8]}"
+        node = node_clients(node_url, channel)
+        assert node.wait_for("connect")[0]["recovered"] is False
+        publishers.append(WireClient(publisher_url).connect(channel))
+        publish(publishers[-1], channel, ["before"])
+        assert node.wait_for_texts(1) == ["before"]
+        return channel, node, publishers[-1]
+
+    yield make
+    for publisher in publishers:
+        publisher.close()
+
+
 def publish(publisher, channel, texts, **extra):
     """Broadcast each text; return once the server has handled (and kept) them all."""
     for text in texts[:-1]:
@@ -102,42 +121,29 @@ def publish(publisher, channel, texts, **extra):
     assert publisher.call(channel, "message", {"text": texts[-1], **extra}) == {"ok": True}
 
 
-def test_recovery_after_three_drops_in_a_row(live_channels_server, node_clients):
+def test_recovery_after_three_drops_in_a_row(live_channels_server, subscribed):
     """Each time the transport drops, 20 messages sent meanwhile arrive once, in order, with recovered true."""
-    channel = f"history/{uuid.uuid4().hex[:8]}"
-    node = node_clients(live_channels_server.url, channel)
-    assert node.wait_for("connect")[0]["recovered"] is False
-    publisher = WireClient(live_channels_server.url).connect(channel)
-    try:
-        publish(publisher, channel, ["live 0"])
-        expected = ["live 0"]
-        assert node.wait_for_texts(1) == expected
-        for round in range(1, 4):
-            node.command("drop")
-            node.wait_for("disconnect", round)
-            missed = [f"missed {round}.{n}" for n in range(20)]
-            publish(publisher, channel, missed)
-            node.command("reconnect")
-            assert node.wait_for("connect", round + 1)[-1]["recovered"] is True
-            publish(publisher, channel, [f"live {round}"])
-            expected += missed + [f"live {round}"]
-            assert node.wait_for_texts(len(expected)) == expected
-        offsets = [e["offset"] for e in node.of("message")]
-        assert all(offsets) and len(set(offsets)) == len(offsets)
-    finally:
-        publisher.close()
+    channel, node, publisher = subscribed(live_channels_server.url, live_channels_server.url)
+    expected = ["before"]
+    for round in range(1, 4):
+        node.command("drop")
+        node.wait_for("disconnect", round)
+        missed = [f"missed {round}.{n}" for n in range(20)]
+        publish(publisher, channel, missed)
+        node.command("reconnect")
+        assert node.wait_for("connect", round + 1)[-1]["recovered"] is True
+        publish(publisher, channel, [f"live {round}"])
+        expected += missed + [f"live {round}"]
+        assert node.wait_for_texts(len(expected)) == expected
+    offsets = [e["offset"] for e in node.of("message")]
+    assert all(offsets) and len(set(offsets)) == len(offsets)
 
 
-def test_replay_and_live_traffic_meet_without_gap_or_duplicate(live_channels_server, node_clients):
+def test_replay_and_live_traffic_meet_without_gap_or_duplicate(live_channels_server, subscribed):
     """While 1,000 missed messages are replayed, a publisher sends 200 a second: every message arrives once, in order."""
-    channel = f"history/{uuid.uuid4().hex[:8]}"
-    node = node_clients(live_channels_server.url, channel)
-    node.wait_for("connect")
-    publisher = WireClient(live_channels_server.url).connect(channel)
+    channel, node, publisher = subscribed(live_channels_server.url, live_channels_server.url)
     ticker = WireClient(live_channels_server.url).connect(channel)
     try:
-        publish(publisher, channel, ["first"])
-        node.wait_for_texts(1)
         node.command("drop")
         node.wait_for("disconnect")
         missed = [f"missed {n}" for n in range(1000)]
@@ -155,9 +161,8 @@ def test_replay_and_live_traffic_meet_without_gap_or_duplicate(live_channels_ser
         node.command("reconnect")
         thread.join(20)
         assert node.wait_for("connect", 2)[-1]["recovered"] is True
-        assert node.wait_for_texts(1 + 1000 + 400, timeout=30) == ["first"] + missed + live
+        assert node.wait_for_texts(1 + 1000 + 400, timeout=30) == ["before"] + missed + live
     finally:
-        publisher.close()
         ticker.close()
 
 
@@ -171,54 +176,38 @@ def redis_cluster(redis_url, django_db_setup):  # noqa: F811
         server.stop()
 
 
-def test_recovery_across_a_sigkill_and_restart(redis_cluster, node_clients):
+def test_recovery_across_a_sigkill_and_restart(redis_cluster, subscribed):
     """The process holding the subscriber is SIGKILLed; 20 messages go out from another; the restarted process replays them."""
     (first, second), env = redis_cluster
-    channel = f"history/{uuid.uuid4().hex[:8]}"
-    node = node_clients(first.url, channel)
-    node.wait_for("connect")
-    publisher = WireClient(second.url).connect(channel)
+    channel, node, publisher = subscribed(first.url, second.url)
+    port = first.url.rsplit(":", 1)[1]
+    os.killpg(first.process.pid, signal.SIGKILL)
+    first.process.wait(10)
+    node.wait_for("disconnect")
+    missed = [f"missed {n}" for n in range(20)]
+    publish(publisher, channel, missed)
+    restarted = LiveServer(settings_module="tests.settings_redis", env=env, port=int(port)).start()
     try:
-        publish(publisher, channel, ["before"])
-        assert node.wait_for_texts(1) == ["before"]
-        port = first.url.rsplit(":", 1)[1]
-        os.killpg(first.process.pid, signal.SIGKILL)
-        first.process.wait(10)
-        node.wait_for("disconnect")
-        missed = [f"missed {n}" for n in range(20)]
-        publish(publisher, channel, missed)
-        restarted = LiveServer(settings_module="tests.settings_redis", env=env, port=int(port)).start()
-        try:
-            node.command("reconnect")
-            assert node.wait_for("connect", 2)[-1]["recovered"] is True
-            assert node.wait_for_texts(21) == ["before"] + missed
-        finally:
-            restarted.stop()
-    finally:
-        publisher.close()
-
-
-def test_recovery_on_another_process(redis_cluster, node_clients):
-    """A client that reconnects to another process recovers what was broadcast meanwhile."""
-    (first, second), _env = redis_cluster
-    channel = f"history/{uuid.uuid4().hex[:8]}"
-    node = node_clients(first.url, channel)
-    node.wait_for("connect")
-    publisher = WireClient(first.url).connect(channel)
-    try:
-        publish(publisher, channel, ["before"])
-        node.wait_for_texts(1)
-        node.command("drop")
-        node.wait_for("disconnect")
-        missed = [f"missed {n}" for n in range(20)]
-        publish(publisher, channel, missed)
-        node.command(f"reconnect {second.url}")
+        node.command("reconnect")
         assert node.wait_for("connect", 2)[-1]["recovered"] is True
         assert node.wait_for_texts(21) == ["before"] + missed
-        publish(publisher, channel, ["after"])
-        assert node.wait_for_texts(22)[-1] == "after"
     finally:
-        publisher.close()
+        restarted.stop()
+
+
+def test_recovery_on_another_process(redis_cluster, subscribed):
+    """A client that reconnects to another process recovers what was broadcast meanwhile."""
+    (first, second), _env = redis_cluster
+    channel, node, publisher = subscribed(first.url, first.url)
+    node.command("drop")
+    node.wait_for("disconnect")
+    missed = [f"missed {n}" for n in range(20)]
+    publish(publisher, channel, missed)
+    node.command(f"reconnect {second.url}")
+    assert node.wait_for("connect", 2)[-1]["recovered"] is True
+    assert node.wait_for_texts(21) == ["before"] + missed
+    publish(publisher, channel, ["after"])
+    assert node.wait_for_texts(22)[-1] == "after"
 
 
 @pytest.mark.parametrize("claim", [{"pid": "unknown"}, {"pid": "unknown", "offset": "1-0"}, {"pid": 7, "offset": []}])
@@ -233,25 +222,17 @@ def test_an_unknown_pid_gives_a_fresh_subscription(live_channels_server, claim):
 
 
 @pytest.mark.parametrize("cause", ["history_lost", "expired"])
-def test_refused_recoveries_over_the_wire(live_channels_server, node_clients, cause):
+def test_refused_recoveries_over_the_wire(live_channels_server, subscribed, cause):
     """Offset older than the kept history, or a session past its recovery window: a fresh subscription, recovered false."""
-    channel = f"short-history/{uuid.uuid4().hex[:8]}"
-    node = node_clients(live_channels_server.url, channel)
-    node.wait_for("connect")
-    publisher = WireClient(live_channels_server.url).connect(channel)
-    try:
-        publish(publisher, channel, ["seen"])
-        node.wait_for_texts(1)
-        node.command("drop")
-        node.wait_for("disconnect")
-        if cause == "history_lost":
-            publish(publisher, channel, [f"missed {n}" for n in range(10)])  # history = 5
-        else:
-            time.sleep(3.5)  # recovery_window = 2
-            publish(publisher, channel, ["missed"])
-        node.command("reconnect")
-        assert node.wait_for("connect", 2)[-1]["recovered"] is False
-        publish(publisher, channel, ["after"])
-        assert node.wait_for_texts(2) == ["seen", "after"]  # nothing replayed
-    finally:
-        publisher.close()
+    channel, node, publisher = subscribed(live_channels_server.url, live_channels_server.url, prefix="short-history")
+    node.command("drop")
+    node.wait_for("disconnect")
+    if cause == "history_lost":
+        publish(publisher, channel, [f"missed {n}" for n in range(10)])  # history = 5
+    else:
+        time.sleep(3.5)  # recovery_window = 2
+        publish(publisher, channel, ["missed"])
+    node.command("reconnect")
+    assert node.wait_for("connect", 2)[-1]["recovered"] is False
+    publish(publisher, channel, ["after"])
+    assert node.wait_for_texts(2) == ["before", "after"]  # nothing replayed
