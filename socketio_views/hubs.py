@@ -39,6 +39,11 @@ def namespace_for(channel):
     return "/" + channel
 
 
+def packet_args(data, offset):
+    """What python-socketio sends: ``data``, or ``(data, offset)``, which it sends as two arguments."""
+    return data if offset is None else (data, offset)
+
+
 class Hub:
     """Delivers events to the subscribers of channels.
 
@@ -152,9 +157,7 @@ class PublisherHub(Hub):
         self.manager = manager
 
     def deliver(self, event, data, *, channel, to=None, skip_sid=None, callback=None, offset=None):
-        if offset is not None:
-            data = (data, offset)
-        self.manager.emit(event, data, namespace="/" + channel, room=to, skip_sid=skip_sid)
+        self.manager.emit(event, packet_args(data, offset), namespace="/" + channel, room=to, skip_sid=skip_sid)
 
     def channel_of(self, sid):
         return None

@@ -20,7 +20,7 @@ from .backends import server_manager
 from .conf import views_settings
 from .db import release_db_connections
 from .exceptions import ChannelError, JsonpRefused, NotSubscribed, OriginNotAllowed
-from .hubs import Hub, namespace_for
+from .hubs import Hub, namespace_for, packet_args
 from .state import ProcessWide
 
 logger = logging.getLogger("socketio_views")
@@ -51,9 +51,9 @@ class ServerHub(Hub):
         self.server = server
 
     def deliver(self, event, data, *, channel, to=None, skip_sid=None, callback=None, offset=None):
-        if offset is not None:
-            data = (data, offset)
-        self.server.emit(event, data, namespace="/" + channel, to=to, skip_sid=skip_sid, callback=callback)
+        self.server.emit(
+            event, packet_args(data, offset), namespace="/" + channel, to=to, skip_sid=skip_sid, callback=callback
+        )
 
     def channel_of(self, sid):
         view = self.server.views.get(sid)

@@ -236,3 +236,44 @@ def test_refused_recoveries_over_the_wire(live_channels_server, subscribed, caus
     assert node.wait_for("connect", 2)[-1]["recovered"] is False
     publish(publisher, channel, ["after"])
     assert node.wait_for_texts(2) == ["before", "after"]  # nothing replayed
+
+
+def session_cookie(username):
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    client = Client()
+    client.force_login(User.objects.create_user(username))
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+def test_another_users_pid_recovers_nothing_over_the_wire(live_channels_server):
+    """Mallory presenting alice's pid and offset gets a fresh subscription (other_user) and none of alice's messages."""
+    channel = f"history/{uuid.uuid4().hex[:8]}"
+    alice = WireClient(live_channels_server.url)
+    pids = {}
+    handle_connect = alice.sio._handle_connect
+
+    def remember_pid(namespace, data):
+        pids[namespace] = (data or {}).get("pid")
+        handle_connect(namespace, data)
+
+    alice.sio._handle_connect = remember_pid
+    alice.connect(channel, headers={"Cookie": session_cookie("alice")})
+    publisher = WireClient(live_channels_server.url).connect(channel)
+    mallory = WireClient(live_channels_server.url)
+    try:
+        publish(publisher, channel, ["for alice"])
+        alice.wait_for(channel, "message")
+        (_channel, _event, offset) = alice.offsets[0]
+        alice.sio.eio.disconnect(abort=True)  # the transport drops; alice's session waits for her
+        publish(publisher, channel, ["missed by alice"])
+        mallory.connect(
+            channel, auth={"pid": pids["/" + channel], "offset": offset}, headers={"Cookie": session_cookie("mallory")}
+        )
+        assert mallory.call(channel, "whoami") == {"recovered": False, "recovery_failure": "other_user"}
+        assert mallory.received(channel, "message") == []
+    finally:
+        for client in (alice, publisher, mallory):
+            if client.sio.connected:
+                client.close()
