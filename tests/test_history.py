@@ -285,3 +285,21 @@ def test_a_late_teardown_of_the_old_subscription_leaves_the_recovered_session_al
 
     dispatch.end_subscription(old_view, "ping timeout")
     assert _keeper.get().live[new.pid][0]["sid"] == new.sid
+
+
+@pytest.mark.django_db
+def test_recovery_runs_the_access_checks_again(router):
+    """A pid does not bypass the mixins: the same pid without the login is refused with login_required."""
+    from socketio_views.mixins import LoginRequiredMixin
+    from socketio_views.testing import SubscriptionRefused
+
+    class MembersChat(LoginRequiredMixin, Chat):
+        pass
+
+    router.register("members-chat/<str:room>", MembersChat)
+    alice = ChannelTestClient(router=router, user=User.objects.create_user("alice"))
+    room = alice.subscribe("members-chat/a")
+    alice.drop()
+    with pytest.raises(SubscriptionRefused) as refused:
+        ChannelTestClient(router=router).subscribe("members-chat/a", recover=room)
+    assert refused.value.code == "login_required"
