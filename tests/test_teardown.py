@@ -1,0 +1,53 @@
+"""Teardown under mass disconnection: no re-entry, every on_disconnect runs, every leave is announced."""
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from socketio_views.testing import LiveServer
+
+from .waiting import wait_until
+from .wire import WireClient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def server(django_db_setup):
+    server = LiveServer().start()
+    yield server
+    server.stop()
+
+
+def vanishing_polling_subscriber(url, channel, name):
+    """Open a polling session and subscribe, then never poll again (a client that vanished)."""
+    http = requests.Session()
+    base = f"{url}/socket.io/?EIO=4&transport=polling"
+    handshake = http.get(base, timeout=5).text
+    sid = json.loads(handshake[1:])["sid"]
+    http.post(f"{base}&sid={sid}", data=f'40/{channel},{json.dumps({"name": name})}', timeout=5)
+    assert f"40/{channel}," in http.get(f"{base}&sid={sid}", timeout=5).text
+    http.close()
+
+
+def test_three_hundred_subscribers_timing_out_together(server):
+    """300 subscribers time out at once: no RecursionError, and a remaining subscriber sees 300 leaves."""
+    channel = f"presence/mass-{uuid.uuid4().hex[:6]}"
+    witness = WireClient(server.url).connect(channel, auth={"name": "witness"})
+    try:
+        with ThreadPoolExecutor(32) as pool:  # all within a second or two: they time out together
+            list(pool.map(lambda n: vanishing_polling_subscriber(server.url, channel, f"ghost{n}"), range(300)))
+        assert len(witness.call(channel, "who")) == 301
+        wait_until(
+            lambda: sum(len(d["leaves"]) for d in witness.received(channel, "presence_diff")) >= 300,
+            timeout=30,
+            message=lambda: f"leaves seen: {sum(len(d['leaves']) for d in witness.received(channel, 'presence_diff'))}",
+        )
+        leaves = [e["user"] for d in witness.received(channel, "presence_diff") for e in d["leaves"]]
+        assert sorted(leaves) == sorted(f"ghost{n}" for n in range(300))  # each once
+        assert witness.call(channel, "who") == [{"sid": witness.sio.get_sid("/" + channel), "user": "witness"}]
+        assert not [line for line in server.output if "RecursionError" in line]
+    finally:
+        witness.close()
