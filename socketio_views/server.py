@@ -8,6 +8,7 @@ connection arrived by.
 """
 import copy
 import logging
+import threading
 from urllib.parse import parse_qs
 
 import socketio
@@ -80,6 +81,8 @@ class ChannelServer(socketio.Server):
         self._confirming = {}
         # connection -> _Gate holding live packets while history is replayed.
         self._gates = {}
+        # Per greenlet (threading is patched): whether a connection is being ended.
+        self._in_teardown = threading.local()
         self.on("connect", self._on_subscribe, namespace="*")
         self.on("disconnect", self._on_unsubscribe, namespace="*")
         self.on("*", self._on_event, namespace="*")
@@ -246,6 +249,19 @@ class ChannelServer(socketio.Server):
             self.eio.disconnect(eio_sid)
 
     def _handle_eio_disconnect(self, eio_sid, reason):
+        if getattr(self._in_teardown, "active", False):
+            # A teardown's broadcast reached a socket that had timed out, and
+            # python-engineio closed it from inside send(): end that one in
+            # its own greenlet, or 300 such sockets nest 300 teardowns deep.
+            self.start_background_task(self._handle_eio_disconnect, eio_sid, reason)
+            return
+        self._in_teardown.active = True
+        try:
+            self._end_connection(eio_sid, reason)
+        finally:
+            self._in_teardown.active = False
+
+    def _end_connection(self, eio_sid, reason):
         self._gates.pop(eio_sid, None)
         for key in [key for key in self._confirming if key[0] == eio_sid]:
             del self._confirming[key]
