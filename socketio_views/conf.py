@@ -27,6 +27,8 @@ DEFAULTS = {
     "MAX_MESSAGE_SIZE": 100_000,
     # How deeply an event's JSON payload may nest.
     "MAX_PAYLOAD_DEPTH": 32,
+    # Subscriptions one connection may hold at once (None: no limit).
+    "MAX_SUBSCRIPTIONS": 100,
     # The ``limits`` storage of RateLimitMixin: "memory://" (one process) or
     # e.g. "redis://127.0.0.1:6379/0" (shared by every process). None means
     # the BACKEND when it is Redis, else memory.

@@ -6,6 +6,7 @@ The Socket.IO server (:mod:`socketio_views.server`) and the test client
 so a test exercises exactly the code that serves real clients.
 """
 import logging
+import time
 
 from . import history, payloads, signals
 from .conf import views_settings
@@ -14,6 +15,7 @@ from .exceptions import (
     InvalidPayload,
     OriginNotAllowed,
     ServerError,
+    TooManySubscriptions,
     UnknownEvent,
     to_channel_error,
 )
@@ -25,13 +27,14 @@ from .views import is_client_event
 logger = logging.getLogger("socketio_views")
 
 
-def start_subscription(router, hub, *, channel, sid, request, auth=None, connection_id=None):
+def start_subscription(router, hub, *, channel, sid, request, auth=None, connection_id=None, open_subscriptions=0):
     """Resolve ``channel``, build its view and run its subscription checks.
 
     Returns the view. Its ``hub`` is an :class:`~socketio_views.hubs.Outbox`
     that holds what it sent until the transport, once the client is
     subscribed, calls its ``release()``. Raises a
     :class:`~socketio_views.exceptions.ChannelError` to refuse.
+    ``open_subscriptions`` is how many the connection already holds.
     """
     view_class = None
     try:
@@ -40,6 +43,12 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
             raise OriginNotAllowed(
                 f"Origin {origin!r} is not allowed to connect. Add its host to ALLOWED_HOSTS, "
                 f"the origin to CSRF_TRUSTED_ORIGINS, or set SOCKETIO_VIEWS['ALLOWED_ORIGINS']."
+            )
+        limit = views_settings.MAX_SUBSCRIPTIONS
+        if limit is not None and open_subscriptions >= limit:
+            raise TooManySubscriptions(
+                f"This connection already holds {limit} subscriptions (MAX_SUBSCRIPTIONS); "
+                f"unsubscribe from one first."
             )
         match = router.resolve(channel)
         view_class = match.view_class
@@ -63,7 +72,7 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
         view.subscribe()
     except Exception as exc:
         error = to_channel_error(exc)
-        _log_error(error, f"Subscription to {channel!r}")
+        _log_error(error, f"Subscription to {channel!r}", connection_id)
         signals.subscription_refused.send(
             sender=view_class, channel=channel, error=error, request=request
         )
@@ -125,7 +134,7 @@ def check_depth(data, limit):
 def report_event_error(view, event, exc):
     """Log ``exc``, send the ``error`` signal and event, and return the error acknowledgement."""
     error = to_channel_error(exc)
-    _log_error(error, f"Event {event!r} on {view.channel!r}")
+    _log_error(error, f"Event {event!r} on {view.channel!r}", view.connection_id)
     try:
         payload = wire({**error.as_dict(), "event": event if isinstance(event, str) else None})
     except TypeError:
@@ -173,8 +182,21 @@ def _run_hook(view, hook):
         logger.exception("%s of %r failed", hook.__name__, view)
 
 
-def _log_error(error, context):
+#: Seconds during which the same refusal of the same connection is logged once.
+REFUSAL_LOG_BURST = 10
+_last_logged = {}
+
+
+def _log_error(error, context, connection_id=None):
     if isinstance(error, ServerError):
         logger.exception("%s failed", context)
     elif isinstance(error, ChannelError):
+        # A flood of refusals logs one line per connection, code and burst.
+        now = time.monotonic()
+        key = (connection_id, error.code)
+        if now - _last_logged.get(key, -REFUSAL_LOG_BURST) < REFUSAL_LOG_BURST:
+            return
+        if len(_last_logged) > 10_000:
+            _last_logged.clear()
+        _last_logged[key] = now
         logger.info("%s refused: %s (%s)", context, error.message, error.code)

@@ -49,6 +49,13 @@ class ChannelNotFound(SubscriptionRefused):
     default_code = "channel_not_found"
 
 
+class TooManySubscriptions(SubscriptionRefused):
+    """The connection already holds ``MAX_SUBSCRIPTIONS`` subscriptions."""
+
+    default_message = "Too many subscriptions on this connection."
+    default_code = "too_many_subscriptions"
+
+
 class EventRefused(ChannelError):
     """An event was not delivered to a handler."""
 

@@ -9,6 +9,7 @@ connection arrived by.
 import copy
 import logging
 import threading
+import time
 from urllib.parse import parse_qs
 
 import socketio
@@ -33,6 +34,17 @@ REQUEST_KEY = "socketio_views.request"
 
 #: Replayed packets sent before the replay lets other greenlets run.
 REPLAY_BATCH = 50
+
+#: Seconds one connection's queued packets may hold the process before the
+#: others are served.
+FAIR_SLICE = 0.005
+
+
+def _libev_loop_clock():
+    import gevent
+
+    loop = gevent.get_hub().loop
+    return loop.now if type(loop).__module__.startswith("gevent.libev") else None
 
 DEFAULT_SERVER_OPTIONS = {
     "async_mode": "gevent",
@@ -81,6 +93,11 @@ class ChannelServer(socketio.Server):
         self._confirming = {}
         # connection -> _Gate holding live packets while history is replayed.
         self._gates = {}
+        # The event loop's cached time, when it is libev's (gevent's default on
+        # Linux): how long ago the loop last polled for I/O.
+        self._loop_clock = _libev_loop_clock() if self.async_mode == "gevent" else None
+        # connection -> how many subscriptions it holds (MAX_SUBSCRIPTIONS).
+        self._open = {}
         # Per greenlet (threading is patched): whether a connection is being ended.
         self._in_teardown = threading.local()
         self.on("connect", self._on_subscribe, namespace="*")
@@ -102,6 +119,7 @@ class ChannelServer(socketio.Server):
                 request=copy.copy(environ[REQUEST_KEY]),
                 auth=auth,
                 connection_id=eio_sid,
+                open_subscriptions=self._open.get(eio_sid, 0),
             )
         except ChannelError as error:
             if isinstance(error, OriginNotAllowed):
@@ -112,6 +130,7 @@ class ChannelServer(socketio.Server):
         finally:
             release_db_connections()
         self.views[sid] = view
+        self._open[eio_sid] = self._open.get(eio_sid, 0) + 1
         outbox = view.hub
         if outbox.pid is not None:
             # A channel with history: the confirmation carries the recovery
@@ -132,6 +151,10 @@ class ChannelServer(socketio.Server):
             return self._refuse_reserved(sid, "disconnect", args)
         view = self.views.pop(sid, None)
         if view is not None:
+            if self._open.get(view.connection_id, 0) > 1:
+                self._open[view.connection_id] -= 1
+            else:
+                self._open.pop(view.connection_id, None)
             try:
                 dispatch.end_subscription(view, args[0] if args else None)
             finally:
@@ -240,6 +263,10 @@ class ChannelServer(socketio.Server):
         super()._handle_event(eio_sid, namespace, id, data)
 
     def _handle_eio_message(self, eio_sid, data):
+        if self._loop_clock is not None and time.time() - self._loop_clock() > FAIR_SLICE:
+            # This connection's packets have held the process for a while
+            # (a pipelined burst): let the event loop serve the others first.
+            self.sleep(0.0005)
         try:
             super()._handle_eio_message(eio_sid, data)
         except Exception as exc:
@@ -263,6 +290,7 @@ class ChannelServer(socketio.Server):
 
     def _end_connection(self, eio_sid, reason):
         self._gates.pop(eio_sid, None)
+        self._open.pop(eio_sid, None)
         for key in [key for key in self._confirming if key[0] == eio_sid]:
             del self._confirming[key]
         try:

@@ -289,6 +289,7 @@ class ChannelTestClient:
                 request=self._request_copy(),
                 auth=auth,
                 connection_id=self.connection_id,
+                open_subscriptions=sum(not s.closed for s in self.subscriptions.values()),
             )
         except SubscriptionRefused:
             raise

@@ -1,0 +1,86 @@
+"""Limits on what one connection may cost the others."""
+import threading
+import time
+import uuid
+
+import pytest
+from django.test import override_settings
+
+from socketio_views.testing import ChannelTestClient, SubscriptionRefused
+
+from .wire import WireClient, raw_socket
+
+
+def test_subscriptions_per_connection_are_capped():
+    """Past MAX_SUBSCRIPTIONS a subscription is refused with too_many_subscriptions; leaving one makes room."""
+    with override_settings(SOCKETIO_VIEWS={"MAX_SUBSCRIPTIONS": 2}):
+        client = ChannelTestClient()
+        first = client.subscribe("signals/a")
+        client.subscribe("signals/b")
+        with pytest.raises(SubscriptionRefused) as refused:
+            client.subscribe("signals/c")
+        assert refused.value.code == "too_many_subscriptions"
+        assert "already holds 2 subscriptions" in refused.value.message
+        first.unsubscribe()
+        client.subscribe("signals/c")
+        ChannelTestClient().subscribe("signals/a")  # another connection has its own count
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+class Witness:
+    """Two clients in their own channel, one asking the other's server a round trip every 20 ms; the slowest is kept."""
+
+    def __init__(self, url):
+        self.channel = f"rooms/witness-{uuid.uuid4().hex[:6]}"
+        self.client = WireClient(url).connect(self.channel, auth={"name": "witness"})
+        self.worst = 0.0
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while self.running:
+            started = time.monotonic()
+            self.client.call(self.channel, "message", {"text": "tick"}, timeout=30)
+            self.worst = max(self.worst, time.monotonic() - started)
+            time.sleep(0.02)
+
+    def stop(self):
+        self.running = False
+        self.thread.join(35)
+        self.client.close()
+        return self.worst
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_subscription_flood_is_refused_past_the_cap_without_hurting_others(live_channels_server):
+    """3,000 pipelined subscriptions on one connection: refused past 100 with a code, the witness unharmed, RSS flat."""
+    witness = Witness(live_channels_server.url)
+    pid = live_channels_server.process.pid
+    rss_before = rss_kb(pid)
+    ws = raw_socket(live_channels_server.url)
+    try:
+        started = time.monotonic()
+        for n in range(3000):
+            ws.send(f'40/rooms/flood-{n},{{"name": "f"}}')
+        refused = accepted = 0
+        while refused + accepted < 3000 and time.monotonic() - started < 10:
+            frame = ws.recv()
+            if frame.startswith("44/") and "too_many_subscriptions" in frame:
+                refused += 1
+            elif frame.startswith("40/"):
+                accepted += 1
+        elapsed = time.monotonic() - started
+        rss_growth_mb = (rss_kb(pid) - rss_before) / 1024
+    finally:
+        ws.close()
+        worst = witness.stop()
+    print(f"flood answered in {elapsed:.2f} s; witness worst round trip {worst * 1000:.0f} ms; RSS +{rss_growth_mb:.1f} MB")
+    assert (accepted, refused) == (100, 2900)
+    assert elapsed < 2
+    assert worst < 0.2
+    assert rss_growth_mb < 50
