@@ -84,3 +84,51 @@ def test_a_subscription_flood_is_refused_past_the_cap_without_hurting_others(liv
     assert elapsed < 2
     assert worst < 0.2
     assert rss_growth_mb < 50
+
+
+def close_wait_sockets(port):
+    """Server-side sockets of ``port`` stuck in CLOSE_WAIT (the client left, the server never closed)."""
+    import subprocess
+
+    out = subprocess.run(["ss", "-Htan", "state", "close-wait", f"( sport = :{port} )"], capture_output=True, text=True)
+    return [line for line in out.stdout.splitlines() if line.strip()]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("body", ["7", "4x", "x" * 200_000])
+def test_a_bad_polling_post_without_a_pending_get_is_answered_at_once(live_channels_server, body):
+    """A polling POST carrying a bad packet (or too large) gets HTTP 400 within a second, with no GET pending."""
+    import requests
+
+    base = f"{live_channels_server.url}/socket.io/?EIO=4&transport=polling"
+    with requests.Session() as http:
+        sid = __import__("json").loads(http.get(base, timeout=5).text[1:])["sid"]
+        started = time.monotonic()
+        response = http.post(f"{base}&sid={sid}", data=body, timeout=5)
+        assert response.status_code == 400
+        assert time.monotonic() - started < 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_thousand_bad_posts_leave_no_socket_behind(django_db_setup):
+    """1,000 sessions each sending a bad POST leave no server socket in CLOSE_WAIT."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from socketio_views.testing import LiveServer
+
+    from .waiting import wait_until
+
+    with LiveServer() as server:
+        base = f"{server.url}/socket.io/?EIO=4&transport=polling"
+
+        def bad_post(_):
+            with requests.Session() as http:
+                sid = __import__("json").loads(http.get(base, timeout=10).text[1:])["sid"]
+                return http.post(f"{base}&sid={sid}", data="7", timeout=10).status_code
+
+        with ThreadPoolExecutor(16) as pool:
+            assert set(pool.map(bad_post, range(1000))) == {400}
+        port = int(server.url.rsplit(":", 1)[1])
+        wait_until(lambda: not close_wait_sockets(port), timeout=10, message=lambda: f"{len(close_wait_sockets(port))} in CLOSE_WAIT")
