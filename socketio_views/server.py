@@ -12,6 +12,7 @@ import threading
 import time
 from urllib.parse import parse_qs
 
+import engineio
 import socketio
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
@@ -79,6 +80,41 @@ class ServerHub(Hub):
         eio_sid = self.server.manager.eio_sid_from_sid(sid, namespace_for(channel))
         if eio_sid is not None:
             self.server.eio.disconnect(eio_sid)
+
+
+class ChannelEngineIOServer(engineio.Server):
+    """python-engineio's server, except that ending a session never waits for its client.
+
+    python-engineio's ``disconnect()`` waits until the client has fetched every
+    packet queued for it. A polling client with no GET pending never does, so
+    a POST that carried a bad packet was never answered and its socket stayed
+    in CLOSE_WAIT. The queued packets (the CLOSE packet among them) are still
+    sent to a client that reads them. And a POST whose packet this server
+    refused is answered with HTTP 400, not 200.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._refusal = threading.local()
+
+    def refuse_request(self, message):
+        """Answer the long-polling request being handled with HTTP 400 and ``message``."""
+        self._refusal.message = message
+
+    def _ok(self, *args, **kwargs):
+        message = getattr(self._refusal, "message", None)
+        if message is not None:
+            self._refusal.message = None
+            return self._bad_request(message)
+        return super()._ok(*args, **kwargs)
+
+    def disconnect(self, sid=None):
+        if sid is None:
+            return super().disconnect()
+        socket = self.sockets.get(sid)
+        if socket is not None:
+            socket.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
+            self.sockets.pop(sid, None)
 
 
 class ChannelServer(socketio.Server):
@@ -235,6 +271,9 @@ class ChannelServer(socketio.Server):
         if view is not None:
             return dispatch.handle_event(view, event, args)
 
+    def _engineio_server_class(self):
+        return ChannelEngineIOServer
+
     def _handle_eio_connect(self, eio_sid, environ):
         super()._handle_eio_connect(eio_sid, environ)
         request = environ.get(REQUEST_KEY)
@@ -273,7 +312,10 @@ class ChannelServer(socketio.Server):
             # Only what no correct client sends gets here (handlers never
             # raise): a malformed or unexpected Socket.IO packet.
             logger.warning("Closing connection %s: malformed Socket.IO packet (%s: %s)", eio_sid, type(exc).__name__, exc)
+            socket = self.eio.sockets.get(eio_sid)
             self.eio.disconnect(eio_sid)
+            if socket is not None and not socket.upgraded:
+                self.eio.refuse_request("Malformed Socket.IO packet")
 
     def _handle_eio_disconnect(self, eio_sid, reason):
         if getattr(self._in_teardown, "active", False):
