@@ -168,9 +168,9 @@ def end_subscription(view, reason=None):
 def _prepare_recovery(view, outbox, claim):
     try:
         history.prepare(view, outbox, claim)
-    except Exception:
+    except Exception as exc:
         # History unreachable (Redis down): a fresh subscription, not a refusal.
-        logger.exception("History of %r is unavailable; subscribing without recovery", view.channel)
+        history.get_history().outage.failed(exc)
         view.recovery_failure = history.HISTORY_UNAVAILABLE
         outbox.pid, outbox.replay, outbox.resume_offset = history.new_pid(), [], None
 

@@ -33,6 +33,7 @@ import attrs
 
 from .backends import shared_redis_url
 from .conf import views_settings
+from .outages import Outage
 from .state import ProcessWide
 
 logger = logging.getLogger("socketio_views")
@@ -92,6 +93,7 @@ class MemoryHistory:
         self.channels = {}  # channel -> _MemoryStream
         self.sessions = {}  # pid -> (expires at, session dict)
         self._lock = threading.Lock()
+        self.outage = Outage("History", "nothing is kept")  # memory does not fail
 
     def append(self, channel, policy, event, data, skip_sid=None):
         """Keep a broadcast; return its offset."""
@@ -187,6 +189,10 @@ class RedisHistory:
 
         self.redis = redis.Redis.from_url(url)
         self.prefix = prefix
+        #: One warning when Redis goes away, one when it is back.
+        self.outage = Outage(
+            "History (Redis)", "broadcasts are delivered live without being kept or numbered, and nothing is recovered"
+        )
 
     def _key(self, channel):
         return f"{self.prefix}:history:{channel}"

@@ -18,7 +18,6 @@ Example usage::
     get_hub().emit("message", {"text": "hi"}, channel="rooms/lobby")
 """
 import logging
-import time
 
 from . import payloads
 from .backends import write_only_manager
@@ -168,25 +167,17 @@ class PublisherHub(Hub):
     disconnect = unsubscribe
 
 
-_outage = {"logged_at": 0.0}
-
-
 def _keep(channel, policy, event, data, skip_sid):
+    store = get_history()
     try:
-        return get_history().append(channel, policy, event, data, skip_sid)
+        offset = store.append(channel, policy, event, data, skip_sid)
     except TypeError:
         raise
     except Exception as exc:
-        # History unreachable (Redis down): deliver live without an offset.
-        now = time.monotonic()
-        if now - _outage["logged_at"] > 10:
-            _outage["logged_at"] = now
-            logger.warning(
-                "History unavailable, broadcasting without keeping (%s: %s); further failures in the next 10 s are not logged",
-                type(exc).__name__,
-                exc,
-            )
+        store.outage.failed(exc)
         return None
+    store.outage.succeeded()
+    return offset
 
 
 _publisher = ProcessWide(lambda: PublisherHub(write_only_manager()))

@@ -22,6 +22,7 @@ import time
 
 from .backends import presence_url
 from .conf import views_settings
+from .outages import Outage
 from .state import ProcessWide
 
 logger = logging.getLogger("socketio_views")
@@ -72,6 +73,7 @@ class RedisPresence:
         self.prefix = prefix
         self.local = {}  # (channel, sid) -> (entry, notify): what this process renews
         self._heartbeat = None
+        self.outage = Outage("Presence (Redis)", "channels list nobody, count 0, and joins are retried by the heartbeat")
         self._closed = False
         self._lock = threading.Lock()
 
@@ -90,8 +92,10 @@ class RedisPresence:
         self._ensure_heartbeat()
         try:
             self._write(self.redis.pipeline(transaction=False), channel, sid, entry).execute()
-        except Exception:
-            logger.exception("Presence: could not record %s on %r; it will be retried", sid, channel)
+        except Exception as exc:
+            self.outage.failed(exc)
+        else:
+            self.outage.succeeded()
 
     def _write(self, pipe, channel, sid, entry):
         key, meta_key = self._keys(channel)
@@ -110,22 +114,33 @@ class RedisPresence:
             pipe.zrem(key, sid)
             pipe.hdel(meta_key, sid)
             raw, removed, _ = pipe.execute()
-        except Exception:
-            logger.exception("Presence: could not remove %s from %r; it expires in %ss", sid, channel, self.ttl)
+        except Exception as exc:
+            self.outage.failed(exc)
             return None
+        self.outage.succeeded()
         return _strip(json.loads(raw)) if removed and raw else None
 
     def list(self, channel):
         key, meta_key = self._keys(channel)
-        sids = self.redis.zrangebyscore(key, time.time(), "+inf")
-        if not sids:
+        try:
+            sids = self.redis.zrangebyscore(key, time.time(), "+inf")
+            raws = self.redis.hmget(meta_key, sids) if sids else []
+        except Exception as exc:
+            self.outage.failed(exc)
             return []
-        entries = [json.loads(raw) for raw in self.redis.hmget(meta_key, sids) if raw]
+        self.outage.succeeded()
+        entries = [json.loads(raw) for raw in raws if raw]
         return [_strip(entry) for entry in sorted(entries, key=lambda e: e.get("joined_at", 0))]
 
     def count(self, channel):
         key, _ = self._keys(channel)
-        return self.redis.zcount(key, time.time(), "+inf")
+        try:
+            count = self.redis.zcount(key, time.time(), "+inf")
+        except Exception as exc:
+            self.outage.failed(exc)
+            return 0
+        self.outage.succeeded()
+        return count
 
     def refresh(self):
         """Renew this process's subscriptions and remove expired ones.
@@ -165,9 +180,10 @@ class RedisPresence:
                 return
             try:
                 expired = self.refresh()
-            except Exception:
-                logger.exception("Presence: heartbeat failed (is Redis down?); retrying in %ss", self.ttl / 3)
+            except Exception as exc:
+                self.outage.failed(exc)
                 continue
+            self.outage.succeeded()
             for channel, leaves in expired.items():
                 logger.info("Presence: %d expired subscription(s) removed from %r", len(leaves), channel)
                 broadcast(channel, {"joins": [], "leaves": leaves}, event="presence_diff", history=False)

@@ -10,7 +10,6 @@ The storage is in-memory (one process) unless ``SOCKETIO_VIEWS["RATE_LIMIT_STORA
 names another ``limits`` storage, such as ``"redis://127.0.0.1:6379/0"``, or
 the ``BACKEND`` is Redis: then the limits are cluster-wide.
 """
-import logging
 import math
 import re
 import time
@@ -19,9 +18,8 @@ import limits
 from django.core.exceptions import ImproperlyConfigured
 
 from .backends import rate_limit_storage_url
+from .outages import Outage
 from .state import ProcessWide
-
-logger = logging.getLogger("socketio_views")
 
 UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
 SHORT_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
@@ -86,12 +84,15 @@ class RateLimiter:
         When the storage is unreachable (Redis down) the event is allowed and
         a warning logged: an outage must not silence every channel.
         """
+        outage = _limiters.get().outage
         try:
             if self.strategy.hit(self.item, key):
+                outage.succeeded()
                 return True, None
         except Exception as exc:
-            logger.warning("Rate limit storage unavailable, allowing the event (%s: %s)", type(exc).__name__, exc)
+            outage.failed(exc)
             return True, None
+        outage.succeeded()
         reset_time = self.strategy.get_window_stats(self.item, key).reset_time
         return False, max(0.0, round(reset_time - time.time(), 3))
 
@@ -109,6 +110,7 @@ class _Limiters:
     def __init__(self):
         self.storage = limits.storage.storage_from_string(rate_limit_storage_url())
         self.cache = {}
+        self.outage = Outage("Rate limit storage", "events are allowed without counting")
 
 
 _limiters = ProcessWide(_Limiters)
