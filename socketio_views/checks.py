@@ -1,4 +1,6 @@
-"""System checks: ``manage.py check`` reports a misconfigured ``SOCKETIO_VIEWS``."""
+"""System checks: ``manage.py check`` reports a misconfigured ``SOCKETIO_VIEWS`` and channel patterns."""
+import re
+
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
@@ -51,3 +53,87 @@ def check_router_mounted(app_configs, **kwargs):
             id="socketio_views.W001",
         )
     ]
+
+
+#: A channel name each converter matches, to find patterns that an earlier one shadows.
+SAMPLES = {"int": "1", "str": "a", "slug": "a", "uuid": "00000000-0000-0000-0000-000000000000", "path": "a/b"}
+PARAMETER_RE = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+
+
+def sample_channel(pattern):
+    """A channel name that ``pattern`` (a ``path()`` route) matches, or ``None`` if unknown converters make one hard to build."""
+    samples = []
+
+    def replace(match):
+        sample = SAMPLES.get(match["converter"] or "str")
+        samples.append(sample)
+        return sample or ""
+
+    channel = PARAMETER_RE.sub(replace, pattern)
+    return None if None in samples else channel
+
+
+def brackets_balanced(pattern):
+    """Whether every ``<`` of a route closes with ``>`` before the next one opens."""
+    depth = 0
+    for char in pattern:
+        if char == "<":
+            depth += 1
+        elif char == ">":
+            depth -= 1
+        if depth not in (0, 1):
+            return False
+    return depth == 0
+
+
+@register(Tags.urls)
+def check_channel_patterns(app_configs, **kwargs):
+    """E010 leading slash, E011 unbalanced brackets, W010 duplicate names, W011 shadowed patterns."""
+    from .routers import mounted_routers
+
+    messages, names, earlier = [], {}, []
+    for _prefix, router in mounted_routers():
+        for registration in router:
+            pattern, where = registration.pattern, f"{registration.view_class.__name__}"
+            if pattern.lstrip("^").startswith("/"):
+                messages.append(
+                    Error(
+                        f"Channel pattern {pattern!r} ({where}) starts with '/': channel names never do.",
+                        hint=f"Register {pattern.replace('/', '', 1)!r}; clients still subscribe to the namespace '/' + channel.",
+                        id="socketio_views.E010",
+                    )
+                )
+            if not registration.regex and not brackets_balanced(pattern):
+                messages.append(
+                    Error(
+                        f"Channel pattern {pattern!r} ({where}) has an unbalanced '<' or '>'.",
+                        hint="Close each parameter: '<converter:name>', as in 'rooms/<slug:room>'.",
+                        id="socketio_views.E011",
+                    )
+                )
+            if registration.name is not None:
+                if registration.name in names:
+                    messages.append(
+                        Warning(
+                            f"Channel name {registration.name!r} is given to {names[registration.name]!r} and {pattern!r}; "
+                            f"reverse() only finds one of them.",
+                            hint="Give each registration its own name=.",
+                            id="socketio_views.W010",
+                        )
+                    )
+                names.setdefault(registration.name, pattern)
+            sample = None if registration.regex else sample_channel(pattern)
+            if sample is not None:
+                for other, other_pattern in earlier:
+                    if other.pattern.match(sample):
+                        messages.append(
+                            Warning(
+                                f"Channel pattern {pattern!r} ({where}) is shadowed by {other_pattern!r}, registered "
+                                f"before it: a channel such as {sample!r} goes to the first.",
+                                hint="Register the more specific pattern first.",
+                                id="socketio_views.W011",
+                            )
+                        )
+                        break
+            earlier.append((router._url_pattern(registration), pattern))
+    return messages

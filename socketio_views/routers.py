@@ -7,9 +7,14 @@ Example usage::
     router.register("rooms/<slug:room>", RoomChannel, name="room")
     urlpatterns = [path("socket.io/", include(router.urls))]
 """
+import re
+
 import attrs
+from django.apps import apps
+from django.core.checks import Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLResolver, path, re_path
+from django.urls.converters import get_converters
 from django.urls.exceptions import NoReverseMatch
 from django.urls.resolvers import RegexPattern
 
@@ -81,7 +86,17 @@ class ChannelRouter:
         initkwargs = dict(initkwargs or {})
         view_class.check_initkwargs(initkwargs)
         registration = Registration(pattern, view_class, name, regex, initkwargs)
-        url_pattern = self._url_pattern(registration)
+        try:
+            url_pattern = self._url_pattern(registration)
+        except ImproperlyConfigured as exc:
+            unknown = re.search(r"invalid converter '([^']*)'", str(exc))
+            if unknown is None:
+                raise
+            raise ImproperlyConfigured(
+                f"Channel pattern {pattern!r} uses an unknown converter {unknown[1]!r}. Registered "
+                f"converters: {', '.join(sorted(get_converters()))}; add one with "
+                f"django.urls.register_converter()."
+            ) from None
         clashing = FORBIDDEN_KWARGS & set(url_pattern.pattern.regex.groupindex)
         if clashing:
             raise ImproperlyConfigured(
@@ -166,3 +181,22 @@ def mounted_routers(urlconf=None):
 
     walk(get_resolver(urlconf).url_patterns, "")
     return found
+
+
+@register(Tags.urls)
+def check_app_installed(app_configs, **kwargs):
+    """E003: a ChannelRouter is included in the URLconf but ``socketio_views`` is not installed.
+
+    Registered here, not in :mod:`socketio_views.checks`, since without the
+    app that module is never loaded.
+    """
+    if apps.is_installed("socketio_views") or not mounted_routers():
+        return []
+    return [
+        Error(
+            "A ChannelRouter is included in the URLconf, but 'socketio_views' is not in INSTALLED_APPS: "
+            "runserver_socketio, the browser client's static files and the {% socketio_scripts %} tag are missing.",
+            hint='Add "socketio_views" to INSTALLED_APPS.',
+            id="socketio_views.E003",
+        )
+    ]

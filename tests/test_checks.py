@@ -31,3 +31,40 @@ def test_missing_router_is_a_warning():
     """A URLconf without any ChannelRouter is W001 with the include() to add."""
     [message] = [m for m in run_checks() if m.id == "socketio_views.W001"]
     assert 'include(router.urls)' in message.hint
+
+
+@override_settings(ROOT_URLCONF="tests.urls_bad_patterns")
+def test_channel_pattern_mistakes_are_reported():
+    """A leading slash, an unclosed bracket, a name given twice and a shadowed pattern each have their check."""
+    messages = {m.id: m for m in run_checks() if m.id.startswith("socketio_views.")}
+    assert sorted(messages) == [
+        "socketio_views.E010",
+        "socketio_views.E011",
+        "socketio_views.W010",
+        "socketio_views.W011",
+    ]
+    assert messages["socketio_views.E010"].hint.startswith("Register 'rooms/<slug:room>'")
+    assert "'lobby/<slug:room'" in messages["socketio_views.E011"].msg
+    assert "'room' is given to '/rooms/<slug:room>' and 'things/<str:name>'" in messages["socketio_views.W010"].msg
+    assert "'things/<int:number>' (RoomChannel) is shadowed by 'things/<str:name>'" in messages["socketio_views.W011"].msg
+
+
+def test_an_unknown_converter_names_the_registered_ones():
+    """A converter typo is refused at registration with the valid converters listed."""
+    import pytest
+    from django.core.exceptions import ImproperlyConfigured
+
+    from socketio_views import ChannelRouter, ChannelView
+
+    with pytest.raises(ImproperlyConfigured, match=r"Channel pattern 'rooms/<slgu:room>' uses an unknown converter 'slgu'\. Registered converters: .*int, path, slug, str, uuid"):
+        ChannelRouter().register("rooms/<slgu:room>", ChannelView)
+
+
+def test_a_mounted_router_needs_the_app_installed():
+    """Without "socketio_views" in INSTALLED_APPS, a mounted router is E003."""
+    from django.conf import settings
+
+    apps_without = [app for app in settings.INSTALLED_APPS if app != "socketio_views"]
+    with override_settings(INSTALLED_APPS=apps_without):
+        [message] = [m for m in run_checks() if m.id == "socketio_views.E003"]
+    assert message.hint == 'Add "socketio_views" to INSTALLED_APPS.'
