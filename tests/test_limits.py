@@ -132,3 +132,25 @@ def test_a_thousand_bad_posts_leave_no_socket_behind(django_db_setup):
             assert set(pool.map(bad_post, range(1000))) == {400}
         port = int(server.url.rsplit(":", 1)[1])
         wait_until(lambda: not close_wait_sockets(port), timeout=10, message=lambda: f"{len(close_wait_sockets(port))} in CLOSE_WAIT")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("frame", ["x", "", "9garbage"])
+def test_a_garbage_websocket_frame_closes_its_connection_cleanly(live_channels_server, frame):
+    """A frame that is no Engine.IO packet closes that connection at once, with one log line and no traceback; its presence leaves at once."""
+    channel = f"presence/garbage-{uuid.uuid4().hex[:6]}"
+    witness = WireClient(live_channels_server.url).connect(channel, auth={"name": "witness"})
+    ws = raw_socket(live_channels_server.url)
+    try:
+        ws.send(f'40/{channel},{{"name": "garbage"}}')
+        witness.wait_for(channel, "presence_diff")
+        start = len(live_channels_server.output)
+        ws.send(frame)
+        diffs = witness.wait_for(channel, "presence_diff", count=2, timeout=2)
+        assert diffs[1]["leaves"][0]["user"] == "garbage"
+        lines = list(live_channels_server.output)[start:]
+        assert [line for line in lines if "Traceback" in line] == []
+        assert len([line for line in lines if "not an Engine.IO packet" in line]) == 1
+    finally:
+        ws.close()
+        witness.close()
