@@ -96,6 +96,9 @@ class ChannelEngineIOServer(engineio.Server):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._refusal = threading.local()
+        if self._async.get("websocket") is not None:
+            # A copy: python-engineio's driver table is shared by every server.
+            self._async = {**self._async, "websocket": _checked_websocket(self._async["websocket"])}
 
     def refuse_request(self, message):
         """Answer the long-polling request being handled with HTTP 400 and ``message``."""
@@ -115,6 +118,30 @@ class ChannelEngineIOServer(engineio.Server):
         if socket is not None:
             socket.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
             self.sockets.pop(sid, None)
+
+
+#: The Engine.IO packet types a text frame may start with (open, close, ping, pong, message, upgrade, noop).
+ENGINEIO_TYPES = frozenset("0123456")
+
+
+def _checked_websocket(websocket_class):
+    """``websocket_class`` whose ``wait()`` refuses text frames that are not Engine.IO packets.
+
+    python-engineio decodes a frame outside its error handling: a garbage
+    frame escaped as a WSGI traceback and left the connection's subscriptions
+    present until the ping timeout. Raised from ``wait()``, the error closes
+    the connection at once, with one log line.
+    """
+
+    class CheckedWebSocket(websocket_class):
+        def wait(self):
+            data = super().wait()
+            if isinstance(data, str) and data[:1] not in ENGINEIO_TYPES:
+                logger.warning("Closing a websocket: %r is not an Engine.IO packet", data[:40])
+                raise ValueError("not an Engine.IO packet")
+            return data
+
+    return CheckedWebSocket
 
 
 class ChannelServer(socketio.Server):
