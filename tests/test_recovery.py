@@ -266,7 +266,7 @@ def test_another_users_pid_recovers_nothing_over_the_wire(live_channels_server):
         publish(publisher, channel, ["for alice"])
         alice.wait_for(channel, "message")
         (_channel, _event, offset) = alice.offsets[0]
-        alice.sio.eio.disconnect(abort=True)  # the transport drops; alice's session waits for her
+        alice.drop()  # alice's session waits for her
         publish(publisher, channel, ["missed by alice"])
         mallory.connect(
             channel, auth={"pid": pids["/" + channel], "offset": offset}, headers={"Cookie": session_cookie("mallory")}

@@ -106,6 +106,15 @@ class WireClient:
         )
         return self.received(channel, event)
 
+    def drop(self):
+        """Break the websocket without a close packet, as a network failure does.
+
+        The server sees a transport close, not a client disconnect, so a
+        recovery session waits for the client.
+        """
+        self.sio.eio.ws.shutdown()
+        wait_until(lambda: not self.sio.connected, timeout=5, interval=0.01, message="the client did not notice its drop")
+
     def close(self):
         """Disconnect if connected, and release the sockets, also of a connection the server dropped."""
         try:
