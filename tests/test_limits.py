@@ -144,11 +144,11 @@ def test_a_garbage_websocket_frame_closes_its_connection_cleanly(live_channels_s
     try:
         ws.send(f'40/{channel},{{"name": "garbage"}}')
         witness.wait_for(channel, "presence_diff")
-        start = len(live_channels_server.output)
+        start = live_channels_server.mark()
         ws.send(frame)
         diffs = witness.wait_for(channel, "presence_diff", count=2, timeout=2)
         assert diffs[1]["leaves"][0]["user"] == "garbage"
-        lines = list(live_channels_server.output)[start:]
+        lines = live_channels_server.lines_since(start)
         assert [line for line in lines if "Traceback" in line] == []
         assert len([line for line in lines if "not an Engine.IO packet" in line]) == 1
     finally:

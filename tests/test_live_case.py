@@ -20,3 +20,22 @@ class LiveRoomTests(LiveChannelsTestCase):
             self.assertEqual(client.call("rooms/live", "whoami")["user"], "frank")
         finally:
             client.close()
+
+
+def test_output_positions_survive_the_last_two_thousand_lines():
+    """mark()/lines_since() count every line printed, also once the kept output is full."""
+    from types import SimpleNamespace
+
+    from socketio_views.testing import LiveServer
+
+    server = LiveServer()
+    server.process = SimpleNamespace(stdout=iter(f"line {n}\n" for n in range(2500)))
+    server._read_output()
+    mark = server.mark()
+    assert mark == 2500 and len(server.output) == 2000
+    assert server.lines_since(mark) == []
+    server.process = SimpleNamespace(stdout=iter(["one more\n"]), poll=lambda: None)
+    server._read_output()
+    assert server.lines_since(mark) == ["one more"]
+    assert server.wait_for_output("more", timeout=1, start=mark) == "one more"
+    assert server.lines_since(2499) == ["line 2499", "one more"]

@@ -98,7 +98,11 @@ class LiveServer:
         self.args = list(args)
         self.process = None
         self.url = None
+        #: The server's last 2,000 lines of output.
         self.output = deque(maxlen=2000)
+        #: How many lines the server has printed in all.
+        self.lines = 0
+        self._output_lock = threading.Lock()
         self._banner = threading.Event()
         self.banners = 0
 
@@ -128,19 +132,31 @@ class LiveServer:
 
     def _read_output(self):
         for line in self.process.stdout:
-            self.output.append(line.rstrip("\n"))
+            with self._output_lock:
+                self.output.append(line.rstrip("\n"))
+                self.lines += 1
             match = BANNER_RE.search(line)
             if match:
                 self.url = f"http://{match.group(1)}"
                 self.banners += 1
                 self._banner.set()
 
+    def mark(self):
+        """A position in the server's output, for :meth:`lines_since` and :meth:`wait_for_output`."""
+        return self.lines
+
+    def lines_since(self, mark):
+        """The lines the server printed after :meth:`mark` returned ``mark`` (at most the last 2,000)."""
+        with self._output_lock:
+            new = self.lines - mark
+            return list(self.output)[-new:] if new > 0 else []
+
     def wait_for_output(self, pattern, timeout=10, start=0):
-        """Wait until a line of the server's output from line ``start`` on matches ``pattern``."""
+        """Wait until a line of the server's output after position ``start`` (see :meth:`mark`) matches ``pattern``."""
         deadline = time.monotonic() + timeout
         regex = re.compile(pattern)
         while time.monotonic() < deadline:
-            for line in list(self.output)[start:]:
+            for line in self.lines_since(start):
                 if regex.search(line):
                     return line
             if self.process.poll() is not None:
