@@ -329,3 +329,22 @@ class ShortHistoryChannel(HistoryChannel):
 
     history = 5
     recovery_window = 2
+
+
+# Slow consumers (socketio_views.queues).
+
+
+class FloodChannel(ChannelView):
+    """``flood`` broadcasts ``count`` messages of ``size`` characters; a slow subscriber is disconnected."""
+
+    def on_flood(self, data, name):
+        text = "x" * data["size"]
+        for n in range(data["count"]):
+            self.broadcast({"n": n, "text": text}, event="item")
+        return {"sent": data["count"]}
+
+
+class TickerChannel(FloodChannel):
+    """What does not fit in a slow subscriber's queue is dropped."""
+
+    slow_consumer_policy = "drop"

@@ -1,0 +1,164 @@
+"""A subscriber that stops reading costs a bounded amount, then is disconnected (or, on tickers, skipped)."""
+import json
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+import websocket
+
+from .test_limits import Witness, rss_kb
+from .waiting import wait_until
+from .wire import WireClient
+
+#: The tests' flood: 300 broadcasts of 10,000 characters, three times the default queue bound (1 MB).
+FLOOD = {"count": 300, "size": 10_000}
+
+
+class StalledClient:
+    """A raw websocket subscriber that stops reading at once but keeps answering as alive (unsolicited pongs)."""
+
+    def __init__(self, url, channel):
+        self.channel = channel
+        self.ws = websocket.create_connection(
+            url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket",
+            timeout=5,
+            # A small receive window, so that the kernel buffers little of what the server sends.
+            sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)],
+        )
+        assert self.ws.recv().startswith("0{")
+        self.ws.send(f"40/{channel},")
+        assert self.ws.recv().startswith(f"40/{channel},")
+        self.ponging = True
+        self.pongs = threading.Thread(target=self._pong, daemon=True)
+        self.pongs.start()
+
+    def _pong(self):
+        while self.ponging:
+            try:
+                self.ws.send("3")
+            except Exception:
+                return
+            time.sleep(0.5)
+
+    def read_all(self, timeout=5):
+        """Stop ponging, read until the server closes the socket (or ``timeout``); return the frames."""
+        self.ponging = False
+        self.pongs.join(2)
+        frames = []
+        deadline = time.monotonic() + timeout
+        self.ws.settimeout(1)
+        while time.monotonic() < deadline:
+            try:
+                frame = self.ws.recv()
+            except (websocket.WebSocketConnectionClosedException, ConnectionError):
+                break
+            except websocket.WebSocketTimeoutException:
+                continue
+            if not frame:
+                break
+            frames.append(frame)
+        return frames
+
+    def events(self, frames, event):
+        prefix = f"42/{self.channel},"
+        return [
+            json.loads(frame[len(prefix):])[1]
+            for frame in frames
+            if frame.startswith(prefix) and json.loads(frame[len(prefix):])[0] == event
+        ]
+
+    def close(self):
+        self.ponging = False
+        self.ws.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_subscriber_that_stops_reading_is_disconnected_with_slow_consumer(live_channels_server):
+    """Past the queue bound the stalled connection ends with slow_consumer; the others get everything; memory stays bounded."""
+    channel = f"flood/{uuid.uuid4().hex[:8]}"
+    witness = Witness(live_channels_server.url)
+    reader = WireClient(live_channels_server.url).connect(channel)
+    stalled = StalledClient(live_channels_server.url, channel)
+    pid = live_channels_server.process.pid
+    rss_before = rss_kb(pid)
+    start = live_channels_server.mark()
+    try:
+        began = time.monotonic()
+        assert reader.call(channel, "flood", FLOOD, timeout=30) == {"sent": 300}
+        line = live_channels_server.wait_for_output(r"slow consumer", timeout=2, start=start)
+        ended_after = time.monotonic() - began
+        frames = stalled.read_all()
+        reader.wait_for(channel, "item", count=300, timeout=10)
+        rss_growth_mb = (rss_kb(pid) - rss_before) / 1024
+        lines = live_channels_server.lines_since(start)
+    finally:
+        stalled.close()
+        reader.close()
+        worst = witness.stop()
+    print(f"{line!r} after {ended_after:.2f} s; RSS +{rss_growth_mb:.1f} MB; witness worst {worst * 1000:.0f} ms")
+    assert "Closing connection" in line
+    errors = stalled.events(frames, "error")
+    assert errors[-1]["code"] == "slow_consumer"
+    assert frames[-1] == "1"  # then the Engine.IO close: the official client reconnects (and recovers)
+    assert len(stalled.events(frames, "item")) < 300  # what was queued for it was discarded
+    assert [n["n"] for n in reader.received(channel, "item")] == list(range(300))
+    assert [line for line in lines if "Traceback" in line] == []
+    assert len([line for line in lines if "slow consumer" in line]) == 1
+    assert rss_growth_mb < 1 + 10
+    assert worst < 0.2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_ticker_drops_what_does_not_fit_and_keeps_the_subscriber(live_channels_server):
+    """With slow_consumer_policy = "drop" what does not fit is dropped, counted and logged once; the subscriber stays."""
+    channel = f"ticker/{uuid.uuid4().hex[:8]}"
+    reader = WireClient(live_channels_server.url).connect(channel)
+    stalled = StalledClient(live_channels_server.url, channel)
+    start = live_channels_server.mark()
+    try:
+        assert reader.call(channel, "flood", FLOOD, timeout=30) == {"sent": 300}
+        live_channels_server.wait_for_output(r"Dropped \d+ messages? for the slow connection", timeout=2, start=start)
+        frames = []
+        reading = threading.Thread(target=lambda: frames.extend(stalled.read_all(timeout=4)))
+        reading.start()
+        time.sleep(1)  # it catches up with what was kept
+        assert reader.call(channel, "flood", {"count": 5, "size": 10}, timeout=10) == {"sent": 5}
+        reading.join()
+        lines = live_channels_server.lines_since(start)
+    finally:
+        stalled.close()
+        reader.close()
+    items = stalled.events(frames, "item")
+    big = [item["n"] for item in items if len(item["text"]) == 10_000]
+    assert 0 < len(big) < 300 and big == sorted(big)  # a gap, never a reordering
+    assert [item["n"] for item in items if len(item["text"]) == 10] == [0, 1, 2, 3, 4]
+    assert stalled.events(frames, "error") == []
+    assert len([line for line in lines if "Dropped" in line]) == 1
+    assert [line for line in lines if "Traceback" in line] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pongs_do_not_keep_a_stalled_ticker_subscriber(live_channels_server):
+    """A ticker subscriber whose queue stays full for the ping timeout is disconnected, although it answers pings."""
+    channel = f"ticker/{uuid.uuid4().hex[:8]}"
+    reader = WireClient(live_channels_server.url).connect(channel)
+    stalled = StalledClient(live_channels_server.url, channel)
+    start = live_channels_server.mark()
+    try:
+        began = time.monotonic()
+
+        def ended():
+            reader.call(channel, "flood", {"count": 20, "size": 10_000}, timeout=10)
+            return any("slow consumer" in line for line in live_channels_server.lines_since(start))
+
+        wait_until(ended, timeout=10, interval=0.2, message="the stalled subscriber was never disconnected")
+        took = time.monotonic() - began
+        frames = stalled.read_all()
+    finally:
+        stalled.close()
+        reader.close()
+    print(f"disconnected after {took:.1f} s")
+    assert 3 <= took < 3 + 3  # the tests' ping timeout is 3 s
+    assert stalled.events(frames, "error")[-1]["code"] == "slow_consumer"
