@@ -29,6 +29,11 @@ DEFAULTS = {
     "MAX_PAYLOAD_DEPTH": 32,
     # Subscriptions one connection may hold at once (None: no limit).
     "MAX_SUBSCRIPTIONS": 100,
+    # What may wait to be sent to one connection (None: no limit). Past it a
+    # channel's slow_consumer_policy applies: end the connection (default)
+    # or drop the message.
+    "MAX_QUEUED_BYTES": 1_000_000,
+    "MAX_QUEUED_MESSAGES": 10_000,
     # The ``limits`` storage of RateLimitMixin: "memory://" (one process) or
     # e.g. "redis://127.0.0.1:6379/0" (shared by every process). None means
     # the BACKEND when it is Redis, else memory.

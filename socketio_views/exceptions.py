@@ -56,6 +56,18 @@ class TooManySubscriptions(SubscriptionRefused):
     default_code = "too_many_subscriptions"
 
 
+class SlowConsumer(ChannelError):
+    """The connection did not read what was sent to it fast enough; it is closed (and may reconnect).
+
+    Sent as an ``error`` event on the channel whose message did not fit in the
+    connection's queue (``MAX_QUEUED_BYTES``, ``MAX_QUEUED_MESSAGES``), just
+    before its transport closes.
+    """
+
+    default_message = "This connection reads too slowly for what it is sent; reconnect."
+    default_code = "slow_consumer"
+
+
 class EventRefused(ChannelError):
     """An event was not delivered to a handler."""
 

@@ -8,6 +8,7 @@ connection arrived by.
 """
 import copy
 import logging
+import socket as socket_module
 import threading
 import time
 from urllib.parse import parse_qs
@@ -18,11 +19,11 @@ from django.db import transaction
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import dispatch, history, signals
+from . import dispatch, history, queues, signals
 from .backends import server_manager
 from .conf import views_settings
 from .db import release_db_connections
-from .exceptions import ChannelError, JsonpRefused, NotSubscribed, OriginNotAllowed
+from .exceptions import ChannelError, JsonpRefused, NotSubscribed, OriginNotAllowed, SlowConsumer
 from .hubs import Hub, namespace_for, packet_args
 from .state import ProcessWide
 
@@ -39,6 +40,20 @@ REPLAY_BATCH = 50
 #: Seconds one connection's queued packets may hold the process before the
 #: others are served.
 FAIR_SLICE = 0.005
+
+#: Socket.IO packets whose binary attachments are sent as packets of their own.
+BINARY_PACKETS = (socketio.packet.BINARY_EVENT, socketio.packet.BINARY_ACK)
+
+#: Seconds a sender waits, once, for a full queue's writer to make room
+#: before the channel's slow-consumer policy applies.
+OVERFLOW_WAIT = 0.05
+
+#: Seconds a slow consumer's socket is given to read its ``slow_consumer``
+#: notice before it is shut down.
+SLOW_CONSUMER_GRACE = 2
+
+#: Seconds between two log lines about one connection's dropped messages.
+DROP_LOG_INTERVAL = 10
 
 
 def _libev_loop_clock():
@@ -90,15 +105,22 @@ class ChannelEngineIOServer(engineio.Server):
     a POST that carried a bad packet was never answered and its socket stayed
     in CLOSE_WAIT. The queued packets (the CLOSE packet among them) are still
     sent to a client that reads them. And a POST whose packet this server
-    refused is answered with HTTP 400, not 200.
+    refused is answered with HTTP 400, not 200. What waits to be sent to one
+    connection is bounded (:mod:`socketio_views.queues`).
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._refusal = threading.local()
+        self._queue_class = queues.metered_queue(
+            self._async["queue"], views_settings.MAX_QUEUED_BYTES, views_settings.MAX_QUEUED_MESSAGES
+        )
         if self._async.get("websocket") is not None:
             # A copy: python-engineio's driver table is shared by every server.
             self._async = {**self._async, "websocket": _checked_websocket(self._async["websocket"])}
+
+    def create_queue(self, *args, **kwargs):
+        return self._queue_class(*args, **kwargs)
 
     def refuse_request(self, message):
         """Answer the long-polling request being handled with HTTP 400 and ``message``."""
@@ -111,13 +133,24 @@ class ChannelEngineIOServer(engineio.Server):
             return self._bad_request(message)
         return super()._ok(*args, **kwargs)
 
-    def disconnect(self, sid=None):
+    def disconnect(self, sid=None, reason=None):
         if sid is None:
             return super().disconnect()
         socket = self.sockets.get(sid)
         if socket is not None:
-            socket.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
+            socket.close(wait=False, reason=reason or self.reason.SERVER_DISCONNECT)
             self.sockets.pop(sid, None)
+
+    def shut_transport(self, socket):
+        """Shut the TCP socket of ``socket``'s websocket, waking a writer blocked on a client that does not read."""
+        websocket = getattr(socket, "websocket", None)
+        handler = getattr(getattr(websocket, "_sock", None), "handler", None)
+        raw = getattr(handler, "socket", None)
+        if raw is not None:
+            try:
+                raw.shutdown(socket_module.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
 
 
 #: The Engine.IO packet types a text frame may start with (open, close, ping, pong, message, upgrade, noop).
@@ -134,6 +167,13 @@ def _checked_websocket(websocket_class):
     """
 
     class CheckedWebSocket(websocket_class):
+        def __init__(self, handler, server):
+            super().__init__(handler, server)
+            # The Engine.IO socket this transport serves, which may need to shut it.
+            engineio_socket = getattr(handler, "__self__", None)
+            if engineio_socket is not None:
+                engineio_socket.websocket = self
+
         def wait(self):
             data = super().wait()
             if isinstance(data, str) and data[:1] not in ENGINEIO_TYPES:
@@ -241,7 +281,12 @@ class ChannelServer(socketio.Server):
             # the replay is sent (before python-socketio lets any reach it).
             self._gates.setdefault(eio_sid, _Gate()).pending += 1
             return
-        super()._send_packet(eio_sid, pkt)
+        try:
+            super()._send_packet(eio_sid, pkt)
+        except queues.Overflow:
+            # Parts of a binary packet may be queued already: no second try.
+            retry = None if pkt.packet_type in BINARY_PACKETS else lambda: super(ChannelServer, self)._send_packet(eio_sid, pkt)
+            self._overflowed(eio_sid, pkt.namespace or "/", retry)
 
     def _send_eio_packet(self, eio_sid, eio_pkt):
         if self._gates:
@@ -249,7 +294,102 @@ class ChannelServer(socketio.Server):
             if gate is not None:
                 gate.packets.append(eio_pkt)
                 return
-        super()._send_eio_packet(eio_sid, eio_pkt)
+        self._queue(eio_sid, eio_pkt)
+
+    def _queue(self, eio_sid, eio_pkt):
+        try:
+            super()._send_eio_packet(eio_sid, eio_pkt)
+        except queues.Overflow:
+            self._overflowed(
+                eio_sid,
+                queues.namespace_of(eio_pkt.data),
+                lambda: super(ChannelServer, self)._send_eio_packet(eio_sid, eio_pkt),
+                attachments=queues.attachments_of(eio_pkt.data),
+            )
+
+    def _overflowed(self, eio_sid, namespace, retry=None, attachments=0):
+        """A message for ``namespace`` did not fit in connection ``eio_sid``'s queue: apply the channel's policy.
+
+        ``namespace`` is ``None`` for a binary attachment; ``retry`` sends the
+        message again; ``attachments`` follow it.
+        """
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is None or socket.closing or socket.closed or socket.queue.ending:
+            return
+        queue = socket.queue
+        if queue.skip_attachments and namespace is None:
+            queue.skip_attachments -= 1  # an attachment of a dropped message
+            return
+        if queue.full_since is None:
+            queue.full_since = time.monotonic()
+            if retry is not None and self._wait_for_writer(socket, retry):
+                return
+        view = self.views.get(self.manager.sid_from_eio_sid(eio_sid, namespace)) if namespace else None
+        policy = view.get_slow_consumer_policy() if view is not None else queues.DISCONNECT
+        if policy == queues.DROP and time.monotonic() - queue.full_since < self.eio.ping_timeout:
+            self._drop(eio_sid, queue, namespace, attachments)
+        else:
+            self._end_slow_consumer(eio_sid, socket, namespace)
+
+    def _wait_for_writer(self, socket, retry):
+        """Give the connection's writer ``OVERFLOW_WAIT`` seconds to make room, then send with ``retry``.
+
+        A burst (a handler sending in a loop) outruns a healthy client's
+        writer for a moment; a client that does not read makes no room.
+        """
+        queue = socket.queue
+        deadline = time.monotonic() + OVERFLOW_WAIT
+        while time.monotonic() < deadline:
+            self.sleep(0.002)
+            if socket.closing or socket.closed or queue.ending:
+                return True  # nothing more to send to it
+            try:
+                retry()
+            except queues.Overflow:
+                continue
+            queue.full_since = None
+            return True
+        return False
+
+    def _drop(self, eio_sid, queue, namespace, attachments):
+        queue.dropped += 1
+        queue.skip_attachments = attachments
+        now = time.monotonic()
+        if now - getattr(queue, "logged_at", -DROP_LOG_INTERVAL) >= DROP_LOG_INTERVAL:
+            queue.logged_at = now
+            logger.warning(
+                "Dropped %d message%s for the slow connection %s on %r so far (%d bytes queued)",
+                queue.dropped,
+                "" if queue.dropped == 1 else "s",
+                eio_sid,
+                namespace[1:],
+                queue.bytes,
+            )
+
+    def _end_slow_consumer(self, eio_sid, socket, namespace):
+        """Discard what connection ``eio_sid`` has queued, tell it why, and close its transport."""
+        queue = socket.queue
+        queued = (queue.qsize(), queue.bytes)
+        queue.ending = True
+        queue.discard()
+        if namespace is not None:
+            error = SlowConsumer()
+            notice = self.packet_class(socketio.packet.EVENT, namespace=namespace, data=["error", error.as_dict()])
+            queue.put_anyway(engineio.packet.Packet(engineio.packet.MESSAGE, data=notice.encode()))
+        logger.warning(
+            "Closing connection %s: slow consumer (%d messages, %d bytes queued on %r)",
+            eio_sid,
+            *queued,
+            namespace and namespace[1:],
+        )
+        self.start_background_task(self._close_slow_consumer, eio_sid, socket)
+
+    def _close_slow_consumer(self, eio_sid, socket):
+        # The transport closes, not the subscriptions: the official client
+        # reconnects by itself, and recovers on channels with history.
+        self.eio.disconnect(eio_sid, reason="slow consumer")
+        self.sleep(SLOW_CONSUMER_GRACE)
+        self.eio.shut_transport(socket)
 
     def _replay(self, view, eio_sid, namespace):
         """Send the history the subscriber missed, then the live packets held meanwhile, without duplicates."""
@@ -261,11 +401,13 @@ class ChannelServer(socketio.Server):
         if gate is None:
             return  # the connection closed before it was confirmed
         last = outbox.resume_offset
+        # A replay waits for a client that reads slowly, as long as a pong would.
+        patience = time.monotonic() + self.eio.ping_timeout
         try:
             # What was read before the subscription went live, then what was
             # kept since; live packets wait in the gate meanwhile.
-            last = self._send_entries(eio_sid, namespace, outbox.replay) or last
-            last = self._send_entries(eio_sid, namespace, history.catch_up(view, outbox)) or last
+            last = self._send_entries(eio_sid, namespace, outbox.replay, patience) or last
+            last = self._send_entries(eio_sid, namespace, history.catch_up(view, outbox), patience) or last
         except Exception:
             logger.exception("Could not replay the history of %r to %s", view.channel, view.sid)
         finally:
@@ -275,15 +417,29 @@ class ChannelServer(socketio.Server):
                 del self._gates[eio_sid]
                 for eio_pkt in gate.packets:
                     if not gate.replayed_already(eio_pkt, self.packet_class):
-                        super()._send_eio_packet(eio_sid, eio_pkt)
+                        self._queue(eio_sid, eio_pkt)
         outbox.release()
         release_db_connections()
 
-    def _send_entries(self, eio_sid, namespace, entries):
-        """Send history entries, yielding now and then; return the last one's offset."""
+    def _send_entries(self, eio_sid, namespace, entries, patience):
+        """Send history entries, yielding now and then; return the last one's offset.
+
+        While the connection's queue is full the replay waits for the client
+        to read, until ``patience`` (a ``time.monotonic()``); then the
+        channel's slow-consumer policy applies.
+        """
         for count, entry in enumerate(entries, 1):
-            data = [entry.event, entry.data, entry.offset]
-            super()._send_packet(eio_sid, self.packet_class(socketio.packet.EVENT, namespace=namespace, data=data))
+            pkt = self.packet_class(socketio.packet.EVENT, namespace=namespace, data=[entry.event, entry.data, entry.offset])
+            while True:
+                try:
+                    super()._send_packet(eio_sid, pkt)
+                    break
+                except queues.Overflow:
+                    socket = self.eio.sockets.get(eio_sid)
+                    if socket is None or socket.queue.ending or time.monotonic() > patience:
+                        self._overflowed(eio_sid, namespace)
+                        break
+                    self.sleep(0.01)
             if count % REPLAY_BATCH == 0:
                 self.sleep(0.001)  # a long replay lets other connections in (sleep(0) polls no I/O)
         return entries[-1].offset if entries else None

@@ -116,6 +116,12 @@ class ChannelView:
     #: The events kept in history (``None``: every event broadcast on the
     #: channel); ephemeral ones, such as typing notices, are better left out.
     history_events = None
+    #: What happens to a message that does not fit in a slow subscriber's
+    #: queue: ``"disconnect"`` ends that connection with code
+    #: ``slow_consumer`` (it reconnects and, with history, recovers);
+    #: ``"drop"`` drops the message for that subscriber (tickers). See
+    #: :mod:`socketio_views.queues`.
+    slow_consumer_policy = "disconnect"
 
     def __init__(self, **kwargs):
         for key, value in kwargs.items():
@@ -188,6 +194,17 @@ class ChannelView:
     def get_history_events(self):
         """Return the events kept in history, or ``None`` for every event."""
         return self.history_events
+
+    def get_slow_consumer_policy(self):
+        """Return ``"disconnect"`` or ``"drop"``: what a message that does not fit in a slow subscriber's queue does."""
+        from .queues import POLICIES
+
+        if self.slow_consumer_policy not in POLICIES:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__}.slow_consumer_policy is {self.slow_consumer_policy!r}; "
+                f"use one of {', '.join(map(repr, POLICIES))}."
+            )
+        return self.slow_consumer_policy
 
     def get_history_policy(self):
         """The channel's :class:`~socketio_views.history.Policy`, or ``None`` without history."""

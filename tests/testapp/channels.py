@@ -335,12 +335,15 @@ class ShortHistoryChannel(HistoryChannel):
 
 
 class FloodChannel(ChannelView):
-    """``flood`` broadcasts ``count`` messages of ``size`` characters; a slow subscriber is disconnected."""
+    """``flood`` broadcasts ``count`` messages of ``size`` characters, at most ``rate`` a second; a slow subscriber is disconnected."""
 
     def on_flood(self, data, name):
         text = "x" * data["size"]
+        rate = data.get("rate")
         for n in range(data["count"]):
             self.broadcast({"n": n, "text": text}, event="item")
+            if rate and n % 10 == 9:
+                time.sleep(10 / rate)
         return {"sent": data["count"]}
 
 

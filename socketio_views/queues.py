@@ -1,0 +1,114 @@
+"""
+What may wait to be sent to one connection, and what happens to a slow consumer.
+
+Every packet for a connection waits in its Engine.IO queue until the
+connection's writer (websocket) or its next GET (polling) takes it. A client
+that stops reading would make that queue grow without bound, so it is bounded
+by the ``MAX_QUEUED_BYTES`` and ``MAX_QUEUED_MESSAGES`` settings. A message
+that does not fit is handled by the policy of the channel it was sent on
+(:attr:`ChannelView.slow_consumer_policy <socketio_views.ChannelView.slow_consumer_policy>`):
+
+* ``"disconnect"`` (the default): what is queued for the connection is
+  discarded, the subscription receives an ``error`` event with code
+  ``slow_consumer`` and the connection's transport is closed. The official
+  client reconnects by itself and, on channels with history, recovers what
+  it missed.
+* ``"drop"``: the message is dropped for that connection, counted and logged
+  (tickers, where the next value supersedes the last). A connection whose
+  queue stays full for the ping timeout is disconnected all the same: pongs
+  alone do not keep it.
+"""
+from engineio import packet as eio_packet
+
+#: End the slow connection (the default).
+DISCONNECT = "disconnect"
+#: Drop what does not fit, keep the connection.
+DROP = "drop"
+POLICIES = (DISCONNECT, DROP)
+
+
+class Overflow(Exception):
+    """A message does not fit in its connection's queue."""
+
+
+def metered_queue(queue_class, max_bytes, max_messages):
+    """A subclass of ``queue_class`` (python-engineio's queue) bounded by ``max_bytes`` and ``max_messages``.
+
+    ``None`` leaves a bound off. Only messages (Socket.IO packets) are
+    bounded; Engine.IO's own packets (ping, close, noop) always go in.
+    """
+
+    class MeteredQueue(queue_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            #: Characters of the messages waiting (JSON is ASCII: bytes).
+            self.bytes = 0
+            #: When the queue last overflowed without draining since (``time.monotonic()``), or ``None``.
+            self.full_since = None
+            #: Messages dropped by the "drop" policy.
+            self.dropped = 0
+            #: Attachments still to drop after a dropped binary message.
+            self.skip_attachments = 0
+            #: True once the connection is being ended: nothing more goes in.
+            self.ending = False
+
+        def put(self, item, block=True, timeout=None):
+            if item is not None and item.packet_type == eio_packet.MESSAGE:
+                size = len(item.data)
+                if (
+                    self.bytes + size > max_bytes
+                    or self.qsize() >= max_messages
+                    or self.skip_attachments
+                    or self.ending
+                ):
+                    raise Overflow()
+                self.bytes += size
+            super().put(item, block, timeout)
+
+        def put_anyway(self, item):
+            """Queue ``item`` whatever the bounds (the slow-consumer notice)."""
+            self.bytes += len(item.data)
+            super().put(item)
+
+        def get(self, block=True, timeout=None):
+            item = super().get(block, timeout)
+            if item is not None and item.packet_type == eio_packet.MESSAGE:
+                self.bytes -= len(item.data)
+                if self.full_since is not None and self.bytes <= max_bytes // 2:
+                    self.full_since = None
+            return item
+
+        def discard(self):
+            """Throw away every queued packet (they will never be read)."""
+            while self.qsize():
+                super().get(block=False)
+                self.task_done()
+            self.bytes = 0
+
+    if max_bytes is None:
+        max_bytes = float("inf")
+    if max_messages is None:
+        max_messages = float("inf")
+    return MeteredQueue
+
+
+def namespace_of(encoded):
+    """The namespace of an encoded Socket.IO packet (``"2/rooms/lobby,[…]"``), or ``"/"``."""
+    if not isinstance(encoded, str):
+        return None  # a binary attachment
+    start = 1
+    while start < len(encoded) and encoded[start].isdigit():
+        start += 1
+    start = start + 1 if encoded[start : start + 1] == "-" else 1
+    if encoded[start : start + 1] != "/":
+        return "/"
+    end = encoded.find(",", start)
+    return encoded[start:] if end == -1 else encoded[start:end]
+
+
+def attachments_of(encoded):
+    """How many binary attachments follow an encoded Socket.IO packet (``"51-/ns,…"`` announces one)."""
+    if not isinstance(encoded, str) or encoded[:1] not in ("5", "6"):
+        return 0
+    count, dash, _rest = encoded[1:].partition("-")
+    return int(count) if dash and count.isdigit() else 0
