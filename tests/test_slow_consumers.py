@@ -1,5 +1,6 @@
 """A subscriber that stops reading costs a bounded amount, then is disconnected (or, on tickers, skipped)."""
 import json
+import re
 import socket
 import threading
 import time
@@ -179,3 +180,29 @@ def test_pongs_do_not_keep_a_stalled_ticker_subscriber(live_channels_server):
     print(f"disconnected {took:.1f} s after its first dropped message")
     assert 2 <= took < 3 + 2  # the tests' ping timeout is 3 s
     assert stalled.events(frames, "error")[-1]["code"] == "slow_consumer"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_polling_client_that_stops_fetching_is_disconnected(live_channels_server):
+    """Long-polling: what waits for a client that sends no GET is bounded too; its session ends, and its next GET says so."""
+    import requests
+
+    channel = f"flood/{uuid.uuid4().hex[:8]}"
+    reader = WireClient(live_channels_server.url).connect(channel)
+    base = f"{live_channels_server.url}/socket.io/?EIO=4&transport=polling"
+    start = live_channels_server.mark()
+    with requests.Session() as http:
+        sid = json.loads(http.get(base, timeout=5).text[1:])["sid"]
+        url = f"{base}&sid={sid}"
+        assert http.post(url, data=f"40/{channel},", timeout=5).text == "OK"
+        assert http.get(url, timeout=5).text.startswith(f"40/{channel},")
+        try:
+            assert reader.call(channel, "flood", {"count": 200, "size": 10_000}, timeout=30) == {"sent": 200}
+            line = live_channels_server.wait_for_output(rf"Closing connection {sid}: slow consumer", timeout=5, start=start)
+            after = http.get(url, timeout=5)
+        finally:
+            reader.close()
+    queued = int(re.search(r"(\d+) bytes queued", line).group(1))
+    assert 900_000 < queued <= 1_000_000  # what it held when the next message did not fit: the bound
+    assert after.status_code == 400  # python-engineio forgets a closed polling session; the client reconnects
+    assert len(reader.received(channel, "item")) == 200
