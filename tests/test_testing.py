@@ -266,3 +266,43 @@ def test_failing_ack_callback_is_logged_not_raised(caplog):
     room = ChannelTestClient(router=router).subscribe("asker")
     assert room.emit("ask") == "asked"
     assert "Acknowledgement callback of" in caplog.text
+
+
+# A paused client: slow consumers (socketio_views.queues) in process.
+
+
+def test_a_paused_client_reads_what_waited_in_order_when_it_resumes():
+    client = ChannelTestClient()
+    flood = client.subscribe("flood/paused")
+    client.pause()
+    assert flood.emit("flood", {"count": 3, "size": 5}) == {"sent": 3}
+    assert flood.received("item") == []
+    client.resume()
+    assert [item["n"] for item in flood.received("item")] == [0, 1, 2]
+
+
+def test_a_paused_client_past_the_bound_is_disconnected_with_slow_consumer_and_recovers(settings, db):
+    settings.SOCKETIO_VIEWS = {"MAX_QUEUED_BYTES": 1_000}
+    client, sender = ChannelTestClient(), ChannelTestClient()
+    room = client.subscribe("history/slow")
+    other = sender.subscribe("history/slow")
+    client.pause()
+    for n in range(30):
+        other.emit("message", {"n": n, "text": "x" * 50})
+    assert room.closed and room.close_reason == "slow consumer"
+    client.assert_received("error", {"message": "This connection reads too slowly for what it is sent; reconnect.", "code": "slow_consumer"})
+    assert client.received("message") == []  # what waited was discarded
+    (recovered,) = client.reconnect()
+    assert recovered.recovered
+    assert [m["n"] for m in recovered.received("message")] == list(range(30))
+
+
+def test_a_paused_ticker_subscriber_misses_what_does_not_fit_and_stays(settings):
+    settings.SOCKETIO_VIEWS = {"MAX_QUEUED_MESSAGES": 5}
+    client = ChannelTestClient()
+    ticker = client.subscribe("ticker/paused")
+    client.pause()
+    ticker.emit("flood", {"count": 8, "size": 5})
+    assert (ticker.closed, ticker.dropped_messages) == (False, 3)
+    client.resume()
+    assert [item["n"] for item in ticker.received("item")] == [0, 1, 2, 3, 4]

@@ -19,6 +19,7 @@ clients, and payloads make the same JSON round trip they make on the wire.
 import contextlib
 import copy
 import itertools
+import json
 import warnings
 from importlib import import_module
 from unittest.mock import ANY
@@ -28,14 +29,16 @@ from django.apps import apps
 from django.conf import settings
 from django.test import RequestFactory
 
-from .. import dispatch, history, hubs, signals
-from ..exceptions import ChannelError, SubscriptionRefused
+from .. import dispatch, history, hubs, queues, signals
+from ..conf import views_settings
+from ..exceptions import ChannelError, SlowConsumer, SubscriptionRefused
 from ..payloads import wire
 from ..routers import mounted_routers
 from ..state import reset_process_state
 
 CLIENT_DISCONNECT = "client disconnect"
 SERVER_DISCONNECT = "server disconnect"
+SLOW_CONSUMER = "slow consumer"
 
 _ids = itertools.count(1)
 
@@ -92,9 +95,7 @@ class InMemoryHub(hubs.Hub):
                 s for s in list(self.subscriptions.values()) if s.channel == channel and s.sid != skip_sid
             ]
         for subscription in targets:
-            answer = subscription.client._deliver(subscription, event, data, offset)
-            if callback is not None:
-                callback(*([] if answer is None else [wire(answer)]))
+            subscription.client._deliver(subscription, event, data, offset, callback)
 
     def channel_of(self, sid):
         subscription = self.subscriptions.get(sid)
@@ -155,6 +156,8 @@ class ChannelSubscription:
         self.last_offset = None
         #: Whether this subscription recovered a dropped one (the client's ``socket.recovered``).
         self.recovered = view.recovered
+        #: Messages dropped for it while its client was paused (``slow_consumer_policy = "drop"``).
+        self.dropped_messages = 0
 
     def emit(self, event, data=None):
         """Emit ``event`` with ``data`` as the client would; return the acknowledgement.
@@ -234,6 +237,10 @@ class ChannelTestClient:
         #: event -> function of the payload: how this client acknowledges the server's events.
         self.answers = {}
         self.request = None
+        #: Whether the client has stopped reading (see :meth:`pause`).
+        self.paused = False
+        self._unread = []  # (subscription, Received, callback, size) waiting while paused
+        self._unread_bytes = 0
 
     def _get_router(self):
         if self.router is None:
@@ -305,11 +312,11 @@ class ChannelTestClient:
         outbox.release()
         return subscription
 
-    def drop(self):
+    def drop(self, reason="transport close"):
         """Lose the connection, as a network failure does: every subscription ends
         with reason ``"transport close"``; :meth:`reconnect` then recovers them."""
         self.dropped = [s for s in self.subscriptions.values() if not s.closed]
-        self.disconnect(reason="transport close")
+        self.disconnect(reason=reason)
         self.connection_id = f"test-connection-{next(_ids)}"  # the next connection's
 
     def reconnect(self):
@@ -325,15 +332,58 @@ class ChannelTestClient:
     def _request_copy(self):
         return copy.copy(self.request)
 
-    def _deliver(self, subscription, event, data, offset=None):
-        self.inbox.append(Received(subscription.channel, event, data, offset))
-        if offset is not None:
-            subscription.last_offset = offset
-        answer = self.answers.get(event)
-        return answer(data) if answer is not None else None
+    def pause(self):
+        """Stop reading, as a client on a dead network does: what is sent waits,
+        within the server's bounds (``MAX_QUEUED_BYTES``, ``MAX_QUEUED_MESSAGES``).
+
+        A message that does not fit gets its channel's slow-consumer policy at
+        once (no writer to wait for, no ping timeout here): ``"drop"`` counts
+        it in the subscription's ``dropped_messages``; ``"disconnect"``
+        discards what waits, delivers the ``slow_consumer`` error and ends
+        every subscription with reason ``"slow consumer"``, ready for
+        :meth:`reconnect`. See :ref:`slow-consumers`.
+        """
+        self.paused = True
+
+    def resume(self):
+        """Read again: what waited is received, in order."""
+        self.paused = False
+        unread, self._unread, self._unread_bytes = self._unread, [], 0
+        for subscription, received, callback, _size in unread:
+            self._receive(subscription, received, callback)
+
+    def _deliver(self, subscription, event, data, offset=None, callback=None):
+        received = Received(subscription.channel, event, data, offset)
+        if not self.paused:
+            return self._receive(subscription, received, callback)
+        size = len(subscription.channel) + 4 + len(json.dumps([event, data], separators=(",", ":")))
+        max_bytes = views_settings.MAX_QUEUED_BYTES
+        max_messages = views_settings.MAX_QUEUED_MESSAGES
+        if (max_bytes is None or self._unread_bytes + size <= max_bytes) and (
+            max_messages is None or len(self._unread) < max_messages
+        ):
+            self._unread.append((subscription, received, callback, size))
+            self._unread_bytes += size
+        elif subscription.view.get_slow_consumer_policy() == queues.DROP:
+            subscription.dropped_messages += 1
+        else:
+            self._unread, self._unread_bytes = [], 0
+            self.inbox.append(Received(subscription.channel, "error", SlowConsumer().as_dict()))
+            self.paused = False
+            self.drop(reason=SLOW_CONSUMER)
+
+    def _receive(self, subscription, received, callback):
+        self.inbox.append(received)
+        if received.offset is not None:
+            subscription.last_offset = received.offset
+        answer = self.answers.get(received.event)
+        answer = answer(received.data) if answer is not None else None
+        if callback is not None:
+            callback(*([] if answer is None else [wire(answer)]))
 
     def disconnect(self, reason=CLIENT_DISCONNECT):
         """Close the connection: every subscription ends, then ``disconnected`` is sent."""
+        self.paused, self._unread, self._unread_bytes = False, [], 0  # what waited is never read
         for subscription in list(self.subscriptions.values()):
             subscription._end(reason)
         if self.request is not None:
