@@ -20,6 +20,8 @@ that does not fit is handled by the policy of the channel it was sent on
 """
 from engineio import packet as eio_packet
 
+MESSAGE = eio_packet.MESSAGE
+
 #: End the slow connection (the default).
 DISCONNECT = "disconnect"
 #: Drop what does not fit, keep the connection.
@@ -38,6 +40,8 @@ def metered_queue(queue_class, max_bytes, max_messages):
     bounded; Engine.IO's own packets (ping, close, noop) always go in.
     """
 
+    base_put, base_get = queue_class.put, queue_class.get
+
     class MeteredQueue(queue_class):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
@@ -47,32 +51,47 @@ def metered_queue(queue_class, max_bytes, max_messages):
             self.full_since = None
             #: Messages dropped by the "drop" policy.
             self.dropped = 0
-            #: Attachments still to drop after a dropped binary message.
-            self.skip_attachments = 0
-            #: True once the connection is being ended: nothing more goes in.
-            self.ending = False
+            # Whether every message is refused for now (ending, or attachments to skip).
+            self.refusing = False
+            self._skip_attachments = 0
+            self._ending = False
+
+        @property
+        def skip_attachments(self):
+            """Attachments still to drop after a dropped binary message."""
+            return self._skip_attachments
+
+        @skip_attachments.setter
+        def skip_attachments(self, count):
+            self._skip_attachments = count
+            self.refusing = bool(count) or self._ending
+
+        @property
+        def ending(self):
+            """True once the connection is being ended: nothing more goes in."""
+            return self._ending
+
+        @ending.setter
+        def ending(self, ending):
+            self._ending = ending
+            self.refusing = ending or bool(self._skip_attachments)
 
         def put(self, item, block=True, timeout=None):
-            if item is not None and item.packet_type == eio_packet.MESSAGE:
+            if item is not None and item.packet_type == MESSAGE:
                 size = len(item.data)
-                if (
-                    self.bytes + size > max_bytes
-                    or self.qsize() >= max_messages
-                    or self.skip_attachments
-                    or self.ending
-                ):
+                if self.bytes + size > max_bytes or len(self.queue) >= max_messages or self.refusing:
                     raise Overflow()
                 self.bytes += size
-            super().put(item, block, timeout)
+            base_put(self, item, block, timeout)
 
         def put_anyway(self, item):
             """Queue ``item`` whatever the bounds (the slow-consumer notice)."""
             self.bytes += len(item.data)
-            super().put(item)
+            base_put(self, item)
 
         def get(self, block=True, timeout=None):
-            item = super().get(block, timeout)
-            if item is not None and item.packet_type == eio_packet.MESSAGE:
+            item = base_get(self, block, timeout)
+            if item is not None and item.packet_type == MESSAGE:
                 self.bytes -= len(item.data)
                 if self.full_since is not None and self.bytes <= max_bytes // 2:
                     self.full_since = None
@@ -81,7 +100,7 @@ def metered_queue(queue_class, max_bytes, max_messages):
         def discard(self):
             """Throw away every queued packet (they will never be read)."""
             while self.qsize():
-                super().get(block=False)
+                base_get(self, block=False)
                 self.task_done()
             self.bytes = 0
 
