@@ -2,6 +2,7 @@
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -298,7 +299,7 @@ def test_redis_outage_heals_within_5_seconds_with_one_warning(django_db_setup, c
             assert {} == client.connect_errors
             assert [] == client.received(channel, "error")
         for server in servers:
-            server.wait_for_output(DELIVERY_BACK, timeout=5)
+            server.wait_for_output(re.escape(DELIVERY_BACK), timeout=5)
             log = server.log()
             assert [1, 1] == [log.count(DELIVERY_DOWN), log.count(DELIVERY_BACK)], log
             assert ("Cannot publish", "Cannot receive", "Traceback") == tuple(
