@@ -9,18 +9,85 @@ Every process that serves sockets uses a manager that publishes its
 broadcasts and listens for the others'; a process that only sends (a web
 worker, a management command, a task queue worker) uses a write-only one.
 """
+import time
 from urllib.parse import urlsplit
 
 import socketio
 from django.core.exceptions import ImproperlyConfigured
 
 from .conf import views_settings
+from .outages import Outage
 
 REDIS_SCHEMES = {"redis", "rediss", "valkey", "valkeys", "unix", "redis+sentinel", "valkey+sentinel"}
 KAFKA_SCHEMES = {"kafka"}
 #: Redis schemes whose server presence and rate limits can share, as the
 #: scheme redis-py and ``limits`` know them by (a Valkey server speaks Redis).
 SHAREABLE_SCHEMES = {"redis": "redis", "rediss": "rediss", "unix": "unix", "valkey": "redis", "valkeys": "rediss"}
+
+
+class RedisManager(socketio.RedisManager):
+    """python-socketio's Redis manager, which heals quickly and logs an outage once.
+
+    python-socketio's own manager logs two errors for every message it fails
+    to publish and one for every attempt to listen again, and waits up to 60
+    seconds between those attempts. This one logs one warning when Redis
+    fails and one when cross-process delivery works again (through
+    :class:`~socketio_views.outages.Outage`), and tries to listen again at
+    most ``max_retry_delay`` seconds apart, so that broadcasts cross
+    processes again within a few seconds of Redis returning.
+    """
+
+    #: Seconds between the first attempts to listen again after a failure;
+    #: doubled after each failed attempt, up to ``max_retry_delay``.
+    min_retry_delay = 0.5
+    max_retry_delay = 2
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.outage = Outage("Cross-process delivery (Redis)", "broadcasts reach the subscribers of their own process only")
+        self._listening = False
+
+    def _publish(self, data):
+        error = None
+        for _attempt in range(2):  # the first may meet a connection that Redis closed
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                result = self.redis.publish(self.channel, self.json.dumps(data))
+            except Exception as exc:
+                self.connected = False
+                error = exc
+                continue
+            # A server's delivery is back once it listens again, not when it
+            # can publish: only the listener ends its outage.
+            if self.write_only or self._listening:
+                self.outage.succeeded()
+            return result
+        self.outage.failed(error)
+        return None
+
+    def _redis_listen_with_retries(self):
+        delay = self.min_retry_delay
+        while True:
+            try:
+                self._redis_connect()
+                pubsub = self.pubsub
+                pubsub.subscribe(self.channel)
+            except Exception as exc:
+                self.outage.failed(exc)
+                time.sleep(delay)
+                delay = min(delay * 2, self.max_retry_delay)
+                continue
+            self._listening = True
+            self.outage.succeeded()
+            delay = self.min_retry_delay
+            try:
+                yield from pubsub.listen()
+            except Exception as exc:
+                self.outage.failed(exc)
+            finally:
+                self._listening = False
+            time.sleep(delay)
 
 
 def scheme_of(url):
@@ -30,7 +97,7 @@ def scheme_of(url):
 def make_manager(url, write_only=False, **options):
     """Return the python-socketio client manager for backend ``url``.
 
-    Redis URLs give ``socketio.RedisManager``, ``kafka://`` ``socketio.KafkaManager``
+    Redis URLs give :class:`RedisManager`, ``kafka://`` ``socketio.KafkaManager``
     and any other scheme (``amqp://``, ``sqs://``…) ``socketio.KombuManager``.
     """
     scheme = scheme_of(url)
@@ -39,7 +106,7 @@ def make_manager(url, write_only=False, **options):
             f"SOCKETIO_VIEWS['BACKEND'] = {url!r} is not a URL; use e.g. 'redis://127.0.0.1:6379/0'."
         )
     if scheme in REDIS_SCHEMES:
-        manager_class = socketio.RedisManager
+        manager_class = RedisManager
     elif scheme in KAFKA_SCHEMES:
         manager_class = socketio.KafkaManager
     else:

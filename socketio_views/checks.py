@@ -39,6 +39,25 @@ def check_settings(app_configs, **kwargs):
     return errors
 
 
+@register(Tags.compatibility)
+def check_database_waits(app_configs, **kwargs):
+    """W020: psycopg was imported before gevent patched, so its queries block every connection."""
+    from .monkey import psycopg_blocks
+
+    if not psycopg_blocks():
+        return []
+    return [
+        Warning(
+            "psycopg was imported before gevent patched the standard library, so it waits for PostgreSQL "
+            "without yielding: each query blocks every connection of this process.",
+            hint="Patch first: call socketio_views.monkey.patch() before importing anything else in your entry "
+            "point, and do not preload the application in gunicorn's master. Or set the environment variable "
+            "PSYCOPG_WAIT_FUNC=wait_poll.",
+            id="socketio_views.W020",
+        )
+    ]
+
+
 @register(Tags.urls)
 def check_router_mounted(app_configs, **kwargs):
     """W001: no ChannelRouter is included in ``ROOT_URLCONF``."""

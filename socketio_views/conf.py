@@ -19,8 +19,8 @@ DEFAULTS = {
     # run in one greenlet per socket, so persistent connections would grow
     # with the number of sockets.
     "CLOSE_DB_CONNECTIONS": True,
-    # Origins (scheme://host[:port]) whose pages may connect; None derives them
-    # from ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS; "*" allows every origin.
+    # Origins (scheme://host[:port]) whose pages may connect; None decides as
+    # Django's CSRF check (own origin, CSRF_TRUSTED_ORIGINS); "*" allows all.
     "ALLOWED_ORIGINS": None,
     # The largest Engine.IO message or polling request accepted, in bytes; a
     # larger one closes the connection.

@@ -39,10 +39,10 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
     view_class = None
     try:
         origin = request.META.get("HTTP_ORIGIN")
-        if not is_origin_allowed(origin):
+        if not is_origin_allowed(request):
             raise OriginNotAllowed(
-                f"Origin {origin!r} is not allowed to connect. Add its host to ALLOWED_HOSTS, "
-                f"the origin to CSRF_TRUSTED_ORIGINS, or set SOCKETIO_VIEWS['ALLOWED_ORIGINS']."
+                f"Origin {origin!r} is not allowed to connect. Serve the page from this host, scheme and port, "
+                f"add the origin to CSRF_TRUSTED_ORIGINS, or set SOCKETIO_VIEWS['ALLOWED_ORIGINS']."
             )
         limit = views_settings.MAX_SUBSCRIPTIONS
         if limit is not None and open_subscriptions >= limit:

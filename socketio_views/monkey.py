@@ -12,6 +12,11 @@ created before patching is shared by every greenlet. So:
 
       from socketio_views.monkey import patch
       patch()
+
+psycopg 3 chooses how it waits for PostgreSQL when it is imported: imported
+after patching, it polls through gevent and a slow query holds only its own
+greenlet; imported before, it waits in C and holds the whole process (the
+``socketio_views.W020`` system check says so, see :func:`psycopg_blocks`).
 """
 import os
 import sys
@@ -43,6 +48,20 @@ def patch():
 def is_patched():
     """Return whether the standard library is patched for gevent."""
     return monkey.is_module_patched("socket")
+
+
+def psycopg_blocks():
+    """Return whether psycopg waits for PostgreSQL in C, blocking every greenlet, in this patched process.
+
+    psycopg 3 picks its wait function when ``psycopg.waiting`` is imported:
+    its C ``wait_c`` unless gevent has patched ``select`` by then. Setting the
+    environment variable ``PSYCOPG_WAIT_FUNC=wait_poll`` makes it choose the
+    cooperative ``wait_poll`` whatever the order.
+    """
+    waiting = sys.modules.get("psycopg.waiting")
+    if waiting is None or not is_patched():
+        return False
+    return waiting.wait is getattr(waiting, "wait_c", None)
 
 
 def reexec_patched(argv):

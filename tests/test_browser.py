@@ -108,6 +108,12 @@ def test_two_people_chat_see_each_other_and_survive_a_restart(demo, browser, ste
     expect(rooms.locator('li[data-channel="rooms/e2e"] .count')).to_have_text("1")
     steps("bob-left")
 
+    carol = steps.pages["carol"] = join(browser, url, "carol", "e2e-new")
+    expect(rooms.locator('li[data-channel="rooms/e2e-new"] .count')).to_have_text("1")
+    expect(rooms.locator('li[data-channel="rooms/e2e"] .count')).to_have_text("1")
+    carol.context.close()
+    steps("new-room")
+
     alice.evaluate(
         "() => { const input = document.getElementById('text'); const form = document.getElementById('send');"
         " for (let n = 0; n < 8; n++) { input.value = 'flood ' + n; form.requestSubmit(); } }"

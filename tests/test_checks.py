@@ -1,4 +1,5 @@
 """System checks for the SOCKETIO_VIEWS setting and the URLconf."""
+import pytest
 from django.core.checks import run_checks
 from django.test import override_settings
 
@@ -68,3 +69,34 @@ def test_a_mounted_router_needs_the_app_installed():
     with override_settings(INSTALLED_APPS=apps_without):
         [message] = [m for m in run_checks() if m.id == "socketio_views.E003"]
     assert message.hint == 'Add "socketio_views" to INSTALLED_APPS.'
+
+
+#: A process that imports psycopg, patches (or not) in the given order, then runs the checks and prints their ids.
+PATCH_ORDER_SCRIPT = """
+import sys
+from gevent import monkey
+if sys.argv[1] == "psycopg-first":
+    import psycopg
+    monkey.patch_all()
+else:
+    monkey.patch_all()
+    import psycopg
+import django
+django.setup()
+import pytest
+from django.core.checks import run_checks
+print(sorted(m.id for m in run_checks() if m.id.startswith("socketio_views.")))
+"""
+
+
+@pytest.mark.parametrize("order, expected", [("psycopg-first", ["socketio_views.W020"]), ("patch-first", [])])
+def test_psycopg_imported_before_patching_is_a_warning(order, expected):
+    """psycopg imported before gevent patched waits for PostgreSQL without yielding: W020; patched first, no warning."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    env.pop("PSYCOPG_WAIT_FUNC", None)
+    out = subprocess.run([sys.executable, "-c", PATCH_ORDER_SCRIPT, order], capture_output=True, text=True, env=env, timeout=60)
+    assert (str(expected), "") == (out.stdout.strip(), out.stderr.strip())

@@ -154,3 +154,32 @@ def test_a_garbage_websocket_frame_closes_its_connection_cleanly(live_channels_s
     finally:
         ws.close()
         witness.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_postgresql_query_does_not_block_other_connections(live_channels_server):
+    """Five connections each run SELECT pg_sleep(0.2) three times at once: they overlap, and the witness stays under 150 ms."""
+    witness = Witness(live_channels_server.url)
+    sleepers = {f"db/{n}": WireClient(live_channels_server.url).connect(f"db/{n}") for n in range(5)}
+    rounds, replies = [], []
+
+    def sleep(channel):
+        replies.append(sleepers[channel].call(channel, "pg_sleep", {"seconds": 0.2}))
+
+    try:
+        for _ in range(3):
+            started = time.monotonic()
+            threads = [threading.Thread(target=sleep, args=(channel,)) for channel in sleepers]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(10)
+            rounds.append(time.monotonic() - started)
+    finally:
+        for sleeper in sleepers.values():
+            sleeper.close()
+        worst = witness.stop()
+    print(f"rounds of 5 x pg_sleep(0.2): {', '.join(f'{r:.2f}' for r in rounds)} s; witness worst {worst * 1000:.0f} ms")
+    assert [{"wait": "wait_poll"}] * 15 == replies
+    assert max(rounds) < 0.6  # serialised, a round would take at least 1 s
+    assert worst < 0.15

@@ -3,7 +3,10 @@ import pytest
 from django.test import override_settings
 
 from socketio_views import ChannelRouter, ChannelView
+from socketio_views.backends import make_manager
 from socketio_views.testing import ChannelTestClient
+
+from .ci import require
 
 #: Nothing listens on port 1: every command fails at once.
 UNREACHABLE = "redis://127.0.0.1:1/0"
@@ -56,3 +59,20 @@ def test_rate_limit_outage_allows_events_with_one_warning(caplog):
         room = ChannelTestClient().subscribe("limited/outage")
         assert [room.emit("message", {}) for _ in range(5)] == [{"ok": True}] * 5
     assert len(warnings_about(caplog, "Rate limit storage unavailable")) == 1
+
+
+def test_publishing_during_a_backend_outage_warns_once_then_once_when_back(caplog):
+    """A process that only sends (write-only manager) logs one warning for many failed publishes, one when Redis is back."""
+    from .test_scaleout import REDIS_URL, redis_reachable
+
+    require(redis_reachable(REDIS_URL), f"Redis is not reachable at {REDIS_URL}")
+    manager = make_manager(UNREACHABLE, write_only=True)
+    for n in range(5):
+        manager.emit("message", {"n": n}, namespace="/rooms/outage", room="/rooms/outage")
+    manager.redis_url = REDIS_URL  # Redis is back
+    manager.emit("message", {"n": 5}, namespace="/rooms/outage", room="/rooms/outage")
+    assert [1, 1] == [
+        len(warnings_about(caplog, "Cross-process delivery (Redis) unavailable")),
+        len(warnings_about(caplog, "Cross-process delivery (Redis) is available again")),
+    ]
+    assert [] == [r.getMessage() for r in caplog.records if r.name.startswith("socketio") and r.name != "socketio_views"]

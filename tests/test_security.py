@@ -44,11 +44,29 @@ def test_invalid_payload_over_the_wire(connect):
     assert reply["error"]["fields"] == {"text": ["expected str, got int"]}
 
 
-@pytest.mark.parametrize("origin", ["http://evil.example", "https://127.0.0.1.evil.example", "null"])
+def page_origin(template, server_url):
+    """``template`` with ``{port}`` the live server's port and ``{other}`` another port."""
+    port = int(server_url.rsplit(":", 1)[1])
+    return template.format(port=port, other=port + 1 if port < 65535 else port - 1)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://evil.example",
+        "https://127.0.0.1.evil.example",
+        "null",
+        # The server's own host, with another port, scheme or host name: Django's CSRF check refuses them too.
+        "http://127.0.0.1:{other}",
+        "http://127.0.0.1",
+        "https://127.0.0.1:{port}",
+        "http://localhost:{port}",
+    ],
+)
 def test_foreign_origin_is_refused_before_any_view(connect, origin, live_channels_server):
-    """A page from another site is refused with origin_not_allowed, and its connection is closed."""
+    """A page from another origin, even of an allowed host on another port or scheme, is refused and its connection closed."""
     client = connect()
-    error = client.refused("signals/origin", headers={"Origin": origin})
+    error = client.refused("signals/origin", headers={"Origin": page_origin(origin, live_channels_server.url)})
     assert error["data"]["code"] == "origin_not_allowed"
     assert "CSRF_TRUSTED_ORIGINS" in error["message"]
     wait_until(lambda: client.sio.eio.state != "connected", message="the refused connection was not closed")
@@ -57,10 +75,11 @@ def test_foreign_origin_is_refused_before_any_view(connect, origin, live_channel
     assert ["subscribed", "SignalsChannel"] not in log["channel"]
 
 
-@pytest.mark.parametrize("origin", ["http://127.0.0.1:8000", "https://localhost", "https://trusted.example"])
-def test_allowed_origins_connect(connect, origin):
-    """Origins whose host is in ALLOWED_HOSTS, or listed in CSRF_TRUSTED_ORIGINS, are accepted."""
-    client = connect("rooms/origin", auth={"name": "o"}, headers={"Origin": origin})
+@pytest.mark.parametrize("origin", ["http://127.0.0.1:{port}", "https://trusted.example"])
+def test_allowed_origins_connect(connect, origin, live_channels_server):
+    """The server's own origin (scheme, host and port), and origins listed in CSRF_TRUSTED_ORIGINS, are accepted."""
+    headers = {"Origin": page_origin(origin, live_channels_server.url)}
+    client = connect("rooms/origin", auth={"name": "o"}, headers=headers)
     assert client.call("rooms/origin", "message", {"text": "hi"}) == {"ok": True}
 
 
@@ -95,16 +114,17 @@ def test_allowed_origins_setting_admits_its_entries_over_the_wire(origins_client
 @pytest.mark.parametrize(
     "origin",
     [
-        "http://127.0.0.1:8000",  # allowed by ALLOWED_HOSTS without the setting
+        "http://127.0.0.1:{port}",  # the server's own origin, allowed without the setting
         "https://trusted.example",  # allowed by CSRF_TRUSTED_ORIGINS without the setting
         "http://app.example.com",
         "https://example.org.evil.example",
         "https://evil.example",
     ],
 )
-def test_allowed_origins_setting_refuses_every_other_origin_over_the_wire(origins_client, origin):
-    """With ALLOWED_ORIGINS set, any other origin is refused with origin_not_allowed, even one ALLOWED_HOSTS allows."""
+def test_allowed_origins_setting_refuses_every_other_origin_over_the_wire(origins_client, origins_server, origin):
+    """With ALLOWED_ORIGINS set, any other origin is refused with origin_not_allowed, even the server's own."""
     client = origins_client()
+    origin = page_origin(origin, origins_server.url)
     error = client.refused("rooms/unlisted", auth={"name": "u"}, headers={"Origin": origin})
     assert "origin_not_allowed" == error["data"]["code"]
     assert error["message"].startswith(f"Origin {origin!r} is not allowed to connect.")

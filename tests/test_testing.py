@@ -64,6 +64,14 @@ def test_refusals_raise_subscription_refused_with_code():
     assert client.subscribe("private/x", auth={"token": "secret"}).view.kwargs == {"key": "x"}
 
 
+def test_the_handshake_is_same_origin_with_testserver():
+    """The test client's handshake goes to http://testserver: that Origin is its own, another port is refused."""
+    assert "r" == ChannelTestClient(headers={"Origin": "http://testserver"}).subscribe("rooms/r").view.kwargs["room"]
+    with pytest.raises(SubscriptionRefused) as info:
+        ChannelTestClient(headers={"Origin": "http://testserver:8000"}).subscribe("rooms/r")
+    assert "origin_not_allowed" == info.value.code
+
+
 def test_errors_reach_the_ack_and_the_error_event():
     """A crashing handler returns the error ack and sends an error event, as on the wire."""
     alice = ChannelTestClient(auth={"name": "alice"})

@@ -6,11 +6,10 @@ from socketio_views import ChannelError, ChannelView
 from socketio_views.mixins import LoginRequiredMixin, PresenceMixin, RateLimitMixin
 from socketio_views.presence import get_presence
 
-from .models import Room
+from .rooms import ROOM_LIST, RoomRefused, open_room, room_counts
 
 MAX_NAME = 30
 MAX_TEXT = 500
-ROOM_LIST = "rooms"
 
 
 def _not_blank(instance, attribute, value):
@@ -25,17 +24,8 @@ class ChatMessage:
     text: str = attrs.field(validator=_not_blank)
 
 
-def room_counts():
-    """Every room with its live number of subscribers."""
-    presence = get_presence()
-    return [
-        {"slug": room.slug, "channel": room.channel, "members_only": room.members_only, "count": presence.count(room.channel)}
-        for room in Room.objects.all()
-    ]
-
-
 class RoomListChannel(ChannelView):
-    """``rooms``: the rooms page; receives the rooms and their live counts."""
+    """``rooms``: the rooms page; receives the rooms once, then ``room_opened``, ``room_closed`` and ``count``."""
 
     def on_subscribe(self):
         self.send({"rooms": room_counts()}, event="rooms")
@@ -68,11 +58,12 @@ class RoomChannel(RateLimitMixin, PresenceMixin, ChannelView):
         if not name:
             raise ChannelError("Pick a nickname first.", code="name_required")
         self.name = name[:MAX_NAME]
-        room_object, created = Room.objects.get_or_create(slug=room, defaults={"members_only": self.members_only})
+        try:
+            room_object, _created = open_room(room, members_only=self.members_only, request=self.request)
+        except RoomRefused as refused:
+            raise ChannelError(refused.message, code=refused.code) from None
         if room_object.members_only != self.members_only:
             raise ChannelError("This room is members-only: open it from the rooms page.", code="wrong_room")
-        if created:
-            socketio_views.broadcast(ROOM_LIST, {"rooms": room_counts()}, event="rooms")
 
     def get_presence_meta(self):
         return {"user": self.name}

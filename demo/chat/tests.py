@@ -2,10 +2,12 @@
 
 Run them with ``python -m pytest`` (or ``python manage.py test chat``) from ``demo/``.
 """
+from datetime import timedelta
 from unittest import mock
 
 from django.contrib.auth.models import User
 from django.test import override_settings
+from django.utils import timezone
 
 from socketio_views.testing import ChannelTestCase, ChannelTestClient, SubscriptionRefused
 from socketio_views.throttling import RateLimiter
@@ -26,14 +28,14 @@ class RoomChannelTests(ChannelTestCase):
         bob.assert_received("message", {"user": "alice", "text": "hello"})
 
     def test_joining_an_unknown_slug_creates_the_room_and_tells_the_rooms_page(self):
-        """Like an IRC channel, a room exists once someone joins it; the rooms page hears of it."""
+        """Like an IRC channel, a room exists once someone joins it; the rooms page hears of that room alone."""
         rooms_page = ChannelTestClient()
         rooms_page.subscribe("rooms")
         ChannelTestClient(auth={"name": "carol"}).subscribe("rooms/brand-new")
 
         self.assertTrue(Room.objects.filter(slug="brand-new", members_only=False).exists())
-        listed = rooms_page.received("rooms")[-1]["rooms"]
-        self.assertIn({"slug": "brand-new", "channel": "rooms/brand-new", "members_only": False, "count": 0}, listed)
+        self.assertEqual(1, len(rooms_page.received("rooms")))  # the list, once, when the page subscribed
+        rooms_page.assert_received("room_opened", {"slug": "brand-new", "channel": "rooms/brand-new", "members_only": False, "count": 0})
         rooms_page.assert_received("count", {"channel": "rooms/brand-new", "count": 1})
 
     def test_rooms_page_gets_live_counts(self):
@@ -120,6 +122,85 @@ class RoomChannelTests(ChannelTestCase):
         self.assertEqual(refused.exception.code, "wrong_room")
 
 
+class RoomLimitTests(ChannelTestCase):
+    def subscribe(self, slug, **kwargs):
+        return ChannelTestClient(auth={"name": "x"}, **kwargs).subscribe(f"rooms/{slug}")
+
+    def refusal(self, slug, **kwargs):
+        with self.assertRaises(SubscriptionRefused) as refused:
+            self.subscribe(slug, **kwargs)
+        return refused.exception
+
+    def test_a_slug_longer_than_the_model_allows_is_refused_clearly(self):
+        """A 51-character slug is refused with room_name_too_long, and no room is created."""
+        refused = self.refusal("a" * 51)
+        self.assertEqual(("Room names are at most 50 characters.", "room_name_too_long"), (refused.message, refused.code))
+        self.assertFalse(Room.objects.filter(slug="a" * 51).exists())
+        self.subscribe("b" * 50)
+
+    def test_room_creation_is_rate_limited(self):
+        """One client creates 5 rooms in 10 minutes, then is refused a sixth; joining existing rooms still works."""
+        for n in range(5):
+            self.subscribe(f"mine-{n}")
+        refused = self.refusal("mine-5")
+        self.assertEqual("too_many_new_rooms", refused.code)
+        self.assertIn("try again in", refused.message)
+        self.assertFalse(Room.objects.filter(slug="mine-5").exists())
+        self.subscribe("mine-0")
+        self.subscribe("lobby")
+
+    def test_room_creation_is_counted_per_address_and_per_user(self):
+        """Each address has its own budget; a logged-in user's creations are counted whatever the address."""
+        for n in range(5):
+            self.client.post("/", {"nickname": "eve", "room": f"eves-{n}"}, REMOTE_ADDR="10.0.0.1")
+        self.client.post("/", {"nickname": "eve", "room": "eves-5"}, REMOTE_ADDR="10.0.0.1")
+        self.client.post("/", {"nickname": "ann", "room": "anns"}, REMOTE_ADDR="10.0.0.2")
+        self.client.force_login(User.objects.get(username="bob"))
+        for n in range(6):
+            self.client.post("/", {"room": f"bobs-{n}"}, REMOTE_ADDR=f"10.0.1.{n}")
+        created = set(Room.objects.values_list("slug", flat=True))
+        self.assertEqual([True, False, True], ["eves-4" in created, "eves-5" in created, "anns" in created])
+        self.assertEqual([True, False], ["bobs-4" in created, "bobs-5" in created])
+
+    @override_settings(CHAT_MAX_ROOMS=4)
+    def test_at_the_cap_the_oldest_long_empty_room_makes_way(self):
+        """At CHAT_MAX_ROOMS, the oldest room empty for CHAT_EMPTY_ROOM_TTL is closed (the rooms page hears of it)."""
+        Room.objects.create(slug="old-empty")
+        Room.objects.create(slug="older-busy")
+        Room.objects.filter(slug__in=["old-empty", "older-busy"]).update(created=timezone.now() - timedelta(hours=1))
+        Room.objects.filter(slug="older-busy").update(created=timezone.now() - timedelta(hours=2))
+        self.subscribe("older-busy")
+        rooms_page = ChannelTestClient()
+        rooms_page.subscribe("rooms")
+
+        self.subscribe("fresh")
+
+        self.assertEqual(["fresh", "lobby", "members", "older-busy"], sorted(Room.objects.values_list("slug", flat=True)))
+        rooms_page.assert_received("room_closed", {"channel": "rooms/old-empty"})
+        rooms_page.assert_received("room_opened", {"slug": "fresh", "channel": "rooms/fresh", "members_only": False, "count": 0})
+
+    @override_settings(CHAT_MAX_ROOMS=4)
+    def test_at_the_cap_without_a_room_to_close_a_new_room_is_refused(self):
+        """Rooms that are occupied, recent or permanent are kept: the new room is refused with too_many_rooms."""
+        Room.objects.create(slug="recent-empty")
+        Room.objects.create(slug="old-busy")
+        Room.objects.filter(slug="old-busy").update(created=timezone.now() - timedelta(hours=1))
+        Room.objects.filter(slug__in=["lobby", "members"]).update(created=timezone.now() - timedelta(days=1))
+        self.subscribe("old-busy")
+
+        refused = self.refusal("one-too-many")
+        self.assertEqual(("There are already 4 rooms; join one of them.", "too_many_rooms"), (refused.message, refused.code))
+        self.assertEqual(4, Room.objects.count())
+
+    def test_the_rooms_list_is_bounded_by_the_cap(self):
+        """The rooms page receives at most CHAT_MAX_ROOMS rooms."""
+        Room.objects.bulk_create([Room(slug=f"r{n}") for n in range(10)])
+        with override_settings(CHAT_MAX_ROOMS=5):
+            rooms_page = ChannelTestClient()
+            rooms_page.subscribe("rooms")
+        self.assertEqual(5, len(rooms_page.received("rooms")[0]["rooms"]))
+
+
 @override_settings(STORAGES={"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}})
 class PageTests(ChannelTestCase):
     def test_announcement_reaches_every_room(self):
@@ -143,6 +224,17 @@ class PageTests(ChannelTestCase):
     def test_members_room_page_redirects_anonymous_users_to_login(self):
         """The members-only room's page sends anonymous visitors to the login page."""
         self.assertRedirects(self.client.get("/rooms/members/"), "/login/?next=/rooms/members/", fetch_redirect_response=False)
+
+    def test_join_form_shows_why_a_room_is_refused(self):
+        """The join form applies the same limits, and shows the refusal as the room field's error."""
+        with override_settings(CHAT_MAX_ROOMS=2):
+            response = self.client.post("/", {"nickname": "eve", "room": "no-room-left"})
+        self.assertContains(response, "There are already 2 rooms; join one of them.")
+        self.assertFalse(Room.objects.filter(slug="no-room-left").exists())
+
+    def test_a_room_page_with_a_slug_too_long_is_not_found(self):
+        """/rooms/<51 characters>/ answers 404."""
+        self.assertEqual(404, self.client.get(f"/rooms/{'a' * 51}/").status_code)
 
     def test_join_form_creates_the_room_and_remembers_the_nickname(self):
         """Joining a new room from the rooms page creates it and remembers the nickname."""

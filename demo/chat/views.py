@@ -1,10 +1,12 @@
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 
 import socketio_views
 
 from .forms import AnnouncementForm, JoinForm
 from .models import Room
+from .rooms import RoomRefused, max_rooms, open_room
 
 
 def index(request):
@@ -12,13 +14,19 @@ def index(request):
     form = JoinForm(request.POST or None, initial={"nickname": request.session.get("nickname", "")})
     if form.is_valid():
         request.session["nickname"] = form.cleaned_data["nickname"].strip()
-        room, _ = Room.objects.get_or_create(slug=form.cleaned_data["room"])
-        return redirect("room", slug=room.slug)
-    return render(request, "chat/index.html", {"form": form, "rooms": Room.objects.all()})
+        try:
+            room, _ = open_room(form.cleaned_data["room"], members_only=False, request=request)
+        except RoomRefused as refused:
+            form.add_error("room", refused.message)
+        else:
+            return redirect("room", slug=room.slug)
+    return render(request, "chat/index.html", {"form": form, "rooms": Room.objects.all()[: max_rooms()]})
 
 
 def room(request, slug):
     """A chat room; its page subscribes to the room's channel."""
+    if len(slug) > Room._meta.get_field("slug").max_length:
+        raise Http404("No such room.")
     room = Room.objects.filter(slug=slug).first() or Room(slug=slug)
     if room.members_only and not request.user.is_authenticated:
         return redirect(f"/login/?next={request.path}")

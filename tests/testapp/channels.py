@@ -100,6 +100,14 @@ class DatabaseChannel(ChannelView):
             cursor.execute("SELECT pg_backend_pid()")
             return cursor.fetchone()[0]
 
+    def on_pg_sleep(self, data, n):
+        import psycopg.waiting
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(%s)", [data["seconds"]])
+        return {"wait": psycopg.waiting.wait.__name__}
+
 
 #: What the signal receivers saw, per channel.
 signal_log = defaultdict(list)

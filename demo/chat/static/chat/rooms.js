@@ -1,29 +1,49 @@
-// The rooms page: live subscriber counts from channel "rooms".
+// The rooms page: the rooms and their live subscriber counts, from channel "rooms".
+// The list arrives once; then each room that opens or closes, and each count that changes.
 (function () {
   const list = document.getElementById("rooms");
   const rooms = SocketIOViews.subscribe("rooms");
 
+  function find(channel) {
+    return list.querySelector(`li[data-channel="${CSS.escape(channel)}"]`);
+  }
+
   function row(room) {
-    let item = list.querySelector(`li[data-channel="${room.channel}"]`);
+    let item = find(room.channel);
     if (!item) {
       item = document.createElement("li");
       item.dataset.channel = room.channel;
       const link = document.createElement("a");
-      link.href = "/rooms/" + room.slug + "/";
+      link.href = "/rooms/" + encodeURIComponent(room.slug) + "/";
       link.textContent = "#" + room.slug;
       const count = document.createElement("span");
       count.className = "count";
-      item.append(link, " ", count);
+      count.title = "online now";
+      item.append(link, " ");
+      if (room.members_only) {
+        const tag = document.createElement("span");
+        tag.className = "tag";
+        tag.textContent = "members only";
+        item.append(tag, " ");
+      }
+      item.append(count);
       list.appendChild(item);
     }
     return item;
   }
 
   function setCount(channel, count) {
-    const item = list.querySelector(`li[data-channel="${channel}"]`);
+    const item = find(channel);
     if (item) item.querySelector(".count").textContent = count;
   }
 
-  rooms.on("rooms", (data) => data.rooms.forEach((room) => { row(room); setCount(room.channel, room.count); }));
+  function show(room) {
+    row(room);
+    setCount(room.channel, room.count);
+  }
+
+  rooms.on("rooms", (data) => data.rooms.forEach(show));
+  rooms.on("room_opened", show);
+  rooms.on("room_closed", (data) => { const item = find(data.channel); if (item) item.remove(); });
   rooms.on("count", (data) => setCount(data.channel, data.count));
 })();
