@@ -377,10 +377,11 @@ class ChannelServer(socketio.Server):
             notice = self.packet_class(socketio.packet.EVENT, namespace=namespace, data=["error", error.as_dict()])
             queue.put_anyway(engineio.packet.Packet(engineio.packet.MESSAGE, data=notice.encode()))
         logger.warning(
-            "Closing connection %s: slow consumer (%d messages, %d bytes queued on %r)",
+            "Closing connection %s: slow consumer (%d messages, %d bytes queued on %r; full for %.2f s)",
             eio_sid,
             *queued,
             namespace and namespace[1:],
+            time.monotonic() - queue.full_since if queue.full_since is not None else 0,
         )
         self.start_background_task(self._close_slow_consumer, eio_sid, socket)
 
