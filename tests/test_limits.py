@@ -31,6 +31,29 @@ def rss_kb(pid):
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
 
 
+class PeakRss:
+    """The largest RSS of process ``pid`` (in MB above its RSS at the start), sampled every 10 ms from a thread."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.start = rss_kb(pid)
+        self.peak = self.start
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while self.running:
+            self.peak = max(self.peak, rss_kb(self.pid))
+            time.sleep(0.01)
+
+    def stop(self):
+        """Stop sampling; return the peak growth in MB."""
+        self.running = False
+        self.thread.join(5)
+        return (max(self.peak, rss_kb(self.pid)) - self.start) / 1024
+
+
 class Witness:
     """Two clients in their own channel, one asking the other's server a round trip every 20 ms; the slowest is kept."""
 
@@ -38,6 +61,7 @@ class Witness:
         self.channel = f"rooms/witness-{uuid.uuid4().hex[:6]}"
         self.client = WireClient(url).connect(self.channel, auth={"name": "witness"})
         self.worst = 0.0
+        self.error = None
         self.running = True
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -45,7 +69,13 @@ class Witness:
     def _run(self):
         while self.running:
             started = time.monotonic()
-            self.client.call(self.channel, "message", {"text": "tick"}, timeout=30)
+            try:
+                self.client.call(self.channel, "message", {"text": "tick"}, timeout=30)
+            except Exception as exc:
+                # Unanswered (a stall beyond the timeout, or the connection lost): the worst there is.
+                self.worst = float("inf")
+                self.error = exc
+                return
             self.worst = max(self.worst, time.monotonic() - started)
             time.sleep(0.02)
 
@@ -154,3 +184,188 @@ def test_a_garbage_websocket_frame_closes_its_connection_cleanly(live_channels_s
     finally:
         ws.close()
         witness.close()
+
+
+# Bytes per message (MAX_MESSAGE_SIZE), refused from the frame header.
+
+#: WebSocket opcodes and the close code for a message too big (RFC 6455).
+TEXT, BINARY, CONTINUATION, CLOSE = 0x1, 0x2, 0x0, 0x8
+MESSAGE_TOO_BIG = 1009
+
+
+def frame_header(length, opcode=TEXT, fin=True):
+    """A masked client frame header for ``length`` payload bytes, with a zero mask key (the payload goes unchanged)."""
+    import struct
+
+    first = (0x80 if fin else 0) | opcode
+    if length < 126:
+        return struct.pack("!BB", first, 0x80 | length) + b"\0\0\0\0"
+    if length < 1 << 16:
+        return struct.pack("!BBH", first, 0x80 | 126, length) + b"\0\0\0\0"
+    return struct.pack("!BBQ", first, 0x80 | 127, length) + b"\0\0\0\0"
+
+
+def read_close_frame(ws, timeout):
+    """Read raw frames until the server's close frame; return ``(code, reason)`` (``code`` None if it carried none)."""
+    import struct
+
+    sock, buffer = ws.sock, b""
+    sock.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        while len(buffer) >= 2:
+            opcode, length = buffer[0] & 0x0F, buffer[1] & 0x7F
+            start = 2
+            if length == 126:
+                length, start = struct.unpack("!H", buffer[2:4])[0], 4
+            elif length == 127:
+                length, start = struct.unpack("!Q", buffer[2:10])[0], 10
+            if len(buffer) < start + length:
+                break
+            payload, buffer = buffer[start : start + length], buffer[start + length :]
+            if opcode == CLOSE:
+                if len(payload) < 2:
+                    return None, ""
+                return struct.unpack("!H", payload[:2])[0], payload[2:].decode()
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError("the server closed the TCP connection without a close frame")
+        buffer += chunk
+    raise AssertionError(f"no close frame within {timeout} s")
+
+
+def send_in_background(sock, data, chunk=1 << 20):
+    """Send ``data`` from a thread, stopping quietly when the server closes the connection."""
+
+    def send():
+        view = memoryview(data)
+        try:
+            for start in range(0, len(view), chunk):
+                sock.sendall(view[start : start + chunk])
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_50_mb_frame_is_refused_from_its_header(live_channels_server):
+    """A 50 MB frame closes its websocket with 1009 and message_too_large before its payload is read: the witness unharmed, RSS flat."""
+    import json
+
+    witness = Witness(live_channels_server.url)
+    rss = PeakRss(live_channels_server.process.pid)
+    ws = raw_socket(live_channels_server.url)
+    size = 50 * 1024 * 1024
+    try:
+        started = time.monotonic()
+        ws.sock.sendall(frame_header(size))
+        sender = send_in_background(ws.sock, b"4" + b" " * (size - 1))
+        code, reason = read_close_frame(ws, timeout=30)
+        refused_after = time.monotonic() - started
+        sender.join(30)
+        time.sleep(0.5)
+    finally:
+        ws.close()
+        worst = witness.stop()
+        rss_growth_mb = rss.stop()
+    print(
+        f"50 MB frame refused after {refused_after * 1000:.0f} ms; witness worst round trip "
+        f"{worst * 1000:.0f} ms; RSS +{rss_growth_mb:.1f} MB"
+    )
+    assert code == MESSAGE_TOO_BIG
+    assert json.loads(reason) == {"message": "Messages are limited to 100000 bytes.", "code": "message_too_large"}
+    assert refused_after < 1
+    assert worst < 0.2
+    assert rss_growth_mb < 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fragmented_message_is_refused_once_its_fragments_exceed_the_limit(live_channels_server):
+    """Continuation frames count together: the fragment that takes the message past MAX_MESSAGE_SIZE is refused from its header."""
+    ws = raw_socket(live_channels_server.url)
+    try:
+        first = b"4" + b" " * 59_999
+        ws.sock.sendall(frame_header(len(first), fin=False) + first)
+        ws.sock.sendall(frame_header(60_000, opcode=CONTINUATION))
+        code, _ = read_close_frame(ws, timeout=5)
+    finally:
+        ws.close()
+    assert code == MESSAGE_TOO_BIG
+
+
+@pytest.mark.django_db(transaction=True)
+def test_messages_within_the_limit_still_arrive_whole(live_channels_server):
+    """A fragmented message under MAX_MESSAGE_SIZE, and a masked one with a real key, reach the channel intact."""
+    import struct
+
+    channel = f"rooms/frames-{uuid.uuid4().hex[:6]}"
+    ws = raw_socket(live_channels_server.url)
+    try:
+        ws.send(f'40/{channel},{{"name": "f"}}')
+        text = "é" * 20_000  # 40,000 bytes of UTF-8, split inside a character
+        packet = f'42/{channel},["echo",{{"text":"{text}"}}]'.encode()
+        middle = len(packet) // 2 + 1
+        ws.sock.sendall(frame_header(middle, fin=False) + packet[:middle])
+        ws.sock.sendall(frame_header(len(packet) - middle, opcode=CONTINUATION) + packet[middle:])
+        key = b"\x12\x34\x56\x78"
+        hello = f'42/{channel},["echo",{{"text":"hello"}}]'.encode()
+        masked = bytes(byte ^ key[i % 4] for i, byte in enumerate(hello))
+        ws.sock.sendall(struct.pack("!BB", 0x81, 0x80 | len(hello)) + key + masked)
+        echoes = []
+        deadline = time.monotonic() + 5
+        while len(echoes) < 2 and time.monotonic() < deadline:
+            frame = ws.recv()
+            if frame.startswith(f'42/{channel},["echo"'):
+                echoes.append(json_payload(frame))
+    finally:
+        ws.close()
+    assert echoes == [["echo", {"text": text}], ["echo", {"text": "hello"}]]
+
+
+def json_payload(frame):
+    import json
+
+    return json.loads(frame[frame.index(",") + 1 :])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_oversize_polling_post_is_refused_from_its_content_length(live_channels_server):
+    """A long-polling POST announcing 50 MB gets HTTP 400 before its body is read: the witness unharmed, RSS flat."""
+    import json
+    import socket
+
+    import requests
+
+    witness = Witness(live_channels_server.url)
+    rss = PeakRss(live_channels_server.process.pid)
+    host, port = live_channels_server.url.rsplit("/", 1)[1].split(":")
+    path = "/socket.io/?EIO=4&transport=polling"
+    sid = json.loads(requests.get(f"{live_channels_server.url}{path}", timeout=5).text[1:])["sid"]
+    size = 50 * 1024 * 1024
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    try:
+        started = time.monotonic()
+        sock.sendall(
+            f"POST {path}&sid={sid} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {size}\r\n\r\n".encode()
+        )
+        sender = send_in_background(sock, b"4" + b" " * (size - 1))
+        status_line = sock.recv(4096).split(b"\r\n", 1)[0]
+        refused_after = time.monotonic() - started
+        sock.close()
+        sender.join(30)
+    finally:
+        sock.close()
+        worst = witness.stop()
+        rss_growth_mb = rss.stop()
+    print(
+        f"50 MB POST refused after {refused_after * 1000:.0f} ms; witness worst round trip "
+        f"{worst * 1000:.0f} ms; RSS +{rss_growth_mb:.1f} MB"
+    )
+    assert status_line == b"HTTP/1.1 400 Bad Request"
+    assert refused_after < 1
+    assert worst < 0.2
+    assert rss_growth_mb < 10
