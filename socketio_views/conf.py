@@ -23,7 +23,7 @@ DEFAULTS = {
     # from ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS; "*" allows every origin.
     "ALLOWED_ORIGINS": None,
     # The largest Engine.IO message or polling request accepted, in bytes; a
-    # larger one closes the connection.
+    # larger one is refused from its header, unread, and closes the connection.
     "MAX_MESSAGE_SIZE": 100_000,
     # How deeply an event's JSON payload may nest.
     "MAX_PAYLOAD_DEPTH": 32,

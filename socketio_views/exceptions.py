@@ -136,6 +136,18 @@ class JsonpRefused(ChannelError):
     default_code = "jsonp_refused"
 
 
+class MessageTooLarge(ChannelError):
+    """A message (a WebSocket message or a long-polling request) is larger than ``MAX_MESSAGE_SIZE``.
+
+    It is refused from its frame header, before its payload is read: the
+    WebSocket closes with code 1009 and this error's JSON as the close
+    reason. An oversize long-polling request gets HTTP 400.
+    """
+
+    default_message = "The message is too large."
+    default_code = "message_too_large"
+
+
 class ServerError(ChannelError):
     """A handler raised an unexpected exception; details stay in the server log."""
 

@@ -17,12 +17,14 @@ import socketio
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
+from gevent import pywsgi
+from geventwebsocket.websocket import WebSocket as GeventWebSocket
 
-from . import dispatch, history, signals
+from . import dispatch, frames, history, signals
 from .backends import server_manager
 from .conf import views_settings
 from .db import release_db_connections
-from .exceptions import ChannelError, JsonpRefused, NotSubscribed, OriginNotAllowed
+from .exceptions import ChannelError, JsonpRefused, MessageTooLarge, NotSubscribed, OriginNotAllowed
 from .hubs import Hub, namespace_for, packet_args
 from .state import ProcessWide
 
@@ -39,6 +41,10 @@ REPLAY_BATCH = 50
 #: Seconds one connection's queued packets may hold the process before the
 #: others are served.
 FAIR_SLICE = 0.005
+
+#: Bytes of a refused long-polling request's body that are still read (and
+#: discarded) so that its client gets the answer; past them the connection closes.
+DISCARD_LIMIT = 1024 * 1024
 
 
 def _libev_loop_clock():
@@ -125,7 +131,11 @@ ENGINEIO_TYPES = frozenset("0123456")
 
 
 def _checked_websocket(websocket_class):
-    """``websocket_class`` whose ``wait()`` refuses text frames that are not Engine.IO packets.
+    """``websocket_class`` whose ``wait()`` refuses oversize messages from their header, and text frames that are not Engine.IO packets.
+
+    With gevent-websocket, messages are read by :func:`socketio_views.frames.receive`,
+    which refuses one larger than the server's ``max_http_buffer_size``
+    (``MAX_MESSAGE_SIZE``) before reading its payload.
 
     python-engineio decodes a frame outside its error handling: a garbage
     frame escaped as a WSGI traceback and left the connection's subscriptions
@@ -134,8 +144,21 @@ def _checked_websocket(websocket_class):
     """
 
     class CheckedWebSocket(websocket_class):
+        def __init__(self, handler, server):
+            super().__init__(handler, server)
+            self.max_message_size = server.max_http_buffer_size
+
         def wait(self):
-            data = super().wait()
+            ws = getattr(self, "_sock", None)
+            if isinstance(ws, GeventWebSocket):
+                try:
+                    data = frames.receive(ws, self.max_message_size)
+                except MessageTooLarge as error:
+                    address = self.environ.get("REMOTE_ADDR")
+                    dispatch.log_refusal(error, f"A websocket message from {address}", address, logging.WARNING)
+                    raise
+            else:
+                data = super().wait()
             if isinstance(data, str) and data[:1] not in ENGINEIO_TYPES:
                 logger.warning("Closing a websocket: %r is not an Engine.IO packet", data[:40])
                 raise ValueError("not an Engine.IO packet")
@@ -442,7 +465,28 @@ def endpoint_view(request, router):
     response = HttpResponse(b"".join(body), status=int(started["status"].split(" ", 1)[0]))
     for name, value in started["headers"]:
         response[name] = value
+    if _leave_body_unread(environ):
+        response["Connection"] = "close"
     return response
+
+
+def _leave_body_unread(environ):
+    """Whether gevent's server is told not to read the rest of a large body that python-engineio refused unread.
+
+    gevent's server reads and discards what is left of a request body, so
+    that the connection can serve another request and the client, which may
+    still be sending, gets the response: 50 MB arriving over the loopback
+    held the process for about 350 ms. Past :data:`DISCARD_LIMIT` bytes (or
+    a chunked body, which python-engineio never reads), the connection is
+    closed instead; a client still sending sees it reset.
+    """
+    stream = environ.get("wsgi.input")
+    if not isinstance(stream, pywsgi.Input):
+        return False
+    if not stream.chunked_input and (stream.content_length or 0) - stream.position <= DISCARD_LIMIT:
+        return False
+    stream.position, stream.chunked_input = stream.content_length or 0, False
+    return True
 
 
 class WebSocketResponse(StreamingHttpResponse):

@@ -285,15 +285,30 @@ def test_a_50_mb_frame_is_refused_from_its_header(live_channels_server):
 @pytest.mark.django_db(transaction=True)
 def test_a_fragmented_message_is_refused_once_its_fragments_exceed_the_limit(live_channels_server):
     """Continuation frames count together: the fragment that takes the message past MAX_MESSAGE_SIZE is refused from its header."""
-    ws = raw_socket(live_channels_server.url)
+    start = len(live_channels_server.output)
+    source = unique_loopback_address()
+    ws = raw_socket(live_channels_server.url, source=source)
     try:
         first = b"4" + b" " * 59_999
         ws.sock.sendall(frame_header(len(first), fin=False) + first)
         ws.sock.sendall(frame_header(60_000, opcode=CONTINUATION))
         code, _ = read_close_frame(ws, timeout=5)
+        live_channels_server.wait_for_output("closed", start=start)
     finally:
         ws.close()
     assert code == MESSAGE_TOO_BIG
+    lines = list(live_channels_server.output)[start:]
+    assert [line for line in lines if "Traceback" in line] == []
+    assert [line for line in lines if "message_too_large" in line] == [
+        f"A websocket message from {source} refused: Messages are limited to 100000 bytes. (message_too_large)"
+    ]
+
+
+def unique_loopback_address():
+    """An address of 127.0.0.0/8 other than 127.0.0.1, for a client the server must tell apart from the others."""
+    import random
+
+    return f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
 
 
 @pytest.mark.django_db(transaction=True)
