@@ -384,3 +384,71 @@ def test_an_oversize_polling_post_is_refused_from_its_content_length(live_channe
     assert refused_after < 1
     assert worst < 0.2
     assert rss_growth_mb < 10
+
+
+# Binary attachments per message (MAX_ATTACHMENTS), refused from the packet header.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_thousand_announced_attachments_are_refused_from_the_packet_header(live_channels_server):
+    """A binary event announcing 1,000 attachments is refused with too_many_attachments and its connection closed, before any is buffered: the witness unharmed, RSS flat."""
+    import json
+
+    witness = Witness(live_channels_server.url)
+    rss = PeakRss(live_channels_server.process.pid)
+    channel = f"rooms/attachments-{uuid.uuid4().hex[:6]}"
+    ws = raw_socket(live_channels_server.url)
+    frames = []
+    try:
+        ws.send(f'40/{channel},{{"name": "a"}}')
+        assert ws.recv().startswith(f"40/{channel},")
+        started = time.monotonic()
+        ws.send(f'451000-/{channel},5["message",{{"text":"hi","file":{{"_placeholder":true,"num":0}}}}]')
+        attachment = frame_header(99_000, opcode=BINARY) + b"\0" * 99_000
+        sender = send_in_background(ws.sock, attachment * 1000)
+        ws.sock.settimeout(10)
+        while time.monotonic() - started < 10:
+            frame = ws.recv()
+            frames.append(frame)
+            if frame in ("1", ""):  # Engine.IO CLOSE, or the websocket closed
+                break
+        refused_after = time.monotonic() - started
+        sender.join(30)
+        time.sleep(0.5)
+    finally:
+        ws.close()
+        worst = witness.stop()
+        rss_growth_mb = rss.stop()
+    print(
+        f"1,000 announced attachments refused after {refused_after * 1000:.0f} ms; witness worst round trip "
+        f"{worst * 1000:.0f} ms; RSS +{rss_growth_mb:.1f} MB"
+    )
+    message = "An event may carry at most 10 binary attachments (MAX_ATTACHMENTS); this one announced 1000."
+    error = {"message": message, "code": "too_many_attachments", "event": "message"}
+    assert [json.loads(f[f.index(",") + 1 :]) for f in frames if f.startswith(f'42/{channel},["error"')] == [
+        ["error", error]
+    ]
+    assert f'43/{channel},5[{{"error":{json.dumps(error, separators=(",", ":"))}}}]' in frames
+    assert frames[-1] == "1"
+    assert refused_after < 1
+    assert worst < 0.2
+    assert rss_growth_mb < 10
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_attachments_up_to_the_limit_are_accepted(live_channels_server, transport):
+    """An event with MAX_ATTACHMENTS attachments is handled; one more ends the connection with too_many_attachments."""
+    channel = f"rooms/attachments-{uuid.uuid4().hex[:6]}"
+    client = WireClient(live_channels_server.url, transport=transport).connect(channel, auth={"name": "a"})
+    try:
+        files = {f"f{n}": bytes([n]) for n in range(10)}
+        assert client.call(channel, "message", {"text": "ten", **files}) == {"ok": True}
+        client.emit(channel, "message", {"text": "eleven", **files, "f10": b"x"})
+        errors = client.wait_for(channel, "error")
+        assert errors[0]["code"] == "too_many_attachments"
+        from .waiting import wait_until
+
+        wait_until(lambda: not client.sio.connected, timeout=5, message="the connection stayed open")
+    finally:
+        client.close()
