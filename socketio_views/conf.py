@@ -25,6 +25,9 @@ DEFAULTS = {
     # The largest Engine.IO message or polling request accepted, in bytes; a
     # larger one is refused from its header, unread, and closes the connection.
     "MAX_MESSAGE_SIZE": 100_000,
+    # Binary attachments one event may carry (None: no limit); more closes
+    # the connection.
+    "MAX_ATTACHMENTS": 10,
     # How deeply an event's JSON payload may nest.
     "MAX_PAYLOAD_DEPTH": 32,
     # Subscriptions one connection may hold at once (None: no limit).

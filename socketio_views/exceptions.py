@@ -93,6 +93,18 @@ class RateLimited(EventRefused):
         super().__init__(message, code, **extra)
 
 
+class TooManyAttachments(EventRefused):
+    """A binary event announced more than ``MAX_ATTACHMENTS`` attachments.
+
+    It is refused from the packet's header, before any attachment is kept:
+    the subscription gets the ``error`` event (and the ack, if asked for),
+    then the connection is closed.
+    """
+
+    default_message = "Too many binary attachments."
+    default_code = "too_many_attachments"
+
+
 class OriginNotAllowed(SubscriptionRefused):
     """The connection came from a web page whose origin the settings do not allow."""
 

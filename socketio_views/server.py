@@ -24,7 +24,14 @@ from . import dispatch, frames, history, signals
 from .backends import server_manager
 from .conf import views_settings
 from .db import release_db_connections
-from .exceptions import ChannelError, JsonpRefused, MessageTooLarge, NotSubscribed, OriginNotAllowed
+from .exceptions import (
+    ChannelError,
+    JsonpRefused,
+    MessageTooLarge,
+    NotSubscribed,
+    OriginNotAllowed,
+    TooManyAttachments,
+)
 from .hubs import Hub, namespace_for, packet_args
 from .state import ProcessWide
 
@@ -128,6 +135,16 @@ class ChannelEngineIOServer(engineio.Server):
 
 #: The Engine.IO packet types a text frame may start with (open, close, ping, pong, message, upgrade, noop).
 ENGINEIO_TYPES = frozenset("0123456")
+
+#: The Socket.IO packet types followed by binary attachments (binary event, binary ack).
+BINARY_PACKET_TYPES = frozenset("56")
+
+
+def announced_attachments(data):
+    """How many binary attachments the Socket.IO packet ``data`` announces in its header (``"52-/chat,..."``: 2)."""
+    dash = data.find("-", 1, 13)
+    digits = data[1:dash] if dash > 1 else ""
+    return int(digits) if digits.isascii() and digits.isdigit() else 0
 
 
 def _checked_websocket(websocket_class):
@@ -356,16 +373,54 @@ class ChannelServer(socketio.Server):
             # This connection's packets have held the process for a while
             # (a pipelined burst): let the event loop serve the others first.
             self.sleep(0.0005)
+        if eio_sid not in self.eio.sockets:
+            return  # what a closed connection's client was still sending
+        if isinstance(data, str) and data[:1] in BINARY_PACKET_TYPES and eio_sid not in self._binary_packet:
+            limit = views_settings.MAX_ATTACHMENTS
+            count = announced_attachments(data)
+            if limit is not None and count > limit:
+                error = TooManyAttachments(
+                    f"An event may carry at most {limit} binary attachments (MAX_ATTACHMENTS); "
+                    f"this one announced {count}."
+                )
+                return self._refuse_packet(eio_sid, data, error)
         try:
             super()._handle_eio_message(eio_sid, data)
         except Exception as exc:
             # Only what no correct client sends gets here (handlers never
             # raise): a malformed or unexpected Socket.IO packet.
             logger.warning("Closing connection %s: malformed Socket.IO packet (%s: %s)", eio_sid, type(exc).__name__, exc)
-            socket = self.eio.sockets.get(eio_sid)
-            self.eio.disconnect(eio_sid)
-            if socket is not None and not socket.upgraded:
-                self.eio.refuse_request("Malformed Socket.IO packet")
+            self._close_refused(eio_sid, "Malformed Socket.IO packet")
+
+    def _refuse_packet(self, eio_sid, data, error):
+        """Refuse the event in ``data`` with ``error`` (the ``error`` event and ack), then close its connection.
+
+        Its subscription, if it has one, gets the refusal as any refused
+        event does; the packet is not decoded further.
+        """
+        try:
+            pkt = self.packet_class(encoded_packet=data)
+        except Exception:
+            pkt = None
+        sid = self.manager.sid_from_eio_sid(eio_sid, pkt.namespace or "/") if pkt is not None else None
+        view = self.views.get(sid) if sid is not None else None
+        if view is None:
+            dispatch.log_refusal(error, f"A packet of connection {eio_sid}", eio_sid, logging.WARNING)
+        else:
+            event = pkt.data[0] if isinstance(pkt.data, list) and pkt.data else None
+            ack = dispatch.report_event_error(view, event, error)
+            if pkt.id is not None:
+                self._send_packet(
+                    eio_sid, self.packet_class(socketio.packet.ACK, namespace=pkt.namespace, data=[ack], id=pkt.id)
+                )
+        self._close_refused(eio_sid, error.message)
+
+    def _close_refused(self, eio_sid, message):
+        """Close a connection whose client sent what this server refuses; a long-polling POST gets HTTP 400."""
+        socket = self.eio.sockets.get(eio_sid)
+        self.eio.disconnect(eio_sid)
+        if socket is not None and not socket.upgraded:
+            self.eio.refuse_request(message)
 
     def _handle_eio_disconnect(self, eio_sid, reason):
         if getattr(self._in_teardown, "active", False):

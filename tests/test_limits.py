@@ -399,6 +399,7 @@ def test_a_thousand_announced_attachments_are_refused_from_the_packet_header(liv
     channel = f"rooms/attachments-{uuid.uuid4().hex[:6]}"
     ws = raw_socket(live_channels_server.url)
     frames = []
+    start = len(live_channels_server.output)
     try:
         ws.send(f'40/{channel},{{"name": "a"}}')
         assert ws.recv().startswith(f"40/{channel},")
@@ -430,6 +431,11 @@ def test_a_thousand_announced_attachments_are_refused_from_the_packet_header(liv
     ]
     assert f'43/{channel},5[{{"error":{json.dumps(error, separators=(",", ":"))}}}]' in frames
     assert frames[-1] == "1"
+    lines = list(live_channels_server.output)[start:]
+    assert [line for line in lines if "too_many_attachments" in line] == [
+        f"Event 'message' on '{channel}' refused: {message} (too_many_attachments)"
+    ]
+    assert [line for line in lines if "Traceback" in line or "malformed" in line] == []
     assert refused_after < 1
     assert worst < 0.2
     assert rss_growth_mb < 10
