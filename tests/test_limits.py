@@ -458,3 +458,54 @@ def test_attachments_up_to_the_limit_are_accepted(live_channels_server, transpor
         wait_until(lambda: not client.sio.connected, timeout=5, message="the connection stayed open")
     finally:
         client.close()
+
+
+# Acknowledgements the server awaits per connection (MAX_PENDING_ACKS).
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_that_never_acknowledges_is_disconnected_past_the_limit(live_channels_server):
+    """Past MAX_PENDING_ACKS unacknowledged sends, the connection gets too_many_pending_acks and is closed; the send over the limit is not sent."""
+    import json
+
+    channel = f"rooms/acks-{uuid.uuid4().hex[:6]}"
+    ws = raw_socket(live_channels_server.url)
+    frames = []
+    try:
+        ws.send(f'40/{channel},{{"name": "mute"}}')
+        assert ws.recv().startswith(f"40/{channel},")
+        ws.send(f'42/{channel},["ask_many",{{"count":150}}]')
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            frame = ws.recv()
+            frames.append(frame)
+            if frame in ("1", ""):
+                break
+    finally:
+        ws.close()
+    questions = [f for f in frames if f.startswith(f"42/{channel},") and '["question"' in f]
+    errors = [json.loads(f[f.index(",") + 1 :]) for f in frames if f.startswith(f'42/{channel},["error"')]
+    message = (
+        "100 messages sent to this connection await its acknowledgement (MAX_PENDING_ACKS); "
+        "acknowledge each as it arrives."
+    )
+    assert len(questions) == 100
+    assert errors == [["error", {"message": message, "code": "too_many_pending_acks", "event": None}]]
+    assert frames[-1] == "1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_acknowledged_sends_never_reach_the_limit(live_channels_server):
+    """A client that acknowledges what it receives can be asked for acknowledgements without end; acks free their place."""
+    channel = f"rooms/acks-{uuid.uuid4().hex[:6]}"
+    client = WireClient(live_channels_server.url)
+    client.answers["question"] = lambda data: {"answer": data["n"]}
+    client.connect(channel, auth={"name": "polite"})
+    try:
+        for round_ in range(3):
+            assert client.call(channel, "ask_many", {"count": 80}) == {"asked": 80}
+            client.wait_for(channel, "answered", count=80 * (round_ + 1))
+        assert client.received(channel, "error") == []
+        assert client.sio.connected
+    finally:
+        client.close()
