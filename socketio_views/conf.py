@@ -28,6 +28,9 @@ DEFAULTS = {
     # Binary attachments one event may carry (None: no limit); more closes
     # the connection.
     "MAX_ATTACHMENTS": 10,
+    # Acknowledgements the server may await from one connection (sends with
+    # a callback); past it the connection is closed (None: no limit).
+    "MAX_PENDING_ACKS": 100,
     # How deeply an event's JSON payload may nest.
     "MAX_PAYLOAD_DEPTH": 32,
     # Subscriptions one connection may hold at once (None: no limit).

@@ -105,6 +105,17 @@ class TooManyAttachments(EventRefused):
     default_code = "too_many_attachments"
 
 
+class TooManyPendingAcks(ChannelError):
+    """The server asked the connection for ``MAX_PENDING_ACKS`` acknowledgements that have not arrived.
+
+    A send with a ``callback`` past the limit is not sent: the subscription
+    that sent it gets the ``error`` event, then the connection is closed.
+    """
+
+    default_message = "Too many acknowledgements pending."
+    default_code = "too_many_pending_acks"
+
+
 class OriginNotAllowed(SubscriptionRefused):
     """The connection came from a web page whose origin the settings do not allow."""
 

@@ -31,6 +31,7 @@ from .exceptions import (
     NotSubscribed,
     OriginNotAllowed,
     TooManyAttachments,
+    TooManyPendingAcks,
 )
 from .hubs import Hub, namespace_for, packet_args
 from .state import ProcessWide
@@ -201,6 +202,8 @@ class ChannelServer(socketio.Server):
         self._loop_clock = _libev_loop_clock() if self.async_mode == "gevent" else None
         # connection -> how many subscriptions it holds (MAX_SUBSCRIPTIONS).
         self._open = {}
+        # connection -> how many acknowledgements it owes (MAX_PENDING_ACKS).
+        self._pending_acks = {}
         # Per greenlet (threading is patched): whether a connection is being ended.
         self._in_teardown = threading.local()
         self.on("connect", self._on_subscribe, namespace="*")
@@ -258,6 +261,10 @@ class ChannelServer(socketio.Server):
                 self._open[view.connection_id] -= 1
             else:
                 self._open.pop(view.connection_id, None)
+            # python-socketio drops the subscription's callbacks that were never acknowledged.
+            unacknowledged = len(self.manager.callbacks.get(sid, ())) - 1
+            if unacknowledged > 0:
+                self._acknowledged(view.connection_id, unacknowledged)
             try:
                 dispatch.end_subscription(view, args[0] if args else None)
             finally:
@@ -271,6 +278,58 @@ class ChannelServer(socketio.Server):
             return dispatch.handle_event(view, event, args)
         finally:
             release_db_connections()
+
+    def emit(self, event, data=None, to=None, room=None, skip_sid=None, namespace=None, callback=None, ignore_queue=False):
+        """python-socketio's ``emit()``; a ``callback`` counts against the recipient connection's ``MAX_PENDING_ACKS``."""
+        if callback is not None:
+            callback = self._await_ack(to or room, namespace or "/", callback)
+            if callback is None:
+                return
+        super().emit(
+            event, data, to=to, room=room, skip_sid=skip_sid, namespace=namespace, callback=callback,
+            ignore_queue=ignore_queue,
+        )
+
+    def _await_ack(self, sid, namespace, callback):
+        """Count an acknowledgement connection ``sid`` will owe; return the callback that pays it back.
+
+        Past ``MAX_PENDING_ACKS``, end that connection instead (its client
+        does not acknowledge) and return ``None``: nothing is sent.
+        """
+        eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        if eio_sid is None:
+            return callback  # not a subscription of this process: python-socketio sends nothing
+        owed = self._pending_acks.get(eio_sid, 0)
+        limit = views_settings.MAX_PENDING_ACKS
+        if limit is not None and owed >= limit:
+            error = TooManyPendingAcks(
+                f"{limit} messages sent to this connection await its acknowledgement (MAX_PENDING_ACKS); "
+                f"acknowledge each as it arrives."
+            )
+            self._end_with_error(eio_sid, error, sid)
+            return None
+        self._pending_acks[eio_sid] = owed + 1
+
+        def acknowledged(*args):
+            self._acknowledged(eio_sid)
+            return callback(*args)
+
+        return acknowledged
+
+    def _acknowledged(self, eio_sid, count=1):
+        owed = self._pending_acks.get(eio_sid, 0) - count
+        if owed > 0:
+            self._pending_acks[eio_sid] = owed
+        else:
+            self._pending_acks.pop(eio_sid, None)
+
+    def _end_with_error(self, eio_sid, error, sid=None):
+        """Send ``error`` to subscription ``sid`` as an ``error`` event, then close its connection; log once per burst."""
+        dispatch.log_refusal(error, f"Connection {eio_sid}", eio_sid, logging.WARNING)
+        view = self.views.get(sid) if sid is not None else None
+        if view is not None:
+            super().emit("error", {**error.as_dict(), "event": None}, to=sid, namespace="/" + view.channel)
+        self.eio.disconnect(eio_sid)
 
     def _send_packet(self, eio_sid, pkt):
         view = self._confirming.pop((eio_sid, pkt.namespace), None) if self._confirming else None
@@ -438,6 +497,7 @@ class ChannelServer(socketio.Server):
     def _end_connection(self, eio_sid, reason):
         self._gates.pop(eio_sid, None)
         self._open.pop(eio_sid, None)
+        self._pending_acks.pop(eio_sid, None)
         for key in [key for key in self._confirming if key[0] == eio_sid]:
             del self._confirming[key]
         try:

@@ -509,3 +509,34 @@ def test_acknowledged_sends_never_reach_the_limit(live_channels_server):
         assert client.sio.connected
     finally:
         client.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_acknowledgements_of_a_subscription_that_ended_are_no_longer_owed(live_channels_server):
+    """Leaving a channel forgets its unacknowledged sends: they no longer count against the connection."""
+    first, second = (f"rooms/acks-{uuid.uuid4().hex[:6]}" for _ in range(2))
+    ws = raw_socket(live_channels_server.url)
+    frames = []
+    try:
+        for channel in (first, second):
+            ws.send(f'40/{channel},{{"name": "mute"}}')
+            recv_until(ws, f"40/{channel},")
+        ws.send(f'42/{first},1["ask_many",{{"count":60}}]')
+        recv_until(ws, f"43/{first},1")
+        ws.send(f"41/{first},")
+        ws.send(f'42/{second},1["ask_many",{{"count":60}}]')
+        frames = recv_until(ws, f"43/{second},1")
+    finally:
+        ws.close()
+    assert len([f for f in frames if '["question"' in f]) == 60
+    assert [f for f in frames if '["error"' in f] == []
+
+
+def recv_until(ws, prefix, timeout=5):
+    """Receive frames until one starts with ``prefix``; return them all."""
+    frames = []
+    deadline = time.monotonic() + timeout
+    while not frames or not frames[-1].startswith(prefix):
+        assert time.monotonic() < deadline, f"no frame starting with {prefix!r} within {timeout} s: {frames[-5:]}"
+        frames.append(ws.recv())
+    return frames
