@@ -540,3 +540,169 @@ def recv_until(ws, prefix, timeout=5):
         assert time.monotonic() < deadline, f"no frame starting with {prefix!r} within {timeout} s: {frames[-5:]}"
         frames.append(ws.recv())
     return frames
+
+
+# Connections and handshakes per client address (MAX_CONNECTIONS_PER_IP, HANDSHAKE_RATE).
+
+
+def test_the_client_address_is_remote_addr_unless_a_proxy_header_is_declared():
+    """REMOTE_ADDR is the client's address; a forwarding header counts only when CLIENT_IP_HEADER names it."""
+    from socketio_views.clients import client_address
+
+    environ = {"REMOTE_ADDR": "198.51.100.7", "HTTP_X_FORWARDED_FOR": "203.0.113.1"}
+    assert client_address(environ) == "198.51.100.7"
+    with override_settings(SOCKETIO_VIEWS={"CLIENT_IP_HEADER": "HTTP_X_FORWARDED_FOR"}):
+        assert client_address(environ) == "203.0.113.1"
+        # The last proxy appends the address it saw; what the client wrote comes before.
+        assert client_address({**environ, "HTTP_X_FORWARDED_FOR": "10.9.9.9, 203.0.113.1"}) == "203.0.113.1"
+        assert client_address({"REMOTE_ADDR": "198.51.100.7"}) == "198.51.100.7"
+        assert client_address({**environ, "HTTP_X_FORWARDED_FOR": " , "}) == "198.51.100.7"
+    with override_settings(SOCKETIO_VIEWS={"CLIENT_IP_HEADER": "HTTP_X_FORWARDED_FOR", "NUM_PROXIES": 2}):
+        assert client_address({**environ, "HTTP_X_FORWARDED_FOR": "1.1.1.1, 203.0.113.1, 10.0.0.2"}) == "203.0.113.1"
+        assert client_address({**environ, "HTTP_X_FORWARDED_FOR": "203.0.113.1"}) == "203.0.113.1"
+
+
+def test_limits_count_an_ipv6_client_by_its_64_bit_network():
+    """Every address of one IPv6 /64 (what one subscriber gets) shares one count; IPv4 addresses count alone."""
+    from socketio_views.clients import limit_key
+
+    assert limit_key("2001:db8:1:2:aaaa::1") == limit_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert limit_key("2001:db8:1:3::1") != limit_key("2001:db8:1:2::1")
+    assert limit_key("203.0.113.1") == "203.0.113.1"
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"REMOTE_ADDR": "127.0.0.1"},
+        {"REMOTE_ADDR": "::1"},
+        {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "203.0.113.1"},
+        {"REMOTE_ADDR": "127.0.0.1", "HTTP_FORWARDED": "for=203.0.113.1"},
+    ],
+)
+def test_the_server_itself_and_an_undeclared_proxy_are_not_limited(environ):
+    """Loopback clients, and a private address that forwards others' requests (CLIENT_IP_HEADER unset), have no per-address limit."""
+    from socketio_views.clients import limit_key_of
+
+    assert limit_key_of(environ) is None
+
+
+def test_a_public_client_is_limited_whatever_headers_it_sends():
+    """A client on a public address is limited by that address, forwarding headers or not."""
+    from socketio_views.clients import limit_key_of
+
+    assert limit_key_of({"REMOTE_ADDR": "198.51.100.7", "HTTP_X_FORWARDED_FOR": "203.0.113.1"}) == "198.51.100.7"
+
+
+@pytest.fixture(scope="module")
+def proxied_server(django_db_setup):
+    """A live server behind a declared proxy (X-Forwarded-For), at most 3 connections and 2 handshakes/s per address."""
+    from socketio_views.testing import LiveServer
+
+    with LiveServer(settings_module="tests.settings_limits") as server:
+        yield server
+
+
+def forwarded_for(address):
+    """The header the proxy of tests/settings_limits.py would add for a client at ``address``."""
+    return {"X-Forwarded-For": address}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("transport", ["polling", "websocket"])
+def test_connections_per_address_are_capped(proxied_server, transport):
+    """Past MAX_CONNECTIONS_PER_IP, a client address is refused with too_many_connections; other addresses are not; closing one makes room."""
+    import socketio
+
+    address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    witness = WireClient(proxied_server.url, transport=transport)
+    clients = []
+    try:
+        for n in range(3):
+            clients.append(WireClient(proxied_server.url, transport=transport))
+            clients[-1].connect(f"rooms/cap-{n}", auth={"name": "c"}, headers=forwarded_for(address))
+            time.sleep(0.6)  # within HANDSHAKE_RATE (2/s)
+        refused = WireClient(proxied_server.url, transport=transport)
+        clients.append(refused)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            refused.connect("rooms/cap-3", auth={"name": "c"}, headers=forwarded_for(address))
+        if transport == "polling":
+            # python-socketio's client hands the refusal's JSON to connect_error.
+            assert refused.connect_errors["rooms/cap-3"] == {
+                "message": "Too many connections from this address (MAX_CONNECTIONS_PER_IP is 3).",
+                "code": "too_many_connections",
+            }
+        witness.connect("rooms/cap-witness", auth={"name": "w"}, headers=forwarded_for(f"198.51.100.{uuid.uuid4().int % 250 + 1}"))
+        clients[0].close()
+        time.sleep(0.6)
+        again = WireClient(proxied_server.url, transport=transport)
+        clients.append(again)
+        again.connect("rooms/cap-4", auth={"name": "c"}, headers=forwarded_for(address))
+        assert again.call("rooms/cap-4", "message", {"text": "in"}) == {"ok": True}
+    finally:
+        witness.close()
+        for client in clients:
+            client.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_websocket_handshake_is_closed_with_1013_and_the_reason(proxied_server):
+    """A WebSocket handshake over the limit (gevent-websocket accepted the upgrade) closes with 1013, the refusal's JSON as its reason."""
+    import json
+
+    import websocket
+
+    address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    url = proxied_server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    sockets = []
+    try:
+        for _ in range(3):
+            sockets.append(websocket.create_connection(url, timeout=5, header=[f"X-Forwarded-For: {address}"]))
+            assert sockets[-1].recv().startswith("0{")
+            time.sleep(0.6)  # within HANDSHAKE_RATE (2/s)
+        refused = websocket.create_connection(url, timeout=5, header=[f"X-Forwarded-For: {address}"])
+        sockets.append(refused)
+        code, reason = read_close_frame(refused, timeout=5)
+    finally:
+        for ws in sockets:
+            ws.close()
+    assert code == 1013
+    assert json.loads(reason) == {
+        "message": "Too many connections from this address (MAX_CONNECTIONS_PER_IP is 3).",
+        "code": "too_many_connections",
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_handshakes_per_second_per_address_are_limited(proxied_server):
+    """Past HANDSHAKE_RATE, a handshake gets HTTP 429, too_many_handshakes and Retry-After; another address is served, and the log has one line."""
+    import requests
+
+    address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    start = len(proxied_server.output)
+    path = f"{proxied_server.url}/socket.io/?EIO=4&transport=polling"
+    with requests.Session() as http:
+        answers = [http.get(path, headers=forwarded_for(address), timeout=5) for _ in range(4)]
+        other = http.get(path, headers=forwarded_for(f"198.51.100.{uuid.uuid4().int % 250 + 1}"), timeout=5)
+    assert [answer.status_code for answer in answers] == [200, 200, 429, 429]
+    body = answers[2].json()
+    assert body["code"] == "too_many_handshakes"
+    assert body["message"] == "Too many new connections from this address (HANDSHAKE_RATE is 2/s); retry later."
+    assert 0 < body["retry_after"] <= 1
+    assert answers[2].headers["Retry-After"] == "1"
+    assert other.status_code == 200
+    lines = [line for line in list(proxied_server.output)[start:] if "too_many_handshakes" in line]
+    assert lines == [f"Connection from {address} refused: {body['message']} (too_many_handshakes)"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_undeclared_proxy_is_not_limited_but_named_in_a_warning(live_channels_server):
+    """Behind a proxy that CLIENT_IP_HEADER does not declare, every client has the proxy's address: no per-address limit, one warning."""
+    import requests
+
+    path = f"{live_channels_server.url}/socket.io/?EIO=4&transport=polling"
+    start = len(live_channels_server.output)
+    with requests.Session() as http:
+        answers = [http.get(path, headers=forwarded_for("203.0.113.50"), timeout=5) for _ in range(30)]
+    assert {answer.status_code for answer in answers} == {200}
+    live_channels_server.wait_for_output("CLIENT_IP_HEADER", start=start)
