@@ -35,6 +35,16 @@ DEFAULTS = {
     "MAX_PAYLOAD_DEPTH": 32,
     # Subscriptions one connection may hold at once (None: no limit).
     "MAX_SUBSCRIPTIONS": 100,
+    # Connections one client address may hold open in each process, and new
+    # connections it may open per second (a rate such as "20/s"); None: no
+    # limit. Loopback clients are not limited.
+    "MAX_CONNECTIONS_PER_IP": 100,
+    "HANDSHAKE_RATE": "20/s",
+    # The request.META key of a header that the reverse proxies in front of
+    # the server set to the client's address (e.g. "HTTP_X_FORWARDED_FOR"),
+    # and how many proxies append to it. None: REMOTE_ADDR, headers ignored.
+    "CLIENT_IP_HEADER": None,
+    "NUM_PROXIES": 1,
     # The ``limits`` storage of RateLimitMixin: "memory://" (one process) or
     # e.g. "redis://127.0.0.1:6379/0" (shared by every process). None means
     # the BACKEND when it is Redis, else memory.

@@ -171,6 +171,35 @@ class MessageTooLarge(ChannelError):
     default_code = "message_too_large"
 
 
+class TooManyConnections(ChannelError):
+    """The client's address already holds ``MAX_CONNECTIONS_PER_IP`` connections to this process.
+
+    The handshake is refused: long-polling gets HTTP 429 with this error as
+    its JSON body; a WebSocket, which gevent-websocket has accepted before
+    Django sees it, is closed with code 1013 and the JSON as its reason.
+    """
+
+    default_message = "Too many connections from this address."
+    default_code = "too_many_connections"
+
+
+class TooManyHandshakes(ChannelError):
+    """The client's address opened connections faster than ``HANDSHAKE_RATE``.
+
+    Refused as :exc:`TooManyConnections` is, with ``retry_after`` (seconds,
+    also in the payload and, over long-polling, the ``Retry-After`` header).
+    """
+
+    default_message = "Too many new connections from this address; retry later."
+    default_code = "too_many_handshakes"
+
+    def __init__(self, message=None, code=None, retry_after=None, **extra):
+        self.retry_after = retry_after
+        if retry_after is not None:
+            extra["retry_after"] = retry_after
+        super().__init__(message, code, **extra)
+
+
 class ServerError(ChannelError):
     """A handler raised an unexpected exception; details stay in the server log."""
 

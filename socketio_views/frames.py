@@ -116,17 +116,19 @@ def unmask(payload, mask):
 def close(ws, code, error=None):
     """Close gevent-websocket's ``ws`` with a close frame carrying ``code`` and, as its reason, ``error``'s JSON.
 
-    The reason is the error's ``{"message": ..., "code": ...}`` (the code
-    alone if that is longer than a close frame allows). gevent-websocket's
-    own ``close()`` sends a close frame without its code.
+    The reason is the error's JSON object, without its extra keys (then
+    without its message) if it is longer than a close frame's 123 bytes.
+    gevent-websocket's own ``close()`` sends a close frame without its code.
     """
     if ws.closed:
         return
     reason = b""
     if error is not None:
-        reason = json.dumps({"message": error.message, "code": error.code}, separators=(",", ":")).encode()
-        if len(reason) > MAX_REASON:
-            reason = json.dumps({"code": error.code}).encode()[:MAX_REASON]
+        for shape in (error.as_dict(), {"message": error.message, "code": error.code}, {"code": error.code}):
+            reason = json.dumps(shape, separators=(",", ":")).encode()
+            if len(reason) <= MAX_REASON:
+                break
+        reason = reason[:MAX_REASON]
     try:
         ws.send_frame(struct.pack("!H", code) + reason, WebSocket.OPCODE_CLOSE)
     except WebSocketError:

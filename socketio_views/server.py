@@ -8,6 +8,7 @@ connection arrived by.
 """
 import copy
 import logging
+import re
 import threading
 import time
 from urllib.parse import parse_qs
@@ -20,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from gevent import pywsgi
 from geventwebsocket.websocket import WebSocket as GeventWebSocket
 
-from . import dispatch, frames, history, signals
+from . import clients, dispatch, frames, history, signals
 from .backends import server_manager
 from .conf import views_settings
 from .db import release_db_connections
@@ -49,6 +50,9 @@ REPLAY_BATCH = 50
 #: Seconds one connection's queued packets may hold the process before the
 #: others are served.
 FAIR_SLICE = 0.005
+
+#: An Engine.IO session id in a query string.
+SESSION_ID_RE = re.compile(r"(?:^|&)sid=")
 
 #: Bytes of a refused long-polling request's body that are still read (and
 #: discarded) so that its client gets the answer; past them the connection closes.
@@ -204,6 +208,8 @@ class ChannelServer(socketio.Server):
         self._open = {}
         # connection -> how many acknowledgements it owes (MAX_PENDING_ACKS).
         self._pending_acks = {}
+        #: Connections per client address (MAX_CONNECTIONS_PER_IP, HANDSHAKE_RATE).
+        self.addresses = clients.AddressLimits()
         # Per greenlet (threading is patched): whether a connection is being ended.
         self._in_teardown = threading.local()
         self.on("connect", self._on_subscribe, namespace="*")
@@ -322,6 +328,7 @@ class ChannelServer(socketio.Server):
             self._pending_acks[eio_sid] = owed
         else:
             self._pending_acks.pop(eio_sid, None)
+        self.addresses.closed(eio_sid)
 
     def _end_with_error(self, eio_sid, error, sid=None):
         """Send ``error`` to subscription ``sid`` as an ``error`` event, then close its connection; log once per burst."""
@@ -402,6 +409,7 @@ class ChannelServer(socketio.Server):
 
     def _handle_eio_connect(self, eio_sid, environ):
         super()._handle_eio_connect(eio_sid, environ)
+        self.addresses.opened(eio_sid, environ)
         request = environ.get(REQUEST_KEY)
         logger.info(
             "Connection %s from %s (%s)",
@@ -498,6 +506,7 @@ class ChannelServer(socketio.Server):
         self._gates.pop(eio_sid, None)
         self._open.pop(eio_sid, None)
         self._pending_acks.pop(eio_sid, None)
+        self.addresses.closed(eio_sid)
         for key in [key for key in self._confirming if key[0] == eio_sid]:
             del self._confirming[key]
         try:
@@ -564,6 +573,10 @@ def endpoint_view(request, router):
         # JSONP polling would let another site's <script> open a session
         # without an Origin header; no current client needs it.
         return JsonResponse(JsonpRefused().as_dict(), status=400)
+    if _is_handshake(environ):
+        error = get_server().addresses.refusal(environ)
+        if error is not None:
+            return _refuse_handshake(environ, error)
     environ[ROUTER_KEY] = router
     environ[REQUEST_KEY] = request
     # A websocket may stay open for hours: do not hold the connection that
@@ -582,6 +595,31 @@ def endpoint_view(request, router):
         response[name] = value
     if _leave_body_unread(environ):
         response["Connection"] = "close"
+    return response
+
+
+def _is_handshake(environ):
+    """Whether the request opens a new Engine.IO connection (a GET without a session id)."""
+    return environ.get("REQUEST_METHOD") == "GET" and SESSION_ID_RE.search(environ.get("QUERY_STRING", "")) is None
+
+
+def _refuse_handshake(environ, error):
+    """Refuse a new connection with ``error`` (``too_many_connections``, ``too_many_handshakes``)."""
+    address = clients.client_address(environ)
+    dispatch.log_refusal(error, f"Connection from {address}", address, logging.WARNING)
+    ws = environ.get("wsgi.websocket")
+    if ws is not None:
+        # gevent-websocket accepted the upgrade before Django saw the request:
+        # there is no status to answer with, only the close frame.
+        frames.close(ws, frames.TRY_AGAIN_LATER, error)
+        response = HttpResponse(status=429)
+    else:
+        response = JsonResponse(error.as_dict(), status=429)
+        retry_after = clients.retry_after_header(error)
+        if retry_after is not None:
+            response["Retry-After"] = retry_after
+    # Logged once per burst above; not by django.request for each refused request.
+    response._has_been_logged = True
     return response
 
 
