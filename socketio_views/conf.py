@@ -23,8 +23,14 @@ DEFAULTS = {
     # Django's CSRF check (own origin, CSRF_TRUSTED_ORIGINS); "*" allows all.
     "ALLOWED_ORIGINS": None,
     # The largest Engine.IO message or polling request accepted, in bytes; a
-    # larger one closes the connection.
+    # larger one is refused from its header, unread, and closes the connection.
     "MAX_MESSAGE_SIZE": 100_000,
+    # Binary attachments one event may carry (None: no limit); more closes
+    # the connection.
+    "MAX_ATTACHMENTS": 10,
+    # Acknowledgements the server may await from one connection (sends with
+    # a callback); past it the connection is closed (None: no limit).
+    "MAX_PENDING_ACKS": 100,
     # How deeply an event's JSON payload may nest.
     "MAX_PAYLOAD_DEPTH": 32,
     # Subscriptions one connection may hold at once (None: no limit).
@@ -34,6 +40,16 @@ DEFAULTS = {
     # or drop the message.
     "MAX_QUEUED_BYTES": 1_000_000,
     "MAX_QUEUED_MESSAGES": 10_000,
+    # Connections one client address may hold open in each process, and new
+    # connections it may open per second (a rate such as "20/s"); None: no
+    # limit. Loopback clients are not limited.
+    "MAX_CONNECTIONS_PER_IP": 100,
+    "HANDSHAKE_RATE": "20/s",
+    # The request.META key of a header that the reverse proxies in front of
+    # the server set to the client's address (e.g. "HTTP_X_FORWARDED_FOR"),
+    # and how many proxies append to it. None: REMOTE_ADDR, headers ignored.
+    "CLIENT_IP_HEADER": None,
+    "NUM_PROXIES": 1,
     # The ``limits`` storage of RateLimitMixin: "memory://" (one process) or
     # e.g. "redis://127.0.0.1:6379/0" (shared by every process). None means
     # the BACKEND when it is Redis, else memory.

@@ -191,12 +191,17 @@ def _log_error(error, context, connection_id=None):
     if isinstance(error, ServerError):
         logger.exception("%s failed", context)
     elif isinstance(error, ChannelError):
-        # A flood of refusals logs one line per connection, code and burst.
-        now = time.monotonic()
-        key = (connection_id, error.code)
-        if now - _last_logged.get(key, -REFUSAL_LOG_BURST) < REFUSAL_LOG_BURST:
-            return
-        if len(_last_logged) > 10_000:
-            _last_logged.clear()
-        _last_logged[key] = now
-        logger.info("%s refused: %s (%s)", context, error.message, error.code)
+        log_refusal(error, context, connection_id)
+
+
+def log_refusal(error, context, key, level=logging.INFO):
+    """Log that ``error`` refused ``context``: one line per ``key`` (a connection, a client address) and code every
+    :data:`REFUSAL_LOG_BURST` seconds, however many refusals a flood brings."""
+    now = time.monotonic()
+    key = (key, error.code)
+    if now - _last_logged.get(key, -REFUSAL_LOG_BURST) < REFUSAL_LOG_BURST:
+        return
+    if len(_last_logged) > 10_000:
+        _last_logged.clear()
+    _last_logged[key] = now
+    logger.log(level, "%s refused: %s (%s)", context, error.message, error.code)

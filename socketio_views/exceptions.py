@@ -105,6 +105,29 @@ class RateLimited(EventRefused):
         super().__init__(message, code, **extra)
 
 
+class TooManyAttachments(EventRefused):
+    """A binary event announced more than ``MAX_ATTACHMENTS`` attachments.
+
+    It is refused from the packet's header, before any attachment is kept:
+    the subscription gets the ``error`` event (and the ack, if asked for),
+    then the connection is closed.
+    """
+
+    default_message = "Too many binary attachments."
+    default_code = "too_many_attachments"
+
+
+class TooManyPendingAcks(ChannelError):
+    """The server asked the connection for ``MAX_PENDING_ACKS`` acknowledgements that have not arrived.
+
+    A send with a ``callback`` past the limit is not sent: the subscription
+    that sent it gets the ``error`` event, then the connection is closed.
+    """
+
+    default_message = "Too many acknowledgements pending."
+    default_code = "too_many_pending_acks"
+
+
 class OriginNotAllowed(SubscriptionRefused):
     """The connection came from a web page whose origin the settings do not allow."""
 
@@ -146,6 +169,47 @@ class JsonpRefused(ChannelError):
 
     default_message = "JSONP polling is not supported."
     default_code = "jsonp_refused"
+
+
+class MessageTooLarge(ChannelError):
+    """A message (a WebSocket message or a long-polling request) is larger than ``MAX_MESSAGE_SIZE``.
+
+    It is refused from its frame header, before its payload is read: the
+    WebSocket closes with code 1009 and this error's JSON as the close
+    reason. An oversize long-polling request gets HTTP 400.
+    """
+
+    default_message = "The message is too large."
+    default_code = "message_too_large"
+
+
+class TooManyConnections(ChannelError):
+    """The client's address already holds ``MAX_CONNECTIONS_PER_IP`` connections to this process.
+
+    The handshake is refused: long-polling gets HTTP 429 with this error as
+    its JSON body; a WebSocket, which gevent-websocket has accepted before
+    Django sees it, is closed with code 1013 and the JSON as its reason.
+    """
+
+    default_message = "Too many connections from this address."
+    default_code = "too_many_connections"
+
+
+class TooManyHandshakes(ChannelError):
+    """The client's address opened connections faster than ``HANDSHAKE_RATE``.
+
+    Refused as :exc:`TooManyConnections` is, with ``retry_after`` (seconds,
+    also in the payload and, over long-polling, the ``Retry-After`` header).
+    """
+
+    default_message = "Too many new connections from this address; retry later."
+    default_code = "too_many_handshakes"
+
+    def __init__(self, message=None, code=None, retry_after=None, **extra):
+        self.retry_after = retry_after
+        if retry_after is not None:
+            extra["retry_after"] = retry_after
+        super().__init__(message, code, **extra)
 
 
 class ServerError(ChannelError):

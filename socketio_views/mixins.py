@@ -13,6 +13,7 @@ one hook, :meth:`AccessMixin.handle_no_permission`: anonymous users get code
 """
 from django.core.exceptions import ImproperlyConfigured
 
+from .clients import client_address
 from .exceptions import LoginRequired, PermissionRefused, RateLimited
 from .presence import get_presence
 from .throttling import RateLimiter
@@ -144,7 +145,7 @@ class RateLimitMixin:
         if scope == "user" and getattr(self.request, "user", None) and self.request.user.is_authenticated:
             return f"user:{self.request.user.pk}"
         if scope == "ip":
-            return f"ip:{self.request.META.get('REMOTE_ADDR', '')}"
+            return f"ip:{client_address(self.request.META)}"
         if scope in ("connection", "user"):
             return f"conn:{self.connection_id}"
         raise ImproperlyConfigured(

@@ -126,8 +126,9 @@ def namespace_of(encoded):
 
 
 def attachments_of(encoded):
-    """How many binary attachments follow an encoded Socket.IO packet (``"51-/ns,…"`` announces one)."""
+    """How many binary attachments an encoded Socket.IO packet announces in its header (``"52-/chat,…"``: 2)."""
     if not isinstance(encoded, str) or encoded[:1] not in ("5", "6"):
         return 0
-    count, dash, _rest = encoded[1:].partition("-")
-    return int(count) if dash and count.isdigit() else 0
+    dash = encoded.find("-", 1, 13)
+    digits = encoded[1:dash] if dash > 1 else ""
+    return int(digits) if digits.isascii() and digits.isdigit() else 0

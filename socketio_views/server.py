@@ -8,6 +8,7 @@ connection arrived by.
 """
 import copy
 import logging
+import re
 import socket as socket_module
 import threading
 import time
@@ -18,12 +19,23 @@ import socketio
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
+from gevent import pywsgi
+from geventwebsocket.websocket import WebSocket as GeventWebSocket
 
-from . import dispatch, history, queues, signals
+from . import clients, dispatch, frames, history, queues, signals
 from .backends import server_manager
 from .conf import views_settings
 from .db import release_db_connections
-from .exceptions import ChannelError, JsonpRefused, NotSubscribed, OriginNotAllowed, SlowConsumer
+from .exceptions import (
+    ChannelError,
+    JsonpRefused,
+    MessageTooLarge,
+    NotSubscribed,
+    OriginNotAllowed,
+    SlowConsumer,
+    TooManyAttachments,
+    TooManyPendingAcks,
+)
 from .hubs import Hub, namespace_for, packet_args
 from .state import ProcessWide
 
@@ -54,6 +66,13 @@ SLOW_CONSUMER_GRACE = 2
 
 #: Seconds between two log lines about one connection's dropped messages.
 DROP_LOG_INTERVAL = 10
+
+#: An Engine.IO session id in a query string.
+SESSION_ID_RE = re.compile(r"(?:^|&)sid=")
+
+#: Bytes of a refused long-polling request's body that are still read (and
+#: discarded) so that its client gets the answer; past them the connection closes.
+DISCARD_LIMIT = 1024 * 1024
 
 
 def _libev_loop_clock():
@@ -156,9 +175,16 @@ class ChannelEngineIOServer(engineio.Server):
 #: The Engine.IO packet types a text frame may start with (open, close, ping, pong, message, upgrade, noop).
 ENGINEIO_TYPES = frozenset("0123456")
 
+#: The Socket.IO packet types followed by binary attachments (binary event, binary ack).
+BINARY_PACKET_TYPES = frozenset("56")
+
 
 def _checked_websocket(websocket_class):
-    """``websocket_class`` whose ``wait()`` refuses text frames that are not Engine.IO packets.
+    """``websocket_class`` whose ``wait()`` refuses oversize messages from their header, and text frames that are not Engine.IO packets.
+
+    With gevent-websocket, messages are read by :func:`socketio_views.frames.receive`,
+    which refuses one larger than the server's ``max_http_buffer_size``
+    (``MAX_MESSAGE_SIZE``) before reading its payload.
 
     python-engineio decodes a frame outside its error handling: a garbage
     frame escaped as a WSGI traceback and left the connection's subscriptions
@@ -173,9 +199,19 @@ def _checked_websocket(websocket_class):
             engineio_socket = getattr(handler, "__self__", None)
             if engineio_socket is not None:
                 engineio_socket.websocket = self
+            self.max_message_size = server.max_http_buffer_size
 
         def wait(self):
-            data = super().wait()
+            ws = getattr(self, "_sock", None)
+            if isinstance(ws, GeventWebSocket):
+                try:
+                    data = frames.receive(ws, self.max_message_size)
+                except MessageTooLarge as error:
+                    address = self.environ.get("REMOTE_ADDR")
+                    dispatch.log_refusal(error, f"A websocket message from {address}", address, logging.WARNING)
+                    raise
+            else:
+                data = super().wait()
             if isinstance(data, str) and data[:1] not in ENGINEIO_TYPES:
                 logger.warning("Closing a websocket: %r is not an Engine.IO packet", data[:40])
                 raise ValueError("not an Engine.IO packet")
@@ -201,6 +237,10 @@ class ChannelServer(socketio.Server):
         self._loop_clock = _libev_loop_clock() if self.async_mode == "gevent" else None
         # connection -> how many subscriptions it holds (MAX_SUBSCRIPTIONS).
         self._open = {}
+        # connection -> how many acknowledgements it owes (MAX_PENDING_ACKS).
+        self._pending_acks = {}
+        #: Connections per client address (MAX_CONNECTIONS_PER_IP, HANDSHAKE_RATE).
+        self.addresses = clients.AddressLimits()
         # Per greenlet (threading is patched): whether a connection is being ended.
         self._in_teardown = threading.local()
         self.on("connect", self._on_subscribe, namespace="*")
@@ -258,6 +298,10 @@ class ChannelServer(socketio.Server):
                 self._open[view.connection_id] -= 1
             else:
                 self._open.pop(view.connection_id, None)
+            # python-socketio drops the subscription's callbacks that were never acknowledged.
+            unacknowledged = len(self.manager.callbacks.get(sid, ())) - 1
+            if unacknowledged > 0:
+                self._acknowledged(view.connection_id, unacknowledged)
             try:
                 dispatch.end_subscription(view, args[0] if args else None)
             finally:
@@ -271,6 +315,59 @@ class ChannelServer(socketio.Server):
             return dispatch.handle_event(view, event, args)
         finally:
             release_db_connections()
+
+    def emit(self, event, data=None, to=None, room=None, skip_sid=None, namespace=None, callback=None, ignore_queue=False):
+        """python-socketio's ``emit()``; a ``callback`` counts against the recipient connection's ``MAX_PENDING_ACKS``."""
+        if callback is not None:
+            callback = self._await_ack(to or room, namespace or "/", callback)
+            if callback is None:
+                return
+        super().emit(
+            event, data, to=to, room=room, skip_sid=skip_sid, namespace=namespace, callback=callback,
+            ignore_queue=ignore_queue,
+        )
+
+    def _await_ack(self, sid, namespace, callback):
+        """Count an acknowledgement connection ``sid`` will owe; return the callback that pays it back.
+
+        Past ``MAX_PENDING_ACKS``, end that connection instead (its client
+        does not acknowledge) and return ``None``: nothing is sent.
+        """
+        eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        if eio_sid is None:
+            return callback  # not a subscription of this process: python-socketio sends nothing
+        owed = self._pending_acks.get(eio_sid, 0)
+        limit = views_settings.MAX_PENDING_ACKS
+        if limit is not None and owed >= limit:
+            error = TooManyPendingAcks(
+                f"{limit} messages sent to this connection await its acknowledgement (MAX_PENDING_ACKS); "
+                f"acknowledge each as it arrives."
+            )
+            self._end_with_error(eio_sid, error, sid)
+            return None
+        self._pending_acks[eio_sid] = owed + 1
+
+        def acknowledged(*args):
+            self._acknowledged(eio_sid)
+            return callback(*args)
+
+        return acknowledged
+
+    def _acknowledged(self, eio_sid, count=1):
+        owed = self._pending_acks.get(eio_sid, 0) - count
+        if owed > 0:
+            self._pending_acks[eio_sid] = owed
+        else:
+            self._pending_acks.pop(eio_sid, None)
+        self.addresses.closed(eio_sid)
+
+    def _end_with_error(self, eio_sid, error, sid=None):
+        """Send ``error`` to subscription ``sid`` as an ``error`` event, then close its connection; log once per burst."""
+        dispatch.log_refusal(error, f"Connection {eio_sid}", eio_sid, logging.WARNING)
+        view = self.views.get(sid) if sid is not None else None
+        if view is not None:
+            super().emit("error", {**error.as_dict(), "event": None}, to=sid, namespace="/" + view.channel)
+        self.eio.disconnect(eio_sid)
 
     def _send_packet(self, eio_sid, pkt):
         view = self._confirming.pop((eio_sid, pkt.namespace), None) if self._confirming else None
@@ -460,6 +557,7 @@ class ChannelServer(socketio.Server):
 
     def _handle_eio_connect(self, eio_sid, environ):
         super()._handle_eio_connect(eio_sid, environ)
+        self.addresses.opened(eio_sid, environ)
         request = environ.get(REQUEST_KEY)
         logger.info(
             "Connection %s from %s (%s)",
@@ -490,16 +588,54 @@ class ChannelServer(socketio.Server):
             # This connection's packets have held the process for a while
             # (a pipelined burst): let the event loop serve the others first.
             self.sleep(0.0005)
+        if eio_sid not in self.eio.sockets:
+            return  # what a closed connection's client was still sending
+        if isinstance(data, str) and data[:1] in BINARY_PACKET_TYPES and eio_sid not in self._binary_packet:
+            limit = views_settings.MAX_ATTACHMENTS
+            count = queues.attachments_of(data)
+            if limit is not None and count > limit:
+                error = TooManyAttachments(
+                    f"An event may carry at most {limit} binary attachments (MAX_ATTACHMENTS); "
+                    f"this one announced {count}."
+                )
+                return self._refuse_packet(eio_sid, data, error)
         try:
             super()._handle_eio_message(eio_sid, data)
         except Exception as exc:
             # Only what no correct client sends gets here (handlers never
             # raise): a malformed or unexpected Socket.IO packet.
             logger.warning("Closing connection %s: malformed Socket.IO packet (%s: %s)", eio_sid, type(exc).__name__, exc)
-            socket = self.eio.sockets.get(eio_sid)
-            self.eio.disconnect(eio_sid)
-            if socket is not None and not socket.upgraded:
-                self.eio.refuse_request("Malformed Socket.IO packet")
+            self._close_refused(eio_sid, "Malformed Socket.IO packet")
+
+    def _refuse_packet(self, eio_sid, data, error):
+        """Refuse the event in ``data`` with ``error`` (the ``error`` event and ack), then close its connection.
+
+        Its subscription, if it has one, gets the refusal as any refused
+        event does; the packet is not decoded further.
+        """
+        try:
+            pkt = self.packet_class(encoded_packet=data)
+        except Exception:
+            pkt = None
+        sid = self.manager.sid_from_eio_sid(eio_sid, pkt.namespace or "/") if pkt is not None else None
+        view = self.views.get(sid) if sid is not None else None
+        if view is None:
+            dispatch.log_refusal(error, f"A packet of connection {eio_sid}", eio_sid, logging.WARNING)
+        else:
+            event = pkt.data[0] if isinstance(pkt.data, list) and pkt.data else None
+            ack = dispatch.report_event_error(view, event, error)
+            if pkt.id is not None:
+                self._send_packet(
+                    eio_sid, self.packet_class(socketio.packet.ACK, namespace=pkt.namespace, data=[ack], id=pkt.id)
+                )
+        self._close_refused(eio_sid, error.message)
+
+    def _close_refused(self, eio_sid, message):
+        """Close a connection whose client sent what this server refuses; a long-polling POST gets HTTP 400."""
+        socket = self.eio.sockets.get(eio_sid)
+        self.eio.disconnect(eio_sid)
+        if socket is not None and not socket.upgraded:
+            self.eio.refuse_request(message)
 
     def _handle_eio_disconnect(self, eio_sid, reason):
         if getattr(self._in_teardown, "active", False):
@@ -517,6 +653,8 @@ class ChannelServer(socketio.Server):
     def _end_connection(self, eio_sid, reason):
         self._gates.pop(eio_sid, None)
         self._open.pop(eio_sid, None)
+        self._pending_acks.pop(eio_sid, None)
+        self.addresses.closed(eio_sid)
         for key in [key for key in self._confirming if key[0] == eio_sid]:
             del self._confirming[key]
         try:
@@ -583,6 +721,10 @@ def endpoint_view(request, router):
         # JSONP polling would let another site's <script> open a session
         # without an Origin header; no current client needs it.
         return JsonResponse(JsonpRefused().as_dict(), status=400)
+    if _is_handshake(environ):
+        error = get_server().addresses.refusal(environ)
+        if error is not None:
+            return _refuse_handshake(environ, error)
     environ[ROUTER_KEY] = router
     environ[REQUEST_KEY] = request
     # A websocket may stay open for hours: do not hold the connection that
@@ -599,7 +741,53 @@ def endpoint_view(request, router):
     response = HttpResponse(b"".join(body), status=int(started["status"].split(" ", 1)[0]))
     for name, value in started["headers"]:
         response[name] = value
+    if _leave_body_unread(environ):
+        response["Connection"] = "close"
     return response
+
+
+def _is_handshake(environ):
+    """Whether the request opens a new Engine.IO connection (a GET without a session id)."""
+    return environ.get("REQUEST_METHOD") == "GET" and SESSION_ID_RE.search(environ.get("QUERY_STRING", "")) is None
+
+
+def _refuse_handshake(environ, error):
+    """Refuse a new connection with ``error`` (``too_many_connections``, ``too_many_handshakes``)."""
+    address = clients.client_address(environ)
+    dispatch.log_refusal(error, f"Connection from {address}", address, logging.WARNING)
+    ws = environ.get("wsgi.websocket")
+    if ws is not None:
+        # gevent-websocket accepted the upgrade before Django saw the request:
+        # there is no status to answer with, only the close frame.
+        frames.close(ws, frames.TRY_AGAIN_LATER, error)
+        response = HttpResponse(status=429)
+    else:
+        response = JsonResponse(error.as_dict(), status=429)
+        retry_after = clients.retry_after_header(error)
+        if retry_after is not None:
+            response["Retry-After"] = retry_after
+    # Logged once per burst above; not by django.request for each refused request.
+    response._has_been_logged = True
+    return response
+
+
+def _leave_body_unread(environ):
+    """Whether gevent's server is told not to read the rest of a large body that python-engineio refused unread.
+
+    gevent's server reads and discards what is left of a request body, so
+    that the connection can serve another request and the client, which may
+    still be sending, gets the response: 50 MB arriving over the loopback
+    held the process for about 350 ms. Past :data:`DISCARD_LIMIT` bytes (or
+    a chunked body, which python-engineio never reads), the connection is
+    closed instead; a client still sending sees it reset.
+    """
+    stream = environ.get("wsgi.input")
+    if not isinstance(stream, pywsgi.Input):
+        return False
+    if not stream.chunked_input and (stream.content_length or 0) - stream.position <= DISCARD_LIMIT:
+        return False
+    stream.position, stream.chunked_input = stream.content_length or 0, False
+    return True
 
 
 class WebSocketResponse(StreamingHttpResponse):

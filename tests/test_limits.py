@@ -31,6 +31,29 @@ def rss_kb(pid):
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
 
 
+class PeakRss:
+    """The largest RSS of process ``pid`` (in MB above its RSS at the start), sampled every 10 ms from a thread."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.start = rss_kb(pid)
+        self.peak = self.start
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while self.running:
+            self.peak = max(self.peak, rss_kb(self.pid))
+            time.sleep(0.01)
+
+    def stop(self):
+        """Stop sampling; return the peak growth in MB."""
+        self.running = False
+        self.thread.join(5)
+        return (max(self.peak, rss_kb(self.pid)) - self.start) / 1024
+
+
 class Witness:
     """Two clients in their own channel, one asking the other's server a round trip every 20 ms; the slowest is kept."""
 
@@ -38,6 +61,7 @@ class Witness:
         self.channel = f"rooms/witness-{uuid.uuid4().hex[:6]}"
         self.client = WireClient(url).connect(self.channel, auth={"name": "witness"})
         self.worst = 0.0
+        self.error = None
         self.running = True
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -45,7 +69,13 @@ class Witness:
     def _run(self):
         while self.running:
             started = time.monotonic()
-            self.client.call(self.channel, "message", {"text": "tick"}, timeout=30)
+            try:
+                self.client.call(self.channel, "message", {"text": "tick"}, timeout=30)
+            except Exception as exc:
+                # Unanswered (a stall beyond the timeout, or the connection lost): the worst there is.
+                self.worst = float("inf")
+                self.error = exc
+                return
             self.worst = max(self.worst, time.monotonic() - started)
             time.sleep(0.02)
 
@@ -183,3 +213,526 @@ def test_a_slow_postgresql_query_does_not_block_other_connections(live_channels_
     assert [{"wait": "wait_poll"}] * 15 == replies
     assert max(rounds) < 0.6  # serialised, a round would take at least 1 s
     assert worst < 0.15
+
+
+# Bytes per message (MAX_MESSAGE_SIZE), refused from the frame header.
+
+#: WebSocket opcodes and the close code for a message too big (RFC 6455).
+TEXT, BINARY, CONTINUATION, CLOSE = 0x1, 0x2, 0x0, 0x8
+MESSAGE_TOO_BIG = 1009
+
+
+def frame_header(length, opcode=TEXT, fin=True):
+    """A masked client frame header for ``length`` payload bytes, with a zero mask key (the payload goes unchanged)."""
+    import struct
+
+    first = (0x80 if fin else 0) | opcode
+    if length < 126:
+        return struct.pack("!BB", first, 0x80 | length) + b"\0\0\0\0"
+    if length < 1 << 16:
+        return struct.pack("!BBH", first, 0x80 | 126, length) + b"\0\0\0\0"
+    return struct.pack("!BBQ", first, 0x80 | 127, length) + b"\0\0\0\0"
+
+
+def read_close_frame(ws, timeout):
+    """Read raw frames until the server's close frame; return ``(code, reason)`` (``code`` None if it carried none)."""
+    import struct
+
+    sock, buffer = ws.sock, b""
+    sock.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        while len(buffer) >= 2:
+            opcode, length = buffer[0] & 0x0F, buffer[1] & 0x7F
+            start = 2
+            if length == 126:
+                length, start = struct.unpack("!H", buffer[2:4])[0], 4
+            elif length == 127:
+                length, start = struct.unpack("!Q", buffer[2:10])[0], 10
+            if len(buffer) < start + length:
+                break
+            payload, buffer = buffer[start : start + length], buffer[start + length :]
+            if opcode == CLOSE:
+                if len(payload) < 2:
+                    return None, ""
+                return struct.unpack("!H", payload[:2])[0], payload[2:].decode()
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError("the server closed the TCP connection without a close frame")
+        buffer += chunk
+    raise AssertionError(f"no close frame within {timeout} s")
+
+
+def send_in_background(sock, data, chunk=1 << 20):
+    """Send ``data`` from a thread, stopping quietly when the server closes the connection."""
+
+    def send():
+        view = memoryview(data)
+        try:
+            for start in range(0, len(view), chunk):
+                sock.sendall(view[start : start + chunk])
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_50_mb_frame_is_refused_from_its_header(live_channels_server):
+    """A 50 MB frame closes its websocket with 1009 and message_too_large before its payload is read: the witness unharmed, RSS flat."""
+    import json
+
+    witness = Witness(live_channels_server.url)
+    rss = PeakRss(live_channels_server.process.pid)
+    ws = raw_socket(live_channels_server.url)
+    size = 50 * 1024 * 1024
+    try:
+        started = time.monotonic()
+        ws.sock.sendall(frame_header(size))
+        sender = send_in_background(ws.sock, b"4" + b" " * (size - 1))
+        code, reason = read_close_frame(ws, timeout=30)
+        refused_after = time.monotonic() - started
+        sender.join(30)
+        time.sleep(0.5)
+    finally:
+        ws.close()
+        worst = witness.stop()
+        rss_growth_mb = rss.stop()
+    print(
+        f"50 MB frame refused after {refused_after * 1000:.0f} ms; witness worst round trip "
+        f"{worst * 1000:.0f} ms; RSS +{rss_growth_mb:.1f} MB"
+    )
+    assert code == MESSAGE_TOO_BIG
+    assert json.loads(reason) == {"message": "Messages are limited to 100000 bytes.", "code": "message_too_large"}
+    assert refused_after < 1
+    assert worst < 0.2
+    assert rss_growth_mb < 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fragmented_message_is_refused_once_its_fragments_exceed_the_limit(live_channels_server):
+    """Continuation frames count together: the fragment that takes the message past MAX_MESSAGE_SIZE is refused from its header."""
+    start = len(live_channels_server.output)
+    source = unique_loopback_address()
+    ws = raw_socket(live_channels_server.url, source=source)
+    try:
+        first = b"4" + b" " * 59_999
+        ws.sock.sendall(frame_header(len(first), fin=False) + first)
+        ws.sock.sendall(frame_header(60_000, opcode=CONTINUATION))
+        code, _ = read_close_frame(ws, timeout=5)
+        live_channels_server.wait_for_output("closed", start=start)
+    finally:
+        ws.close()
+    assert code == MESSAGE_TOO_BIG
+    lines = list(live_channels_server.output)[start:]
+    assert [line for line in lines if "Traceback" in line] == []
+    assert [line for line in lines if "message_too_large" in line] == [
+        f"A websocket message from {source} refused: Messages are limited to 100000 bytes. (message_too_large)"
+    ]
+
+
+def unique_loopback_address():
+    """An address of 127.0.0.0/8 other than 127.0.0.1, for a client the server must tell apart from the others."""
+    import random
+
+    return f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_messages_within_the_limit_still_arrive_whole(live_channels_server):
+    """A fragmented message under MAX_MESSAGE_SIZE, and a masked one with a real key, reach the channel intact."""
+    import struct
+
+    channel = f"rooms/frames-{uuid.uuid4().hex[:6]}"
+    ws = raw_socket(live_channels_server.url)
+    try:
+        ws.send(f'40/{channel},{{"name": "f"}}')
+        text = "é" * 20_000  # 40,000 bytes of UTF-8, split inside a character
+        packet = f'42/{channel},["echo",{{"text":"{text}"}}]'.encode()
+        middle = len(packet) // 2 + 1
+        ws.sock.sendall(frame_header(middle, fin=False) + packet[:middle])
+        ws.sock.sendall(frame_header(len(packet) - middle, opcode=CONTINUATION) + packet[middle:])
+        key = b"\x12\x34\x56\x78"
+        hello = f'42/{channel},["echo",{{"text":"hello"}}]'.encode()
+        masked = bytes(byte ^ key[i % 4] for i, byte in enumerate(hello))
+        ws.sock.sendall(struct.pack("!BB", 0x81, 0x80 | len(hello)) + key + masked)
+        echoes = []
+        deadline = time.monotonic() + 5
+        while len(echoes) < 2 and time.monotonic() < deadline:
+            frame = ws.recv()
+            if frame.startswith(f'42/{channel},["echo"'):
+                echoes.append(json_payload(frame))
+    finally:
+        ws.close()
+    assert echoes == [["echo", {"text": text}], ["echo", {"text": "hello"}]]
+
+
+def json_payload(frame):
+    import json
+
+    return json.loads(frame[frame.index(",") + 1 :])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_oversize_polling_post_is_refused_from_its_content_length(live_channels_server):
+    """A long-polling POST announcing 50 MB gets HTTP 400 before its body is read: the witness unharmed, RSS flat."""
+    import json
+    import socket
+
+    import requests
+
+    witness = Witness(live_channels_server.url)
+    rss = PeakRss(live_channels_server.process.pid)
+    host, port = live_channels_server.url.rsplit("/", 1)[1].split(":")
+    path = "/socket.io/?EIO=4&transport=polling"
+    sid = json.loads(requests.get(f"{live_channels_server.url}{path}", timeout=5).text[1:])["sid"]
+    size = 50 * 1024 * 1024
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    try:
+        started = time.monotonic()
+        sock.sendall(
+            f"POST {path}&sid={sid} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {size}\r\n\r\n".encode()
+        )
+        sender = send_in_background(sock, b"4" + b" " * (size - 1))
+        status_line = sock.recv(4096).split(b"\r\n", 1)[0]
+        refused_after = time.monotonic() - started
+        sock.close()
+        sender.join(30)
+    finally:
+        sock.close()
+        worst = witness.stop()
+        rss_growth_mb = rss.stop()
+    print(
+        f"50 MB POST refused after {refused_after * 1000:.0f} ms; witness worst round trip "
+        f"{worst * 1000:.0f} ms; RSS +{rss_growth_mb:.1f} MB"
+    )
+    assert status_line == b"HTTP/1.1 400 Bad Request"
+    assert refused_after < 1
+    assert worst < 0.2
+    assert rss_growth_mb < 10
+
+
+# Binary attachments per message (MAX_ATTACHMENTS), refused from the packet header.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_thousand_announced_attachments_are_refused_from_the_packet_header(live_channels_server):
+    """A binary event announcing 1,000 attachments is refused with too_many_attachments and its connection closed, before any is buffered: the witness unharmed, RSS flat."""
+    import json
+
+    witness = Witness(live_channels_server.url)
+    rss = PeakRss(live_channels_server.process.pid)
+    channel = f"rooms/attachments-{uuid.uuid4().hex[:6]}"
+    ws = raw_socket(live_channels_server.url)
+    frames = []
+    start = len(live_channels_server.output)
+    try:
+        ws.send(f'40/{channel},{{"name": "a"}}')
+        assert ws.recv().startswith(f"40/{channel},")
+        started = time.monotonic()
+        ws.send(f'451000-/{channel},5["message",{{"text":"hi","file":{{"_placeholder":true,"num":0}}}}]')
+        attachment = frame_header(99_000, opcode=BINARY) + b"\0" * 99_000
+        sender = send_in_background(ws.sock, attachment * 1000)
+        ws.sock.settimeout(10)
+        while time.monotonic() - started < 10:
+            frame = ws.recv()
+            frames.append(frame)
+            if frame in ("1", ""):  # Engine.IO CLOSE, or the websocket closed
+                break
+        refused_after = time.monotonic() - started
+        sender.join(30)
+        time.sleep(0.5)
+    finally:
+        ws.close()
+        worst = witness.stop()
+        rss_growth_mb = rss.stop()
+    print(
+        f"1,000 announced attachments refused after {refused_after * 1000:.0f} ms; witness worst round trip "
+        f"{worst * 1000:.0f} ms; RSS +{rss_growth_mb:.1f} MB"
+    )
+    message = "An event may carry at most 10 binary attachments (MAX_ATTACHMENTS); this one announced 1000."
+    error = {"message": message, "code": "too_many_attachments", "event": "message"}
+    assert [json.loads(f[f.index(",") + 1 :]) for f in frames if f.startswith(f'42/{channel},["error"')] == [
+        ["error", error]
+    ]
+    assert f'43/{channel},5[{{"error":{json.dumps(error, separators=(",", ":"))}}}]' in frames
+    assert frames[-1] == "1"
+    lines = list(live_channels_server.output)[start:]
+    assert [line for line in lines if "too_many_attachments" in line] == [
+        f"Event 'message' on '{channel}' refused: {message} (too_many_attachments)"
+    ]
+    assert [line for line in lines if "Traceback" in line or "malformed" in line] == []
+    assert refused_after < 1
+    assert worst < 0.2
+    assert rss_growth_mb < 10
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_attachments_up_to_the_limit_are_accepted(live_channels_server, transport):
+    """An event with MAX_ATTACHMENTS attachments is handled; one more ends the connection with too_many_attachments."""
+    channel = f"rooms/attachments-{uuid.uuid4().hex[:6]}"
+    client = WireClient(live_channels_server.url, transport=transport).connect(channel, auth={"name": "a"})
+    try:
+        files = {f"f{n}": bytes([n]) for n in range(10)}
+        assert client.call(channel, "message", {"text": "ten", **files}) == {"ok": True}
+        client.emit(channel, "message", {"text": "eleven", **files, "f10": b"x"})
+        errors = client.wait_for(channel, "error")
+        assert errors[0]["code"] == "too_many_attachments"
+        from .waiting import wait_until
+
+        wait_until(lambda: not client.sio.connected, timeout=5, message="the connection stayed open")
+    finally:
+        client.close()
+
+
+# Acknowledgements the server awaits per connection (MAX_PENDING_ACKS).
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_that_never_acknowledges_is_disconnected_past_the_limit(live_channels_server):
+    """Past MAX_PENDING_ACKS unacknowledged sends, the connection gets too_many_pending_acks and is closed; the send over the limit is not sent."""
+    import json
+
+    channel = f"rooms/acks-{uuid.uuid4().hex[:6]}"
+    ws = raw_socket(live_channels_server.url)
+    frames = []
+    try:
+        ws.send(f'40/{channel},{{"name": "mute"}}')
+        assert ws.recv().startswith(f"40/{channel},")
+        ws.send(f'42/{channel},["ask_many",{{"count":150}}]')
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            frame = ws.recv()
+            frames.append(frame)
+            if frame in ("1", ""):
+                break
+    finally:
+        ws.close()
+    questions = [f for f in frames if f.startswith(f"42/{channel},") and '["question"' in f]
+    errors = [json.loads(f[f.index(",") + 1 :]) for f in frames if f.startswith(f'42/{channel},["error"')]
+    message = (
+        "100 messages sent to this connection await its acknowledgement (MAX_PENDING_ACKS); "
+        "acknowledge each as it arrives."
+    )
+    assert len(questions) == 100
+    assert errors == [["error", {"message": message, "code": "too_many_pending_acks", "event": None}]]
+    assert frames[-1] == "1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_acknowledged_sends_never_reach_the_limit(live_channels_server):
+    """A client that acknowledges what it receives can be asked for acknowledgements without end; acks free their place."""
+    channel = f"rooms/acks-{uuid.uuid4().hex[:6]}"
+    client = WireClient(live_channels_server.url)
+    client.answers["question"] = lambda data: {"answer": data["n"]}
+    client.connect(channel, auth={"name": "polite"})
+    try:
+        for round_ in range(3):
+            assert client.call(channel, "ask_many", {"count": 80}) == {"asked": 80}
+            client.wait_for(channel, "answered", count=80 * (round_ + 1))
+        assert client.received(channel, "error") == []
+        assert client.sio.connected
+    finally:
+        client.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_acknowledgements_of_a_subscription_that_ended_are_no_longer_owed(live_channels_server):
+    """Leaving a channel forgets its unacknowledged sends: they no longer count against the connection."""
+    first, second = (f"rooms/acks-{uuid.uuid4().hex[:6]}" for _ in range(2))
+    ws = raw_socket(live_channels_server.url)
+    frames = []
+    try:
+        for channel in (first, second):
+            ws.send(f'40/{channel},{{"name": "mute"}}')
+            recv_until(ws, f"40/{channel},")
+        ws.send(f'42/{first},1["ask_many",{{"count":60}}]')
+        recv_until(ws, f"43/{first},1")
+        ws.send(f"41/{first},")
+        ws.send(f'42/{second},1["ask_many",{{"count":60}}]')
+        frames = recv_until(ws, f"43/{second},1")
+    finally:
+        ws.close()
+    assert len([f for f in frames if '["question"' in f]) == 60
+    assert [f for f in frames if '["error"' in f] == []
+
+
+def recv_until(ws, prefix, timeout=5):
+    """Receive frames until one starts with ``prefix``; return them all."""
+    frames = []
+    deadline = time.monotonic() + timeout
+    while not frames or not frames[-1].startswith(prefix):
+        assert time.monotonic() < deadline, f"no frame starting with {prefix!r} within {timeout} s: {frames[-5:]}"
+        frames.append(ws.recv())
+    return frames
+
+
+# Connections and handshakes per client address (MAX_CONNECTIONS_PER_IP, HANDSHAKE_RATE).
+
+
+def test_the_client_address_is_remote_addr_unless_a_proxy_header_is_declared():
+    """REMOTE_ADDR is the client's address; a forwarding header counts only when CLIENT_IP_HEADER names it."""
+    from socketio_views.clients import client_address
+
+    environ = {"REMOTE_ADDR": "198.51.100.7", "HTTP_X_FORWARDED_FOR": "203.0.113.1"}
+    assert client_address(environ) == "198.51.100.7"
+    with override_settings(SOCKETIO_VIEWS={"CLIENT_IP_HEADER": "HTTP_X_FORWARDED_FOR"}):
+        assert client_address(environ) == "203.0.113.1"
+        # The last proxy appends the address it saw; what the client wrote comes before.
+        assert client_address({**environ, "HTTP_X_FORWARDED_FOR": "10.9.9.9, 203.0.113.1"}) == "203.0.113.1"
+        assert client_address({"REMOTE_ADDR": "198.51.100.7"}) == "198.51.100.7"
+        assert client_address({**environ, "HTTP_X_FORWARDED_FOR": " , "}) == "198.51.100.7"
+    with override_settings(SOCKETIO_VIEWS={"CLIENT_IP_HEADER": "HTTP_X_FORWARDED_FOR", "NUM_PROXIES": 2}):
+        assert client_address({**environ, "HTTP_X_FORWARDED_FOR": "1.1.1.1, 203.0.113.1, 10.0.0.2"}) == "203.0.113.1"
+        assert client_address({**environ, "HTTP_X_FORWARDED_FOR": "203.0.113.1"}) == "203.0.113.1"
+
+
+def test_limits_count_an_ipv6_client_by_its_64_bit_network():
+    """Every address of one IPv6 /64 (what one subscriber gets) shares one count; IPv4 addresses count alone."""
+    from socketio_views.clients import limit_key
+
+    assert limit_key("2001:db8:1:2:aaaa::1") == limit_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert limit_key("2001:db8:1:3::1") != limit_key("2001:db8:1:2::1")
+    assert limit_key("203.0.113.1") == "203.0.113.1"
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"REMOTE_ADDR": "127.0.0.1"},
+        {"REMOTE_ADDR": "::1"},
+        {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "203.0.113.1"},
+        {"REMOTE_ADDR": "127.0.0.1", "HTTP_FORWARDED": "for=203.0.113.1"},
+    ],
+)
+def test_the_server_itself_and_an_undeclared_proxy_are_not_limited(environ):
+    """Loopback clients, and a private address that forwards others' requests (CLIENT_IP_HEADER unset), have no per-address limit."""
+    from socketio_views.clients import limit_key_of
+
+    assert limit_key_of(environ) is None
+
+
+def test_a_public_client_is_limited_whatever_headers_it_sends():
+    """A client on a public address is limited by that address, forwarding headers or not."""
+    from socketio_views.clients import limit_key_of
+
+    assert limit_key_of({"REMOTE_ADDR": "198.51.100.7", "HTTP_X_FORWARDED_FOR": "203.0.113.1"}) == "198.51.100.7"
+
+
+@pytest.fixture(scope="module")
+def proxied_server(django_db_setup):
+    """A live server behind a declared proxy (X-Forwarded-For), at most 3 connections and 2 handshakes/s per address."""
+    from socketio_views.testing import LiveServer
+
+    with LiveServer(settings_module="tests.settings_limits") as server:
+        yield server
+
+
+def forwarded_for(address):
+    """The header the proxy of tests/settings_limits.py would add for a client at ``address``."""
+    return {"X-Forwarded-For": address}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("transport", ["polling", "websocket"])
+def test_connections_per_address_are_capped(proxied_server, transport):
+    """Past MAX_CONNECTIONS_PER_IP, a client address is refused with too_many_connections; other addresses are not; closing one makes room."""
+    import socketio
+
+    address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    witness = WireClient(proxied_server.url, transport=transport)
+    clients = []
+    try:
+        for n in range(3):
+            clients.append(WireClient(proxied_server.url, transport=transport))
+            clients[-1].connect(f"rooms/cap-{n}", auth={"name": "c"}, headers=forwarded_for(address))
+            time.sleep(0.6)  # within HANDSHAKE_RATE (2/s)
+        refused = WireClient(proxied_server.url, transport=transport)
+        clients.append(refused)
+        # Over websocket, python-engineio's client reads the close frame as an empty packet.
+        with pytest.raises(socketio.exceptions.ConnectionError if transport == "polling" else ValueError):
+            refused.connect("rooms/cap-3", auth={"name": "c"}, headers=forwarded_for(address))
+        if transport == "polling":
+            # python-socketio's client hands the refusal's JSON to connect_error.
+            assert refused.connect_errors["rooms/cap-3"] == {
+                "message": "Too many connections from this address (MAX_CONNECTIONS_PER_IP is 3).",
+                "code": "too_many_connections",
+            }
+        witness.connect("rooms/cap-witness", auth={"name": "w"}, headers=forwarded_for(f"198.51.100.{uuid.uuid4().int % 250 + 1}"))
+        clients[0].close()
+        time.sleep(0.6)
+        again = WireClient(proxied_server.url, transport=transport)
+        clients.append(again)
+        again.connect("rooms/cap-4", auth={"name": "c"}, headers=forwarded_for(address))
+        assert again.call("rooms/cap-4", "message", {"text": "in"}) == {"ok": True}
+    finally:
+        witness.close()
+        for client in clients:
+            client.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_websocket_handshake_is_closed_with_1013_and_the_reason(proxied_server):
+    """A WebSocket handshake over the limit (gevent-websocket accepted the upgrade) closes with 1013, the refusal's JSON as its reason."""
+    import json
+
+    import websocket
+
+    address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    url = proxied_server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    sockets = []
+    try:
+        for _ in range(3):
+            sockets.append(websocket.create_connection(url, timeout=5, header=[f"X-Forwarded-For: {address}"]))
+            assert sockets[-1].recv().startswith("0{")
+            time.sleep(0.6)  # within HANDSHAKE_RATE (2/s)
+        refused = websocket.create_connection(url, timeout=5, header=[f"X-Forwarded-For: {address}"])
+        sockets.append(refused)
+        code, reason = read_close_frame(refused, timeout=5)
+    finally:
+        for ws in sockets:
+            ws.close()
+    assert code == 1013
+    assert json.loads(reason) == {
+        "message": "Too many connections from this address (MAX_CONNECTIONS_PER_IP is 3).",
+        "code": "too_many_connections",
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_handshakes_per_second_per_address_are_limited(proxied_server):
+    """Past HANDSHAKE_RATE, a handshake gets HTTP 429, too_many_handshakes and Retry-After; another address is served, and the log has one line."""
+    import requests
+
+    address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    start = len(proxied_server.output)
+    path = f"{proxied_server.url}/socket.io/?EIO=4&transport=polling"
+    with requests.Session() as http:
+        answers = [http.get(path, headers=forwarded_for(address), timeout=5) for _ in range(4)]
+        other = http.get(path, headers=forwarded_for(f"198.51.100.{uuid.uuid4().int % 250 + 1}"), timeout=5)
+    assert [answer.status_code for answer in answers] == [200, 200, 429, 429]
+    body = answers[2].json()
+    assert body["code"] == "too_many_handshakes"
+    assert body["message"] == "Too many new connections from this address (HANDSHAKE_RATE is 2/s); retry later."
+    assert 0 < body["retry_after"] <= 1
+    assert answers[2].headers["Retry-After"] == "1"
+    assert other.status_code == 200
+    lines = [line for line in list(proxied_server.output)[start:] if "too_many_handshakes" in line]
+    assert lines == [f"Connection from {address} refused: {body['message']} (too_many_handshakes)"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_undeclared_proxy_is_not_limited_but_named_in_a_warning(live_channels_server):
+    """Behind a proxy that CLIENT_IP_HEADER does not declare, every client has the proxy's address: no per-address limit, one warning."""
+    import requests
+
+    path = f"{live_channels_server.url}/socket.io/?EIO=4&transport=polling"
+    start = len(live_channels_server.output)
+    with requests.Session() as http:
+        answers = [http.get(path, headers=forwarded_for("203.0.113.50"), timeout=5) for _ in range(30)]
+    assert {answer.status_code for answer in answers} == {200}
+    live_channels_server.wait_for_output("CLIENT_IP_HEADER", start=start)

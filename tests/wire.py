@@ -128,8 +128,16 @@ class WireClient:
             self.http.close()
 
 
-def raw_socket(url):
-    """A raw Engine.IO websocket, for sending what no correct client sends."""
-    ws = websocket.create_connection(url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket", timeout=5)
+def raw_socket(url, source=None):
+    """A raw Engine.IO websocket, for sending what no correct client sends (from loopback address ``source``, if given)."""
+    sock = None
+    if source is not None:
+        import socket
+
+        host, port = url.rsplit("/", 1)[1].rsplit(":", 1)
+        sock = socket.create_connection((host, int(port)), timeout=5, source_address=(source, 0))
+    ws = websocket.create_connection(
+        url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket", timeout=5, socket=sock
+    )
     assert ws.recv().startswith("0{")
     return ws

@@ -38,6 +38,11 @@ class RoomChannel(ChannelView):
     def on_ask(self, data, room):
         self.send({"q": data["q"]}, event="question", callback=lambda reply: self.send(reply, event="answered"))
 
+    def on_ask_many(self, data, room):
+        for n in range(data["count"]):
+            self.send({"n": n}, event="question", callback=lambda reply: self.send(reply, event="answered"))
+        return {"asked": data["count"]}
+
     def on_boom(self, data, room):
         raise RuntimeError("secret internals")
 
