@@ -188,7 +188,8 @@ class TooManyConnections(ChannelError):
 
     The handshake is refused: long-polling gets HTTP 429 with this error as
     its JSON body; a WebSocket, which gevent-websocket has accepted before
-    Django sees it, is closed with code 1013 and the JSON as its reason.
+    Django sees it, opens, each of its subscriptions is refused with this
+    error, and it closes a second later.
     """
 
     default_message = "Too many connections from this address."

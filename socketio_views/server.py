@@ -45,6 +45,8 @@ logger = logging.getLogger("socketio_views")
 #: Django request of the Socket.IO handshake.
 ROUTER_KEY = "socketio_views.router"
 REQUEST_KEY = "socketio_views.request"
+#: WSGI environ key of the refusal of a WebSocket handshake (too many connections or handshakes).
+REFUSAL_KEY = "socketio_views.refusal"
 
 #: Replayed packets sent before the replay lets other greenlets run.
 REPLAY_BATCH = 50
@@ -253,6 +255,12 @@ class ChannelServer(socketio.Server):
             return self._refuse_reserved(sid, "connect", args)
         environ, auth = args[0], (args[1] if len(args) > 1 else None)
         eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        refusal = environ.get(REFUSAL_KEY)
+        if refusal is not None:
+            # A WebSocket handshake this server refused: every subscription
+            # hears why, then the connection closes.
+            self.start_background_task(self._close_later, eio_sid)
+            raise socketio.exceptions.ConnectionRefusedError(refusal.message, refusal.as_dict())
         try:
             view = dispatch.start_subscription(
                 environ[ROUTER_KEY],
@@ -724,7 +732,14 @@ def endpoint_view(request, router):
     if _is_handshake(environ):
         error = get_server().addresses.refusal(environ)
         if error is not None:
-            return _refuse_handshake(environ, error)
+            if environ.get("wsgi.websocket") is None:
+                return _refuse_handshake(environ, error)
+            # gevent-websocket accepted the upgrade before Django saw the
+            # request: no status can answer it, and a browser hides a close
+            # frame's reason. The connection opens, each subscription is
+            # refused with the error (connect_error), and it closes a second later.
+            _log_handshake_refusal(environ, error)
+            environ[REFUSAL_KEY] = error
     environ[ROUTER_KEY] = router
     environ[REQUEST_KEY] = request
     # A websocket may stay open for hours: do not hold the connection that
@@ -752,23 +767,20 @@ def _is_handshake(environ):
 
 
 def _refuse_handshake(environ, error):
-    """Refuse a new connection with ``error`` (``too_many_connections``, ``too_many_handshakes``)."""
-    address = clients.client_address(environ)
-    dispatch.log_refusal(error, f"Connection from {address}", address, logging.WARNING)
-    ws = environ.get("wsgi.websocket")
-    if ws is not None:
-        # gevent-websocket accepted the upgrade before Django saw the request:
-        # there is no status to answer with, only the close frame.
-        frames.close(ws, frames.TRY_AGAIN_LATER, error)
-        response = HttpResponse(status=429)
-    else:
-        response = JsonResponse(error.as_dict(), status=429)
-        retry_after = clients.retry_after_header(error)
-        if retry_after is not None:
-            response["Retry-After"] = retry_after
-    # Logged once per burst above; not by django.request for each refused request.
+    """Answer a long-polling handshake refused with ``error`` (``too_many_connections``, ``too_many_handshakes``): HTTP 429."""
+    _log_handshake_refusal(environ, error)
+    response = JsonResponse(error.as_dict(), status=429)
+    retry_after = clients.retry_after_header(error)
+    if retry_after is not None:
+        response["Retry-After"] = retry_after
+    # Logged once per burst; not by django.request for each refused request.
     response._has_been_logged = True
     return response
+
+
+def _log_handshake_refusal(environ, error):
+    address = clients.client_address(environ)
+    dispatch.log_refusal(error, f"Connection from {address}", address, logging.WARNING)
 
 
 def _leave_body_unread(environ):

@@ -657,15 +657,15 @@ def test_connections_per_address_are_capped(proxied_server, transport):
             time.sleep(0.6)  # within HANDSHAKE_RATE (2/s)
         refused = WireClient(proxied_server.url, transport=transport)
         clients.append(refused)
-        # Over websocket, python-engineio's client reads the close frame as an empty packet.
-        with pytest.raises(socketio.exceptions.ConnectionError if transport == "polling" else ValueError):
+        with pytest.raises(socketio.exceptions.ConnectionError):
             refused.connect("rooms/cap-3", auth={"name": "c"}, headers=forwarded_for(address))
-        if transport == "polling":
-            # python-socketio's client hands the refusal's JSON to connect_error.
-            assert refused.connect_errors["rooms/cap-3"] == {
-                "message": "Too many connections from this address (MAX_CONNECTIONS_PER_IP is 3).",
-                "code": "too_many_connections",
-            }
+        # Polling: python-socketio's client hands the HTTP 429's JSON to connect_error;
+        # websocket: the subscription itself is refused with it.
+        error = refused.connect_errors["rooms/cap-3"]
+        assert (error if transport == "polling" else error["data"]) == {
+            "message": "Too many connections from this address (MAX_CONNECTIONS_PER_IP is 3).",
+            "code": "too_many_connections",
+        }
         witness.connect("rooms/cap-witness", auth={"name": "w"}, headers=forwarded_for(f"198.51.100.{uuid.uuid4().int % 250 + 1}"))
         clients[0].close()
         time.sleep(0.6)
@@ -680,30 +680,26 @@ def test_connections_per_address_are_capped(proxied_server, transport):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_refused_websocket_handshake_is_closed_with_1013_and_the_reason(proxied_server):
-    """A WebSocket handshake over the limit (gevent-websocket accepted the upgrade) closes with 1013, the refusal's JSON as its reason."""
-    import json
-
-    import websocket
+def test_a_refused_websocket_handshake_refuses_each_subscription_with_the_code(proxied_server):
+    """A WebSocket handshake over the limit (gevent-websocket accepted the upgrade) opens, each subscription gets connect_error with the code, and it closes."""
+    from .waiting import wait_until
 
     address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
-    url = proxied_server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-    sockets = []
+    clients = []
     try:
-        for _ in range(3):
-            sockets.append(websocket.create_connection(url, timeout=5, header=[f"X-Forwarded-For: {address}"]))
-            assert sockets[-1].recv().startswith("0{")
+        for n in range(3):
+            clients.append(WireClient(proxied_server.url).connect(f"rooms/ws-cap-{n}", headers=forwarded_for(address)))
             time.sleep(0.6)  # within HANDSHAKE_RATE (2/s)
-        refused = websocket.create_connection(url, timeout=5, header=[f"X-Forwarded-For: {address}"])
-        sockets.append(refused)
-        code, reason = read_close_frame(refused, timeout=5)
+        refused = WireClient(proxied_server.url)
+        clients.append(refused)
+        error = refused.refused("rooms/ws-cap-3", headers=forwarded_for(address))
+        wait_until(lambda: not refused.sio.connected, timeout=5, message="the refused connection stayed open")
     finally:
-        for ws in sockets:
-            ws.close()
-    assert code == 1013
-    assert json.loads(reason) == {
+        for client in clients:
+            client.close()
+    assert error == {
         "message": "Too many connections from this address (MAX_CONNECTIONS_PER_IP is 3).",
-        "code": "too_many_connections",
+        "data": {"message": "Too many connections from this address (MAX_CONNECTIONS_PER_IP is 3).", "code": "too_many_connections"},
     }
 
 
