@@ -64,10 +64,21 @@ def parse_args(argv=None):
     p.add_argument("--refused-rate", type=float, default=DEFAULTS["refused_rate"], help="refused packets/s (default 20)")
     p.add_argument("--settle-max", type=float, default=DEFAULTS["settle_max_s"],
                    help="seconds the server may take, once the clients left, to come back to the start's greenlets (default 180)")
+    p.add_argument("--setting", action="append", default=[], metavar="NAME=JSON",
+                   help="a SOCKETIO_VIEWS setting of the server, e.g. MAX_QUEUED_BYTES=2000000 (repeatable)")
     p.add_argument("--name", help="results name: bench/results/soak-<name>.{md,json} (default: full for the defaults, else <minutes>min-<clients>)")
     opts = p.parse_args(argv)
     if opts.clients <= DEFAULTS["flood_members"] or opts.rooms < 1 or opts.minutes <= 0:
         p.error("need more than 10 clients, at least one room and some minutes")
+    opts.settings = {}
+    for item in opts.setting:
+        name, sep, value = item.partition("=")
+        try:
+            opts.settings[name] = json.loads(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name.isupper():
+            p.error(f"--setting {item!r}: give NAME=JSON, e.g. MAX_QUEUED_BYTES=2000000 or MAX_SUBSCRIPTIONS=null")
     if not opts.name:
         default = opts.minutes == DEFAULTS["minutes"] and opts.clients == DEFAULTS["clients"]
         opts.name = "full" if default else f"{opts.minutes:g}min-{opts.clients}"
@@ -110,21 +121,36 @@ def versions():
 
 
 def git_revision():
+    """The socketio_views the server imports (from the bench project, as it runs), and its git commit."""
+    try:
+        package = subprocess.run(
+            [MAIN_PY, "-c", "import os, socketio_views; print(os.path.dirname(os.path.dirname(socketio_views.__file__)))"],
+            cwd=PROJECT, capture_output=True, text=True, timeout=60,
+        ).stdout.strip() or str(REPO)
+    except (OSError, subprocess.TimeoutExpired):
+        package = str(REPO)
+
     def git(*args):
         try:
-            return subprocess.run(["git", "-C", REPO, *args], capture_output=True, text=True, timeout=30).stdout.strip()
+            return subprocess.run(["git", "-C", package, *args], capture_output=True, text=True, timeout=30).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             return ""
 
-    return {"commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+    return {
+        "package": package,
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+    }
 
 
 # --------------------------------------------------------------------------- running
 
 
-def start_server(log_path):
+def start_server(log_path, settings):
     port = bench.free_port()
     env = {"BENCH_WORK_DIR": str(WORK), "PYTHONUNBUFFERED": "1", "BENCH_STATS": "1"}
+    if settings:
+        env["BENCH_SOCKETIO_VIEWS"] = json.dumps(settings)
     cmd = [MAIN_PY, "manage.py", "runserver_socketio", "--noreload", f"127.0.0.1:{port}"]
     proc = PROCS.spawn(cmd, core=bench.SERVER_CORE, cwd=PROJECT, env=env, log_path=log_path)
     if not bench.wait_port(port, proc):
@@ -158,7 +184,7 @@ def run_clients(config):
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ")
 _ACCESS = re.compile(r'^\S+ - - \[[^\]]+\] "')
-_SID = re.compile(r"\b[A-Za-z0-9_-]{20}\b")
+_SID = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{20}(?![A-Za-z0-9_-])")
 
 
 def scan_log(path):
@@ -277,7 +303,8 @@ def render(doc):
         f"# Soak `{doc['name']}`: {o['clients']:,} clients, {o['minutes']:g} minutes",
         "",
         f"{doc['started']} to {doc['finished']} ({doc['wall_s']:.0f} s in all), socketio_views at "
-        f"`{doc['revision']['commit']}`{' (with local changes)' if doc['revision']['dirty'] else ''}. "
+        f"`{doc['revision']['commit']}`{' (with local changes)' if doc['revision']['dirty'] else ''} "
+        f"(`{doc['revision'].get('package')}`). "
         f"Command: `{doc['command']}`.",
         "",
         "One `runserver_socketio` process of the bench project (core 0) and `node/soak.js` (core 1), "
@@ -383,7 +410,9 @@ def render(doc):
         ["#", "started (s)", "outcome", "stall to verdict (s)", "queued when ended", "read after (frames / KB)",
          "closed after verdict (s)"],
         [[i + 1, e.get("started_s"), e.get("outcome"), e.get("stall_to_verdict_s"),
-          f"{fmt(e.get('queued_messages'))} messages, {fmt(e.get('queued_bytes'))} bytes" if e.get("queued_bytes") is not None else "–",
+          (f"{fmt(e.get('queued_messages'))} messages, {fmt(e.get('queued_bytes'))} bytes"
+           + (f", full for {e['full_for_s']} s" if e.get("full_for_s") is not None else ""))
+          if e.get("queued_bytes") is not None else "–",
           f"{fmt(e.get('frames_read_after'))} / {fmt((e.get('bytes_read_after') or 0) // 1024)}", e.get("closed_s_after_verdict")]
          for i, e in enumerate(slow)],
     ))
@@ -452,6 +481,8 @@ def render(doc):
     ]
     c = r.get("config") or {}
     lines += [
+        f"Server settings given: {json.dumps(o.get('settings'))}." if o.get("settings") else "Server settings: the defaults.",
+        "",
         "Settings: " + ", ".join(
             f"{k} {c.get(k)}" for k in (
                 "clients", "rooms", "minutes", "message_rate", "churn_per_s", "drops_per_s", "flood_members",
@@ -505,7 +536,7 @@ def main(argv=None):
         "deadline_s": int(180 + opts.clients / 10 + opts.minutes * 60 + opts.settle_max),
     }
     try:
-        proc, port = start_server(server_log)
+        proc, port = start_server(server_log, opts.settings)
         config.update(target=f"http://127.0.0.1:{port}", server_pid=proc.pid)
         log(f"server pid {proc.pid} on port {port}; clients running (log: {LOGS / 'soak-clients.log'})")
         result = run_clients(config)

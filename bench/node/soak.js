@@ -509,13 +509,14 @@ async function slowConsumer(stopAt) {
   ws.resume(); // read at full speed: the server gives it 2 s to read its notice
   const end = await Promise.race([closed, sleep(10000).then(() => null)]);
   if (!end) ws.terminate();
-  const m = line && /slow consumer \((\d+) messages, (\d+) bytes queued/.exec(line);
+  const m = line && /slow consumer \((\d+) messages, (\d+) bytes queued[^;)]*(?:; full for ([\d.]+) s)?/.exec(line);
   return {
     ...ep,
     ended_by_server: line !== null,
     stall_to_verdict_s: line ? round((decidedAt - stalledAt) / 1000, 2) : null,
     queued_messages: m ? Number(m[1]) : null,
     queued_bytes: m ? Number(m[2]) : null,
+    full_for_s: m && m[3] !== undefined ? Number(m[3]) : null,
     error_code: errorCode,
     frames_read_after: framesAfter,
     bytes_read_after: bytesAfter,
