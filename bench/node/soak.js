@@ -32,6 +32,7 @@
 
 const fs = require("fs");
 const http = require("http");
+const os = require("os");
 const { execSync } = require("child_process");
 const { performance } = require("perf_hooks");
 const WebSocket = require("ws");
@@ -802,6 +803,7 @@ async function main() {
         rss_kb: serverRssKb(),
         server_cpu_pct: ticks === null || ticks0 === null ? null : round((100 * (ticks - ticks0)) / CLK_TCK / ((now() - tTicks) / 1000), 1),
         clients_cpu_pct: round((100 * ((cpu => cpu.user + cpu.system)(process.cpuUsage(cpu0)))) / 1000 / (now() - tTicks), 1),
+        loadavg_1m: round(os.loadavg()[0], 2),
         live_clients: live.size,
         sent: totals.sent,
         received: totals.received,
