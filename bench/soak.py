@@ -288,7 +288,7 @@ def verdicts(result):
         # None: the traffic was too short for one (slow_min_left_s).
         "every slow consumer ended with slow_consumer": all(e.get("outcome") == "slow_consumer" for e in slow) if slow else None,
         "every refused packet answered with its code": bool(refused.get("sent")) and refused.get("mismatched") == 0
-        and refused.get("unanswered") == 0 and refused.get("not_closed") == 0,
+        and refused.get("unanswered") == 0 and refused.get("not_closed") == 0 and refused.get("closed_unexpectedly") == 0,
         "no traceback in the server log": server_log.get("tracebacks") == 0,
         "no socket or subscription left": end.get("engineio_sockets") == 0 and end.get("subscriptions") == 0,
         "server alive throughout": bool(result.get("server_alive")),

@@ -603,6 +603,7 @@ async function refusedFlood(stopAt) {
       continue;
     }
     r.connections++;
+    let sentCloser = false;
     let next = now();
     while (now() < stopAt && closedAt === null) {
       n++;
@@ -611,6 +612,7 @@ async function refusedFlood(stopAt) {
         // Let the answers to what was sent before arrive first.
         await waitFor(() => expected.length === 0 || closedAt !== null, 5000);
         bump(r.closers_sent, closer.kind);
+        sentCloser = true;
         ws.send(closer.packet());
         await waitFor(() => closedAt !== null, 5000);
         if (closedAt !== null) r.closed_as_expected++;
@@ -624,7 +626,7 @@ async function refusedFlood(stopAt) {
       next += period;
       await sleep(Math.max(0, next - now()));
     }
-    if (closedAt !== null && expected.length && n % cfg.refused_closer_every !== 0) r.closed_unexpectedly++;
+    if (closedAt !== null && !sentCloser) r.closed_unexpectedly++;
     await waitFor(() => expected.length === 0 || closedAt !== null, 3000);
     r.unanswered += expected.length;
     ws.terminate();
