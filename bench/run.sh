@@ -3,13 +3,21 @@
 #
 #   bash bench/run.sh            # full run: 3 runs of every workload (long)
 #   bash bench/run.sh --quick    # 1 run, N=100, K=1,000, short steps (< 5 minutes)
+#   bash bench/run.sh --soak     # the soak: 1,000 clients, 10 minutes of mixed traffic
 #
-# Any other option goes to bench/bench.py (see bench/README.md). Needs the
+# Any other option goes to bench/bench.py, or after --soak to bench/soak.py
+# (see bench/README.md). Needs the
 # project venv (.venv, from `make install`), Node.js/npm, taskset and a Redis
 # at 127.0.0.1:6379 (BENCH_REDIS_URL). Creates bench/.venv-channels (PyPI)
 # and bench/node/node_modules (`npm ci`) when missing or stale.
 # Benchmarks print ratios; they are not timed tests and never fail CI.
 set -euo pipefail
+
+SOAK=""
+if [ "${1:-}" = "--soak" ]; then
+    SOAK=1
+    shift
+fi
 
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(dirname "$BENCH")"
@@ -34,8 +42,9 @@ if [ "$(ulimit -n)" -lt 12000 ]; then
 fi
 
 # The bench venv: Django Channels, daphne, channels_redis, matplotlib (exact pins).
-if ! "$VENV/bin/python" -c "import channels, daphne, channels_redis, matplotlib" 2>/dev/null \
-    || ! cmp -s "$BENCH/requirements-channels.txt" "$VENV/.requirements"; then
+# The soak does not need it.
+if [ -z "$SOAK" ] && { ! "$VENV/bin/python" -c "import channels, daphne, channels_redis, matplotlib" 2>/dev/null \
+    || ! cmp -s "$BENCH/requirements-channels.txt" "$VENV/.requirements"; }; then
     echo "bench: creating $VENV from bench/requirements-channels.txt"
     base="$("$MAIN_PY" -c 'import sys; print(getattr(sys, "_base_executable", sys.executable))')"
     rm -rf "$VENV"
@@ -44,7 +53,7 @@ if ! "$VENV/bin/python" -c "import channels, daphne, channels_redis, matplotlib"
     cp "$BENCH/requirements-channels.txt" "$VENV/.requirements"
 fi
 
-# node_modules: socket.io, ws, the redis adapter (package-lock.json).
+# node_modules: socket.io, socket.io-client, ws, the redis adapter (package-lock.json).
 if ! (cd "$BENCH/node" && node -e '
     const deps = require("./package.json").dependencies;
     for (const [name, want] of Object.entries(deps)) {
@@ -91,6 +100,10 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 kill_listed  # leftovers of an interrupted run
-"$MAIN_PY" "$BENCH/bench.py" "$@" &
+if [ -n "$SOAK" ]; then
+    "$MAIN_PY" "$BENCH/soak.py" "$@" &
+else
+    "$MAIN_PY" "$BENCH/bench.py" "$@" &
+fi
 BENCH_PID=$!
 wait "$BENCH_PID"

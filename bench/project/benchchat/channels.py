@@ -1,4 +1,5 @@
-"""The bench's channel: the demo's RoomChannel without the join/leave broadcasts.
+"""The bench's channels: the demo's RoomChannel without the join/leave broadcasts,
+and the soak's channel, which keeps history.
 
 The demo broadcasts ``joined`` on every subscription, which would make N
 subscriptions cost N² deliveries and measure that instead of the fan-out.
@@ -34,3 +35,12 @@ class RoomChannel(ChannelView):
             raise ChannelError("Type a message first.", code="invalid")
         self.broadcast({**data, "user": self.name, "text": text[:MAX_TEXT]})
         return {"ok": True}
+
+
+class SoakChannel(RoomChannel):
+    """``soak/<slug:room>`` (bench/soak.py): RoomChannel keeping the last 200
+    broadcasts, so that a client whose transport drops recovers what it missed
+    (``socket.recovered``), and a slow consumer is ended with ``slow_consumer``
+    (the default policy)."""
+
+    history = 200

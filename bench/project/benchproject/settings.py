@@ -10,7 +10,12 @@ Environment (set by bench/bench.py):
   settings.
 * ``BENCH_LEAN_MIDDLEWARE=1``: only the session and authentication middleware,
   to measure what the rest of the usual stack costs each handshake.
+* ``BENCH_SOCKETIO_VIEWS``: a JSON object merged into ``SOCKETIO_VIEWS``
+  (``bench/soak.py --setting``).
+* ``BENCH_STATS=1``: mounts ``/stats/`` (``benchchat/stats.py``), the soak's
+  readings from inside the process.
 """
+import json
 import os
 from pathlib import Path
 
@@ -64,9 +69,12 @@ if _backend:
     if "BACKEND_OPTIONS" in _DEFAULTS and os.environ.get("BENCH_SOCKETIO_VIEWS_CHANNEL"):
         SOCKETIO_VIEWS["BACKEND_OPTIONS"] = {"channel": os.environ["BENCH_SOCKETIO_VIEWS_CHANNEL"]}
 
+SOCKETIO_VIEWS.update(json.loads(os.environ.get("BENCH_SOCKETIO_VIEWS") or "{}"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"timed": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "timed"}},
     "loggers": {"socketio_views": {"handlers": ["console"], "level": "WARNING"}},
 }
