@@ -152,3 +152,19 @@ def test_gunicorn_gevent_websocket_worker_serves_channels(test_db_env, tmp_path)
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(10)
     assert "MonkeyPatchWarning" not in log_path.read_text()
+
+
+def test_output_since_a_mark_counts_the_lines_no_longer_kept():
+    """LiveServer.output_since(mark) returns the lines printed after the first ``mark``, as far as ``output`` keeps them."""
+    import io
+    import types
+    from collections import deque
+
+    server = LiveServer()
+    server.output = deque(maxlen=3)
+    server.process = types.SimpleNamespace(stdout=io.StringIO("a\nb\nc\nd\ne\n"))
+    server._read_output()
+    assert server.line_count == 5
+    assert server.output_since(3) == ["d", "e"]
+    assert server.output_since(0) == ["c", "d", "e"]
+    assert server.output_since(5) == []

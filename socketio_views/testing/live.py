@@ -99,6 +99,9 @@ class LiveServer:
         self.process = None
         self.url = None
         self.output = deque(maxlen=2000)
+        #: How many lines the server has printed, also those no longer in :attr:`output`.
+        self.line_count = 0
+        self._output_lock = threading.Lock()
         self._banner = threading.Event()
         self.banners = 0
 
@@ -128,7 +131,9 @@ class LiveServer:
 
     def _read_output(self):
         for line in self.process.stdout:
-            self.output.append(line.rstrip("\n"))
+            with self._output_lock:
+                self.output.append(line.rstrip("\n"))
+                self.line_count += 1
             match = BANNER_RE.search(line)
             if match:
                 self.url = f"http://{match.group(1)}"
@@ -147,6 +152,12 @@ class LiveServer:
                 break
             time.sleep(0.05)
         raise LiveServerError(f"No server output matched {pattern!r}:\n" + self.log())
+
+    def output_since(self, mark):
+        """The lines printed after the first ``mark`` lines (a past :attr:`line_count`), as far as :attr:`output` keeps them."""
+        with self._output_lock:
+            lines, count = list(self.output), self.line_count
+        return lines[len(lines) - min(count - mark, len(lines)):] if count > mark else []
 
     def log(self):
         """The server's recent output as one string."""
