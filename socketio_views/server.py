@@ -7,12 +7,15 @@ to :mod:`socketio_views.dispatch`, which routes it through the router the
 connection arrived by.
 """
 import copy
+import io
 import logging
 import threading
 import time
 from urllib.parse import parse_qs
 
 import engineio
+import engineio.packet
+import engineio.payload
 import socketio
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
@@ -90,7 +93,8 @@ class ChannelEngineIOServer(engineio.Server):
     a POST that carried a bad packet was never answered and its socket stayed
     in CLOSE_WAIT. The queued packets (the CLOSE packet among them) are still
     sent to a client that reads them. And a POST whose packet this server
-    refused is answered with HTTP 400, not 200.
+    refused, or that python-engineio cannot decode, is answered with HTTP 400,
+    not 200 (and, for the latter, a logged traceback).
     """
 
     def __init__(self, *args, **kwargs):
@@ -99,6 +103,38 @@ class ChannelEngineIOServer(engineio.Server):
         if self._async.get("websocket") is not None:
             # A copy: python-engineio's driver table is shared by every server.
             self._async = {**self._async, "websocket": _checked_websocket(self._async["websocket"])}
+
+    def handle_request(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "POST":
+            sid = parse_qs(environ.get("QUERY_STRING", "")).get("sid", [None])[0]
+            if sid in self.sockets and not self._decodes_post_body(environ):
+                logger.warning("Closing connection %s: its POST is not an Engine.IO payload", sid)
+                self.disconnect(sid)
+                r = self._bad_request("Not an Engine.IO payload")
+                start_response(r["status"], r["headers"] + self._cors_headers(environ))
+                return [r["response"]]
+        return super().handle_request(environ, start_response)
+
+    def _decodes_post_body(self, environ):
+        """Whether python-engineio can decode this POST's body, which stays readable.
+
+        python-engineio decodes it outside its error handling for bad packets:
+        a body such as ``x``, invalid UTF-8 or JSON nested too deep logged a
+        traceback and was answered 200.
+        """
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return False
+        if length > self.max_http_buffer_size:
+            return True  # python-engineio refuses it without reading it
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            engineio.payload.Payload(encoded_payload=body.decode("utf-8"))
+        except Exception:
+            return False
+        return True
 
     def refuse_request(self, message):
         """Answer the long-polling request being handled with HTTP 400 and ``message``."""
@@ -128,7 +164,7 @@ def _checked_websocket(websocket_class):
     """``websocket_class`` whose ``wait()`` refuses text frames that are not Engine.IO packets.
 
     python-engineio decodes a frame outside its error handling: a garbage
-    frame escaped as a WSGI traceback and left the connection's subscriptions
+    frame (or one nesting JSON too deep to decode) escaped as a WSGI traceback and left the connection's subscriptions
     present until the ping timeout. Raised from ``wait()``, the error closes
     the connection at once, with one log line.
     """
@@ -136,12 +172,23 @@ def _checked_websocket(websocket_class):
     class CheckedWebSocket(websocket_class):
         def wait(self):
             data = super().wait()
-            if isinstance(data, str) and data[:1] not in ENGINEIO_TYPES:
+            if isinstance(data, str) and not _is_engineio_packet(data):
                 logger.warning("Closing a websocket: %r is not an Engine.IO packet", data[:40])
                 raise ValueError("not an Engine.IO packet")
             return data
 
     return CheckedWebSocket
+
+
+def _is_engineio_packet(data):
+    """Whether python-engineio can decode text frame ``data``."""
+    if data[:1] not in ENGINEIO_TYPES:
+        return False
+    try:
+        engineio.packet.Packet(encoded_packet=data)
+    except Exception:  # RecursionError: JSON nested deeper than the interpreter decodes
+        return False
+    return True
 
 
 class ChannelServer(socketio.Server):
