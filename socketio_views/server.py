@@ -164,8 +164,8 @@ def _checked_websocket(websocket_class):
     """``websocket_class`` whose ``wait()`` refuses text frames that are not Engine.IO packets.
 
     python-engineio decodes a frame outside its error handling: a garbage
-    frame (or one nesting JSON too deep to decode) escaped as a WSGI traceback and left the connection's subscriptions
-    present until the ping timeout. Raised from ``wait()``, the error closes
+    frame (or one nesting JSON too deep to decode) escaped as a WSGI traceback
+    and left the connection's subscriptions present until the ping timeout. Raised from ``wait()``, the error closes
     the connection at once, with one log line.
     """
 
@@ -380,15 +380,19 @@ class ChannelServer(socketio.Server):
             # This connection's packets have held the process for a while
             # (a pipelined burst): let the event loop serve the others first.
             self.sleep(0.0005)
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is None or socket.closing or socket.closed:
+            # The rest of a polling payload, or frames read after the one
+            # that ended this connection: nothing is left to handle them.
+            return
         try:
             super()._handle_eio_message(eio_sid, data)
         except Exception as exc:
             # Only what no correct client sends gets here (handlers never
             # raise): a malformed or unexpected Socket.IO packet.
             logger.warning("Closing connection %s: malformed Socket.IO packet (%s: %s)", eio_sid, type(exc).__name__, exc)
-            socket = self.eio.sockets.get(eio_sid)
             self.eio.disconnect(eio_sid)
-            if socket is not None and not socket.upgraded:
+            if not socket.upgraded:
                 self.eio.refuse_request("Malformed Socket.IO packet")
 
     def _handle_eio_disconnect(self, eio_sid, reason):
