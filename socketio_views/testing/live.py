@@ -98,7 +98,8 @@ class LiveServer:
         self.args = list(args)
         self.process = None
         self.url = None
-        self.output = deque(maxlen=2000)
+        # Enough for a whole test session (the start-up banner stays), bounded all the same.
+        self.output = deque(maxlen=50_000)
         #: How many lines the server has printed, also those no longer in :attr:`output`.
         self.line_count = 0
         self._output_lock = threading.Lock()
