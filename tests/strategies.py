@@ -202,8 +202,15 @@ def socketio_packets(draw, channel=None, events=()):
 
 @st.composite
 def subscribe(draw, channel):
-    """A well-formed CONNECT to ``channel``, with an auth object or none."""
-    auth = draw(st.one_of(st.just(""), st.builds(lambda n: dumps({"name": n}), any_text)))
+    """A CONNECT to ``channel``, with an auth object or none mostly, and sometimes another JSON value."""
+    auth = draw(
+        st.one_of(
+            st.just(""),
+            st.builds(lambda n: dumps({"name": n}), any_text),
+            st.builds(lambda n: dumps({"name": n}), any_text),
+            json_values.map(dumps),
+        )
+    )
     return f"0/{channel},{auth}"
 
 

@@ -326,3 +326,15 @@ def test_packets_after_a_refused_one_are_dropped(live_channels_server, transport
         assert statuses == [400]
     Fuzzing(live_channels_server).example_checks(mark, received, sid)
     assert not [line for line in live_channels_server.output_since(mark) if "signals/after" in line]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("auth", ["-1", "[1]", '"alice"', "true"])
+def test_a_subscription_whose_auth_is_not_an_object_is_refused(live_channels_server, auth):
+    """A CONNECT whose auth is a JSON value but no object is refused with ``invalid`` before the view reads ``self.auth``."""
+    mark = live_channels_server.line_count
+    sid, received = send_frames(live_channels_server.url, [(strategies.TEXT, f"40/rooms/auth,{auth}")])
+    refusals = [json.loads(text.split(",", 1)[1]) for text in received if text.startswith("44/rooms/auth,")]
+    assert [refusal["data"]["code"] for refusal in refusals] == ["invalid"]
+    assert refusals[0]["message"] == "The auth of a subscription must be a JSON object."
+    Fuzzing(live_channels_server).example_checks(mark, received, sid)
