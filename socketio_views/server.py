@@ -94,7 +94,8 @@ class ChannelEngineIOServer(engineio.Server):
     in CLOSE_WAIT. The queued packets (the CLOSE packet among them) are still
     sent to a client that reads them. And a POST whose packet this server
     refused, or that python-engineio cannot decode, is answered with HTTP 400,
-    not 200 (and, for the latter, a logged traceback).
+    not 200 (and, for the latter, a logged traceback), and so is a POST to a
+    session its client closed (not 500).
     """
 
     def __init__(self, *args, **kwargs):
@@ -107,7 +108,12 @@ class ChannelEngineIOServer(engineio.Server):
     def handle_request(self, environ, start_response):
         if environ.get("REQUEST_METHOD") == "POST":
             sid = parse_qs(environ.get("QUERY_STRING", "")).get("sid", [None])[0]
-            if sid in self.sockets and not self._decodes_post_body(environ):
+            socket = self.sockets.get(sid)
+            if socket is not None and socket.closed:
+                # Its client sent CLOSE; python-engineio's POST branch would
+                # raise KeyError (HTTP 500) instead of refusing the session.
+                del self.sockets[sid]
+            elif socket is not None and not self._decodes_post_body(environ):
                 logger.warning("Closing connection %s: its POST is not an Engine.IO payload", sid)
                 self.disconnect(sid)
                 r = self._bad_request("Not an Engine.IO payload")
