@@ -297,3 +297,18 @@ def polling_bodies(draw):
         cut = draw(st.integers(0, len(raw)))
         return raw[:cut] + draw(odd_utf8) + raw[cut:]
     return body
+
+
+@st.composite
+def upgrade_sessions(draw):
+    """The frames of a websocket upgrading a polling session: the probe and UPGRADE mostly, anything sometimes, then a session's frames."""
+    frames = []
+    for expected in ("2probe", "5"):
+        choice = draw(st.integers(0, 9))
+        if choice < 7:
+            frames.append((TEXT, expected))
+        elif choice < 9:
+            frames.append(_as_text_frame(draw, draw(engineio_packets())))
+        else:
+            frames.append((BINARY, draw(st.binary(max_size=10))))
+    return frames + draw(websocket_sessions())

@@ -180,16 +180,19 @@ def pipelined(*texts):
     return b"".join(websocket.ABNF.create_frame(text, websocket.ABNF.OPCODE_TEXT).format() for text in texts)
 
 
-def send_frames(url, frames):
+def send_frames(url, frames, sid=None):
     """Open a raw websocket, send ``frames``, then subscribe to the sentinel; return ``(sid, texts received)``.
 
     A frame is ``(opcode, data)``, or ``(None, bytes)`` for frames already framed (see :func:`pipelined`).
+    With ``sid``, the websocket upgrades that polling session.
     """
-    ws = websocket.create_connection(url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket", timeout=5)
+    query = "EIO=4&transport=websocket" + (f"&sid={sid}" if sid else "")
+    ws = websocket.create_connection(url.replace("http://", "ws://") + "/socket.io/?" + query, timeout=5)
     try:
-        opened = ws.recv()
-        sid = json.loads(opened[1:])["sid"]
-        received = [opened]
+        received = []
+        if sid is None:
+            received.append(ws.recv())
+            sid = json.loads(received[0][1:])["sid"]
         try:
             for opcode, data in frames:
                 if opcode is None:
@@ -267,6 +270,40 @@ def post_body(url, body):
                     break
             statuses.append(http.post(session, data="1", headers=headers, timeout=5).status_code)
         return sid, statuses, received
+
+
+def upgrade(url, frames):
+    """Open a polling session, upgrade it to a websocket that sends ``frames``, close both; return ``(sid, statuses, texts)``."""
+    base = f"{url}/socket.io/?EIO=4&transport=polling"
+    with requests.Session() as http:
+        opened = http.get(base, timeout=5).text
+        sid = json.loads(opened[1:])["sid"]
+        _, received = send_frames(url, frames, sid=sid)
+        # Closes the polling session of a failed upgrade; refused if the upgrade succeeded.
+        status = http.post(f"{base}&sid={sid}", data="1", timeout=5).status_code
+    return sid, [status], [opened, *received]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_raw_upgrades_never_hurt_the_server(live_channels_server):
+    """Hostile frames while and after a polling session upgrades: no traceback, the server lives and the witness stays gap-free."""
+    fuzzing = Fuzzing(live_channels_server)
+    witness = WitnessProcess(live_channels_server.url)
+
+    @fuzz_settings(examples=150)
+    @given(strategies.upgrade_sessions())
+    def fuzz(frames):
+        mark = live_channels_server.line_count
+        sid, statuses, received = upgrade(live_channels_server.url, frames)
+        assert set(statuses) <= {200, 400}, statuses
+        fuzzing.example_checks(mark, received, sid)
+
+    try:
+        fuzz()
+    except BaseException:
+        witness.stop()
+        raise
+    fuzzing.final_checks(witness)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -354,3 +391,14 @@ def test_a_post_after_the_client_closed_its_session_is_refused(live_channels_ser
     sid, statuses, received = post_body(live_channels_server.url, body)
     assert statuses == [200, 400]
     Fuzzing(live_channels_server).example_checks(mark, received, sid)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("frames", [["x"], ["", "5"], ["2probe", "x"], ["2probe", "4" + "[" * 1000]])
+def test_a_frame_refused_during_an_upgrade_closes_the_session(live_channels_server, frames):
+    """A frame that is no Engine.IO packet, sent while a polling session upgrades, ends that session with one warning, no traceback."""
+    mark = live_channels_server.line_count
+    sid, statuses, received = upgrade(live_channels_server.url, [(strategies.TEXT, frame) for frame in frames])
+    assert statuses == [400]  # the closing POST: the session is gone
+    Fuzzing(live_channels_server).example_checks(mark, received, sid)
+    assert len([line for line in live_channels_server.output_since(mark) if "is not an Engine.IO packet" in line]) == 1
