@@ -166,6 +166,10 @@ class ChannelEngineIOServer(engineio.Server):
 ENGINEIO_TYPES = frozenset("0123456")
 
 
+class NotAnEngineIOPacket(ValueError):
+    """A websocket frame python-engineio cannot decode; it ends its connection."""
+
+
 def _checked_websocket(websocket_class):
     """``websocket_class`` whose ``wait()`` refuses text frames that are not Engine.IO packets.
 
@@ -180,7 +184,7 @@ def _checked_websocket(websocket_class):
             data = super().wait()
             if isinstance(data, str) and not _is_engineio_packet(data):
                 logger.warning("Closing a websocket: %r is not an Engine.IO packet", data[:40])
-                raise ValueError("not an Engine.IO packet")
+                raise NotAnEngineIOPacket("not an Engine.IO packet")
             return data
 
     return CheckedWebSocket
@@ -519,6 +523,12 @@ class WebSocketResponse(StreamingHttpResponse):
     def __iter__(self):
         try:
             get_server().handle_request(self.environ, lambda status, headers, exc_info=None: None)
+        except NotAnEngineIOPacket:
+            # Refused while upgrading a polling session, where python-engineio
+            # does not catch it: the websocket is done; end the session too.
+            sid = parse_qs(self.environ.get("QUERY_STRING", "")).get("sid", [None])[0]
+            if sid is not None:
+                get_server().eio.disconnect(sid)
         finally:
             self.close()
         yield b""
