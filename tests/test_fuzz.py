@@ -26,6 +26,9 @@ from .test_limits import Witness
 from .waiting import wait_until
 from .wire import WireClient
 
+# A failing example of 100 kB frames is worth printing all the same.
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning")
+
 #: Examples per test, when set: a longer run, with fresh random examples.
 LONGER_RUN = os.environ.get("SOCKETIO_VIEWS_FUZZ_EXAMPLES")
 
@@ -402,3 +405,15 @@ def test_a_frame_refused_during_an_upgrade_closes_the_session(live_channels_serv
     assert statuses == [400]  # the closing POST: the session is gone
     Fuzzing(live_channels_server).example_checks(mark, received, sid)
     assert len([line for line in live_channels_server.output_since(mark) if "is not an Engine.IO packet" in line]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_frame_too_large_during_an_upgrade_closes_the_session(live_channels_server):
+    """A frame over MAX_MESSAGE_SIZE sent while a polling session upgrades ends that session with one warning, no traceback."""
+    mark = live_channels_server.line_count
+    sid, statuses, received = upgrade(live_channels_server.url, [(strategies.TEXT, "4" + "a" * 120_000)])
+    assert statuses == [400]  # the closing POST: the session is gone
+    Fuzzing(live_channels_server).example_checks(mark, received, sid)
+    assert [line for line in live_channels_server.output_since(mark) if "Closing connection" in line] == [
+        f"Closing connection {sid}: its websocket upgrade failed (ValueError: packet is too large)"
+    ]
