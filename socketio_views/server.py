@@ -521,14 +521,18 @@ class WebSocketResponse(StreamingHttpResponse):
         self.environ = environ
 
     def __iter__(self):
+        sid = parse_qs(self.environ.get("QUERY_STRING", "")).get("sid", [None])[0]
         try:
             get_server().handle_request(self.environ, lambda status, headers, exc_info=None: None)
-        except NotAnEngineIOPacket:
-            # Refused while upgrading a polling session, where python-engineio
-            # does not catch it: the websocket is done; end the session too.
-            sid = parse_qs(self.environ.get("QUERY_STRING", "")).get("sid", [None])[0]
-            if sid is not None:
-                get_server().eio.disconnect(sid)
+        except Exception as exc:
+            if sid is None:
+                raise
+            # Raised while upgrading a polling session, where python-engineio
+            # catches nothing (a refused or oversize frame): the websocket is
+            # done, and the session, whose upgrade never ends, too.
+            if not isinstance(exc, NotAnEngineIOPacket):  # that one was logged already
+                logger.warning("Closing connection %s: its websocket upgrade failed (%s: %s)", sid, type(exc).__name__, exc)
+            get_server().eio.disconnect(sid)
         finally:
             self.close()
         yield b""
