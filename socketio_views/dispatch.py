@@ -50,6 +50,8 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
                 f"This connection already holds {limit} subscriptions (MAX_SUBSCRIPTIONS); "
                 f"unsubscribe from one first."
             )
+        if auth is not None and not isinstance(auth, dict):
+            raise InvalidPayload("The auth of a subscription must be a JSON object.")
         match = router.resolve(channel)
         view_class = match.view_class
         view = view_class(**match.initkwargs)

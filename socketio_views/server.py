@@ -7,6 +7,7 @@ to :mod:`socketio_views.dispatch`, which routes it through the router the
 connection arrived by.
 """
 import copy
+import io
 import logging
 import re
 import socket as socket_module
@@ -15,6 +16,8 @@ import time
 from urllib.parse import parse_qs
 
 import engineio
+import engineio.packet
+import engineio.payload
 import socketio
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
@@ -126,7 +129,9 @@ class ChannelEngineIOServer(engineio.Server):
     a POST that carried a bad packet was never answered and its socket stayed
     in CLOSE_WAIT. The queued packets (the CLOSE packet among them) are still
     sent to a client that reads them. And a POST whose packet this server
-    refused is answered with HTTP 400, not 200. What waits to be sent to one
+    refused, or that python-engineio cannot decode, is answered with HTTP 400,
+    not 200 (and, for the latter, a logged traceback), and so is a POST to a
+    session its client closed (not 500). What waits to be sent to one
     connection is bounded (:mod:`socketio_views.queues`).
     """
 
@@ -142,6 +147,43 @@ class ChannelEngineIOServer(engineio.Server):
 
     def create_queue(self, *args, **kwargs):
         return self._queue_class(*args, **kwargs)
+
+    def handle_request(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "POST":
+            sid = parse_qs(environ.get("QUERY_STRING", "")).get("sid", [None])[0]
+            socket = self.sockets.get(sid)
+            if socket is not None and socket.closed:
+                # Its client sent CLOSE; python-engineio's POST branch would
+                # raise KeyError (HTTP 500) instead of refusing the session.
+                del self.sockets[sid]
+            elif socket is not None and not self._decodes_post_body(environ):
+                logger.warning("Closing connection %s: its POST is not an Engine.IO payload", sid)
+                self.disconnect(sid)
+                r = self._bad_request("Not an Engine.IO payload")
+                start_response(r["status"], r["headers"] + self._cors_headers(environ))
+                return [r["response"]]
+        return super().handle_request(environ, start_response)
+
+    def _decodes_post_body(self, environ):
+        """Whether python-engineio can decode this POST's body, which stays readable.
+
+        python-engineio decodes it outside its error handling for bad packets:
+        a body such as ``x``, invalid UTF-8 or JSON nested too deep logged a
+        traceback and was answered 200.
+        """
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return False
+        if length > self.max_http_buffer_size:
+            return True  # python-engineio refuses it without reading it
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            engineio.payload.Payload(encoded_payload=body.decode("utf-8"))
+        except Exception:
+            return False
+        return True
 
     def refuse_request(self, message):
         """Answer the long-polling request being handled with HTTP 400 and ``message``."""
@@ -181,6 +223,10 @@ ENGINEIO_TYPES = frozenset("0123456")
 BINARY_PACKET_TYPES = frozenset("56")
 
 
+class NotAnEngineIOPacket(ValueError):
+    """A websocket frame python-engineio cannot decode; it ends its connection."""
+
+
 def _checked_websocket(websocket_class):
     """``websocket_class`` whose ``wait()`` refuses oversize messages from their header, and text frames that are not Engine.IO packets.
 
@@ -189,8 +235,8 @@ def _checked_websocket(websocket_class):
     (``MAX_MESSAGE_SIZE``) before reading its payload.
 
     python-engineio decodes a frame outside its error handling: a garbage
-    frame escaped as a WSGI traceback and left the connection's subscriptions
-    present until the ping timeout. Raised from ``wait()``, the error closes
+    frame (or one nesting JSON too deep to decode) escaped as a WSGI traceback
+    and left the connection's subscriptions present until the ping timeout. Raised from ``wait()``, the error closes
     the connection at once, with one log line.
     """
 
@@ -214,12 +260,23 @@ def _checked_websocket(websocket_class):
                     raise
             else:
                 data = super().wait()
-            if isinstance(data, str) and data[:1] not in ENGINEIO_TYPES:
+            if isinstance(data, str) and not _is_engineio_packet(data):
                 logger.warning("Closing a websocket: %r is not an Engine.IO packet", data[:40])
-                raise ValueError("not an Engine.IO packet")
+                raise NotAnEngineIOPacket("not an Engine.IO packet")
             return data
 
     return CheckedWebSocket
+
+
+def _is_engineio_packet(data):
+    """Whether python-engineio can decode text frame ``data``."""
+    if data[:1] not in ENGINEIO_TYPES:
+        return False
+    try:
+        engineio.packet.Packet(encoded_packet=data)
+    except Exception:  # RecursionError: JSON nested deeper than the interpreter decodes
+        return False
+    return True
 
 
 class ChannelServer(socketio.Server):
@@ -596,8 +653,11 @@ class ChannelServer(socketio.Server):
             # This connection's packets have held the process for a while
             # (a pipelined burst): let the event loop serve the others first.
             self.sleep(0.0005)
-        if eio_sid not in self.eio.sockets:
-            return  # what a closed connection's client was still sending
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is None or socket.closing or socket.closed:
+            # The rest of a polling payload, or frames read after the one
+            # that ended this connection: nothing is left to handle them.
+            return
         if isinstance(data, str) and data[:1] in BINARY_PACKET_TYPES and eio_sid not in self._binary_packet:
             limit = views_settings.MAX_ATTACHMENTS
             count = queues.attachments_of(data)
@@ -817,8 +877,18 @@ class WebSocketResponse(StreamingHttpResponse):
         self.environ = environ
 
     def __iter__(self):
+        sid = parse_qs(self.environ.get("QUERY_STRING", "")).get("sid", [None])[0]
         try:
             get_server().handle_request(self.environ, lambda status, headers, exc_info=None: None)
+        except Exception as exc:
+            if sid is None:
+                raise
+            # Raised while upgrading a polling session, where python-engineio
+            # catches nothing (a refused or oversize frame): the websocket is
+            # done, and the session, whose upgrade never ends, too.
+            if not isinstance(exc, NotAnEngineIOPacket):  # that one was logged already
+                logger.warning("Closing connection %s: its websocket upgrade failed (%s: %s)", sid, type(exc).__name__, exc)
+            get_server().eio.disconnect(sid)
         finally:
             self.close()
         yield b""

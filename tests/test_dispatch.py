@@ -3,7 +3,7 @@ import pytest
 
 from socketio_views import ChannelRouter, ChannelView
 from socketio_views.dispatch import acknowledgement
-from socketio_views.testing import ChannelTestClient
+from socketio_views.testing import ChannelTestClient, SubscriptionRefused
 
 SHAPES_ACK = {"tuple": [1, 2], "3": "three", "nested": [["a", {"b": None}]], "bytes": b"\x00\x01"}
 
@@ -116,3 +116,11 @@ def test_failing_hooks_are_logged_and_the_subscription_stays(router, caplog):
     logged = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert any(m.startswith("after_subscribe of <FailingHooks") for m in logged)
     assert any(m.startswith("after_disconnect of <FailingHooks") for m in logged)
+
+
+@pytest.mark.parametrize("auth", [-1, [1], "alice", True])
+def test_an_auth_that_is_not_an_object_is_refused(auth):
+    """A subscription's auth must be a JSON object (or none): anything else is refused with invalid, before on_subscribe runs."""
+    with pytest.raises(SubscriptionRefused) as refused:
+        ChannelTestClient(auth=auth).subscribe("rooms/auth")
+    assert (refused.value.code, refused.value.message) == ("invalid", "The auth of a subscription must be a JSON object.")

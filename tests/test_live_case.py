@@ -22,13 +22,15 @@ class LiveRoomTests(LiveChannelsTestCase):
             client.close()
 
 
-def test_output_positions_survive_the_last_two_thousand_lines():
+def test_output_positions_survive_the_lines_no_longer_kept():
     """mark()/lines_since() count every line printed, also once the kept output is full."""
+    from collections import deque
     from types import SimpleNamespace
 
     from socketio_views.testing import LiveServer
 
     server = LiveServer()
+    server.output = deque(maxlen=2000)  # 50,000 in use
     server.process = SimpleNamespace(stdout=iter(f"line {n}\n" for n in range(2500)))
     server._read_output()
     mark = server.mark()

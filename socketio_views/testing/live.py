@@ -98,8 +98,8 @@ class LiveServer:
         self.args = list(args)
         self.process = None
         self.url = None
-        #: The server's last 2,000 lines of output.
-        self.output = deque(maxlen=2000)
+        #: The server's last 50,000 lines of output (enough for a test session; the banner stays).
+        self.output = deque(maxlen=50_000)
         #: How many lines the server has printed in all.
         self.lines = 0
         self._output_lock = threading.Lock()
@@ -146,7 +146,7 @@ class LiveServer:
         return self.lines
 
     def lines_since(self, mark):
-        """The lines the server printed after :meth:`mark` returned ``mark`` (at most the last 2,000)."""
+        """The lines the server printed after :meth:`mark` returned ``mark`` (at most the last 50,000)."""
         with self._output_lock:
             new = self.lines - mark
             return list(self.output)[-new:] if new > 0 else []
