@@ -227,17 +227,17 @@ def send_frames(url, frames, sid=None):
         ws.shutdown()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_raw_websocket_frames_never_hurt_the_server(live_channels_server):
-    """Hostile websocket frames: the server never dies nor shows a traceback, and the witness stays gap-free."""
-    fuzzing = Fuzzing(live_channels_server)
-    witness = WitnessProcess(live_channels_server.url)
+def fuzz_live_server(server, strategy, examples, send):
+    """Send each example of ``strategy`` with ``send(url, example)`` -> ``(sid, statuses, received)`` while a witness runs; check each, then the whole."""
+    fuzzing = Fuzzing(server)
+    witness = WitnessProcess(server.url)
 
-    @fuzz_settings(examples=300)
-    @given(strategies.websocket_sessions())
-    def fuzz(frames):
-        mark = live_channels_server.mark()
-        sid, received = send_frames(live_channels_server.url, frames)
+    @fuzz_settings(examples=examples)
+    @given(strategy)
+    def fuzz(example):
+        mark = server.mark()
+        sid, statuses, received = send(server.url, example)
+        assert set(statuses) <= {200, 400}, statuses
         fuzzing.example_checks(mark, received, sid)
 
     try:
@@ -246,6 +246,17 @@ def test_raw_websocket_frames_never_hurt_the_server(live_channels_server):
         witness.stop()
         raise
     fuzzing.final_checks(witness)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_raw_websocket_frames_never_hurt_the_server(live_channels_server):
+    """Hostile websocket frames: the server never dies nor shows a traceback, and the witness stays gap-free."""
+
+    def send(url, frames):
+        sid, received = send_frames(url, frames)
+        return sid, [], received
+
+    fuzz_live_server(live_channels_server, strategies.websocket_sessions(), 300, send)
 
 
 def post_body(url, body):
@@ -290,45 +301,13 @@ def upgrade(url, frames):
 @pytest.mark.django_db(transaction=True)
 def test_raw_upgrades_never_hurt_the_server(live_channels_server):
     """Hostile frames while and after a polling session upgrades: no traceback, the server lives and the witness stays gap-free."""
-    fuzzing = Fuzzing(live_channels_server)
-    witness = WitnessProcess(live_channels_server.url)
-
-    @fuzz_settings(examples=150)
-    @given(strategies.upgrade_sessions())
-    def fuzz(frames):
-        mark = live_channels_server.mark()
-        sid, statuses, received = upgrade(live_channels_server.url, frames)
-        assert set(statuses) <= {200, 400}, statuses
-        fuzzing.example_checks(mark, received, sid)
-
-    try:
-        fuzz()
-    except BaseException:
-        witness.stop()
-        raise
-    fuzzing.final_checks(witness)
+    fuzz_live_server(live_channels_server, strategies.upgrade_sessions(), 150, upgrade)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_raw_polling_posts_never_hurt_the_server(live_channels_server):
     """Hostile long-polling bodies: every request answered 200 or 400, never a traceback; the server lives and the witness stays gap-free."""
-    fuzzing = Fuzzing(live_channels_server)
-    witness = WitnessProcess(live_channels_server.url)
-
-    @fuzz_settings(examples=150)
-    @given(strategies.polling_bodies())
-    def fuzz(body):
-        mark = live_channels_server.mark()
-        sid, statuses, received = post_body(live_channels_server.url, body)
-        assert set(statuses) <= {200, 400}, statuses
-        fuzzing.example_checks(mark, received, sid)
-
-    try:
-        fuzz()
-    except BaseException:
-        witness.stop()
-        raise
-    fuzzing.final_checks(witness)
+    fuzz_live_server(live_channels_server, strategies.polling_bodies(), 150, post_body)
 
 
 # Examples the fuzzing found, kept as regular tests.
