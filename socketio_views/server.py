@@ -689,7 +689,7 @@ class ChannelServer(socketio.Server):
                 count += 1
         finally:
             release_db_connections()
-        logger.info("Logged out %d subscription%s of %d connection%s", count, "" if count == 1 else "s", len(ended), "" if len(ended) == 1 else "s")
+        logger.info("Logged out %d subscription(s) of %d connection(s)", count, len(ended))
 
     def _refuse_reserved(self, sid, event, args):
         view = self.views.get(sid)
