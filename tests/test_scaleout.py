@@ -382,3 +382,43 @@ def test_disconnect_user_ends_subscriptions_in_every_process(cluster, clients):
         assert ([LOGGED_OUT], [LOGGED_OUT]) == (on_b.received(channel, "error"), on_c.received(channel, "error"))
     finally:
         on_c.close()
+
+
+DISCONNECTER = """
+import django, sys
+django.setup()
+from django.contrib.auth.models import User
+import socketio_views
+from socketio_views.server import server_exists
+socketio_views.disconnect_user(User.objects.get(username=sys.argv[1]))
+print("server_created", server_exists())
+"""
+
+
+def test_disconnect_user_from_a_process_without_socket_server(cluster, clients):
+    """disconnect_user() in a plain Django process (a management command, a task) publishes through a write-only
+    manager: alice's subscriptions on B and C end with logged_out, and no socket server is created there."""
+    from django.db import connection
+
+    from .test_identity import LOGGED_OUT
+
+    channel = f"members/script-{uuid.uuid4().hex[:6]}"
+    name = f"alice-{uuid.uuid4().hex[:6]}"
+    cookie = session_cookie(name)
+    on_b = clients(cluster[1], channel, headers={"Cookie": cookie})
+    on_c = clients(cluster[2], channel, headers={"Cookie": cookie})
+    for client in (on_b, on_c):
+        client.wait_for(channel, "welcome")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings_redis",
+        "SOCKETIO_VIEWS_TEST_DB": connection.settings_dict["NAME"],
+        **cluster[0].env,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", DISCONNECTER, name], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+
+    assert "server_created False" == result.stdout.strip().splitlines()[-1]
+    assert seconds_until_ended(channel, on_b, on_c) < LOGOUT_BOUND
+    assert ([LOGGED_OUT], [LOGGED_OUT]) == (on_b.received(channel, "error"), on_c.received(channel, "error"))
