@@ -27,6 +27,7 @@ _EXPORTS = {
     "SubscriptionRefused": "exceptions",
     "broadcast": "api",
     "broadcast_on_commit": "api",
+    "disconnect_user": "api",
     "send": "api",
 }
 

@@ -1,6 +1,7 @@
 """Send to channels from anywhere in Django: a view, a management command, a shell, a task."""
 from django.db import transaction
 
+from . import identity
 from .hubs import get_hub
 
 
@@ -41,3 +42,21 @@ def send(sid, data, event="message", *, channel=None):
         if channel is None:
             raise LookupError(f"No subscription {sid!r} in this process; pass channel= to name its channel.")
     hub.emit(event, data, channel=channel, to=sid)
+
+
+def disconnect_user(user):
+    """End every subscription of ``user`` (a user, or its primary key), in every process, with error ``logged_out``.
+
+    Example usage, when a user is banned or changes their password::
+
+        import socketio_views
+        socketio_views.disconnect_user(request.user)
+
+    Each subscription gets the ``error`` event with code ``logged_out``, then
+    is ended by the server; its connection stays open, anonymous from then
+    on. With a ``BACKEND`` this reaches every process, from any process.
+    A new connection authenticates again from its session cookie: to keep the
+    user out, also end their sessions (a password change does, for the other
+    sessions; ``user.is_active = False`` does, for every one).
+    """
+    identity.end_user(user)

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class SocketIOViewsConfig(AppConfig):
-    """Django application of socketio_views: its management command and system checks."""
+    """Django application of socketio_views: its management command, system checks and logout receivers."""
 
     name = "socketio_views"
     verbose_name = "Socket.IO views"
@@ -10,3 +10,6 @@ class SocketIOViewsConfig(AppConfig):
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
         from . import db  # noqa: F401  (notes which greenlets open database connections)
+        from .identity import connect_receivers
+
+        connect_receivers()

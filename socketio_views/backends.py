@@ -16,6 +16,7 @@ import socketio
 from django.core.exceptions import ImproperlyConfigured
 
 from .conf import views_settings
+from .identity import CONTROL_NAMESPACE, parse_control
 from .outages import Outage
 
 REDIS_SCHEMES = {"redis", "rediss", "valkey", "valkeys", "unix", "redis+sentinel", "valkey+sentinel"}
@@ -25,7 +26,25 @@ KAFKA_SCHEMES = {"kafka"}
 SHAREABLE_SCHEMES = {"redis": "redis", "rediss": "rediss", "unix": "unix", "valkey": "redis", "valkeys": "rediss"}
 
 
-class RedisManager(socketio.RedisManager):
+class ControlMessages:
+    """A pub/sub manager mixin: the messages that end identities (:mod:`socketio_views.identity`) go to the server.
+
+    They travel as python-socketio ``emit`` messages on a namespace that no
+    channel can have, so that every manager carries them unchanged; here they
+    are handed to the socket server instead of being emitted.
+    """
+
+    def _handle_emit(self, message):
+        if message.get("namespace") != CONTROL_NAMESPACE:
+            return super()._handle_emit(message)
+        identity = parse_control(message)
+        end_here = getattr(self.server, "end_identity_here", None)
+        if identity is not None and end_here is not None:
+            # Not in the listener's greenlet: ending subscriptions runs their teardown.
+            self.server.start_background_task(end_here, **identity)
+
+
+class RedisManager(ControlMessages, socketio.RedisManager):
     """python-socketio's Redis manager, which heals quickly and logs an outage once.
 
     python-socketio's own manager logs two errors for every message it fails
@@ -90,6 +109,14 @@ class RedisManager(socketio.RedisManager):
             time.sleep(delay)
 
 
+class KafkaManager(ControlMessages, socketio.KafkaManager):
+    """python-socketio's Kafka manager, which carries the messages that end identities."""
+
+
+class KombuManager(ControlMessages, socketio.KombuManager):
+    """python-socketio's Kombu manager, which carries the messages that end identities."""
+
+
 def scheme_of(url):
     return urlsplit(url).scheme.lower()
 
@@ -97,8 +124,8 @@ def scheme_of(url):
 def make_manager(url, write_only=False, **options):
     """Return the python-socketio client manager for backend ``url``.
 
-    Redis URLs give :class:`RedisManager`, ``kafka://`` ``socketio.KafkaManager``
-    and any other scheme (``amqp://``, ``sqs://``…) ``socketio.KombuManager``.
+    Redis URLs give :class:`RedisManager`, ``kafka://`` :class:`KafkaManager`
+    and any other scheme (``amqp://``, ``sqs://``…) :class:`KombuManager`.
     """
     scheme = scheme_of(url)
     if not scheme:
@@ -108,9 +135,9 @@ def make_manager(url, write_only=False, **options):
     if scheme in REDIS_SCHEMES:
         manager_class = RedisManager
     elif scheme in KAFKA_SCHEMES:
-        manager_class = socketio.KafkaManager
+        manager_class = KafkaManager
     else:
-        manager_class = socketio.KombuManager
+        manager_class = KombuManager
     return manager_class(url, write_only=write_only, **{"channel": "socketio_views", **options})
 
 

@@ -213,6 +213,34 @@ class TooManyHandshakes(ChannelError):
         super().__init__(message, code, **extra)
 
 
+class LoggedOut(ChannelError):
+    """The Django session or the user that a subscription was opened with has ended.
+
+    Sent as an ``error`` event on each of the connection's subscriptions just
+    before the server ends them, when their user logs out (``user_logged_out``,
+    or the session is deleted or flushed) or :func:`~socketio_views.disconnect_user`
+    ends the user's subscriptions. The connection stays open, anonymous from
+    then on: subscribing again as that user needs a new connection with a
+    valid session.
+    """
+
+    default_message = "The session of this connection has ended; log in again."
+    default_code = "logged_out"
+
+
+class SessionMismatch(ChannelError):
+    """A request for an existing Engine.IO session did not come from the client that opened it.
+
+    Its Django session cookie (or the lack of one), or its ``Origin``, is not
+    the one of the session's handshake: long-polling gets HTTP 403 with this
+    error as its JSON body, a WebSocket upgrade is closed with code 1008 and
+    the JSON as its reason. The session itself is not touched.
+    """
+
+    default_message = "This session was opened by another client; open a connection of your own."
+    default_code = "session_mismatch"
+
+
 class ServerError(ChannelError):
     """A handler raised an unexpected exception; details stay in the server log."""
 

@@ -102,6 +102,14 @@ class Hub:
         """Close the connection that holds the subscription."""
         raise NotImplementedError
 
+    def end_identity(self, *, session=None, user=None):
+        """End, in every process, the subscriptions opened with session hash ``session`` or by user key ``user``.
+
+        Each gets the ``logged_out`` error, and its connection is anonymous
+        from then on (see :mod:`socketio_views.identity`).
+        """
+        raise NotImplementedError
+
 
 class Outbox(Hub):
     """A subscription's hub: holds what the view sends until the client knows it is subscribed.
@@ -148,6 +156,9 @@ class Outbox(Hub):
     def disconnect(self, channel, sid):
         self.hub.disconnect(channel, sid)
 
+    def end_identity(self, **identity):
+        self.hub.end_identity(**identity)
+
 
 class PublisherHub(Hub):
     """Publishes through the backend, for a process that sends but serves no sockets."""
@@ -165,6 +176,11 @@ class PublisherHub(Hub):
         raise RuntimeError("This process serves no sockets; end a subscription from its own process.")
 
     disconnect = unsubscribe
+
+    def end_identity(self, *, session=None, user=None):
+        from .identity import control_message
+
+        self.manager._publish(control_message(self.manager, session=session, user=user))
 
 
 def _keep(channel, policy, event, data, skip_sid):

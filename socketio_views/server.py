@@ -6,8 +6,8 @@ Each channel is a Socket.IO namespace (channel ``rooms/lobby`` is namespace
 to :mod:`socketio_views.dispatch`, which routes it through the router the
 connection arrived by.
 """
-import copy
 import io
+import json
 import logging
 import re
 import socket as socket_module
@@ -25,16 +25,18 @@ from django.views.decorators.csrf import csrf_exempt
 from gevent import pywsgi
 from geventwebsocket.websocket import WebSocket as GeventWebSocket
 
-from . import clients, dispatch, frames, history, queues, signals
+from . import clients, dispatch, frames, history, identity, queues, signals
 from .backends import server_manager
 from .conf import views_settings
 from .db import release_db_connections
 from .exceptions import (
     ChannelError,
     JsonpRefused,
+    LoggedOut,
     MessageTooLarge,
     NotSubscribed,
     OriginNotAllowed,
+    SessionMismatch,
     SlowConsumer,
     TooManyAttachments,
     TooManyPendingAcks,
@@ -50,6 +52,8 @@ ROUTER_KEY = "socketio_views.router"
 REQUEST_KEY = "socketio_views.request"
 #: WSGI environ key of the refusal of a WebSocket handshake (too many connections or handshakes).
 REFUSAL_KEY = "socketio_views.refusal"
+#: WSGI environ key set when a request was refused and its refusal logged (not to be logged again by Django).
+LOGGED_KEY = "socketio_views.logged"
 
 #: Replayed packets sent before the replay lets other greenlets run.
 REPLAY_BATCH = 50
@@ -120,6 +124,9 @@ class ServerHub(Hub):
         if eio_sid is not None:
             self.server.eio.disconnect(eio_sid)
 
+    def end_identity(self, *, session=None, user=None):
+        self.server.end_identity(session=session, user=user)
+
 
 class ChannelEngineIOServer(engineio.Server):
     """python-engineio's server, except that ending a session never waits for its client.
@@ -132,11 +139,16 @@ class ChannelEngineIOServer(engineio.Server):
     refused, or that python-engineio cannot decode, is answered with HTTP 400,
     not 200 (and, for the latter, a logged traceback), and so is a POST to a
     session its client closed (not 500). What waits to be sent to one
-    connection is bounded (:mod:`socketio_views.queues`).
+    connection is bounded (:mod:`socketio_views.queues`). A request for an
+    existing session that does not come from the client that opened it
+    (:meth:`socketio_views.identity.Identity.owns`) is refused before
+    python-engineio sees it.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        #: Who opened each session: Engine.IO session id -> :class:`~socketio_views.identity.Identity`.
+        self.identities = {}
         self._refusal = threading.local()
         self._queue_class = queues.metered_queue(
             self._async["queue"], views_settings.MAX_QUEUED_BYTES, views_settings.MAX_QUEUED_MESSAGES
@@ -149,8 +161,13 @@ class ChannelEngineIOServer(engineio.Server):
         return self._queue_class(*args, **kwargs)
 
     def handle_request(self, environ, start_response):
+        query = environ.get("QUERY_STRING", "")
+        sid = parse_qs(query).get("sid", [None])[0] if SESSION_ID_RE.search(query) else None
+        if sid is not None:
+            owner = self.identities.get(sid)
+            if owner is not None and not owner.owns(environ):
+                return self._refuse_stranger(sid, environ, start_response)
         if environ.get("REQUEST_METHOD") == "POST":
-            sid = parse_qs(environ.get("QUERY_STRING", "")).get("sid", [None])[0]
             socket = self.sockets.get(sid)
             if socket is not None and socket.closed:
                 # Its client sent CLOSE; python-engineio's POST branch would
@@ -163,6 +180,26 @@ class ChannelEngineIOServer(engineio.Server):
                 start_response(r["status"], r["headers"] + self._cors_headers(environ))
                 return [r["response"]]
         return super().handle_request(environ, start_response)
+
+    def _refuse_stranger(self, sid, environ, start_response):
+        """Refuse a request for session ``sid`` from another client: HTTP 403, or a WebSocket closed with 1008.
+
+        The session is not touched: its client keeps it, and the stranger
+        gets nothing of what is queued for it.
+        """
+        error = SessionMismatch()
+        address = clients.client_address(environ)
+        dispatch.log_refusal(error, f"A request for connection {sid} from {address}", address, logging.WARNING)
+        environ[LOGGED_KEY] = True
+        websocket = environ.get("wsgi.websocket")
+        if websocket is not None:
+            if isinstance(websocket, GeventWebSocket):
+                frames.close(websocket, frames.POLICY_VIOLATION, error)
+            else:
+                websocket.close()
+            return []
+        start_response("403 Forbidden", [("Content-Type", "application/json")] + self._cors_headers(environ))
+        return [json.dumps(error.as_dict()).encode()]
 
     def _decodes_post_body(self, environ):
         """Whether python-engineio can decode this POST's body, which stays readable.
@@ -312,6 +349,7 @@ class ChannelServer(socketio.Server):
             return self._refuse_reserved(sid, "connect", args)
         environ, auth = args[0], (args[1] if len(args) > 1 else None)
         eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        owner = self.eio.identities.get(eio_sid)
         refusal = environ.get(REFUSAL_KEY)
         if refusal is not None:
             # A WebSocket handshake this server refused: every subscription
@@ -324,11 +362,12 @@ class ChannelServer(socketio.Server):
                 self.hub,
                 channel=namespace[1:],
                 sid=sid,
-                request=copy.copy(environ[REQUEST_KEY]),
+                request=identity.subscription_request(environ[REQUEST_KEY], owner),
                 auth=auth,
                 connection_id=eio_sid,
                 open_subscriptions=self._open.get(eio_sid, 0),
             )
+            identity.note_subscription(owner, view.request)
         except ChannelError as error:
             if isinstance(error, OriginNotAllowed):
                 # Nothing from this page will ever be served: close the
@@ -612,6 +651,46 @@ class ChannelServer(socketio.Server):
         if eio_sid in self.eio.sockets:
             self.eio.disconnect(eio_sid)
 
+    def end_identity(self, *, session=None, user=None):
+        """End the subscriptions opened with session hash ``session`` or by user key ``user``, in every process.
+
+        With a pub/sub backend the other processes are told through it; this
+        one ends its own in a greenlet of their own (the caller, a logout
+        view, may be inside a transaction).
+        """
+        if isinstance(self.manager, socketio.PubSubManager):
+            self.manager._publish(identity.control_message(self.manager, session=session, user=user))
+        self.start_background_task(self.end_identity_here, session=session, user=user)
+
+    def end_identity_here(self, session=None, user=None):
+        """End, in this process, what :meth:`end_identity` ends.
+
+        The connections concerned become anonymous for their later
+        subscriptions; each subscription of an authenticated one gets the
+        ``logged_out`` error, then is unsubscribed (the connection stays).
+        """
+        ended = {}
+        for eio_sid, owner in list(self.eio.identities.items()):
+            if owner.matches(session=session, user=user):
+                environ = self.environ.get(eio_sid) or {}
+                ended[eio_sid] = owner.user is not None
+                identity.end(owner, environ.get(REQUEST_KEY))
+        if not ended:
+            return
+        error = {**LoggedOut().as_dict(), "event": None}
+        count = 0
+        try:
+            for sid, view in list(self.views.items()):
+                if not ended.get(view.connection_id) or self.views.get(sid) is not view:
+                    continue  # not concerned, or ended meanwhile (a teardown may let another greenlet in)
+                namespace = namespace_for(view.channel)
+                super().emit("error", error, to=sid, namespace=namespace, ignore_queue=True)
+                self.disconnect(sid, namespace=namespace, ignore_queue=True)
+                count += 1
+        finally:
+            release_db_connections()
+        logger.info("Logged out %d subscription(s) of %d connection(s)", count, len(ended))
+
     def _refuse_reserved(self, sid, event, args):
         view = self.views.get(sid)
         if view is not None:
@@ -622,6 +701,7 @@ class ChannelServer(socketio.Server):
 
     def _handle_eio_connect(self, eio_sid, environ):
         super()._handle_eio_connect(eio_sid, environ)
+        self.eio.identities[eio_sid] = identity.Identity.of(environ)
         self.addresses.opened(eio_sid, environ)
         request = environ.get(REQUEST_KEY)
         logger.info(
@@ -722,6 +802,7 @@ class ChannelServer(socketio.Server):
         self._gates.pop(eio_sid, None)
         self._open.pop(eio_sid, None)
         self._pending_acks.pop(eio_sid, None)
+        self.eio.identities.pop(eio_sid, None)
         self.addresses.closed(eio_sid)
         for key in [key for key in self._confirming if key[0] == eio_sid]:
             del self._confirming[key]
@@ -816,6 +897,9 @@ def endpoint_view(request, router):
     response = HttpResponse(b"".join(body), status=int(started["status"].split(" ", 1)[0]))
     for name, value in started["headers"]:
         response[name] = value
+    if environ.get(LOGGED_KEY):
+        # Logged once per burst; not by django.request for each refused request.
+        response._has_been_logged = True
     if _leave_body_unread(environ):
         response["Connection"] = "close"
     return response

@@ -17,7 +17,7 @@ from socketio_views.testing import LiveServer
 
 from .ci import require
 from .waiting import wait_until
-from .wire import WireClient
+from .wire import WireClient, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -322,3 +322,103 @@ def test_rate_limits_are_cluster_wide_with_a_redis_backend(cluster, clients):
     assert second.call(channel, "message", {}) == {"ok": True}
     assert first.call(channel, "message", {}) == {"ok": True}
     assert second.call(channel, "message", {})["error"]["code"] == "rate_limited"
+
+
+#: How soon a logout or disconnect_user must end the subscriptions, wherever they live (the issue's bound).
+LOGOUT_BOUND = 1.0
+
+
+def seconds_until_ended(channel, *subscribers):
+    """Wait until the subscription to ``channel`` of each of ``subscribers`` has ended; return how long it took."""
+    started = time.monotonic()
+    wait_until(
+        lambda: all(channel in client.disconnects for client in subscribers),
+        timeout=5,
+        interval=0.01,
+        message=lambda: [client.events for client in subscribers],
+    )
+    return time.monotonic() - started
+
+
+def test_logout_in_one_process_ends_the_subscription_in_another(cluster, clients):
+    """Logging out through the logout view of process A ends alice's members subscription on process B within
+    1 s with logged_out; bob's, on B too, carries on."""
+    from .test_identity import LOGGED_OUT, log_out
+
+    channel = f"members/logout-{uuid.uuid4().hex[:6]}"
+    cookie = session_cookie(f"alice-{uuid.uuid4().hex[:6]}")
+    alice = clients(cluster[1], channel, headers={"Cookie": cookie})
+    bob = clients(cluster[1], channel, headers={"Cookie": session_cookie(f"bob-{uuid.uuid4().hex[:6]}")})
+    alice.wait_for(channel, "welcome")
+
+    log_out(cluster[0].url, cookie)
+    elapsed = seconds_until_ended(channel, alice)
+
+    assert elapsed < LOGOUT_BOUND, f"alice's subscription ended {elapsed:.2f} s after the logout"
+    assert [LOGGED_OUT] == alice.received(channel, "error")
+    assert {"ok": True} == bob.call(channel, "message", {})
+    assert ([], []) == (bob.received(channel, "error"), bob.disconnects)
+
+
+def test_disconnect_user_ends_subscriptions_in_every_process(cluster, clients):
+    """disconnect_user() called in process A ends alice's subscriptions on B (websocket) and C (polling) within
+    1 s with logged_out."""
+    import requests
+
+    from .test_identity import LOGGED_OUT
+
+    channel = f"members/ban-{uuid.uuid4().hex[:6]}"
+    name = f"alice-{uuid.uuid4().hex[:6]}"
+    cookie = session_cookie(name)
+    on_b = clients(cluster[1], channel, headers={"Cookie": cookie})
+    on_c = WireClient(cluster[2].url, transport="polling").connect(channel, headers={"Cookie": cookie})
+    try:
+        for client in (on_b, on_c):
+            client.wait_for(channel, "welcome")
+        response = requests.post(cluster[0].url + "/disconnect-user/", data=json.dumps({"username": name}), timeout=10)
+        assert 200 == response.status_code
+        elapsed = seconds_until_ended(channel, on_b, on_c)
+        assert elapsed < LOGOUT_BOUND, f"alice's subscriptions ended {elapsed:.2f} s after disconnect_user"
+        assert ([LOGGED_OUT], [LOGGED_OUT]) == (on_b.received(channel, "error"), on_c.received(channel, "error"))
+    finally:
+        on_c.close()
+
+
+DISCONNECTER = """
+import django, sys
+django.setup()
+from django.contrib.auth.models import User
+import socketio_views
+from socketio_views.server import server_exists
+socketio_views.disconnect_user(User.objects.get(username=sys.argv[1]))
+print("server_created", server_exists())
+"""
+
+
+def test_disconnect_user_from_a_process_without_socket_server(cluster, clients):
+    """disconnect_user() in a plain Django process (a management command, a task) publishes through a write-only
+    manager: alice's subscriptions on B and C end with logged_out, and no socket server is created there."""
+    from django.db import connection
+
+    from .test_identity import LOGGED_OUT
+
+    channel = f"members/script-{uuid.uuid4().hex[:6]}"
+    name = f"alice-{uuid.uuid4().hex[:6]}"
+    cookie = session_cookie(name)
+    on_b = clients(cluster[1], channel, headers={"Cookie": cookie})
+    on_c = clients(cluster[2], channel, headers={"Cookie": cookie})
+    for client in (on_b, on_c):
+        client.wait_for(channel, "welcome")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings_redis",
+        "SOCKETIO_VIEWS_TEST_DB": connection.settings_dict["NAME"],
+        **cluster[0].env,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", DISCONNECTER, name], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+
+    assert "server_created False" == result.stdout.strip().splitlines()[-1]
+    assert seconds_until_ended(channel, on_b, on_c) < LOGOUT_BOUND
+    assert ([LOGGED_OUT], [LOGGED_OUT]) == (on_b.received(channel, "error"), on_c.received(channel, "error"))

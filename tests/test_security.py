@@ -2,6 +2,7 @@
 import json
 import threading
 import time
+import uuid
 
 import pytest
 import requests
@@ -12,7 +13,7 @@ from socketio_views.conf import views_settings
 from socketio_views.testing import LiveServer
 
 from .waiting import wait_until
-from .wire import WireClient, raw_socket
+from .wire import RawPolling, WireClient, raw_socket, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -326,3 +327,92 @@ def test_jsonp_polling_is_refused(live_channels_server, jsonp):
     response = requests.get(live_channels_server.url + f"/socket.io/?EIO=4&transport=polling&{jsonp}", timeout=5)
     assert response.status_code == 400
     assert response.json()["code"] == "jsonp_refused"
+
+
+# An Engine.IO session id is not a bearer token (docs/security.rst, "session-binding").
+
+
+def unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def assert_session_mismatch(response):
+    """``response`` refuses a request for another client's session: HTTP 403 with the JSON error, nothing else."""
+    assert 403 == response.status_code, response.text
+    body = response.json()
+    assert ({"message", "code"}, "session_mismatch") == (set(body), body["code"])
+
+
+def events_on(packets, channel):
+    """``[event, data]`` of the event packets among ``packets`` on ``channel``."""
+    prefix = f"42/{channel},"
+    return [json.loads(p[len(prefix):]) for p in packets if p.startswith(prefix)]
+
+
+@pytest.mark.parametrize("thief", ["no cookie", "another user's cookie"])
+def test_a_stolen_polling_sid_is_refused_and_receives_nothing(live_channels_server, thief):
+    """Polling GETs and POSTs with alice's sid but without her session cookie get 403 session_mismatch and
+    nothing else; alice's session carries on and receives all of its traffic."""
+    alice = unique("alice")
+    owner = RawPolling(live_channels_server.url, cookie=session_cookie(alice))
+    thief_headers = {"Cookie": session_cookie(unique("mallory"))} if thief != "no cookie" else {}
+    channel = unique("members/stolen")
+    try:
+        assert "OK" == owner.post(f"40/{channel},").text
+        stolen = [
+            requests.get(owner.url, headers=thief_headers, timeout=5),
+            requests.post(owner.url, data=f'42/{channel},["message",{{}}]'.encode(), headers=thief_headers, timeout=5),
+            requests.post(owner.url, data=b"1", headers=thief_headers, timeout=5),  # would close alice's session
+            requests.get(owner.url, headers=thief_headers, timeout=5),
+        ]
+        for response in stolen:
+            assert_session_mismatch(response)
+        packets = owner.read_until(lambda p: p.startswith(f"42/{channel},"))
+        assert any(p.startswith(f"40/{channel},") for p in packets)
+        assert [["welcome", {"welcome": alice}]] == events_on(packets, channel)
+        assert "OK" == owner.post(f'42/{channel},1["message",{{}}]').text
+        assert f'43/{channel},1[{{"ok":true}}]' in owner.read_until(lambda p: p.startswith("43/"))
+    finally:
+        owner.close()
+
+
+def test_a_stolen_sid_cannot_upgrade_to_a_websocket(live_channels_server):
+    """A websocket upgrade of alice's polling session without her cookie is closed with 1008 and the JSON
+    refusal before python-engineio sees it; alice's polling session carries on."""
+    owner = RawPolling(live_channels_server.url, cookie=session_cookie(unique("alice")))
+    channel = unique("members/upgrade")
+    try:
+        ws = websocket.create_connection(
+            live_channels_server.url.replace("http://", "ws://") + f"/socket.io/?EIO=4&transport=websocket&sid={owner.sid}",
+            timeout=5,
+        )
+        try:
+            opcode, frame = ws.recv_data(control_frame=True)
+        finally:
+            ws.shutdown()  # close() does nothing once a close frame was received
+        assert websocket.ABNF.OPCODE_CLOSE == opcode
+        assert 1008 == int.from_bytes(frame[:2], "big")
+        assert "session_mismatch" == json.loads(frame[2:])["code"]
+        assert "OK" == owner.post(f"40/{channel},").text
+        owner.read_until(lambda p: p.startswith(f"42/{channel},"))
+    finally:
+        owner.close()
+
+
+def test_a_polling_session_is_bound_to_its_origin(live_channels_server):
+    """A session opened from one origin refuses requests from another; one opened without Origin (a same-origin
+    GET) accepts its page's own origin, then only that one."""
+    own = live_channels_server.url
+    pinned = RawPolling(own, origin="https://trusted.example")
+    same_site = RawPolling(own)
+    try:
+        assert_session_mismatch(requests.post(pinned.url, data=b"40/rooms/o,", headers={"Origin": own}, timeout=5))
+        assert "OK" == pinned.post("40/rooms/o,").text
+        assert "OK" == same_site.post("40/rooms/o,", headers={"Origin": own}).text
+        assert_session_mismatch(
+            requests.post(same_site.url, data=b"3", headers={"Origin": "https://trusted.example"}, timeout=5)
+        )
+        same_site.read_until(lambda p: p.startswith("40/rooms/o,"))
+    finally:
+        pinned.close()
+        same_site.close()

@@ -1,6 +1,11 @@
 """A thin recorder around the real python-socketio client, for end-to-end tests."""
+import json
+import time
+
 import requests
 import socketio
+from django.conf import settings
+from django.http import parse_cookie
 
 from socketio_views.history import parse_offset
 import websocket
@@ -48,6 +53,14 @@ class WireClient:
 
     def _headers(self, headers):
         headers = dict(headers or {})
+        cookie = headers.pop("Cookie", None)
+        if cookie:
+            # python-engineio's client sends headers with the handshake only, and
+            # the server wants the session cookie on every request of a polling
+            # session: cookies go in the jar, which it sends every time (and with a
+            # WebSocket upgrade).
+            for name, value in parse_cookie(cookie).items():
+                self.http.cookies.set(name, value)
         if "Origin" in headers:
             # websocket-client sends an Origin of its own unless told which one.
             self.sio.eio.websocket_extra_options = {"origin": headers["Origin"]}
@@ -141,3 +154,52 @@ def raw_socket(url, source=None):
     )
     assert ws.recv().startswith("0{")
     return ws
+
+
+def session_cookie(username):
+    """A ``Cookie`` header value carrying a fresh logged-in session of a new user ``username``."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    client = Client()
+    client.force_login(User.objects.create_user(username))
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+class RawPolling:
+    """A raw long-polling Engine.IO session, opened with ``cookie`` and ``origin`` and sending them every time."""
+
+    def __init__(self, server_url, cookie=None, origin=None):
+        self.base = server_url + "/socket.io/?EIO=4&transport=polling"
+        self.http = requests.Session()
+        self.headers = {k: v for k, v in (("Cookie", cookie), ("Origin", origin)) if v}
+        response = self.http.get(self.base, headers=self.headers, timeout=5)
+        assert 200 == response.status_code and response.text.startswith("0{"), response.text
+        self.sid = json.loads(response.text[1:])["sid"]
+        self.url = f"{self.base}&sid={self.sid}"
+        self.packets = []
+
+    def post(self, body, headers=None):
+        return self.http.post(self.url, data=body.encode(), headers={**self.headers, **(headers or {})}, timeout=5)
+
+    def read_until(self, predicate, timeout=5):
+        """Poll (answering pings) until a packet satisfies ``predicate``; return every packet read so far."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            response = self.http.get(self.url, headers=self.headers, timeout=5)
+            assert 200 == response.status_code, response.text
+            for packet in response.text.split("\x1e"):
+                if packet == "2":
+                    assert "OK" == self.post("3").text
+                    continue
+                self.packets.append(packet)
+            if any(predicate(p) for p in self.packets):
+                return self.packets
+        raise AssertionError(f"No expected packet within {timeout} s; got {self.packets}")
+
+    def close(self):
+        """Close the session (an Engine.IO close packet) and the HTTP connections."""
+        try:
+            self.post("1")
+        finally:
+            self.http.close()

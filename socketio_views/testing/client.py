@@ -29,9 +29,9 @@ from django.apps import apps
 from django.conf import settings
 from django.test import RequestFactory
 
-from .. import dispatch, history, hubs, queues, signals
+from .. import dispatch, history, hubs, identity, queues, signals
 from ..conf import views_settings
-from ..exceptions import ChannelError, SlowConsumer, SubscriptionRefused
+from ..exceptions import ChannelError, LoggedOut, SlowConsumer, SubscriptionRefused
 from ..payloads import wire
 from ..routers import mounted_routers
 from ..state import reset_process_state
@@ -74,6 +74,7 @@ class InMemoryHub(hubs.Hub):
     def __init__(self):
         self.subscriptions = {}  # sid -> ChannelSubscription
         self.broadcasts = []
+        self.clients = {}  # connection id -> connected ChannelTestClient
 
     def reset(self):
         """Forget every subscription and broadcast, and drop process-wide state.
@@ -83,6 +84,7 @@ class InMemoryHub(hubs.Hub):
         """
         self.subscriptions = {}
         self.broadcasts = []
+        self.clients = {}
         reset_process_state(between_tests=True)
 
     def deliver(self, event, data, *, channel, to=None, skip_sid=None, callback=None, offset=None):
@@ -110,6 +112,11 @@ class InMemoryHub(hubs.Hub):
         subscription = self.subscriptions.get(sid)
         if subscription is not None:
             subscription.client.disconnect(reason=SERVER_DISCONNECT)
+
+    def end_identity(self, *, session=None, user=None):
+        for client in list(self.clients.values()):
+            if client.identity is not None and client.identity.matches(session=session, user=user):
+                client._log_out()
 
 
 _default_hub = InMemoryHub()
@@ -237,6 +244,8 @@ class ChannelTestClient:
         #: event -> function of the payload: how this client acknowledges the server's events.
         self.answers = {}
         self.request = None
+        #: Who the connection is (:class:`~socketio_views.identity.Identity`), while connected.
+        self.identity = None
         #: Whether the client has stopped reading (see :meth:`pause`).
         self.paused = False
         self._unread = []  # (subscription, Received, callback, size) waiting while paused
@@ -266,6 +275,9 @@ class ChannelTestClient:
     def _connect(self):
         if self.request is None:
             self.request = self._build_request()
+            session = getattr(self.request, "session", None)
+            self.identity = identity.Identity(identity.session_hash(session.session_key if session is not None else None))
+            self.hub.clients[self.connection_id] = self
             signals.connected.send(
                 sender=None, connection_id=self.connection_id, request=self.request, sid=self.connection_id
             )
@@ -293,11 +305,12 @@ class ChannelTestClient:
                 self.hub,
                 channel=channel,
                 sid=sid,
-                request=self._request_copy(),
+                request=identity.subscription_request(self.request, self.identity),
                 auth=auth,
                 connection_id=self.connection_id,
                 open_subscriptions=sum(not s.closed for s in self.subscriptions.values()),
             )
+            identity.note_subscription(self.identity, view.request)
         except SubscriptionRefused:
             raise
         except ChannelError as error:
@@ -329,8 +342,34 @@ class ChannelTestClient:
         dropped, self.dropped = self.dropped, []
         return [self.subscribe(s.channel, s.view.auth, recover=s) for s in dropped]
 
-    def _request_copy(self):
-        return copy.copy(self.request)
+    def logout(self):
+        """Log this client's user out, as ``django.contrib.auth.logout()`` in a view of its session does.
+
+        ``user_logged_out`` is sent; every subscription receives the ``error``
+        event with code ``logged_out`` and ends (reason ``"server disconnect"``),
+        and the client is anonymous from then on, also after :meth:`drop`
+        and :meth:`reconnect`, as a browser whose session was flushed.
+        """
+        self.user, self.session_data = None, {}
+        if self.request is None:
+            return
+        if apps.is_installed("django.contrib.auth"):
+            from django.contrib.auth import logout
+
+            logout(copy.copy(self.request))
+        self._log_out()
+
+    def _log_out(self):
+        """End this connection's identity: ``logged_out`` to each subscription of an authenticated user, then anonymous."""
+        authenticated = self.identity.user is not None
+        identity.end(self.identity, self.request)
+        if not authenticated:
+            return
+        error = wire({**LoggedOut().as_dict(), "event": None})
+        for subscription in list(self.subscriptions.values()):
+            if not subscription.closed:
+                self._deliver(subscription, "error", error)
+                subscription._end(SERVER_DISCONNECT)
 
     def pause(self):
         """Stop reading, as a client on a dead network does: what is sent waits,
@@ -388,6 +427,8 @@ class ChannelTestClient:
             subscription._end(reason)
         if self.request is not None:
             self.request = None
+            self.identity = None
+            self.hub.clients.pop(self.connection_id, None)
             signals.disconnected.send(
                 sender=None, connection_id=self.connection_id, reason=reason, sid=self.connection_id
             )

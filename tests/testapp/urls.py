@@ -1,3 +1,4 @@
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
 from . import views
@@ -9,4 +10,6 @@ urlpatterns = [
     path("direct/", views.direct),
     path("tuning/", views.tuning),
     path("requests/", views.request_counts),
+    path("logout/", LogoutView.as_view(next_page="/")),
+    path("disconnect-user/", views.disconnect_user),
 ]

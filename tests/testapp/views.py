@@ -19,6 +19,16 @@ def notify(request):
 
 
 @csrf_exempt
+def disconnect_user(request):
+    """End every subscription of a user, named by username, from a plain Django view."""
+    from django.contrib.auth.models import User
+
+    user = User.objects.get(username=json.loads(request.body)["username"])
+    socketio_views.disconnect_user(user)
+    return JsonResponse({"disconnected": user.username})
+
+
+@csrf_exempt
 def direct(request):
     """Send to one subscription from a plain Django view."""
     body = json.loads(request.body)

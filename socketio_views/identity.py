@@ -1,0 +1,298 @@
+"""
+Who a connection is, and what ends it.
+
+A connection is opened with a Django session (its cookie) and, through it, a
+user. Two guarantees follow:
+
+* **Logout ends sockets.** When a session ends (Django's ``user_logged_out``,
+  or its row deleted or flushed) or :func:`~socketio_views.disconnect_user`
+  names a user, the subscriptions opened with that session or by that user
+  end, in every process, with the error ``logged_out``, and their
+  connections are anonymous from then on. Each new subscription of a
+  connection also checks again that its session still authenticates its
+  user (:func:`subscription_request`).
+* **An Engine.IO session id is not a bearer token.** A request for an
+  existing Engine.IO session must bring the session cookie its handshake
+  brought (or none, as it did) and the same ``Origin``
+  (:meth:`Identity.owns`).
+
+Only a keyed hash of a session key is kept (:func:`session_hash`), never the key.
+"""
+import copy
+import logging
+from importlib import import_module
+
+from django.conf import settings
+from django.http import parse_cookie
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+logger = logging.getLogger("socketio_views")
+
+#: The namespace of the messages that end identities in every process. No
+#: channel's namespace can be it: channel names never start with ``/``.
+CONTROL_NAMESPACE = "//socketio_views/identity"
+#: The event of those messages.
+ENDED_EVENT = "identity_ended"
+
+
+def session_hash(session_key):
+    """A keyed hash (HMAC with ``SECRET_KEY``) of ``session_key``, the same in every process; ``None`` for no key."""
+    if not session_key:
+        return None
+    return salted_hmac("socketio_views.identity", session_key, algorithm="sha256").hexdigest()[:32]
+
+
+def session_cookie(environ):
+    """The Django session cookie of WSGI ``environ``'s request, or ``None``."""
+    cookies = environ.get("HTTP_COOKIE")
+    if not cookies:
+        return None
+    return parse_cookie(cookies).get(settings.SESSION_COOKIE_NAME) or None
+
+
+def user_key(request):
+    """The key (``str(pk)``) of ``request``'s authenticated user, or ``None``."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.pk is None:
+        return None
+    return str(user.pk)
+
+
+def _same(a, b):
+    if a is None or b is None:
+        return a is b
+    return constant_time_compare(a, b)
+
+
+class Identity:
+    """Who opened one Engine.IO connection: the hash of its session cookie, its ``Origin``, and its user once known."""
+
+    __slots__ = ("session", "origin", "user", "ended")
+
+    def __init__(self, session=None, origin=None):
+        #: :func:`session_hash` of the handshake's session cookie, or ``None`` without one.
+        self.session = session
+        #: The handshake's ``Origin``, or the first allowed one a later request brought.
+        self.origin = origin
+        #: The user's key once a subscription has resolved it (``None``: anonymous, or not known yet).
+        self.user = None
+        #: Whether its session or user has ended: the connection is anonymous from then on.
+        self.ended = False
+
+    @classmethod
+    def of(cls, environ):
+        """The identity of the connection whose handshake request is WSGI ``environ``."""
+        return cls(session_hash(session_cookie(environ)), environ.get("HTTP_ORIGIN"))
+
+    def owns(self, environ):
+        """Whether a request (WSGI ``environ``) for this connection's Engine.IO session comes from its client.
+
+        It must bring the handshake's session cookie, or none if the
+        handshake brought none. If it sends an ``Origin``, that must be the
+        handshake's; a handshake without one (a same-origin page's GET) is
+        bound to the first ``Origin`` that a later request brings and the
+        origin check allows (a same-origin POST or WebSocket upgrade).
+        """
+        if not _same(session_hash(session_cookie(environ)), self.session):
+            return False
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is None or origin == self.origin:
+            return True
+        if self.origin is None and _origin_allowed(environ):
+            self.origin = origin
+            return True
+        return False
+
+    def matches(self, session=None, user=None):
+        """Whether this connection was opened with session hash ``session`` or by user key ``user``."""
+        return (session is not None and _same(session, self.session)) or (user is not None and user == self.user)
+
+    def __repr__(self):
+        return f"<Identity user={self.user!r} ended={self.ended}>"
+
+
+def _origin_allowed(environ):
+    from django.core.handlers.wsgi import WSGIRequest
+
+    from .origins import is_origin_allowed
+
+    return is_origin_allowed(WSGIRequest(environ))
+
+
+# Subscriptions.
+
+
+def subscription_request(request, identity):
+    """The request a new subscription of a connection gets: a copy of its handshake ``request``.
+
+    Anonymous if the connection's identity has ended. Otherwise, if the
+    handshake's session was read already (by an earlier subscription), it is
+    read again: if it no longer authenticates the same user (logged out,
+    flushed, deleted, expired, or another login), the identity ends here and
+    the copy is anonymous. A first read is fresh anyway, so a connection's
+    first subscription costs no query more than before.
+    """
+    if identity is not None and not identity.ended:
+        try:
+            ended = _session_has_ended(request)
+        except Exception:
+            # The session store is unreachable: this subscription is anonymous, the connection is kept.
+            logger.exception("Could not check the session of a new subscription; subscribing it anonymously")
+            request = copy.copy(request)
+            make_anonymous(request)
+            return request
+        if ended:
+            end(identity, request)
+    return copy.copy(request)
+
+
+def _session_has_ended(request):
+    from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+
+    session = getattr(request, "session", None)
+    if session is None or session.session_key is None or not session.accessed:
+        return False
+    user_id = session.get(SESSION_KEY)
+    if user_id is None:
+        return False  # anonymous: there is no user to lose
+    fresh = type(session)(session.session_key)
+    return fresh.get(SESSION_KEY) != user_id or fresh.get(HASH_SESSION_KEY) != session.get(HASH_SESSION_KEY)
+
+
+def note_subscription(identity, request):
+    """Remember the user of a connection once a subscription has resolved it (``request``: the subscription's)."""
+    if identity is None or identity.ended or identity.user is not None:
+        return
+    try:
+        identity.user = user_key(request)
+    except Exception:
+        logger.exception("Could not resolve the user of a subscription")
+
+
+def end(identity, request):
+    """End ``identity``: its connection's handshake ``request`` becomes anonymous, for every later subscription."""
+    identity.ended = True
+    if request is not None:
+        make_anonymous(request)
+
+
+def make_anonymous(request):
+    """Give ``request`` an anonymous user and an empty, new session, and drop its session cookie."""
+    if hasattr(request, "session"):
+        request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+    cookies = request.__dict__.get("COOKIES")
+    if cookies and settings.SESSION_COOKIE_NAME in cookies:
+        request.COOKIES = {k: v for k, v in cookies.items() if k != settings.SESSION_COOKIE_NAME}
+    if hasattr(request, "user"):
+        from django.contrib.auth.models import AnonymousUser
+
+        anonymous = AnonymousUser()
+        request.user = anonymous
+        if hasattr(request, "auser"):
+
+            async def auser():
+                return anonymous
+
+            request.auser = auser
+
+
+# Ending identities in every process.
+
+
+def control_message(manager, *, session=None, user=None):
+    """The pub/sub message (python-socketio's ``emit`` shape) that ends an identity in every other process."""
+    return {
+        "method": "emit",
+        "event": ENDED_EVENT,
+        "data": [{"session": session, "user": user}],
+        "binary": False,
+        "namespace": CONTROL_NAMESPACE,
+        "room": None,
+        "skip_sid": None,
+        "callback": None,
+        "host_id": manager.host_id,
+    }
+
+
+def parse_control(message):
+    """``{"session": ..., "user": ...}`` from a control message, or ``None`` if it is not one."""
+    data = message.get("data")
+    if not isinstance(data, list) or not data or not isinstance(data[0], dict):
+        return None
+    session, user = data[0].get("session"), data[0].get("user")
+    return {
+        "session": session if isinstance(session, str) else None,
+        "user": user if isinstance(user, str) else None,
+    }
+
+
+def end_session(session_key):
+    """End the subscriptions opened with Django session ``session_key``, in every process."""
+    _end(session=session_hash(session_key))
+
+
+def end_user(user):
+    """End every subscription of ``user`` (a user or its primary key), in every process."""
+    pk = getattr(user, "pk", user)
+    if pk is None:
+        raise ValueError(f"{user!r} has no primary key: save it first.")
+    _end(user=str(pk))
+
+
+def _end(**identity):
+    from .hubs import get_hub
+
+    get_hub().end_identity(**identity)
+
+
+def _on_user_logged_out(sender, request=None, **kwargs):
+    if request is None:
+        return
+    session = getattr(request, "session", None)
+    key = session.session_key if session is not None else None
+    if key is None:
+        key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if key:
+        _end_quietly(key)
+
+
+def _on_session_deleted(sender, instance, **kwargs):
+    expires = getattr(instance, "expire_date", None)
+    if expires is not None and expires <= timezone.now():
+        return  # expired: nothing authenticates with it any more (and clearsessions deletes them by the thousand)
+    _end_quietly(instance.session_key)
+
+
+def _end_quietly(session_key):
+    # A logout must succeed even if the sockets cannot be told.
+    try:
+        end_session(session_key)
+    except Exception:
+        logger.exception("Could not end the subscriptions of a session that ended")
+
+
+def session_model():
+    """The model of ``SESSION_ENGINE``'s sessions (``None`` for engines without one, such as cache or signed cookies)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    get_model_class = getattr(store, "get_model_class", None)
+    if get_model_class is None:
+        return None
+    try:
+        return get_model_class()
+    except (ImportError, LookupError, RuntimeError):
+        return None  # django.contrib.sessions is not installed
+
+
+def connect_receivers():
+    """Listen for ``user_logged_out`` and for the deletion of sessions (called when the app is ready)."""
+    from django.apps import apps
+    from django.db.models.signals import post_delete
+
+    if apps.is_installed("django.contrib.auth"):
+        from django.contrib.auth.signals import user_logged_out
+
+        user_logged_out.connect(_on_user_logged_out, dispatch_uid="socketio_views.identity.logout")
+    model = session_model()
+    if model is not None:
+        post_delete.connect(_on_session_deleted, sender=model, dispatch_uid="socketio_views.identity.session_deleted")
