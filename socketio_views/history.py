@@ -33,6 +33,7 @@ import attrs
 
 from .backends import shared_redis_url
 from .conf import views_settings
+from .identity import user_key
 from .outages import Outage
 from .state import ProcessWide
 
@@ -313,12 +314,6 @@ def remember_policy(channel, policy):
 def new_pid():
     """A fresh, unguessable recovery session id."""
     return secrets.token_urlsafe(16)
-
-
-def user_key(request):
-    """Who a recovery session belongs to: the user's primary key, or ``None`` for anonymous users."""
-    user = getattr(request, "user", None)
-    return str(user.pk) if user is not None and user.is_authenticated else None
 
 
 def claim_of(auth):
