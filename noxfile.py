@@ -30,9 +30,13 @@ COMBINATIONS = {
     "6.1": ("3.13", "6.1.3", False),
 }
 
-#: Test files left out of the quick run: each starts many live servers or
-#: waits on timeouts, and what they exercise is python-socketio and gevent
-#: rather than Django, which is what differs between the combinations.
+#: Test files left out of the quick run, so that it takes under 2 minutes
+#: with its virtualenv: each starts many live servers, hostile clients or
+#: Redis outages and waits on their timeouts (test_security.py alone takes
+#: 2.5 minutes), and what they exercise is python-socketio, gevent and Redis
+#: rather than Django. The quick run keeps the core over both transports
+#: (test_server.py), runserver_socketio, the checks, the test client, the
+#: package and the demo.
 SLOW_FILES = [
     "tests/test_browser.py",
     "tests/test_fuzz.py",
@@ -40,10 +44,13 @@ SLOW_FILES = [
     "tests/test_outages.py",
     "tests/test_recovery.py",
     "tests/test_scaleout.py",
+    "tests/test_security.py",
     "tests/test_slow_consumers.py",
 ]
 
 nox.options.error_on_missing_interpreters = True
+# uv installs a session's packages in seconds (pip takes about 20 s); virtualenv and pip without it.
+nox.options.default_venv_backend = "uv|virtualenv"
 
 
 def find_python(version):
