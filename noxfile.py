@@ -31,12 +31,12 @@ COMBINATIONS = {
 }
 
 #: Test files left out of the quick run, so that it takes under 2 minutes
-#: with its virtualenv: each starts many live servers, hostile clients or
-#: Redis outages and waits on their timeouts (test_security.py alone takes
-#: 2.5 minutes), and what they exercise is python-socketio, gevent and Redis
-#: rather than Django. The quick run keeps the core over both transports
-#: (test_server.py), runserver_socketio, the checks, the test client, the
-#: package and the demo.
+#: with its virtualenv: each starts many live servers, hostile clients,
+#: hundreds of connections or Redis outages and waits on their timeouts
+#: (test_security.py alone takes 2.5 minutes), and what they exercise is
+#: python-socketio, gevent and Redis rather than Django. The quick run keeps
+#: the core over both transports (test_server.py), runserver_socketio and
+#: gunicorn, the checks, the test client, the package and the demo.
 SLOW_FILES = [
     "tests/test_browser.py",
     "tests/test_fuzz.py",
@@ -46,6 +46,7 @@ SLOW_FILES = [
     "tests/test_scaleout.py",
     "tests/test_security.py",
     "tests/test_slow_consumers.py",
+    "tests/test_teardown.py",
 ]
 
 nox.options.error_on_missing_interpreters = True
