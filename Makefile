@@ -19,20 +19,26 @@ install: $(BIN)/python static
 	$(BIN)/pip install -r requirements-dev.txt
 	$(BIN)/pip install -e .
 
-# The official socket.io-client from the npm registry, copied into the package's static files.
-static: $(VENDOR)/socket.io.min.js
+# The official socket.io-client from the npm registry (and its licence), copied
+# into the package's static files: setup.py's CLIENT_FILES.
+CLIENT := $(VENDOR)/socket.io.min.js $(VENDOR)/socket.io.min.js.map $(VENDOR)/socket.io.LICENSE
+static: $(CLIENT)
 
-$(VENDOR)/socket.io.min.js: package.json package-lock.json
+$(CLIENT) &: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	mkdir -p $(VENDOR)
 	cp node_modules/socket.io-client/dist/socket.io.min.js node_modules/socket.io-client/dist/socket.io.min.js.map $(VENDOR)/
+	cp node_modules/socket.io-client/LICENSE $(VENDOR)/socket.io.LICENSE
 
 docs: install
 	$(BIN)/sphinx-build -W --keep-going -b html -q docs docs/_build/html
 
+# The whole suite on the main combination (Django 5.2, Python 3.11) in .venv, then
+# the quick tests on the other supported ones, each in its own nox virtualenv.
 test: system-packages install docs
 	$(BIN)/python -m pytest
 	cd demo && ../$(BIN)/python -m pytest
+	$(BIN)/nox --no-reuse-existing-virtualenvs --error-on-missing-interpreters -s django-6.0 django-6.1
 
 demo: install
 	cd demo && ../$(BIN)/python manage.py migrate --noinput
@@ -43,4 +49,4 @@ bench: install
 	bash bench/run.sh $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules docs/_build $(VENDOR)
+	rm -rf $(VENV) .nox node_modules docs/_build $(VENDOR) build dist
