@@ -8,7 +8,7 @@ so a test exercises exactly the code that serves real clients.
 import logging
 import time
 
-from . import history, payloads, signals
+from . import history, metrics, payloads, signals
 from .conf import views_settings
 from .exceptions import (
     ChannelError,
@@ -22,7 +22,7 @@ from .exceptions import (
 from .hubs import Outbox
 from .origins import is_origin_allowed
 from .payloads import wire
-from .views import is_client_event
+from .views import handled_events, is_client_event
 
 logger = logging.getLogger("socketio_views")
 
@@ -36,7 +36,8 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
     :class:`~socketio_views.exceptions.ChannelError` to refuse.
     ``open_subscriptions`` is how many the connection already holds.
     """
-    view_class = None
+    view_class = match = None
+    meter = metrics.get_meter()
     try:
         origin = request.META.get("HTTP_ORIGIN")
         if not is_origin_allowed(request):
@@ -57,6 +58,7 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
         view = view_class(**match.initkwargs)
         auth, claim = history.claim_of(auth)
         outbox = Outbox(hub)
+        outbox.meter = meter.route(match.route)
         view.setup(
             hub=outbox,
             request=request,
@@ -74,13 +76,15 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
         view.subscribe()
     except Exception as exc:
         error = to_channel_error(exc)
-        _log_error(error, f"Subscription to {channel!r}", connection_id)
+        _log_error(error, f"Subscription to {channel!r}", connection_id, match and match.route)
         signals.subscription_refused.send(
             sender=view_class, channel=channel, error=error, request=request
         )
         raise error from (None if error is exc else exc)
     logger.info("Subscribed %s to %r (%s)", sid, channel, view_class.__name__)
     if outbox.policy is not None:
+        if view.recovered or view.recovery_failure is not None:
+            meter.recovery(match.route, "recovered" if view.recovered else view.recovery_failure)
         history.open_session(view, outbox, outbox.policy)
     _run_hook(view, view.after_subscribe)
     signals.subscribed.send(sender=view_class, view=view)
@@ -94,6 +98,9 @@ def handle_event(view, event, args):
     returns. A refusal or a failure never propagates: the client receives an
     ``error`` event and the acknowledgement ``{"error": {...}}``.
     """
+    meter = getattr(view.hub, "meter", metrics.NULL_ROUTE)
+    handled = event in handled_events(type(view))
+    meter.received(event if handled else metrics.OTHER_EVENT)
     try:
         if not is_client_event(event):
             raise UnknownEvent(f"Event {event!r} cannot be emitted by clients.")
@@ -102,9 +109,17 @@ def handle_event(view, event, args):
         data = args[0] if args else None
         check_depth(data, views_settings.MAX_PAYLOAD_DEPTH)
         signals.message_received.send(sender=type(view), view=view, event=event, data=data)
+        if handled and meter.enabled:
+            started = time.perf_counter()
+            try:
+                value = view.dispatch(event, data)
+            finally:
+                meter.handled(event, time.perf_counter() - started)
+        else:
+            value = view.dispatch(event, data)
         # Converted here, not by the encoder, so that a handler bug (a value
         # JSON cannot carry) is an error ack instead of a closed connection.
-        return acknowledgement(view.dispatch(event, data), view.payload_converter)
+        return acknowledgement(value, view.payload_converter)
     except Exception as exc:
         return report_event_error(view, event, exc)
 
@@ -136,7 +151,7 @@ def check_depth(data, limit):
 def report_event_error(view, event, exc):
     """Log ``exc``, send the ``error`` signal and event, and return the error acknowledgement."""
     error = to_channel_error(exc)
-    _log_error(error, f"Event {event!r} on {view.channel!r}", view.connection_id)
+    _log_error(error, f"Event {event!r} on {view.channel!r}", view.connection_id, getattr(view.hub, "meter", metrics.NULL_ROUTE).route or None)
     try:
         payload = wire({**error.as_dict(), "event": event if isinstance(event, str) else None})
     except TypeError:
@@ -189,16 +204,22 @@ REFUSAL_LOG_BURST = 10
 _last_logged = {}
 
 
-def _log_error(error, context, connection_id=None):
+def _log_error(error, context, connection_id=None, route=None):
     if isinstance(error, ServerError):
+        metrics.get_meter().refused(route, error.code)
         logger.exception("%s failed", context)
     elif isinstance(error, ChannelError):
-        log_refusal(error, context, connection_id)
+        log_refusal(error, context, connection_id, route=route)
 
 
-def log_refusal(error, context, key, level=logging.INFO):
-    """Log that ``error`` refused ``context``: one line per ``key`` (a connection, a client address) and code every
-    :data:`REFUSAL_LOG_BURST` seconds, however many refusals a flood brings."""
+def log_refusal(error, context, key, level=logging.INFO, *, route=None):
+    """Count and log that ``error`` refused ``context``: one line per ``key`` (a connection, a client address) and
+    code every :data:`REFUSAL_LOG_BURST` seconds, however many refusals a flood brings.
+
+    Every refusal is counted (``socketio_views_refusals_total``), under
+    ``route`` (the registered pattern) if one is concerned.
+    """
+    metrics.get_meter().refused(route, error.code)
     now = time.monotonic()
     key = (key, error.code)
     if now - _last_logged.get(key, -REFUSAL_LOG_BURST) < REFUSAL_LOG_BURST:

@@ -1,6 +1,8 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
+from socketio_views.metrics import metrics_view
+
 from . import views
 from .routing import router
 
@@ -12,4 +14,5 @@ urlpatterns = [
     path("requests/", views.request_counts),
     path("logout/", LogoutView.as_view(next_page="/")),
     path("disconnect-user/", views.disconnect_user),
+    path("metrics/", metrics_view),
 ]
