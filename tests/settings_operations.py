@@ -13,7 +13,7 @@ SOCKETIO_VIEWS = {
     "METRICS": True,
     "METRICS_TOKENS": ["scrape-token"],
     "METRICS_IPS": ["192.0.2.0/24"],
-    "ADMIN_UI": {"server_stats_interval": 0.2},
+    "ADMIN_UI": {"server_stats_interval": 0.2, "allowed_origins": ["https://admin.socket.io"]},
 }
 if os.environ.get("SOCKETIO_VIEWS_BACKEND"):
     SOCKETIO_VIEWS["BACKEND"] = os.environ["SOCKETIO_VIEWS_BACKEND"]
