@@ -23,7 +23,7 @@ from socketio.exceptions import ConnectionRefusedError
 from . import dispatch, identity
 from .conf import views_settings
 from .db import release_db_connections
-from .exceptions import LoginRequired, OriginNotAllowed, PermissionRefused
+from .exceptions import LoggedOut, LoginRequired, OriginNotAllowed, PermissionRefused
 from .origins import is_origin_allowed
 
 logger = logging.getLogger("socketio_views")
@@ -111,13 +111,25 @@ class StaffAdminUI(InstrumentedServer):
                 f"SOCKETIO_VIEWS['ADMIN_UI']['allowed_origins']."
             )
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, self.admin_namespace)
-        request = identity.subscription_request(request, self.sio.eio.identities.get(eio_sid))
+        owner = self.sio.eio.identities.get(eio_sid)
+        request = identity.subscription_request(request, owner)
         user = request.user
         if not user.is_authenticated:
             return LoginRequired("Log in as a staff user to open the Socket.IO Admin UI.")
         if not (user.is_active and user.is_staff):
             return PermissionRefused("The Socket.IO Admin UI is for staff users.")
+        # Its logout ends the UI's connection (see end()).
+        identity.note_subscription(owner, request)
         return None
+
+    def end(self, connection_ids):
+        """Close the UI's namespace on connections ``connection_ids``, whose user logged out (``logged_out``)."""
+        error = {**LoggedOut().as_dict(), "event": None}
+        for eio_sid in connection_ids:
+            sid = self.sio.manager.sid_from_eio_sid(eio_sid, self.admin_namespace)
+            if sid is not None:
+                self.sio.emit("error", error, to=sid, namespace=self.admin_namespace, ignore_queue=True)
+                self.sio.disconnect(sid, namespace=self.admin_namespace, ignore_queue=True)
 
     def serialize_socket(self, sid, namespace, eio_sid=None):
         serialized = super().serialize_socket(sid, namespace, eio_sid)

@@ -330,6 +330,8 @@ class ChannelServer(socketio.Server):
         super().__init__(namespaces="*", **{**DEFAULT_SERVER_OPTIONS, **options})
         #: What this process records (:mod:`socketio_views.metrics`).
         self.meter = self.eio.meter = metrics.get_meter()
+        #: The Socket.IO Admin UI's instrumentation (:mod:`socketio_views.admin_ui`), or ``None``.
+        self.admin_ui = None
         self.hub = ServerHub(self)
         #: The live subscriptions of this process: sid -> ChannelView.
         self.views = {}
@@ -703,6 +705,8 @@ class ChannelServer(socketio.Server):
                 super().emit("error", error, to=sid, namespace=namespace, ignore_queue=True)
                 self.disconnect(sid, namespace=namespace, ignore_queue=True)
                 count += 1
+            if self.admin_ui is not None:
+                self.admin_ui.end([eio_sid for eio_sid, authenticated in ended.items() if authenticated])
         finally:
             release_db_connections()
         logger.info("Logged out %d subscription(s) of %d connection(s)", count, len(ended))
@@ -856,7 +860,6 @@ def make_server():
     server = ChannelServer(**options)
     from .admin_ui import instrument
 
-    #: The Socket.IO Admin UI's instrumentation (``ADMIN_UI``), or ``None``.
     server.admin_ui = instrument(server)
     return server
 

@@ -7,6 +7,8 @@ from django.test import Client
 
 from socketio_views.testing import LiveServer
 
+from .test_identity import log_out
+from .waiting import wait_until
 from .wire import WireClient, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,3 +74,17 @@ def test_admin_namespace_checks_the_origin(admin_ui_server):
         assert ui.wait_for("admin", "config")
     finally:
         ui.close()
+
+
+def test_logging_out_closes_the_admin_namespace(admin_ui_server):
+    """When the staff user logs out, the open Admin UI gets logged_out and its namespace closes."""
+    cookie = staff_cookie("staff-leaving")
+    client = WireClient(admin_ui_server.url)
+    try:
+        client.connect("admin", headers={"Cookie": cookie})
+        client.wait_for("admin", "config")
+        log_out(admin_ui_server.url, cookie)
+        assert "logged_out" == client.wait_for("admin", "error")[0]["code"]
+        wait_until(lambda: "admin" in client.disconnects, timeout=5, message=lambda: f"still open: {client.events[-3:]}")
+    finally:
+        client.close()
