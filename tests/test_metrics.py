@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from socketio_views.testing import LiveServer
 
 from .ci import require
+from .test_recovery import node_clients, publish  # noqa: F401
 from .test_scaleout import REDIS_URL, redis_reachable
 from .waiting import wait_until
 from .wire import WireClient, session_cookie
@@ -48,6 +49,15 @@ def scrape(url):
     response = requests.get(url + "/metrics/", headers=TOKEN, timeout=5)
     assert 200 == response.status_code, response.text
     assert response.headers["Content-Type"].startswith("text/plain; version=")
+    return samples(response.text)
+
+
+def scrape_as_staff(url):
+    """The metrics of the server at ``url``, read with the session of a new staff user (servers without a token)."""
+    client = Client()
+    client.force_login(User.objects.create_user(f"scraper-{uuid.uuid4().hex[:8]}", is_staff=True))
+    response = requests.get(url + "/metrics/", headers={"Cookie": f"sessionid={client.cookies['sessionid'].value}"}, timeout=5)
+    assert 200 == response.status_code, response.text
     return samples(response.text)
 
 
@@ -298,3 +308,39 @@ def test_gunicorn_two_workers_with_redis_sum_both_workers(django_db_setup, tmp_p
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(10)
     assert "MonkeyPatchWarning" not in log_path.read_text()
+
+
+def test_recovery_outcomes_and_replays_are_counted(operations_server, node_clients):
+    """A recovered subscription (official client, two missed messages replayed) and an unknown pid are counted by
+    outcome, under the route."""
+    url = operations_server.url
+    channel = f"history/{uuid.uuid4().hex[:8]}"
+    route = "history/<str:room>"
+    before = scrape(url)
+    node = node_clients(url, channel)
+    assert node.wait_for("connect")[0]["recovered"] is False
+    publisher = WireClient(url).connect(channel)
+    stranger = None
+    try:
+        publish(publisher, channel, ["before"])
+        node.wait_for_texts(1)
+        node.command("drop")
+        node.wait_for("disconnect")
+        publish(publisher, channel, ["missed 1", "missed 2"])
+        node.command("reconnect")
+        assert node.wait_for("connect", 2)[-1]["recovered"] is True
+        assert node.wait_for_texts(3) == ["before", "missed 1", "missed 2"]
+        stranger = WireClient(url).connect(channel, auth={"pid": "unknown"})
+        assert "unknown_session" == stranger.call(channel, "whoami")["recovery_failure"]
+    finally:
+        publisher.close()
+        if stranger is not None:
+            stranger.close()
+    after = scrape(url)
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert 1 == delta("socketio_views_recoveries_total", route=route, outcome="recovered")
+    assert 1 == delta("socketio_views_recoveries_total", route=route, outcome="unknown_session")
+    assert 2 == delta("socketio_views_replayed_messages_total", route=route)
