@@ -12,6 +12,7 @@ import pytest
 import requests
 import socketio
 from django.contrib.auth.models import User
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
 from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.parser import text_string_to_metric_families
@@ -171,6 +172,32 @@ def test_metrics_view_says_when_metrics_are_off():
     assert 404 == response.status_code
     assert b"SOCKETIO_VIEWS['METRICS']" in response.content
     assert 403 == Client().get("/metrics/").status_code
+
+
+def test_metrics_true_without_prometheus_client_says_what_to_install(monkeypatch):
+    """METRICS True where prometheus-client cannot be imported is an ImproperlyConfigured naming the extra."""
+    from socketio_views import metrics
+
+    monkeypatch.setattr(metrics, "prometheus_client", None)
+    with override_settings(SOCKETIO_VIEWS={"METRICS": True}):
+        with pytest.raises(ImproperlyConfigured, match=r"pip install 'socketio-views\[metrics\]'"):
+            metrics.is_enabled()
+    with override_settings(SOCKETIO_VIEWS={}):
+        assert metrics.is_enabled() is False
+        assert metrics.get_meter() is metrics.NULL_METER
+
+
+def test_admin_ui_options_refuse_unknown_keys():
+    """ADMIN_UI: False is off, True gives the defaults, an unknown option is refused with the valid ones listed."""
+    from socketio_views.admin_ui import DEFAULT_OPTIONS, admin_ui_options
+
+    with override_settings(SOCKETIO_VIEWS={}):
+        assert admin_ui_options() is None
+    with override_settings(SOCKETIO_VIEWS={"ADMIN_UI": True}):
+        assert DEFAULT_OPTIONS == admin_ui_options()
+    with override_settings(SOCKETIO_VIEWS={"ADMIN_UI": {"readonly": True}}):
+        with pytest.raises(ImproperlyConfigured, match=r"unknown options \['readonly'\]; valid ones are"):
+            admin_ui_options()
 
 
 def worker_pids(directory):
