@@ -4,6 +4,7 @@ Run them with ``python -m pytest`` (or ``python manage.py test chat``) from ``de
 """
 from datetime import timedelta
 from unittest import mock
+from unittest.mock import ANY
 
 from django.contrib.auth.models import User
 from django.test import override_settings
@@ -18,14 +19,15 @@ from .models import Room
 class RoomChannelTests(ChannelTestCase):
     def test_message_is_acknowledged_and_reaches_everyone(self):
         """A message is acked with {"ok": true} and every subscriber, sender included, gets user and text."""
-        alice = ChannelTestClient(auth={"name": "alice"})
-        bob = ChannelTestClient(auth={"name": "bob"})
-        room = alice.subscribe("rooms/lobby")
-        bob.subscribe("rooms/lobby")
+        ann = ChannelTestClient(auth={"name": "ann"})
+        ben = ChannelTestClient(auth={"name": "ben"})
+        room = ann.subscribe("rooms/lobby")
+        ben.subscribe("rooms/lobby")
 
-        self.assertEqual(room.emit("message", {"text": "hello"}), {"ok": True})
-        alice.assert_received("message", {"user": "alice", "text": "hello"})
-        bob.assert_received("message", {"user": "alice", "text": "hello"})
+        ack = room.emit("message", {"text": "hello"})
+        self.assertEqual({"ok": True, "at": ANY}, ack)
+        ann.assert_received("message", {"user": "ann", "text": "hello", "at": ack["at"]})
+        ben.assert_received("message", {"user": "ann", "text": "hello", "at": ack["at"]})
 
     def test_joining_an_unknown_slug_creates_the_room_and_tells_the_rooms_page(self):
         """Like an IRC channel, a room exists once someone joins it; the rooms page hears of that room alone."""
@@ -50,14 +52,14 @@ class RoomChannelTests(ChannelTestCase):
 
     def test_text_is_trimmed_and_capped(self):
         """Messages are stripped and cut at 500 characters."""
-        room = ChannelTestClient(auth={"name": "alice"}).subscribe("rooms/long")
+        room = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/long")
 
         room.emit("message", {"text": "  " + "x" * 600 + "  "})
-        room.assert_received("message", {"user": "alice", "text": "x" * 500})
+        room.assert_received("message", {"user": "ann", "text": "x" * 500, "at": ANY})
 
     def test_empty_message_is_refused_and_not_broadcast(self):
         """An empty text is answered with code invalid and nobody receives a message."""
-        room = ChannelTestClient(auth={"name": "alice"}).subscribe("rooms/empty")
+        room = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/empty")
 
         self.assertEqual(room.emit("message", {"text": "   "})["error"]["code"], "invalid")
         room.assert_not_received("message")
@@ -73,29 +75,30 @@ class RoomChannelTests(ChannelTestCase):
         room = ChannelTestClient(user=User.objects.get(username="alice"), auth={"name": "mallory"}).subscribe("rooms/a")
 
         room.emit("message", {"text": "hi"})
-        room.assert_received("message", {"user": "alice", "text": "hi"})
+        room.assert_received("message", {"user": "alice", "text": "hi", "at": ANY})
 
     def test_long_nickname_is_cut(self):
         """Nicknames are cut at 30 characters."""
         room = ChannelTestClient(auth={"name": "n" * 40}).subscribe("rooms/names")
 
-        self.assertEqual(room.emit("message", {"text": "x"}), {"ok": True})
-        room.assert_received("message", {"user": "n" * 30, "text": "x"})
+        self.assertEqual(room.emit("message", {"text": "x"}), {"ok": True, "at": ANY})
+        room.assert_received("message", {"user": "n" * 30, "text": "x", "at": ANY})
 
     def test_presence_and_typing(self):
         """The newcomer sees who is online; others see joins, leaves and typing (never the typist)."""
-        alice = ChannelTestClient(auth={"name": "alice"})
-        bob = ChannelTestClient(auth={"name": "bob"})
-        alice_room = alice.subscribe("rooms/notices")
-        bob_room = bob.subscribe("rooms/notices")
+        ann = ChannelTestClient(auth={"name": "ann"})
+        ben = ChannelTestClient(auth={"name": "ben"})
+        ann_room = ann.subscribe("rooms/notices")
+        ben_room = ben.subscribe("rooms/notices")
 
-        self.assertEqual([p["user"] for p in bob_room.received("presence_state")[0]["presences"]], ["alice", "bob"])
-        alice.assert_received("presence_diff", {"joins": [{"sid": bob_room.sid, "user": "bob"}], "leaves": []})
-        bob_room.emit("typing", {})
-        alice.assert_received("typing", {"user": "bob"})
-        bob.assert_not_received("typing")
-        bob.disconnect()
-        alice_room.assert_received("presence_diff", {"joins": [], "leaves": [{"sid": bob_room.sid, "user": "bob"}]})
+        self.assertEqual([p["user"] for p in ben_room.received("presence_state")[0]["presences"]], ["ann", "ben"])
+        ben_entry = {"sid": ben_room.sid, "user": "ben", "person": f"tab:{ben_room.sid}"}
+        ann.assert_received("presence_diff", {"joins": [ben_entry], "leaves": []})
+        ben_room.emit("typing", {})
+        ann.assert_received("typing", {"user": "ben"})
+        ben.assert_not_received("typing")
+        ben.disconnect()
+        ann_room.assert_received("presence_diff", {"joins": [], "leaves": [ben_entry]})
 
     def test_rate_limit_refuses_a_flood(self):
         """More than a burst of 6 messages at once is refused with rate_limited."""
@@ -103,7 +106,7 @@ class RoomChannelTests(ChannelTestCase):
         room = ChannelTestClient(auth={"name": "flood"}).subscribe("rooms/flood")
         with mock.patch("time.time", return_value=2_000_000.0):
             replies = [room.emit("message", {"text": str(n)}) for n in range(7)]
-        self.assertEqual(replies[:6], [{"ok": True}] * 6)
+        self.assertEqual(replies[:6], [{"ok": True, "at": ANY}] * 6)
         self.assertEqual(replies[6]["error"]["code"], "rate_limited")
 
     def test_members_only_room_needs_a_login(self):
@@ -113,7 +116,7 @@ class RoomChannelTests(ChannelTestCase):
         self.assertEqual(refused.exception.code, "login_required")
         room = ChannelTestClient(user=User.objects.get(username="bob")).subscribe("members/members")
         room.emit("message", {"text": "members only"})
-        room.assert_received("message", {"user": "bob", "text": "members only"})
+        room.assert_received("message", {"user": "bob", "text": "members only", "at": ANY})
 
     def test_a_public_slug_cannot_open_a_members_room(self):
         """rooms/members (a members-only room) is refused: the room must be joined as members/members."""
@@ -208,10 +211,11 @@ class PageTests(ChannelTestCase):
         lobby = ChannelTestClient(auth={"name": "a"}).subscribe("rooms/lobby")
         members = ChannelTestClient(user=User.objects.get(username="alice")).subscribe("members/members")
 
+        self.client.force_login(User.objects.get(username="alice"))
         response = self.client.post("/announce/", {"text": "Maintenance at noon"})
         self.assertRedirects(response, "/announce/")
         for room in (lobby, members):
-            room.assert_received("message", {"user": "system", "text": "Maintenance at noon", "system": True})
+            room.assert_received("message", {"user": "system", "text": "Maintenance at noon", "system": True, "at": ANY})
 
     def test_pages_render_with_the_socketio_scripts(self):
         """Rooms and room pages render the client scripts and configuration."""
@@ -222,8 +226,13 @@ class PageTests(ChannelTestCase):
         self.assertIn("#lobby", self.client.get("/").content.decode())
 
     def test_members_room_page_redirects_anonymous_users_to_login(self):
-        """The members-only room's page sends anonymous visitors to the login page."""
-        self.assertRedirects(self.client.get("/rooms/members/"), "/login/?next=/rooms/members/", fetch_redirect_response=False)
+        """The members-only room's page sends anonymous visitors to the login page, which says why and returns to the room."""
+        response = self.client.get("/rooms/members/", follow=True)
+        self.assertRedirects(response, "/login/?next=/rooms/members/")
+        self.assertContains(response, "#members is for members only: log in to join it.")
+        self.assertContains(response, '<input type="hidden" name="next" value="/rooms/members/">', html=True)
+        after_login = self.client.post("/login/", {"username": "bob", "password": "demo", "next": "/rooms/members/"})
+        self.assertRedirects(after_login, "/rooms/members/")
 
     def test_join_form_shows_why_a_room_is_refused(self):
         """The join form applies the same limits, and shows the refusal as the room field's error."""
