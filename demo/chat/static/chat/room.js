@@ -46,7 +46,8 @@
 
   const seen = new Set(); // history offsets shown: a replayed message is never shown twice
   let lastOffset = null;
-  let last = null; // {user, time, day} of the last message shown, for grouping
+  let last = null; // {user, time} of the last message shown, for grouping
+  let lastDay = null; // the day of the last message shown, for day separators
 
   function nearBottom() {
     return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
@@ -95,12 +96,13 @@
   function showMessage(data) {
     const time = data.at ? new Date(data.at) : new Date();
     const day = time.toDateString();
-    if (!last || last.day !== day) {
+    if (lastDay !== day) {
       const separator = document.createElement("li");
       separator.className = "day";
       separator.setAttribute("role", "separator");
       separator.textContent = dayLabel(time);
       append(separator);
+      lastDay = day;
       last = null;
     }
     const author = data.system ? "System" : String(data.user);
@@ -124,7 +126,7 @@
     body.append(linkify(String(data.text)));
     item.append(head, body);
     append(item);
-    last = data.system ? null : { user: author, time: time, day: day };
+    last = data.system ? null : { user: author, time: time };
   }
 
   function showNotice(text) {
@@ -408,8 +410,14 @@
     });
   }
 
-  // On a phone the list of people starts folded.
-  if (window.matchMedia && window.matchMedia("(max-width: 600px)").matches) people.open = false;
+  // The list of people folds away (on a phone it starts folded).
+  const peopleToggle = $("people-toggle");
+  function foldPeople(folded) {
+    peopleToggle.setAttribute("aria-expanded", String(!folded));
+    presenceList.hidden = folded;
+  }
+  peopleToggle.addEventListener("click", () => foldPeople(peopleToggle.getAttribute("aria-expanded") === "true"));
+  foldPeople(Boolean(window.matchMedia && window.matchMedia("(max-width: 600px)").matches));
 
   if (name) {
     room.connect();
