@@ -1,4 +1,4 @@
-"""The demo project (demo/) served by live servers, for tests/test_demo.py and tests/test_browser.py."""
+"""The demo project (demo/) served by live servers, for tests/test_demo.py, tests/test_browser.py and tests/test_demo_browser.py."""
 import os
 import subprocess
 import sys

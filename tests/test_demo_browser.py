@@ -201,8 +201,7 @@ def test_rate_limit_shows_one_countdown_and_keeps_the_message(demo, contexts):
     assert "rate_limited" not in ann.inner_text("main")
     kept = ann.input_value("#text")
     assert kept.startswith("flood ")
-    sent = ann.locator("#messages li.msg").count()
-    assert sent == 6  # the burst the server allows; the rest were refused, not lost
+    expect(ann.locator("#messages li.msg")).to_have_count(6)  # the burst the server allows; the rest refused, not lost
 
     expect(notice).to_be_hidden(timeout=5000)
     assert ann.input_value("#text") == kept
@@ -255,6 +254,9 @@ def test_a_message_sent_during_a_restart_arrives_once_in_both_browsers(demo, con
     for page in (ann, ben):
         expect(page.locator("#messages li.msg")).to_have_count(1)
 
+    for page in (ann, ben):  # every state the status line goes through, in order
+        page.evaluate("""() => { const status = document.getElementById('status'); window.statuses = [];
+            new MutationObserver(() => window.statuses.push(status.textContent)).observe(status, {childList: true}); }""")
     port = int(url.rsplit(":", 1)[1])
     demo.server.stop()
     for page in (ann, ben):
@@ -269,7 +271,11 @@ def test_a_message_sent_during_a_restart_arrives_once_in_both_browsers(demo, con
     )
     demo.server = demo(port=port)
     for page in (ann, ben):
-        expect(page.locator("#status")).to_have_text("Back online", timeout=20_000)
+        expect(page.locator("#status")).to_have_attribute("data-state", "up", timeout=20_000)
+        assert page.evaluate("() => [...new Set(window.statuses)]") in (
+            ["Reconnecting…", "Back online"], ["Reconnecting…", "Back online", "Online"]
+        )
+        expect(page.locator("#room")).to_have_attribute("data-recovered", "true")  # Socket.IO's recovery, from Redis
         expect(page.locator("#messages li.msg", has_text="sent during the outage")).to_have_count(1)
         expect(page.locator("#people")).not_to_have_class(re.compile(r"\boffline\b"))
     say(ben, "after the restart")

@@ -190,7 +190,8 @@
     people.title = online ? "" : "Offline: this list may be out of date";
   }
 
-  SocketIOViews.onConnect(room, ({ reconnected, lost }) => {
+  SocketIOViews.onConnect(room, ({ recovered, reconnected, lost }) => {
+    root.dataset.recovered = String(recovered); // for the curious (and the tests): replayed, not sent again
     remember(name);
     showIdentity();
     setOnline(true);
