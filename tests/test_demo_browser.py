@@ -355,12 +355,19 @@ def test_phone_layout_accessibility_and_screenshots(demo, contexts):
 
 
 def test_the_keyboard_alone_is_enough(demo, contexts):
-    """Without a mouse: Tab to the nickname, join, Tab to the message box, send."""
+    """Without a mouse: a nickname (a taken one first), join, Tab to the message box, send; the nickname is remembered."""
     from playwright.sync_api import expect
 
     page = contexts().new_page()
     page.goto(f"{demo.server.url}/rooms/{room_slug('keys')}/")
     expect(page.locator("#nickname")).to_be_focused()
+    page.keyboard.type("alice")  # a registered user's name: refused, said inline, and the field keeps the focus
+    page.keyboard.press("Enter")
+    expect(page.locator("#nickname-error")).to_have_text(
+        "The name 'alice' belongs to a registered user: log in, or pick another nickname."
+    )
+    expect(page.locator("#nickname")).to_be_focused()
+    page.keyboard.press("Control+A")
     page.keyboard.type("kim")
     page.keyboard.press("Enter")
     expect(page.locator("#status")).to_have_text("Online")
