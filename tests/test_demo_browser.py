@@ -364,7 +364,7 @@ def test_the_keyboard_alone_is_enough(demo, contexts):
     page.keyboard.type("alice")  # a registered user's name: refused, said inline, and the field keeps the focus
     page.keyboard.press("Enter")
     expect(page.locator("#nickname-error")).to_have_text(
-        "The name 'alice' belongs to a registered user: log in, or pick another nickname."
+        'The name "alice" belongs to a registered user: log in, or pick another nickname.'
     )
     expect(page.locator("#nickname")).to_be_focused()
     page.keyboard.press("Control+A")

@@ -45,7 +45,7 @@ def name_refusal(name):
     pass for them without logging in; "system" is the announcements'.
     """
     if name.lower() in RESERVED_NAMES or get_user_model().objects.filter(username__iexact=name).exists():
-        return f"The name {name!r} belongs to a registered user: log in, or pick another nickname."
+        return f'The name "{name}" belongs to a registered user: log in, or pick another nickname.'
     return None
 
 

@@ -93,7 +93,7 @@ def open_room(slug, *, members_only, request):
     """
     normal = normalize_slug(slug)
     if normal != slug:
-        raise RoomRefused(f"Room names are in lower case: join {normal!r}.", code="room_name_not_lower_case")
+        raise RoomRefused(f"Room names are in lower case: join #{normal}.", code="room_name_not_lower_case")
     room = Room.objects.filter(slug=slug).first()
     if room is not None:
         return room, False
