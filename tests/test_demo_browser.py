@@ -120,6 +120,17 @@ def screenshot(page, name):
     return path
 
 
+def assert_controls_labelled(page):
+    """Every control in Playwright's ARIA snapshot of ``page`` has a name; return the snapshot."""
+    snapshot = page.locator("body").aria_snapshot()
+    controls = [line.strip() for line in snapshot.splitlines()
+                if re.match(r"\s*- '?(button|textbox|link|checkbox|combobox|searchbox)\b", line)]
+    assert controls, snapshot
+    unnamed = [line for line in controls if not re.match(r'- \'?\w+ "[^"]+"', line)]  # quoted when the name has a "#"
+    assert unnamed == [], snapshot
+    return snapshot
+
+
 def texts(page):
     return page.locator("#messages li.msg .text").all_inner_texts()
 
@@ -343,12 +354,7 @@ def test_phone_layout_accessibility_and_screenshots(demo, contexts):
     assert PHONE["height"] - 140 < send["y"] + send["height"] <= PHONE["height"]
 
     # Every control has an accessible name; the messages are a live log.
-    snapshot = room.locator("body").aria_snapshot()
-    controls = [line.strip() for line in snapshot.splitlines()
-                if re.match(r"\s*- (button|textbox|link|checkbox|combobox|searchbox)\b", line)]
-    assert controls, snapshot
-    unnamed = [line for line in controls if not re.match(r'- \w+ "[^"]+"', line)]
-    assert unnamed == [], snapshot
+    snapshot = assert_controls_labelled(room)
     assert '- textbox "Message"' in snapshot and 'log "Messages in #members"' in snapshot, snapshot
     assert re.search(r'- button "Online \d+" \[expanded\]', snapshot), snapshot
     expect(room.locator("#messages")).to_have_attribute("aria-live", "polite")
@@ -367,6 +373,7 @@ def test_the_keyboard_alone_is_enough(demo, contexts):
         'The name "alice" belongs to a registered user: log in, or pick another nickname.'
     )
     expect(page.locator("#nickname")).to_be_focused()
+    assert 'textbox "Pick a nickname to join #keys-' in assert_controls_labelled(page)
     page.keyboard.press("Control+A")
     page.keyboard.type("kim")
     page.keyboard.press("Enter")
@@ -376,6 +383,7 @@ def test_the_keyboard_alone_is_enough(demo, contexts):
             break
         page.keyboard.press("Tab")
     expect(page.locator("#text")).to_be_focused()
+    assert '- button "Change nickname"' in assert_controls_labelled(page)
     page.keyboard.type("typed without a mouse")
     page.keyboard.press("Enter")
     expect(page.locator("#messages li.msg.own")).to_contain_text("typed without a mouse")
