@@ -7,16 +7,27 @@ the room ``room-<id>`` is the namespace ``/room-<id>``, every message is sent
 with ``socket.send(data)`` (the ``message`` event), and the root namespace
 ``/`` receives what is sent to every connection.
 """
+import json
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
 import pytest
 import requests
 
 from socketio_views.testing import LiveServer
 from tests.djsocketio_chat.models import ChatRoom, ChatUser
 
+from .ci import require
 from .waiting import wait_until
 from .wire import WireClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+NODE_CHAT = Path(__file__).parent / "node" / "djsocketio_chat.js"
+NODE_PATH = os.environ.get("NODE_PATH") or str(Path(__file__).parent.parent / "node_modules")
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +103,7 @@ def test_a_message_before_joining_is_ignored(chat_server, join):
     bob.wait_for(channel, "message", 2)
     assert ann.call(channel, "message", {"room": room.id, "action": "message", "message": "psst"}) is None
     bob.emit(channel, "message", {"room": room.id, "action": "message", "message": "anyone?"})
-    bob.wait_for(channel, "message", 3)
+    wait_until(lambda: any(m.get("message") == "anyone?" for m in messages(ann, channel)))
     assert [m["message"] for m in messages(ann, channel) if m["action"] == "message"] == ["anyone?"]
 
 
@@ -125,3 +136,40 @@ def test_send_by_session_id(chat_server, join):
     unknown = requests.post(chat_server.url + "/direct_message/", {"session": "nobody", "message": "hi"}, timeout=5)
     assert unknown.json()["sent"] is False
     assert "There is no socket with the session ID 'nobody'" in unknown.json()["error"]
+
+
+def test_the_browser_side_on_socket_io_client(chat_server, join):
+    """The migrated chat.js code (tests/node/djsocketio_chat.js) joins, talks and leaves with socket.io-client 4."""
+    require(shutil.which("node"), "node is not installed")
+    room = ChatRoom.objects.create(name="Node")
+    channel = f"room-{room.id}"
+    bob = join(channel)
+    bob.emit(channel, "message", {"room": room.id, "action": "start", "name": "bob"})
+    bob.wait_for(channel, "message", 2)
+    node = subprocess.Popen(
+        ["node", str(NODE_CHAT), chat_server.url, str(room.id), "nina", "hi from node"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NODE_PATH": NODE_PATH},
+    )
+    printed = []
+    reader = threading.Thread(target=lambda: printed.extend(json.loads(line) for line in node.stdout), daemon=True)
+    reader.start()
+    try:
+        nina = wait_until(lambda: ChatUser.objects.filter(name="nina").first(), timeout=15)
+        said = {"room": room.id, "action": "message", "message": "hi from node", "name": "nina"}
+        assert bob.wait_for(channel, "message", 4)[2:] == [{"action": "join", "name": "nina", "id": nina.id}, said]
+        wait_until(lambda: len(printed) >= 3, timeout=10, message=lambda: f"node printed {printed}")
+        assert printed == [{"action": "started", "users": ["bob"]}, {"action": "join", "name": "nina", "id": nina.id}, said]
+        node.stdin.write("quit\n")
+        node.stdin.flush()
+        assert node.wait(10) == 0
+    finally:
+        if node.poll() is None:
+            node.kill()
+            node.wait(10)
+        reader.join(10)
+        node.stdin.close()
+        node.stdout.close()
+    assert bob.wait_for(channel, "message", 5)[4] == {"action": "leave", "name": "nina", "id": nina.id}
