@@ -3,6 +3,7 @@ import re
 
 import pytest
 
+from socketio_views import SubscriptionRefused
 from socketio_views.compat import NoSocket, broadcast, broadcast_channel, events, send
 from socketio_views.compat.events import EVENTS, EventError
 from socketio_views.compat.sockets import connections
@@ -241,3 +242,31 @@ def test_urls_import_every_apps_events_module():
 
     assert (chat_events.message, re.compile("^room-")) in events.on_message.handlers
     assert (chat_events.finish, re.compile("^room-")) in events.on_finish.handlers
+
+
+def test_the_chat_ported_to_a_channel_view_behaves_as_the_compat_one():
+    """tests/djsocketio_chat/channels.py, the port shown in the docs, sends what events.py sends."""
+    from tests.djsocketio_chat.channels import router
+    from tests.djsocketio_chat.models import ChatRoom
+
+    room = ChatRoom.objects.create(name="Lobby")
+    channel = f"room-{room.id}"
+    ann, bob = ChannelTestClient(router=router), ChannelTestClient(router=router)
+    a, b = ann.subscribe(channel), bob.subscribe(channel)
+    a.emit("message", {"room": room.id, "action": "start", "name": "<i>ann</i>"})
+    ann_id = room.users.get(name="ann").id
+    assert a.received("message") == [{"action": "started", "users": []}, {"action": "join", "name": "ann", "id": ann_id}]
+    assert room.users.get(name="ann").session == ann.connection_id
+    b.emit("message", {"room": room.id, "action": "start", "name": "ann"})
+    assert b.received("message")[-1] == {"action": "in-use"}
+    b.emit("message", {"room": room.id, "action": "start", "name": "bob"})
+    a.emit("message", {"room": room.id, "action": "message", "message": "<b>hi</b>"})
+    said = {"room": room.id, "action": "message", "message": "hi", "name": "ann"}
+    assert a.received("message")[-1] == b.received("message")[-1] == said
+    a.unsubscribe()
+    assert b.received("message")[-1] == {"action": "leave", "name": "ann", "id": ann_id}
+    assert a.received("message")[-1] == said
+    assert list(room.users.values_list("name", flat=True)) == ["bob"]
+    with pytest.raises(SubscriptionRefused) as refused:
+        ann.subscribe("room-999999")
+    assert refused.value.code == "refused"
