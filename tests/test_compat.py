@@ -270,3 +270,13 @@ def test_the_chat_ported_to_a_channel_view_behaves_as_the_compat_one():
     with pytest.raises(SubscriptionRefused) as refused:
         ann.subscribe("room-999999")
     assert refused.value.code == "refused"
+
+
+def test_each_message_is_logged_by_the_receiver_the_docs_show(client, router, caplog):
+    """tests/djsocketio_chat/logs.py logs one line per message, as SOCKETIO_MESSAGE_LOG_FORMAT did."""
+    room = client().subscribe("room-1")
+    with caplog.at_level("INFO", logger="chat.messages"):
+        room.emit("message", {"text": "hi"})
+    assert [r.getMessage() for r in caplog.records if r.name == "chat.messages"] == [
+        "127.0.0.1 \"Socket.IO message on room-1: {'text': 'hi'}\""
+    ]

@@ -7,3 +7,6 @@ class DjangoSocketioChatConfig(AppConfig):
     name = "tests.djsocketio_chat"
     label = "djsocketio_chat"
     default_auto_field = "django.db.models.AutoField"
+
+    def ready(self):
+        from . import logs  # noqa: F401 (connects the message_received receiver)
