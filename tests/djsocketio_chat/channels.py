@@ -7,35 +7,38 @@ from .models import ChatRoom
 
 
 class ChatRoomChannel(ChannelView):
-    """One person in one room: the channel ``room-<id>``, the same names and messages as events.py."""
+    """One person in a room, the channel ``room-<id>``: the messages of events.py."""
 
     def on_subscribe(self, room_id):
         self.room = ChatRoom.objects.filter(id=room_id).first()
         self.chat_user = None  # was context["user"]
-        return self.room is not None  # False refuses: the room does not exist
+        return self.room is not None  # False refuses: no such room
 
     def on_message(self, message, room_id):
         if message["action"] == "start":
-            user, created = self.room.users.get_or_create(name=strip_tags(message["name"]))
+            name = strip_tags(message["name"])
+            user, created = self.room.users.get_or_create(name=name)
             if not created:
                 self.send({"action": "in-use"})  # was socket.send()
                 return
             self.chat_user = user
-            self.send({"action": "started", "users": [u.name for u in self.room.users.exclude(id=user.id)]})
+            others = self.room.users.exclude(id=user.id)
+            self.send({"action": "started", "users": [u.name for u in others]})
             user.session = self.connection_id  # was socket.session.session_id
             user.save()
-            # was socket.send_and_broadcast_channel(): a broadcast includes the sender
+            # was socket.send_and_broadcast_channel(): broadcast() includes the sender
             self.broadcast({"action": "join", "name": user.name, "id": user.id})
         elif message["action"] == "message" and self.chat_user is not None:
             text = strip_tags(message["message"])
             self.broadcast({**message, "message": text, "name": self.chat_user.name})
 
     def on_disconnect(self, room_id):  # was @events.on_finish(channel="^room-")
-        if self.chat_user is not None:
+        user = self.chat_user
+        if user is not None:
             # was socket.broadcast_channel(): everyone but the sender
-            left = {"action": "leave", "name": self.chat_user.name, "id": self.chat_user.id}
+            left = {"action": "leave", "name": user.name, "id": user.id}
             self.broadcast(left, include_self=False)
-            self.chat_user.delete()
+            user.delete()
 
 
 router = ChannelRouter()

@@ -11,4 +11,5 @@ logger = logging.getLogger("chat.messages")
 @receiver(message_received)
 def log_message(sender, view, event, data, **kwargs):
     """Log who sent which event on which channel, with its data."""
-    logger.info('%s "Socket.IO %s on %s: %s"', view.request.META.get("REMOTE_ADDR"), event, view.channel, data)
+    address = view.request.META.get("REMOTE_ADDR")
+    logger.info('%s "Socket.IO %s on %s: %s"', address, event, view.channel, data)

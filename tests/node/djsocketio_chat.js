@@ -10,14 +10,18 @@ const { io } = require("socket.io-client");
 
 // start-chat
 function startChat(roomId, name, messaged, url = "") {
-  // Was: socket = new io.Socket(); socket.connect(); then socket.subscribe("room-" + roomId).
-  const everyone = io(url + "/"); // where broadcast() and send(session_id) arrive
-  const room = io(url + "/room-" + roomId); // the channel "room-<id>", on the same connection
+  // Was: socket = new io.Socket(); socket.connect();
+  //      socket.subscribe("room-" + roomId);
+  const everyone = io(url + "/"); // broadcast() and send(session_id) arrive here
+  const room = io(url + "/room-" + roomId); // the channel, on the same connection
   everyone.on("message", messaged);
   room.on("message", messaged);
-  // Socket.IO subscribes again by itself after a reconnection: announce the name each time.
-  room.on("connect", () => room.send({ room: roomId, action: "start", name: name }));
-  return room; // talk with room.send({room: roomId, action: "message", message: text})
+  // Socket.IO subscribes again after a reconnection: announce the name each time.
+  room.on("connect", () => {
+    room.send({ room: roomId, action: "start", name: name });
+  });
+  // To talk: room.send({room: roomId, action: "message", message: text})
+  return room;
 }
 // end-start-chat
 
