@@ -280,3 +280,23 @@ def test_each_message_is_logged_by_the_receiver_the_docs_show(client, router, ca
     assert [r.getMessage() for r in caplog.records if r.name == "chat.messages"] == [
         "127.0.0.1 \"Socket.IO message on room-1: {'text': 'hi'}\""
     ]
+
+
+def test_register_serves_the_channels_a_router_does_not_with_the_events_handlers(router):
+    """compat.register(router) after a ported view: its channels go to the view, every other one to events.py."""
+    from socketio_views.compat import EventsChannel
+    from tests.djsocketio_chat.channels import ChatRoomChannel
+    from tests.djsocketio_chat.models import ChatRoom
+    from tests.djsocketio_chat.routing import router as mixed
+
+    @events.on_message(channel="^dashboard$")
+    def dashboard(request, socket, context, message):
+        socket.send({"seen": message})
+
+    room = ChatRoom.objects.create(name="Lobby")
+    client = ChannelTestClient(router=mixed)
+    assert type(client.subscribe(f"room-{room.id}").view) is ChatRoomChannel
+    board = client.subscribe("dashboard")
+    assert type(board.view) is EventsChannel
+    board.emit("message", {"n": 1})
+    assert board.received("message") == [{"seen": {"n": 1}}]

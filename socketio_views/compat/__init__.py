@@ -13,6 +13,9 @@ and in ``urls.py``, the one line that serves every app's ``events.py``::
 
     path("socket.io/", include("socketio_views.compat.urls")),
 
+To serve some channels with views of your own on the same endpoint,
+:func:`register` the compat handlers last on your router.
+
 Each django-socketio channel is a channel here (the browser subscribes to
 ``room-1`` with ``io("/room-1")``); the channel-less socket of
 django-socketio is the root namespace ``io("/")``. See
@@ -20,5 +23,6 @@ django-socketio is the root namespace ``io("/")``. See
 """
 from . import events
 from .utils import NoSocket, broadcast, broadcast_channel, send
+from .views import EventsChannel, register
 
-__all__ = ["NoSocket", "broadcast", "broadcast_channel", "events", "send"]
+__all__ = ["EventsChannel", "NoSocket", "broadcast", "broadcast_channel", "events", "register", "send"]

@@ -8,19 +8,13 @@ Example usage, in the project's ``urls.py``::
 Importing it imports the ``events`` module of every installed app (as
 django-socketio's ``urls.py`` did), so that their handlers are registered;
 an ``events`` module that fails to import raises, instead of being skipped.
+To serve some channels with views of your own on the same endpoint, use
+:func:`socketio_views.compat.register` on your router instead.
 """
-from django.utils.module_loading import autodiscover_modules
-
 from ..routers import ChannelRouter
-from .views import EventsChannel
-
-#: Matches every channel name, the root namespace's ``""`` included.
-EVERY_CHANNEL = r"^.*$"
-
-autodiscover_modules("events")
+from .views import register
 
 #: The router of the compat layer: every channel is served by :class:`~socketio_views.compat.views.EventsChannel`.
-router = ChannelRouter()
-router.register(EVERY_CHANNEL, EventsChannel, name="events", regex=True)
+router = register(ChannelRouter())
 
 urlpatterns = router.urls

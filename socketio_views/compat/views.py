@@ -3,6 +3,7 @@
 channel with the handlers registered in :mod:`socketio_views.compat.events`.
 """
 import engineio
+from django.utils.module_loading import autodiscover_modules
 
 from ..views import ChannelView
 from . import events
@@ -31,8 +32,8 @@ class EventsChannel(ChannelView):
     * A handler that raises runs ``on_error``; the client then receives the
       ``server_error`` of any failing handler. The subscription stays.
 
-    Subclass it to add socketio_views features (mixins, history) and
-    register the subclass instead (see ``socketio_views.compat.urls``).
+    Subclass it to add socketio_views features (mixins, history) and pass
+    the subclass to :func:`register`.
     """
 
     def on_subscribe(self):
@@ -83,3 +84,24 @@ class EventsChannel(ChannelView):
             del connection.views[self.channel]
         if not connection.views and connections.get(connection.connection_id) is connection:
             del connections[connection.connection_id]
+
+
+#: Matches every channel name, the root namespace's ``""`` included.
+EVERY_CHANNEL = r"^.*$"
+
+
+def register(router, view_class=EventsChannel):
+    """Serve every channel that ``router``'s patterns so far do not match with the ``events.py`` handlers.
+
+    Imports the ``events`` module of every installed app (as django-socketio
+    did; one that fails to import raises), then registers ``view_class``
+    under a pattern that matches every channel name: register it after the
+    patterns of your own views, which then take precedence. Example usage::
+
+        router = ChannelRouter()
+        router.register("room-<int:room_id>", ChatRoomChannel)  # ported
+        compat.register(router)  # any other channel: events.py's handlers
+    """
+    autodiscover_modules("events")
+    router.register(EVERY_CHANNEL, view_class, name="events", regex=True)
+    return router
