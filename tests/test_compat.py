@@ -300,3 +300,21 @@ def test_register_serves_the_channels_a_router_does_not_with_the_events_handlers
     assert type(board.view) is EventsChannel
     board.emit("message", {"n": 1})
     assert board.received("message") == [{"seen": {"n": 1}}]
+
+
+def test_an_exception_in_on_subscribe_refuses_the_subscription(client, calls):
+    """A handler raising PermissionDenied in on_subscribe refuses with permission_denied, after on_error; nothing is kept."""
+    from django.core.exceptions import PermissionDenied
+
+    calls.record("on_error", "^staff-")
+
+    @events.on_subscribe(channel="^staff-")
+    def staff_only(request, socket, context, channel):
+        raise PermissionDenied("Staff only.")
+
+    ann = client()
+    with pytest.raises(SubscriptionRefused) as refused:
+        ann.subscribe("staff-room")
+    assert (refused.value.code, refused.value.message) == ("permission_denied", "Staff only.")
+    assert [(name, channel, type(exc)) for name, channel, exc in calls] == [("on_error", "staff-room", PermissionDenied)]
+    assert ann.connection_id not in connections
