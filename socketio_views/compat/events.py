@@ -42,6 +42,10 @@ class Event:
         self.handlers = []
 
     def __call__(self, handler=None, channel=None):
+        """Register ``handler`` (for the channels ``channel`` matches, if given) and return it.
+
+        Called with ``channel`` only, return a decorator.
+        """
         if handler is None:
             return lambda handler: self(handler, channel)
         if not callable(handler):

@@ -37,6 +37,7 @@ class EventsChannel(ChannelView):
     """
 
     def on_subscribe(self):
+        """Run ``on_connect`` (first subscription of the connection), then ``on_subscribe``."""
         connection = connections.get(self.connection_id)
         first = connection is None
         if first:
@@ -53,9 +54,11 @@ class EventsChannel(ChannelView):
             raise
 
     def on_message(self, data):
+        """Run ``on_message`` with ``data``."""
         self._run(events.on_message, data)
 
     def on_disconnect(self):
+        """Run ``on_disconnect`` (if the client went away), ``on_unsubscribe``, then ``on_finish``."""
         try:
             if self.disconnect_reason in CLIENT_REASONS:
                 self._run(events.on_disconnect)
