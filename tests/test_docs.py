@@ -1,0 +1,220 @@
+"""What the documentation claims, checked against the code.
+
+Each test quotes the page it keeps true: if the behaviour changes, the test
+fails; if the page is rewritten to say something else, the quote no longer
+matches and the test fails too, until the test is updated with it.
+"""
+import ast
+import datetime
+import json
+import re
+from pathlib import Path
+
+import pytest
+import socketio
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from socketio_views import ChannelRouter, ChannelView, backends, conf, history, mixins, presence, throttling
+from socketio_views.server import make_server
+from socketio_views.testing import ChannelTestClient, SubscriptionRefused
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+
+def page(name):
+    """The text of docs/<name>, with runs of whitespace made single spaces."""
+    return " ".join((DOCS / name).read_text().split())
+
+
+def says(name, sentence):
+    """Assert that docs/<name> says ``sentence`` (whitespace-insensitive)."""
+    assert " ".join(sentence.split()) in page(name), f"docs/{name} no longer says: {sentence}"
+
+
+# The seven claims a review found wrong (issue 17), each now true and kept so.
+
+
+def test_server_options_win_over_max_message_size_and_backend():
+    """max_http_buffer_size and client_manager in SERVER_OPTIONS silently win; namespaces raises TypeError."""
+    says("settings.rst", "given both ways, the value in ``SERVER_OPTIONS`` wins, silently.")
+    says("settings.rst", "a ``client_manager`` in ``SERVER_OPTIONS`` silently replaces it")
+    says("settings.rst", "Passing it in ``SERVER_OPTIONS`` makes creating the server fail with ``TypeError``.")
+    with override_settings(SOCKETIO_VIEWS={"SERVER_OPTIONS": {"max_http_buffer_size": 1234}}):
+        assert make_server().eio.max_http_buffer_size == 1234
+    with override_settings(SOCKETIO_VIEWS={"MAX_MESSAGE_SIZE": 4321}):
+        assert make_server().eio.max_http_buffer_size == 4321
+    manager = socketio.Manager()
+    with override_settings(SOCKETIO_VIEWS={"SERVER_OPTIONS": {"client_manager": manager}}):
+        assert make_server().manager is manager
+    with override_settings(SOCKETIO_VIEWS={"SERVER_OPTIONS": {"namespaces": ["/a"]}}):
+        with pytest.raises(TypeError, match="namespaces"):
+            make_server()
+
+
+def test_misplaced_mixins_are_refused_when_the_class_is_created():
+    """A mixin listed after ChannelView raises ImproperlyConfigured with the corrected line."""
+    says("security.rst", "Placed after ``ChannelView``, they would never be called, so the class definition "
+         "raises ``ImproperlyConfigured`` with the corrected line.")
+    with pytest.raises(
+        ImproperlyConfigured,
+        match=re.escape("Put mixins before ChannelView: class Late(LoginRequiredMixin, "),
+    ):
+        class Late(ChannelView, mixins.LoginRequiredMixin):
+            pass
+
+
+@pytest.mark.django_db
+def test_a_handle_no_permission_that_returns_still_refuses():
+    """An override of handle_no_permission() that returns refuses with permission_denied."""
+    says("security.rst", "if an override returns instead of raising, the subscription is refused all the "
+         "same, with ``permission_denied``.")
+
+    class Forgetful(mixins.LoginRequiredMixin, ChannelView):
+        def handle_no_permission(self):
+            return None
+
+    router = ChannelRouter()
+    router.register("forgetful", Forgetful)
+    with pytest.raises(SubscriptionRefused) as refused:
+        ChannelTestClient(router=router).subscribe("forgetful")
+    assert refused.value.code == "permission_denied"
+
+
+@pytest.mark.django_db
+def test_a_value_json_cannot_carry_is_a_server_error_in_tests():
+    """In ChannelTestClient, returning or sending a datetime gives the server_error ack; emit() does not raise."""
+    says("testing.rst", "A handler that sends or returns such a value fails with ``server_error``")
+
+    class Clock(ChannelView):
+        def on_now(self, data):
+            return {"at": datetime.datetime(2026, 1, 1)}
+
+        def on_tell(self, data):
+            self.send({"at": datetime.datetime(2026, 1, 1)})
+            return {"ok": True}
+
+    router = ChannelRouter()
+    router.register("clock", Clock)
+    clock = ChannelTestClient(router=router).subscribe("clock")
+    assert clock.emit("now")["error"]["code"] == "server_error"
+    assert clock.emit("tell")["error"]["code"] == "server_error"
+    assert clock.emit("now")["error"]["code"] == "server_error", "the subscription lives on"
+
+
+def backend_table():
+    """The rows of the table under "What each BACKEND URL shares" in docs/scaleout.rst."""
+    text = (DOCS / "scaleout.rst").read_text()
+    section = text[text.index(".. _backend-urls:"):text.index("What crosses processes")]
+    rows = re.findall(r'^   "(.*)", "(.*)", "(.*)"$', section, flags=re.MULTILINE)
+    assert len(rows) >= 8
+
+    def value(cell):
+        if cell == "each process's memory":
+            return None
+        assert cell.startswith("``") and cell.endswith("``"), cell
+        return ast.literal_eval(cell[2:-2]) if cell == "``None``" else cell[2:-2]
+
+    return [tuple(value(cell) for cell in row) for row in rows]
+
+
+@pytest.mark.parametrize("backend, shared_in, rate_limits_in", backend_table())
+def test_each_backend_url_shares_what_the_table_says(backend, shared_in, rate_limits_in):
+    """Presence, history and rate limits go where docs/scaleout.rst's table says, for each BACKEND scheme."""
+    with override_settings(SOCKETIO_VIEWS={"BACKEND": backend}):
+        assert backends.presence_url() == shared_in
+        assert (conf.views_settings.HISTORY_URL or backends.shared_redis_url()) == shared_in
+        assert backends.rate_limit_storage_url() == (rate_limits_in or "memory://")
+
+
+def test_override_settings_reaches_the_cached_stores():
+    """override_settings(SOCKETIO_VIEWS=...) makes the presence and history stores and the rate limiters anew."""
+    says("settings.rst", "``override_settings(SOCKETIO_VIEWS=...)`` reaches every key")
+    before = presence.get_presence(), history._store.get(), throttling._limiters.get()
+    assert isinstance(before[0], presence.MemoryPresence)
+    with override_settings(SOCKETIO_VIEWS={"PRESENCE_URL": "redis://127.0.0.1:6379/0", "HISTORY_URL": "redis://127.0.0.1:6379/0"}):
+        during = presence.get_presence(), history._store.get(), throttling._limiters.get()
+        assert isinstance(during[0], presence.RedisPresence)
+        assert isinstance(during[1], history.RedisHistory)
+        assert during[2] is not before[2]
+    after = presence.get_presence(), history._store.get()
+    assert isinstance(after[0], presence.MemoryPresence) and after[0] is not before[0]
+    assert isinstance(after[1], history.MemoryHistory)
+
+
+def test_pip_users_need_no_node():
+    """The pages say pip needs no Node.js, and name the browser client's version that package-lock.json pins.
+
+    tests/test_packaging.py installs the built sdist and wheel in a fresh venv
+    with no npm on PATH and fetches the client from the installed package.
+    """
+    says("tutorial.rst", "It needs no Node.js and no npm: the wheel and the sdist both carry the official")
+    says("browser.rst", "so ``pip install`` users need no Node.js")
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    version = lock["packages"]["node_modules/socket.io-client"]["version"]
+    says("tutorial.rst", f"`socket.io-client <https://www.npmjs.com/package/socket.io-client>`_ {version} as a static file")
+    packaging_tests = (ROOT / "tests" / "test_packaging.py").read_text()
+    assert "def test_a_fresh_venv_without_npm_installs_it_and_serves_the_browser_client" in packaging_tests
+
+
+# The reference is complete.
+
+
+def documented_defaults():
+    """{key: the default its section of docs/settings.rst gives}, from its ``Default:`` line."""
+    text = (DOCS / "settings.rst").read_text()
+    sections = re.split(r"^(.+)\n=+\n", text, flags=re.MULTILINE)
+    found = {}
+    for title, body in zip(sections[1::2], sections[2::2]):
+        keys = re.findall(r"``([A-Z_]+)``", title)
+        match = re.search(r"^Defaults?: (.+?)\.(?: \(|$)", body, flags=re.MULTILINE)
+        if not keys or not match:
+            continue
+        values = re.findall(r"``(.+?)``", match.group(1))
+        assert len(values) == len(keys), f"the section {title!r} gives {len(values)} defaults for {len(keys)} keys"
+        for key, value in zip(keys, values):
+            found[key] = ast.literal_eval(value)
+    return found
+
+
+def test_every_setting_is_documented_with_its_default():
+    """Every key of conf.DEFAULTS has a section in docs/settings.rst whose Default: line is its default."""
+    documented = documented_defaults()
+    assert sorted(documented) == sorted(conf.DEFAULTS), "a key is missing from docs/settings.rst, or unknown"
+    for key, default in conf.DEFAULTS.items():
+        assert documented[key] == default, f"docs/settings.rst gives {key} the default {documented[key]!r}"
+
+
+def package_modules():
+    """Every module of the package, dotted (socketio_views.apps and the management command aside)."""
+    modules = []
+    for path in sorted((ROOT / "socketio_views").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if "management" in parts or parts[-1] == "apps" or parts == ("socketio_views", "templatetags"):
+            continue
+        modules.append(".".join(parts))
+    return modules
+
+
+def test_every_module_has_its_api_page():
+    """docs/api/ has one page per module (the testing package's submodules on its page), each in the index."""
+    index = (DOCS / "api.rst").read_text()
+    testing_page = (DOCS / "api" / "socketio_views.testing.rst").read_text()
+    for module in package_modules():
+        if module.startswith("socketio_views.testing."):
+            assert module in testing_page, f"{module} is not on the page of socketio_views.testing"
+            continue
+        assert (DOCS / "api" / f"{module}.rst").exists(), f"docs/api/{module}.rst is missing"
+        assert f"   api/{module}\n" in index, f"docs/api.rst does not list {module}"
+
+
+def test_the_tutorial_and_concepts_are_in_the_index():
+    """The contents are grouped as Tutorial / Topics / How-to / Reference."""
+    index = (DOCS / "index.rst").read_text()
+    captions = re.findall(r"^   :caption: (.+)$", index, flags=re.MULTILINE)
+    assert captions == ["Tutorial", "Topics", "How-to", "Reference"]
+    for name in ("tutorial", "concepts", "faq", "migrating", "glossary", "changes"):
+        assert f"   {name}\n" in index
