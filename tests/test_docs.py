@@ -218,3 +218,75 @@ def test_the_tutorial_and_concepts_are_in_the_index():
     assert captions == ["Tutorial", "Topics", "How-to", "Reference"]
     for name in ("tutorial", "concepts", "faq", "migrating", "glossary", "changes"):
         assert f"   {name}\n" in index
+
+
+def test_the_js_helpers_settings_and_codes_are_documented():
+    """Each default of socketio_views.js is in docs/browser.rst with its value, and its own code in docs/errors.rst."""
+    script = (ROOT / "socketio_views" / "static" / "socketio_views" / "socketio_views.js").read_text()
+    defaults = re.search(r"const defaults = \{(.*?)\};", script).group(1)
+    pairs = re.findall(r"(\w+): ([^,]+)", defaults)
+    assert pairs
+    for name, value in pairs:
+        says("browser.rst", f"``{name}`` (default ``{value.strip()}``)")
+    for code in re.findall(r'code: "(\w+)"', script):
+        says("errors.rst", f"``{code}``")
+        says("browser.rst", f"``{code}``")
+
+
+#: The longest code line a block shows without scrolling sideways at 1280 px
+#: with the furo theme (measured with Chromium: 736 px of 8.1 px characters),
+#: and in a block nested in a list or definition (696 px).
+CODE_WIDTH, NESTED_CODE_WIDTH = 90, 85
+
+
+def code_blocks(path):
+    """(line number, indent, [lines]) of each code block and literalinclude of an .rst file."""
+    from types import SimpleNamespace
+
+    from sphinx.directives.code import LiteralIncludeReader
+
+    lines = path.read_text().splitlines()
+    number = 0
+    while number < len(lines):
+        line = lines[number]
+        number += 1
+        stripped = line.lstrip()
+        indent = len(line) - len(stripped)
+        include = re.match(r"\.\. literalinclude:: (\S+)", stripped)
+        if include:
+            options = {}
+            while number < len(lines) and re.match(r"\s+:([\w-]+):", lines[number]):
+                name, value = re.match(r"\s+:([\w-]+):(.*)", lines[number]).groups()
+                options[name] = int(value) if name == "dedent" else value.strip()
+                number += 1
+            reader = LiteralIncludeReader(
+                str(path.parent / include.group(1)), options, SimpleNamespace(source_encoding="utf-8")
+            )
+            yield number, indent, reader.read()[0].splitlines()
+        elif re.match(r"\.\. (code-block|code|sourcecode)::", stripped) or (
+            stripped.endswith("::") and not stripped.startswith("..")
+        ):
+            block, start = [], number
+            while number < len(lines) and (not lines[number].strip() or len(lines[number]) - len(lines[number].lstrip()) > indent):
+                if not re.match(r"\s+:[\w-]+:", lines[number]) or block:
+                    block.append(lines[number])
+                number += 1
+            body = [text for text in block if text.strip()]
+            inner = min((len(text) - len(text.lstrip()) for text in body), default=0)
+            yield start, indent, [text[inner:] for text in block]
+
+
+def test_code_blocks_fit_the_page_at_1280_px():
+    """No code line in the docs is wider than a furo page shows at 1280 px without scrolling."""
+    too_wide = []
+    for path in sorted(DOCS.rglob("*.rst")):
+        if "_build" in path.parts:
+            continue
+        for number, indent, block in code_blocks(path):
+            limit = CODE_WIDTH if indent == 0 else NESTED_CODE_WIDTH
+            too_wide += [
+                f"{path.relative_to(ROOT)}:{number}: {len(text)} > {limit}: {text.strip()[:50]}"
+                for text in block
+                if len(text) > limit
+            ]
+    assert too_wide == []

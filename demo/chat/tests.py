@@ -17,7 +17,7 @@ from .models import Room
 
 class RoomChannelTests(ChannelTestCase):
     def test_message_is_acknowledged_and_reaches_everyone(self):
-        """A message is acked with {"ok": true} and every subscriber, sender included, gets user and text."""
+        """A message is acked with {"ok": true}; every subscriber, the sender too, gets it."""
         alice = ChannelTestClient(auth={"name": "alice"})
         bob = ChannelTestClient(auth={"name": "bob"})
         room = alice.subscribe("rooms/lobby")
@@ -70,7 +70,8 @@ class RoomChannelTests(ChannelTestCase):
 
     def test_logged_in_user_chats_under_their_username(self):
         """A logged-in user's username is the nickname, whatever auth says."""
-        room = ChannelTestClient(user=User.objects.get(username="alice"), auth={"name": "mallory"}).subscribe("rooms/a")
+        alice = User.objects.get(username="alice")
+        room = ChannelTestClient(user=alice, auth={"name": "mallory"}).subscribe("rooms/a")
 
         room.emit("message", {"text": "hi"})
         room.assert_received("message", {"user": "alice", "text": "hi"})
@@ -107,11 +108,12 @@ class RoomChannelTests(ChannelTestCase):
         self.assertEqual(replies[6]["error"]["code"], "rate_limited")
 
     def test_members_only_room_needs_a_login(self):
-        """members/<slug> refuses anonymous users with login_required and accepts users."""
+        """members/<slug> refuses anonymous users (login_required) and accepts users."""
         with self.assertRaises(SubscriptionRefused) as refused:
             ChannelTestClient(auth={"name": "x"}).subscribe("members/members")
         self.assertEqual(refused.exception.code, "login_required")
-        room = ChannelTestClient(user=User.objects.get(username="bob")).subscribe("members/members")
+        bob = User.objects.get(username="bob")
+        room = ChannelTestClient(user=bob).subscribe("members/members")
         room.emit("message", {"text": "members only"})
         room.assert_received("message", {"user": "bob", "text": "members only"})
 
@@ -206,12 +208,14 @@ class PageTests(ChannelTestCase):
     def test_announcement_reaches_every_room(self):
         """The announcement form view broadcasts a system message to every room."""
         lobby = ChannelTestClient(auth={"name": "a"}).subscribe("rooms/lobby")
-        members = ChannelTestClient(user=User.objects.get(username="alice")).subscribe("members/members")
+        alice = User.objects.get(username="alice")
+        members = ChannelTestClient(user=alice).subscribe("members/members")
 
         response = self.client.post("/announce/", {"text": "Maintenance at noon"})
         self.assertRedirects(response, "/announce/")
+        announcement = {"user": "system", "text": "Maintenance at noon", "system": True}
         for room in (lobby, members):
-            room.assert_received("message", {"user": "system", "text": "Maintenance at noon", "system": True})
+            room.assert_received("message", announcement)
 
     def test_pages_render_with_the_socketio_scripts(self):
         """Rooms and room pages render the client scripts and configuration."""

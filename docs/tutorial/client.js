@@ -11,14 +11,15 @@ room.on("connect_error", (err) => {
     // The server refused the subscription: data carries its code.
     console.log(`refused: ${err.message} (${err.data.code})`);
   } else {
-    // No answer from the server: err.message is "xhr poll error" or "websocket error".
+    // No answer from the server: "xhr poll error" or "websocket error".
     console.log(`cannot reach ${url}: ${err.message}`);
   }
   room.disconnect(); // a script gives up; a web page would let Socket.IO retry
 });
 
 room.on("connect", async () => {
-  const ack = await room.timeout(5000).emitWithAck("message", {text: "hello from Node"});
+  const message = {text: "hello from Node"};
+  const ack = await room.timeout(5000).emitWithAck("message", message);
   console.log("ack", JSON.stringify(ack));
   room.disconnect();
 });
