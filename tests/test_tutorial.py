@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from importlib import metadata
 from pathlib import Path
 
 import django
@@ -39,10 +40,12 @@ REQUIRED_STEPS = [
     "manage.py startapp",
     "manage.py migrate",
     "manage.py runserver_socketio",
+    "pip install \"python-socketio[client]\"",
 ]
-#: Commands that install Python and the package: not run here (no network);
-#: the test runs everything else with this interpreter, where socketio_views is
-#: importable from this checkout.
+#: Commands that make the virtualenv and install packages: not run here (no
+#: network); the test checks that what they name exists (this distribution, an
+#: extra whose packages are installed here) and runs everything else with this
+#: interpreter, where socketio_views is importable from this checkout.
 SETUP_COMMANDS = ("python -m venv ", "source ", "python -m pip install ")
 #: The address the page uses for the server; the test's server has its own port.
 DOC_URL = "http://127.0.0.1:8000"
@@ -51,6 +54,20 @@ DOC_URL = "http://127.0.0.1:8000"
 def distribution_name():
     """The name setup.py gives the distribution: what ``pip install`` takes."""
     return re.search(r'name="([^"]+)"', (ROOT / "setup.py").read_text()).group(1)
+
+
+def check_installable(requirement):
+    """What a ``pip install`` line names exists here: this distribution, or an extra that adds packages."""
+    name, _, extra = requirement.partition("[")
+    if not extra:
+        assert name == distribution_name(), requirement
+        return
+    extra = extra.rstrip("]")
+    requires = metadata.requires(name) or []
+    added = [line for line in requires if re.search(rf"""extra == ["']{re.escape(extra)}["']""", line)]
+    assert added, f"{name} has no extra {extra!r}"
+    for line in added:
+        metadata.version(re.match(r"[\w.-]+", line).group(0))  # installed here, so the test uses it
 
 
 def parse_blocks(text):
@@ -180,7 +197,7 @@ class Tutorial:
             return
         if command.startswith(SETUP_COMMANDS):
             if "pip install" in command:
-                assert command.split()[-1] == distribution_name(), command
+                check_installable(shlex.split(command)[-1])
             return
         argv = shlex.split(command.replace(DOC_URL, self.server.url if self.server else DOC_URL))
         if argv[0] == "django-admin":
