@@ -130,7 +130,7 @@ def test_each_backend_url_shares_what_the_table_says(backend, shared_in, rate_li
 
 def test_override_settings_reaches_the_cached_stores():
     """override_settings(SOCKETIO_VIEWS=...) makes the presence and history stores and the rate limiters anew."""
-    says("settings.rst", "``override_settings(SOCKETIO_VIEWS=...)`` reaches every key")
+    says("settings.rst", ":func:`~django.test.override_settings` (``SOCKETIO_VIEWS=...``) reaches every key")
     before = presence.get_presence(), history._store.get(), throttling._limiters.get()
     assert isinstance(before[0], presence.MemoryPresence)
     with override_settings(SOCKETIO_VIEWS={"PRESENCE_URL": "redis://127.0.0.1:6379/0", "HISTORY_URL": "redis://127.0.0.1:6379/0"}):
