@@ -290,3 +290,13 @@ def test_code_blocks_fit_the_page_at_1280_px():
                 if len(text) > limit
             ]
     assert too_wide == []
+
+
+def test_the_tutorial_names_the_supported_versions():
+    """The tutorial's Python and Django versions are setup.py's classifiers."""
+    setup = (ROOT / "setup.py").read_text()
+    pythons = re.findall(r'"Programming Language :: Python :: (3\.\d+)"', setup)
+    djangos = re.findall(r'"Framework :: Django :: (\d+\.\d+)"', setup)
+    assert pythons and djangos
+    says("tutorial.rst", f"You need Python {', '.join(pythons[:-1])} or {pythons[-1]};")
+    says("tutorial.rst", f"socketio_views supports Django {', '.join(djangos[:-1])} and {djangos[-1]},")
