@@ -59,7 +59,7 @@ def test_misplaced_mixins_are_refused_when_the_class_is_created():
          "raises ``ImproperlyConfigured`` with the corrected line.")
     with pytest.raises(
         ImproperlyConfigured,
-        match=re.escape("Put mixins before ChannelView: class Late(LoginRequiredMixin, "),
+        match=re.escape("Put mixins before ChannelView: class Late(LoginRequiredMixin, ..., ChannelView)."),
     ):
         class Late(ChannelView, mixins.LoginRequiredMixin):
             pass
