@@ -23,7 +23,7 @@ from .rooms import remove_idle_rooms
 
 class RoomChannelTests(ChannelTestCase):
     def test_message_is_acknowledged_and_reaches_everyone(self):
-        """A message is acked with {"ok": true} and every subscriber, sender included, gets user and text."""
+        """A message is acked with {"ok": true}; every subscriber, the sender too, gets it."""
         ann = ChannelTestClient(auth={"name": "ann"})
         ben = ChannelTestClient(auth={"name": "ben"})
         room = ann.subscribe("rooms/lobby")
@@ -77,7 +77,8 @@ class RoomChannelTests(ChannelTestCase):
 
     def test_logged_in_user_chats_under_their_username(self):
         """A logged-in user's username is the nickname, whatever auth says."""
-        room = ChannelTestClient(user=User.objects.get(username="alice"), auth={"name": "mallory"}).subscribe("rooms/a")
+        alice = User.objects.get(username="alice")
+        room = ChannelTestClient(user=alice, auth={"name": "mallory"}).subscribe("rooms/a")
 
         room.emit("message", {"text": "hi"})
         room.assert_received("message", {"user": "alice", "text": "hi", "at": ANY})
@@ -115,11 +116,12 @@ class RoomChannelTests(ChannelTestCase):
         self.assertEqual(replies[6]["error"]["code"], "rate_limited")
 
     def test_members_only_room_needs_a_login(self):
-        """members/<slug> refuses anonymous users with login_required and accepts users."""
+        """members/<slug> refuses anonymous users (login_required) and accepts users."""
         with self.assertRaises(SubscriptionRefused) as refused:
             ChannelTestClient(auth={"name": "x"}).subscribe("members/members")
         self.assertEqual(refused.exception.code, "login_required")
-        room = ChannelTestClient(user=User.objects.get(username="bob")).subscribe("members/members")
+        bob = User.objects.get(username="bob")
+        room = ChannelTestClient(user=bob).subscribe("members/members")
         room.emit("message", {"text": "members only"})
         room.assert_received("message", {"user": "bob", "text": "members only", "at": ANY})
 
@@ -214,13 +216,15 @@ class PageTests(ChannelTestCase):
     def test_announcement_reaches_every_room(self):
         """The announcement form view broadcasts a system message to every room."""
         lobby = ChannelTestClient(auth={"name": "a"}).subscribe("rooms/lobby")
-        members = ChannelTestClient(user=User.objects.get(username="alice")).subscribe("members/members")
+        alice = User.objects.get(username="alice")
+        members = ChannelTestClient(user=alice).subscribe("members/members")
 
         self.client.force_login(User.objects.get(username="alice"))
         response = self.client.post("/announce/", {"text": "Maintenance at noon"})
         self.assertRedirects(response, "/announce/")
+        announcement = {"user": "system", "text": "Maintenance at noon", "system": True, "at": ANY}
         for room in (lobby, members):
-            room.assert_received("message", {"user": "system", "text": "Maintenance at noon", "system": True, "at": ANY})
+            room.assert_received("message", announcement)
 
     def test_pages_render_with_the_socketio_scripts(self):
         """Rooms and room pages render the client scripts and configuration."""
