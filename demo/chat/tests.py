@@ -222,7 +222,9 @@ class PageTests(ChannelTestCase):
         self.client.force_login(User.objects.get(username="alice"))
         response = self.client.post("/announce/", {"text": "Maintenance at noon"})
         self.assertRedirects(response, "/announce/")
-        announcement = {"user": "system", "text": "Maintenance at noon", "system": True, "at": ANY}
+        announcement = {
+            "user": "system", "text": "Maintenance at noon", "system": True, "at": ANY,
+        }
         for room in (lobby, members):
             room.assert_received("message", announcement)
 
