@@ -21,8 +21,10 @@ import time
 from collections import deque
 
 from django.core.exceptions import ImproperlyConfigured
+from socketio import PubSubManager
 
 from . import identity, signals
+from .api import broadcast
 from .exceptions import ChannelNotFound, InvalidPayload, PermissionRefused
 from .hubs import emit_counts, namespace_for
 from .mixins import LoginRequiredMixin, PermissionRequiredMixin, PresenceMixin, UserPassesTestMixin
@@ -223,15 +225,21 @@ _enabled = None
 def _on_connected(sender, **kwargs):
     """Start sampling in a process that serves sockets, once, if a router registers :class:`LiveChannel`."""
     global _enabled
-    if _enabled is None:
-        try:
-            live_endpoint()
-        except ImproperlyConfigured:
-            _enabled = False
-        else:
+    if _enabled is False:
+        return
+    try:
+        if _enabled is None:
+            try:
+                live_endpoint()
+            except ImproperlyConfigured:
+                _enabled = False
+                return
             _enabled = True
-    if _enabled:
         get_sampler()
+    except Exception:
+        # Never in the way of a connection.
+        _enabled = False
+        logger.exception("The live channels sampler could not start")
 
 
 def connect_receivers():
@@ -307,7 +315,7 @@ class LiveChannel(LoginRequiredMixin, UserPassesTestMixin, PermissionRequiredMix
         if not any(_resolves(router, channel) for router in registered_routers()):
             raise InvalidPayload(f"No registered route matches {channel!r}.")
         try:
-            self.hub.emit(event, data.get("data"), channel=channel)
+            broadcast(channel, data.get("data"), event)
         except (TypeError, ValueError) as exc:
             raise InvalidPayload(str(exc)) from None
         logger.info("Live channels: %s sent %r on %r", self.request.user.get_username(), event, channel)
@@ -320,8 +328,16 @@ class LiveChannel(LoginRequiredMixin, UserPassesTestMixin, PermissionRequiredMix
             namespace_for(channel)
         except ValueError as exc:
             raise InvalidPayload(str(exc)) from None
-        # With a BACKEND, python-socketio tells the process that holds it.
-        self.hub.unsubscribe(channel, sid)
+        from .server import get_server
+
+        server = get_server()
+        held_here = server.views.get(sid)
+        if held_here is not None and held_here.channel != channel:
+            raise InvalidPayload(f"Subscription {sid!r} is on {held_here.channel!r}, not {channel!r}.")
+        if held_here is None and not isinstance(server.manager, PubSubManager):
+            raise InvalidPayload(f"No subscription {sid!r} on {channel!r}: it has ended already.")
+        # Elsewhere, python-socketio's pub/sub manager asks the process that holds it.
+        server.disconnect(sid, namespace=namespace_for(channel))
         logger.info("Live channels: %s ended subscription %s on %r", self.request.user.get_username(), sid, channel)
         return {"ok": True}
 

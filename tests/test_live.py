@@ -170,6 +170,10 @@ def test_actions_need_the_operate_permission_and_valid_input(admin_server, clien
     operator = clients(admin_server.url, LIVE_CHANNEL, cookie=cookie_of(make_user(unique("op"), staff=True, perms=OPERATOR)))
     for data in ({"channel": "nowhere/at/all"}, {"channel": LIVE_CHANNEL}, {"channel": "rooms/x", "event": "connect"}, {}):
         assert "invalid" == operator.call(LIVE_CHANNEL, "send", data)["error"]["code"], data
+    gone = operator.call(LIVE_CHANNEL, "end_subscription", {"channel": "rooms/x", "sid": "gone"})["error"]
+    assert {"code": "invalid", "message": "No subscription 'gone' on 'rooms/x': it has ended already."} == {
+        k: gone[k] for k in ("code", "message")
+    }
 
 
 def test_snapshots_of_every_process_reach_the_page_through_redis(redis_url, clients):  # noqa: F811
@@ -199,11 +203,18 @@ def login(page, url, username):
     page.click("input[type=submit]")
 
 
-def test_page_in_chromium_shows_subscriptions_live_and_refuses_non_staff(admin_server, browser, clients):  # noqa: F811
+@pytest.fixture
+def people():
+    """alice, an operator, and bob, not staff, with a session cookie of bob's (made before Playwright runs its event loop)."""
+    bob = make_user(unique("bob"))
+    return make_user(unique("alice"), staff=True, perms=OPERATOR), bob, cookie_of(bob)
+
+
+def test_page_in_chromium_shows_subscriptions_live_and_refuses_non_staff(admin_server, people, browser, clients):  # noqa: F811
     """Headless Chromium: a python-socketio client's subscription shows within 2 s and its count falls when it leaves; bob is refused."""
     from playwright.sync_api import expect
 
-    alice = make_user(unique("alice"), staff=True, perms=OPERATOR)
+    alice, bob, bob_cookie = people
     page = browser.new_context().new_page()
     login(page, admin_server.url, alice.username)
     expect(page).to_have_url(admin_server.url + PAGE)
@@ -225,15 +236,18 @@ def test_page_in_chromium_shows_subscriptions_live_and_refuses_non_staff(admin_s
     expect(page.locator("#live-messages li.success")).to_contain_text(f"Sent to {room}.")
     assert {"text": "from the admin"} in member.wait_for(room, "message")
 
-    member.close()
-    expect(page.locator(f'#live-routes tr[data-route="{ROOMS}"] .subscribers')).to_have_text("0", timeout=3000)
-    expect(row).to_have_count(0, timeout=12_000)  # listed while its messages count in the 10 s rate
+    page.click("#live-presence-button")
+    expect(page.locator("#live-presence")).to_contain_text("Nobody is present")  # RoomChannel keeps no presence
 
-    bob = make_user(unique("bob"))
+    member.close()
+    # Still listed while its messages count in its 10 s rate.
+    expect(row.locator(".subscribers")).to_have_text("0", timeout=3000)
+    expect(page.locator(f'#live-routes tr[data-route="{ROOMS}"] .subscribers')).to_have_text("0")
+
     bob_page = browser.new_context().new_page()
     login(bob_page, admin_server.url, bob.username)  # the admin's login refuses non-staff...
     expect(bob_page.locator(".errornote")).to_be_visible()
-    bob_page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie_of(bob).split("=", 1)[1], "url": admin_server.url}])
+    bob_page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": bob_cookie.split("=", 1)[1], "url": admin_server.url}])
     response = bob_page.goto(admin_server.url + PAGE)  # ...and the page sends a logged-in non-staff user there
     assert bob_page.url.startswith(admin_server.url + "/admin/login/?next=")
     assert 200 == response.status
