@@ -36,8 +36,8 @@ class LiveChannelsView(TemplateView):
     """The page; wrap it in ``admin_site.admin_view()`` (as :func:`live_urls` does)."""
 
     template_name = "admin/socketio_views/live_channels.html"
-    #: The admin site whose header, sidebar and login the page uses.
-    admin_site = admin.site
+    #: The admin site whose header and sidebar the page uses (``None``: ``django.contrib.admin.site``).
+    admin_site = None
     #: The permission the page needs (besides being active staff).
     permission_required = VIEW_PERMISSION
     #: The permission that shows the actions (they are checked again by the channel).
@@ -48,11 +48,15 @@ class LiveChannelsView(TemplateView):
             raise PermissionDenied(f"The live channels page needs the {self.permission_required!r} permission.")
         return super().dispatch(request, *args, **kwargs)
 
+    def get_admin_site(self):
+        """Return the admin site of the page."""
+        return self.admin_site or admin.site
+
     def get_context_data(self, **kwargs):
         can_operate = self.request.user.has_perm(self.operate_permission_required)
         return {
             **super().get_context_data(**kwargs),
-            **self.admin_site.each_context(self.request),
+            **self.get_admin_site().each_context(self.request),
             "title": "Live channels",
             "endpoint": get_script_prefix() + live_endpoint(),
             "live_config": {
@@ -65,7 +69,12 @@ class LiveChannelsView(TemplateView):
         }
 
 
-def live_urls(admin_site=admin.site):
-    """URL patterns of the page for ``admin_site``, for ``include()``; its URL name is ``socketio_views:live_channels``."""
+def live_urls(admin_site=None):
+    """URL patterns of the page for ``admin_site`` (default: ``django.contrib.admin.site``), for ``include()``.
+
+    The page's URL name is ``socketio_views:live_channels``; ``admin_site``
+    checks that the user is active staff and sends others to its login page.
+    """
+    admin_site = admin_site or admin.site
     view = admin_site.admin_view(LiveChannelsView.as_view(admin_site=admin_site))
     return [path("", view, name="live_channels")], "socketio_views"
