@@ -176,26 +176,6 @@ def test_actions_need_the_operate_permission_and_valid_input(admin_server, clien
     }
 
 
-def test_snapshots_of_every_process_reach_the_page_through_redis(redis_url, clients):  # noqa: F811
-    """With a BACKEND, a watcher on one process receives the other's snapshot, and ends a subscription held there."""
-    env = cluster_env(redis_url)
-    servers = [LiveServer(settings_module="tests.settings_admin", env=env).start() for _ in range(2)]
-    try:
-        operator = clients(servers[0].url, LIVE_CHANNEL, cookie=cookie_of(make_user(unique("op"), staff=True, perms=OPERATOR)))
-        room = unique("rooms/far")
-        far = clients(servers[1].url, room)
-        snapshot = wait_for_snapshot(operator, lambda s: (channel_in(s, room) or {}).get("subscribers") == 1, timeout=5)
-        processes = {s["process"] for s in operator.received(LIVE_CHANNEL, "snapshot")}
-        assert 2 == len(processes)
-        sid = far.sio.get_sid("/" + room)
-        assert [sid] == [s["sid"] for s in channel_in(snapshot, room)["subscriptions"]]
-        assert {"ok": True} == operator.call(LIVE_CHANNEL, "end_subscription", {"channel": room, "sid": sid})
-        wait_until(lambda: room in far.disconnects, timeout=3, message="the far subscription was not ended")
-    finally:
-        for server in servers:
-            server.stop()
-
-
 def login(page, url, username):
     page.goto(url + "/admin/login/?next=" + PAGE)
     page.fill("#id_username", username)
@@ -284,3 +264,32 @@ def test_demo_alice_sees_the_page_and_bob_does_not(tmp_path):
             if username == "alice":
                 assert "Live channels" in response.text
             http.close()
+
+
+def test_page_in_chromium_adds_up_the_processes_sharing_redis(redis_url, people, browser, clients):  # noqa: F811
+    """Headless Chromium on one of two processes sharing Redis: subscribers of both add up, and a stopped process drops out."""
+    from playwright.sync_api import expect
+
+    env = cluster_env(redis_url)
+    servers = [LiveServer(settings_module="tests.settings_admin", env=env, args=["--insecure"]).start() for _ in range(2)]
+    try:
+        page = browser.new_context().new_page()
+        login(page, servers[0].url, people[0].username)
+        expect(page.locator("#live-status")).to_have_attribute("data-state", "up")
+        room = unique("rooms/both")
+        clients(servers[0].url, room)
+        far = clients(servers[1].url, room)
+        count = page.locator(f'#live-channels tr[data-channel="{room}"] .subscribers')
+        expect(count).to_have_text("2", timeout=5000)
+        expect(page.locator("#live-processes tbody tr")).to_have_count(2)
+        sid = far.sio.get_sid("/" + room)
+        page.locator(f'#live-channels tr[data-channel="{room}"] a.select').click()
+        page.locator(f'#live-subscriptions tr[data-sid="{sid}"] button.end-subscription').click()
+        expect(page.locator("#live-messages li.success")).to_contain_text(f"Ended subscription {sid}.")
+        wait_until(lambda: room in far.disconnects, timeout=3, message="the far subscription was not ended")
+        expect(count).to_have_text("1", timeout=3000)
+        servers[1].stop()
+        expect(page.locator("#live-processes tbody tr")).to_have_count(1, timeout=10_000)
+    finally:
+        for server in servers:
+            server.stop()
