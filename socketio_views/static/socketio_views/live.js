@@ -129,31 +129,71 @@
     return rates.length ? rates[rates.length - 1] : 0;
   }
 
+  /**
+   * Make `tbody` hold one row per item, in order: a row is built once per key
+   * (`build(item)` returns it, with its cells), then only its cells' text is
+   * updated (`update(row, item)`), so that links and buttons under the
+   * pointer stay the same elements between two snapshots.
+   */
+  function syncRows(tbody, items, keyOf, build, update) {
+    const existing = new Map([...tbody.rows].map((row) => [row.dataset.key, row]));
+    const rows = items.map((item) => {
+      const key = keyOf(item);
+      let row = existing.get(key);
+      if (!row) {
+        row = build(item);
+        row.dataset.key = key;
+      }
+      update(row, item);
+      return row;
+    });
+    const unchanged = rows.length === tbody.rows.length && rows.every((row, i) => tbody.rows[i] === row);
+    if (!unchanged) tbody.replaceChildren(...rows);
+  }
+
+  function setText(row, selector, text) {
+    const node = row.querySelector(selector);
+    const value = String(text);
+    if (node.textContent !== value) node.textContent = value;
+  }
+
   function render() {
     const state = merge();
     const total = new Array(config.seconds).fill(0);
-    const routeRows = state.routes.map((route) => {
-      route.rates.forEach((count, i) => (total[i] += count));
-      const row = el("tr", { "data-route": route.route });
-      cell(row, route.route, { class: "route" });
-      cell(row, route.view);
-      cell(row, route.channels, { class: "channels" });
-      cell(row, route.subscribers, { class: "subscribers" });
-      cell(row, lastRate(route.rates), { class: "rate" });
-      const chartCell = el("td");
-      chartCell.appendChild(spark(route.rates));
-      row.appendChild(chartCell);
-      return row;
-    });
-    $("live-routes").tBodies[0].replaceChildren(...routeRows);
+    for (const route of state.routes) route.rates.forEach((count, i) => (total[i] += count));
+    syncRows(
+      $("live-routes").tBodies[0],
+      state.routes,
+      (route) => route.route,
+      (route) => {
+        const row = el("tr", { "data-route": route.route });
+        cell(row, route.route, { class: "route" });
+        cell(row, route.view, { class: "view" });
+        cell(row, "", { class: "channels" });
+        cell(row, "", { class: "subscribers" });
+        cell(row, "", { class: "rate" });
+        const chartCell = el("td", { class: "chart" });
+        chartCell.appendChild(spark(route.rates));
+        row.appendChild(chartCell);
+        return row;
+      },
+      (row, route) => {
+        setText(row, ".view", route.view);
+        setText(row, ".channels", route.channels);
+        setText(row, ".subscribers", route.subscribers);
+        setText(row, ".rate", lastRate(route.rates));
+        chart(row.querySelector(".live-spark"), route.rates, 120, 24);
+      }
+    );
     chart($("live-total-chart"), total, 600, 80);
     $("live-total-rate").textContent = `${lastRate(total)} messages in the last second; ${state.processes.length} process(es) reporting.`;
 
-    const channelRows = state.channels
-      .sort((a, b) => b.subscribers - a.subscribers || b.rate - a.rate || a.channel.localeCompare(b.channel))
-      .map((entry) => {
+    syncRows(
+      $("live-channels").tBodies[0],
+      state.channels.sort((a, b) => b.subscribers - a.subscribers || b.rate - a.rate || a.channel.localeCompare(b.channel)),
+      (entry) => entry.channel,
+      (entry) => {
         const row = el("tr", { "data-channel": entry.channel });
-        if (entry.channel === selected) row.className = "selected";
         const name = el("td");
         const link = el("a", { href: "#", class: "select" }, entry.channel);
         link.addEventListener("click", (event) => {
@@ -162,21 +202,34 @@
         });
         name.appendChild(link);
         row.appendChild(name);
-        cell(row, entry.route);
-        cell(row, entry.subscribers, { class: "subscribers" });
-        cell(row, fmt(entry.rate), { class: "rate" });
+        cell(row, entry.route, { class: "route" });
+        cell(row, "", { class: "subscribers" });
+        cell(row, "", { class: "rate" });
         return row;
-      });
-    $("live-channels").tBodies[0].replaceChildren(...channelRows);
+      },
+      (row, entry) => {
+        row.classList.toggle("selected", entry.channel === selected);
+        setText(row, ".subscribers", entry.subscribers);
+        setText(row, ".rate", fmt(entry.rate));
+      }
+    );
 
-    const processRows = state.processes.map((p) => {
-      const row = el("tr", { "data-process": p.process });
-      cell(row, p.process);
-      cell(row, p.subscribers);
-      cell(row, `${p.age.toFixed(1)} s ago`);
-      return row;
-    });
-    $("live-processes").tBodies[0].replaceChildren(...processRows);
+    syncRows(
+      $("live-processes").tBodies[0],
+      state.processes,
+      (p) => p.process,
+      (p) => {
+        const row = el("tr", { "data-process": p.process });
+        cell(row, p.process);
+        cell(row, "", { class: "subscribers" });
+        cell(row, "", { class: "age" });
+        return row;
+      },
+      (row, p) => {
+        setText(row, ".subscribers", p.subscribers);
+        setText(row, ".age", `${p.age.toFixed(1)} s ago`);
+      }
+    );
     renderDetail(state.channels.find((entry) => entry.channel === selected));
   }
 
@@ -185,32 +238,39 @@
     detail.hidden = selected === null;
     if (selected === null) return;
     $("live-detail-name").textContent = selected;
-    const rows = (entry ? entry.subscriptions : []).map((s) => {
-      const row = el("tr", { "data-sid": s.sid });
-      cell(row, s.sid);
-      cell(row, s.user === null ? "anonymous" : s.user);
-      cell(row, s.connection);
-      cell(row, s.process);
-      if (config.canOperate) {
-        const actions = el("td");
-        const end = el("button", { type: "button", class: "button end-subscription" }, "End subscription");
-        end.addEventListener("click", () => act("end_subscription", { channel: selected, sid: s.sid }, `Ended subscription ${s.sid}.`));
-        actions.appendChild(end);
-        if (s.user_id !== null) {
-          const endUser = el("button", { type: "button", class: "button end-user" }, `End every subscription of ${s.user}`);
-          endUser.addEventListener("click", () => act("end_user", { user_id: s.user_id }, `Ended every subscription of ${s.user}.`));
-          actions.appendChild(endUser);
+    const channel = selected;
+    syncRows(
+      $("live-subscriptions").tBodies[0],
+      entry ? entry.subscriptions : [],
+      (s) => s.sid,
+      (s) => {
+        const row = el("tr", { "data-sid": s.sid });
+        cell(row, s.sid);
+        cell(row, s.user === null ? "anonymous" : s.user);
+        cell(row, s.connection);
+        cell(row, s.process);
+        if (config.canOperate) {
+          const actions = el("td");
+          const end = el("button", { type: "button", class: "button end-subscription" }, "End subscription");
+          end.addEventListener("click", () => act("end_subscription", { channel: channel, sid: s.sid }, `Ended subscription ${s.sid}.`));
+          actions.appendChild(end);
+          if (s.user_id !== null) {
+            const endUser = el("button", { type: "button", class: "button end-user" }, `End every subscription of ${s.user}`);
+            endUser.addEventListener("click", () => act("end_user", { user_id: s.user_id }, `Ended every subscription of ${s.user}.`));
+            actions.appendChild(endUser);
+          }
+          row.appendChild(actions);
         }
-        row.appendChild(actions);
-      }
-      return row;
-    });
-    $("live-subscriptions").tBodies[0].replaceChildren(...rows);
+        return row;
+      },
+      () => {}
+    );
   }
 
   function select(channel) {
     selected = channel;
     $("live-presence").replaceChildren();
+    $("live-subscriptions").tBodies[0].replaceChildren();
     const input = $("live-send-channel");
     if (input) input.value = channel;
     render();
