@@ -127,8 +127,10 @@ class Sampler:
 
     def route_of(self, channel):
         """The registered pattern that serves ``channel``, or ``None``."""
-        route = self._route_of.get(channel)
-        if route is None:
+        try:
+            return self._route_of[channel]
+        except KeyError:
+            route = None
             for router in self.routers:
                 try:
                     route = router.resolve(channel).route
