@@ -20,7 +20,9 @@ import socket
 import time
 from collections import deque
 
+from django.core.checks import Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import NoReverseMatch, reverse
 from socketio import PubSubManager
 
 from . import identity, signals
@@ -247,6 +249,28 @@ def _on_connected(sender, **kwargs):
 def connect_receivers():
     """Start sampling on this process's first connection (called by the app's ``ready()``)."""
     signals.connected.connect(_on_connected, dispatch_uid="socketio_views.live")
+
+
+@register(Tags.urls)
+def check_live_channel_registered(app_configs, **kwargs):
+    """E030: the live channels page is included in the URLconf, but no included router registers its channel."""
+    try:
+        reverse("socketio_views:live_channels")
+    except NoReverseMatch:
+        return []
+    try:
+        live_endpoint()
+    except ImproperlyConfigured:
+        return [
+            Error(
+                "The live channels page is included in the URLconf, but no included ChannelRouter registers "
+                "its channel: the page would fail.",
+                hint="Where your ChannelRouter is built, add `from socketio_views.live import LIVE_CHANNEL, "
+                "LiveChannel` and `router.register(LIVE_CHANNEL, LiveChannel)`.",
+                id="socketio_views.E030",
+            )
+        ]
+    return []
 
 
 def _text(data, key, required=True):

@@ -196,3 +196,40 @@ def test_demo_alice_sees_the_page_and_bob_does_not(tmp_path):
             if username == "alice":
                 assert "Live channels" in response.text
             http.close()
+
+
+def live_urlconf(register_channel):
+    """A URLconf (a module object) that includes the page, with or without its channel on the router."""
+    from types import ModuleType
+
+    from django.contrib.admin import AdminSite
+    from django.urls import include, path
+
+    from socketio_views import ChannelRouter
+    from socketio_views.admin import live_urls
+    from socketio_views.live import LiveChannel
+
+    router = ChannelRouter()
+    if register_channel:
+        router.register(LIVE_CHANNEL, LiveChannel)
+    urlpatterns = [path("admin/live-channels/", include(live_urls(AdminSite(name="plain"))))]
+    urlconf = ModuleType("live_urlconf")
+    urlconf.urlpatterns = [*urlpatterns, path("socket.io/", include(router.urls))]
+    return urlconf
+
+
+@pytest.mark.parametrize("register_channel", [False, True])
+def test_check_finds_the_page_without_its_channel(register_channel):
+    """The URLconf check (socketio_views.E030) reports the page included without its channel, and nothing once it is registered."""
+    from django.test import override_settings
+
+    from socketio_views.live import check_live_channel_registered
+
+    with override_settings(ROOT_URLCONF=live_urlconf(register_channel)):
+        errors = check_live_channel_registered(None)
+    if register_channel:
+        assert [] == errors
+    else:
+        assert ["socketio_views.E030"] == [error.id for error in errors]
+        assert "router.register(LIVE_CHANNEL, LiveChannel)" in errors[0].hint
+    assert [] == check_live_channel_registered(None)  # tests.settings' URLconf does not include the page
