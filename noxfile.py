@@ -42,6 +42,7 @@ SLOW_FILES = [
     "tests/test_demo_browser.py",
     "tests/test_fuzz.py",
     "tests/test_limits.py",
+    "tests/test_live_browser.py",
     "tests/test_outages.py",
     "tests/test_recovery.py",
     "tests/test_scaleout.py",

@@ -21,7 +21,8 @@ def demo_servers(folder, env=None):
     started is stopped on exit.
     """
     env = {
-        "PYTHONPATH": str(DEMO_DIR),
+        # The demo, and this checkout's socketio_views (not another one installed in the virtualenv).
+        "PYTHONPATH": os.pathsep.join([str(DEMO_DIR), str(DEMO_DIR.parent)]),
         "DEMO_DATABASE": str(Path(folder) / "db.sqlite3"),
         "DJANGO_SETTINGS_MODULE": "demo.settings",
         **(env or {}),
