@@ -187,13 +187,13 @@ def test_every_setting_is_documented_with_its_default():
 
 
 def package_modules():
-    """Every module of the package, dotted (socketio_views.apps and the management command aside)."""
+    """Every module of the package, dotted (apps, the management command and migrations aside)."""
     modules = []
     for path in sorted((ROOT / "socketio_views").rglob("*.py")):
         parts = path.relative_to(ROOT).with_suffix("").parts
         if parts[-1] == "__init__":
             parts = parts[:-1]
-        if "management" in parts or parts[-1] == "apps" or parts == ("socketio_views", "templatetags"):
+        if "management" in parts or "migrations" in parts or parts[-1] == "apps" or parts == ("socketio_views", "templatetags"):
             continue
         modules.append(".".join(parts))
     return modules
