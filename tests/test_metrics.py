@@ -335,6 +335,9 @@ def test_gunicorn_two_workers_with_redis_sum_both_workers(django_db_setup, tmp_p
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(10)
     assert "MonkeyPatchWarning" not in log_path.read_text()
+    # socketio_views.tuning's child_exit hook dropped each exited worker's live gauges; counters stay.
+    assert [] == sorted(p.name for p in prom_dir.glob("gauge_live*"))
+    assert len(list(prom_dir.glob("counter_*.db"))) >= 2
 
 
 def test_recovery_outcomes_and_replays_are_counted(operations_server, node_clients):
