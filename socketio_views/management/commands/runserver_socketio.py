@@ -15,11 +15,23 @@ from gevent import pywsgi
 from geventwebsocket.handler import WebSocketHandler
 
 import socketio_views
-from socketio_views import monkey
+from socketio_views import logs, monkey
 from socketio_views.routers import mounted_routers
 from socketio_views.tuning import tune_for_serving
 
-logger = logging.getLogger("socketio_views")
+
+def configure_logging():
+    """Print the package's records from INFO up, unless the project's ``LOGGING`` already handles them.
+
+    The handler goes on the ``socketio_views`` logger, not the root one:
+    Django's default ``LOGGING`` prints the ``django`` logger's records
+    itself (with ``DEBUG`` on), and they reach the root logger too.
+    """
+    package_logger = logs.logger.logger
+    if not package_logger.hasHandlers():
+        package_logger.addHandler(logs.console_handler())
+        if package_logger.level == logging.NOTSET:
+            package_logger.setLevel(logging.INFO)
 
 
 class Command(runserver.Command):
@@ -55,9 +67,7 @@ class Command(runserver.Command):
         self.check_migrations()
         for connection in connections.all(initialized_only=True):
             connection.close()
-        if not logger.hasHandlers():
-            logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
-            logger.setLevel(logging.INFO)
+        configure_logging()
         try:
             server = pywsgi.WSGIServer(
                 (self.addr, int(self.port)),
