@@ -9,6 +9,7 @@ import requests
 from socketio_views.testing import LiveServer
 
 from .waiting import wait_until
+from .wire import WireClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,9 +42,54 @@ def test_django_lines_are_printed_once(debug_server):
     debug_server.wait_for_output(r"Not Found: /nowhere/", start=mark)
     time.sleep(0.5)  # a second copy would follow at once
     assert len(matching(debug_server.lines_since(mark), r"Not Found: /nowhere/")) == 1, debug_server.log()
+    assert len(matching(debug_server.lines_since(mark), r'"GET /nowhere/ HTTP/1\.1" 404 ')) == 1, debug_server.log()
 
     time.sleep(1.5)  # let the reloader take its first snapshot of mtimes
     mark = debug_server.mark()
     os.utime(CHANNELS_MODULE)
     wait_until(lambda: debug_server.banners >= 2, timeout=20, interval=0.1, message=debug_server.log)
     assert len(matching(debug_server.lines_since(mark), r"channels\.py changed, reloading")) == 1, debug_server.log()
+
+
+#: runserver's access line: ``[30/Nov/2026 17:55:01] "GET /path HTTP/1.1" 200 1234``.
+ACCESS_LINE = r'^\[\d{2}/[A-Z][a-z]{2}/\d{4} \d{2}:\d{2}:\d{2}\] "%s HTTP/1\.1" %d \d+$'
+
+
+def access_line(method_and_path, status):
+    return ACCESS_LINE % (re.escape(method_and_path), status)
+
+
+def test_one_access_line_per_request_as_runserver_prints_it(live_channels_server):
+    """Each HTTP request (a page, a 404, the Socket.IO endpoint, a WebSocket once it closes) prints one line in runserver's format."""
+    server = live_channels_server
+    mark = server.mark()
+    assert requests.get(server.url + "/tuning/", timeout=5).status_code == 200
+    assert requests.get(server.url + "/nowhere/?a=1", timeout=5).status_code == 404
+    handshake = requests.get(server.url + "/socket.io/?EIO=4&transport=polling", timeout=5)
+    assert handshake.status_code == 200
+    client = WireClient(server.url).connect("rooms/access", auth={"name": "x"})
+    eio_sid = client.sio.eio.sid
+    client.close()
+    websocket = server.wait_for_output(r'"GET /socket\.io/\?transport=websocket&EIO=4\S* HTTP/1\.1" 101 ', start=mark)
+    lines = server.lines_since(mark)
+    assert len(matching(lines, access_line("GET /tuning/", 200))) == 1, lines
+    assert len(matching(lines, access_line("GET /nowhere/?a=1", 404))) == 1, lines
+    assert len(matching(lines, access_line("GET /socket.io/?EIO=4&transport=polling", 200))) == 1, lines
+    assert len(matching(lines, r'"GET /socket\.io/\?transport=websocket&EIO=4\S* HTTP/1\.1" 101 ')) == 1, lines
+    assert re.search(r'^\[[^]]+\] "GET \S+ HTTP/1\.1" 101 0$', websocket), websocket
+    # gevent's own format ("127.0.0.1 - - [...]") never appears: no request is logged twice.
+    assert not matching(lines, r" - - \["), lines
+    assert len(matching(lines, rf"Connection {re.escape(eio_sid)} from 127\.0\.0\.1 \(websocket\)")) == 1, lines
+
+
+def test_one_line_per_refused_subscription_with_its_code(live_channels_server):
+    """A refused subscription prints one line naming the channel and the error code."""
+    server = live_channels_server
+    mark = server.mark()
+    client = WireClient(server.url)
+    with pytest.raises(Exception):
+        client.connect("private/vault", auth={"token": "wrong"})
+    client.close()
+    line = server.wait_for_output(r"Subscription to 'private/vault' refused", start=mark)
+    assert line.endswith("refused: Wrong token. (permission_denied)"), line
+    assert len(matching(server.lines_since(mark), r"Subscription to 'private/vault' refused")) == 1

@@ -12,10 +12,10 @@ from django.core.management import CommandError
 from django.db import connections
 from django.utils import autoreload
 from gevent import pywsgi
-from geventwebsocket.handler import WebSocketHandler
 
 import socketio_views
 from socketio_views import logs, monkey
+from socketio_views.access import AccessLogHandler
 from socketio_views.routers import mounted_routers
 from socketio_views.tuning import tune_for_serving
 
@@ -72,7 +72,7 @@ class Command(runserver.Command):
             server = pywsgi.WSGIServer(
                 (self.addr, int(self.port)),
                 self.get_handler(*args, **options),
-                handler_class=WebSocketHandler,
+                handler_class=AccessLogHandler,
             )
             server.init_socket()
         except OSError as exc:
