@@ -1,6 +1,9 @@
 """What ``runserver_socketio`` prints, and what ``ps`` shows of it, in a project as ``startproject`` makes it."""
 import os
 import re
+import shlex
+import subprocess
+import sys
 import time
 
 import pytest
@@ -16,19 +19,24 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CHANNELS_MODULE = os.path.join(os.path.dirname(__file__), "testapp", "channels.py")
 
 
-@pytest.fixture
-def test_db_env(django_db_setup):
-    """Environment that points a server started with the autoreloader at the test database."""
+@pytest.fixture(scope="module")
+def debug_server(django_db_setup):
+    """runserver_socketio with its autoreloader, DEBUG on and Django's default LOGGING (tests/settings_debug.py)."""
     from django.db import connection
 
-    return {"SOCKETIO_VIEWS_TEST_DB": connection.settings_dict["NAME"]}
-
-
-@pytest.fixture
-def debug_server(test_db_env):
-    """runserver_socketio with its autoreloader, DEBUG on and Django's default LOGGING (tests/settings_debug.py)."""
-    with LiveServer(settings_module="tests.settings_debug", env=test_db_env, reload=True) as server:
+    env = {"SOCKETIO_VIEWS_TEST_DB": connection.settings_dict["NAME"]}
+    with LiveServer(settings_module="tests.settings_debug", env=env, reload=True) as server:
         yield server
+
+
+def process_title(pid):
+    """What ``ps`` shows as the command of process ``pid``."""
+    return subprocess.run(["ps", "-ww", "-o", "args=", "-p", str(pid)], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def children(pid):
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(child) for child in out.split()]
 
 
 def matching(lines, pattern):
@@ -49,6 +57,17 @@ def test_django_lines_are_printed_once(debug_server):
     os.utime(CHANNELS_MODULE)
     wait_until(lambda: debug_server.banners >= 2, timeout=20, interval=0.1, message=debug_server.log)
     assert len(matching(debug_server.lines_since(mark), r"channels\.py changed, reloading")) == 1, debug_server.log()
+
+
+def test_ps_shows_the_command_not_the_bootstrap(debug_server):
+    """The autoreloader's process and the server it runs show the command that started them in ps, not the re-exec."""
+    command = shlex.join([sys.executable, "-m", "django", "runserver_socketio", "127.0.0.1:0", "--skip-checks"])
+    reloader = debug_server.process.pid
+    assert process_title(reloader) == command
+    [server] = wait_until(lambda: children(reloader), timeout=10, message="the autoreloader runs no server")
+    title = process_title(server)
+    assert title.startswith(sys.executable + " ") and title.endswith(" -m django runserver_socketio 127.0.0.1:0 --skip-checks"), title
+    assert "runpy" not in title and "monkey" not in title, title
 
 
 #: runserver's access line: ``[30/Nov/2026 17:55:01] "GET /path HTTP/1.1" 200 1234``.

@@ -3,6 +3,7 @@
 channels from one gevent server, with Django's autoreloader.
 """
 import logging
+import shlex
 import sys
 
 from django.apps import apps
@@ -12,6 +13,7 @@ from django.core.management import CommandError
 from django.db import connections
 from django.utils import autoreload
 from gevent import pywsgi
+from setproctitle import setproctitle
 
 import socketio_views
 from socketio_views import logs, monkey
@@ -34,6 +36,19 @@ def configure_logging():
             package_logger.setLevel(logging.INFO)
 
 
+def set_process_title():
+    """Show the command line that started this process in ``ps`` and ``top``, not the re-exec's bootstrap.
+
+    :func:`~socketio_views.monkey.reexec_patched` replaced the process with
+    ``python -c <bootstrap> ...``; the title becomes the command line it
+    replaced, such as ``python manage.py runserver_socketio 0.0.0.0:8000``
+    (the autoreloader's process and its server's alike, as with ``runserver``).
+    """
+    command_line = monkey.original_command_line()
+    if command_line:
+        setproctitle(shlex.join(command_line))
+
+
 class Command(runserver.Command):
     """``runserver`` (with staticfiles' ``--nostatic`` and ``--insecure``) on a gevent server."""
 
@@ -43,6 +58,7 @@ class Command(runserver.Command):
         if not monkey.is_patched():
             # Django is already imported unpatched: start again, patched first.
             monkey.reexec_patched(argv)
+        set_process_title()
         super().run_from_argv(argv)
 
     def execute(self, *args, **options):
