@@ -42,9 +42,9 @@ from .exceptions import (
     TooManyPendingAcks,
 )
 from .hubs import Hub, namespace_for, packet_args
+from .logs import logger, of_view
 from .state import ProcessWide
 
-logger = logging.getLogger("socketio_views")
 
 #: WSGI environ keys under which the endpoint leaves the router and the
 #: Django request of the Socket.IO handshake.
@@ -174,7 +174,7 @@ class ChannelEngineIOServer(engineio.Server):
                 # raise KeyError (HTTP 500) instead of refusing the session.
                 del self.sockets[sid]
             elif socket is not None and not self._decodes_post_body(environ):
-                logger.warning("Closing connection %s: its POST is not an Engine.IO payload", sid)
+                logger.warning("Closing connection %s: its POST is not an Engine.IO payload", sid, connection_id=sid)
                 self.disconnect(sid)
                 r = self._bad_request("Not an Engine.IO payload")
                 start_response(r["status"], r["headers"] + self._cors_headers(environ))
@@ -189,7 +189,9 @@ class ChannelEngineIOServer(engineio.Server):
         """
         error = SessionMismatch()
         address = clients.client_address(environ)
-        dispatch.log_refusal(error, f"A request for connection {sid} from {address}", address, logging.WARNING)
+        dispatch.log_refusal(
+            error, f"A request for connection {sid} from {address}", address, logging.WARNING, connection_id=sid
+        )
         environ[LOGGED_KEY] = True
         websocket = environ.get("wsgi.websocket")
         if websocket is not None:
@@ -284,6 +286,7 @@ def _checked_websocket(websocket_class):
             engineio_socket = getattr(handler, "__self__", None)
             if engineio_socket is not None:
                 engineio_socket.websocket = self
+            self.connection_id = getattr(engineio_socket, "sid", None)
             self.max_message_size = server.max_http_buffer_size
 
         def wait(self):
@@ -293,12 +296,17 @@ def _checked_websocket(websocket_class):
                     data = frames.receive(ws, self.max_message_size)
                 except MessageTooLarge as error:
                     address = self.environ.get("REMOTE_ADDR")
-                    dispatch.log_refusal(error, f"A websocket message from {address}", address, logging.WARNING)
+                    dispatch.log_refusal(
+                        error, f"A websocket message from {address}", address, logging.WARNING,
+                        connection_id=self.connection_id,
+                    )
                     raise
             else:
                 data = super().wait()
             if isinstance(data, str) and not _is_engineio_packet(data):
-                logger.warning("Closing a websocket: %r is not an Engine.IO packet", data[:40])
+                logger.warning(
+                    "Closing a websocket: %r is not an Engine.IO packet", data[:40], connection_id=self.connection_id
+                )
                 raise NotAnEngineIOPacket("not an Engine.IO packet")
             return data
 
@@ -467,8 +475,9 @@ class ChannelServer(socketio.Server):
 
     def _end_with_error(self, eio_sid, error, sid=None):
         """Send ``error`` to subscription ``sid`` as an ``error`` event, then close its connection; log once per burst."""
-        dispatch.log_refusal(error, f"Connection {eio_sid}", eio_sid, logging.WARNING)
         view = self.views.get(sid) if sid is not None else None
+        fields = of_view(view) if view is not None else {"connection_id": eio_sid}
+        dispatch.log_refusal(error, f"Connection {eio_sid}", eio_sid, logging.WARNING, **fields)
         if view is not None:
             super().emit("error", {**error.as_dict(), "event": None}, to=sid, namespace="/" + view.channel)
         self.eio.disconnect(eio_sid)
@@ -565,6 +574,8 @@ class ChannelServer(socketio.Server):
                 eio_sid,
                 namespace[1:],
                 queue.bytes,
+                connection_id=eio_sid,
+                channel=namespace[1:],
             )
 
     def _end_slow_consumer(self, eio_sid, socket, namespace):
@@ -583,6 +594,9 @@ class ChannelServer(socketio.Server):
             *queued,
             namespace and namespace[1:],
             time.monotonic() - queue.full_since if queue.full_since is not None else 0,
+            connection_id=eio_sid,
+            channel=namespace and namespace[1:],
+            code=SlowConsumer.default_code,
         )
         self.start_background_task(self._close_slow_consumer, eio_sid, socket)
 
@@ -611,7 +625,7 @@ class ChannelServer(socketio.Server):
             last = self._send_entries(eio_sid, namespace, outbox.replay, patience) or last
             last = self._send_entries(eio_sid, namespace, history.catch_up(view, outbox), patience) or last
         except Exception:
-            logger.exception("Could not replay the history of %r to %s", view.channel, view.sid)
+            logger.exception("Could not replay the history of %r to %s", view.channel, view.sid, **of_view(view))
         finally:
             gate.replayed[namespace] = history.parse_offset(last)
             gate.pending -= 1
@@ -709,6 +723,7 @@ class ChannelServer(socketio.Server):
             eio_sid,
             environ.get("REMOTE_ADDR"),
             "websocket" if "transport=websocket" in environ.get("QUERY_STRING", "") else "polling",
+            connection_id=eio_sid,
         )
         signals.connected.send(sender=None, connection_id=eio_sid, request=request, sid=eio_sid)
 
@@ -752,7 +767,10 @@ class ChannelServer(socketio.Server):
         except Exception as exc:
             # Only what no correct client sends gets here (handlers never
             # raise): a malformed or unexpected Socket.IO packet.
-            logger.warning("Closing connection %s: malformed Socket.IO packet (%s: %s)", eio_sid, type(exc).__name__, exc)
+            logger.warning(
+                "Closing connection %s: malformed Socket.IO packet (%s: %s)", eio_sid, type(exc).__name__, exc,
+                connection_id=eio_sid,
+            )
             self._close_refused(eio_sid, "Malformed Socket.IO packet")
 
     def _refuse_packet(self, eio_sid, data, error):
@@ -768,7 +786,9 @@ class ChannelServer(socketio.Server):
         sid = self.manager.sid_from_eio_sid(eio_sid, pkt.namespace or "/") if pkt is not None else None
         view = self.views.get(sid) if sid is not None else None
         if view is None:
-            dispatch.log_refusal(error, f"A packet of connection {eio_sid}", eio_sid, logging.WARNING)
+            dispatch.log_refusal(
+                error, f"A packet of connection {eio_sid}", eio_sid, logging.WARNING, connection_id=eio_sid
+            )
         else:
             event = pkt.data[0] if isinstance(pkt.data, list) and pkt.data else None
             ack = dispatch.report_event_error(view, event, error)
@@ -809,7 +829,7 @@ class ChannelServer(socketio.Server):
         try:
             super()._handle_eio_disconnect(eio_sid, reason)
         finally:
-            logger.info("Connection %s closed (%s)", eio_sid, reason)
+            logger.info("Connection %s closed (%s)", eio_sid, reason, connection_id=eio_sid)
             signals.disconnected.send(sender=None, connection_id=eio_sid, reason=reason, sid=eio_sid)
 
 
@@ -971,7 +991,10 @@ class WebSocketResponse(StreamingHttpResponse):
             # catches nothing (a refused or oversize frame): the websocket is
             # done, and the session, whose upgrade never ends, too.
             if not isinstance(exc, NotAnEngineIOPacket):  # that one was logged already
-                logger.warning("Closing connection %s: its websocket upgrade failed (%s: %s)", sid, type(exc).__name__, exc)
+                logger.warning(
+                    "Closing connection %s: its websocket upgrade failed (%s: %s)", sid, type(exc).__name__, exc,
+                    connection_id=sid,
+                )
             get_server().eio.disconnect(sid)
         finally:
             self.close()
