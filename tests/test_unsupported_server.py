@@ -1,0 +1,106 @@
+"""The socket endpoint served by a server without WebSocket support: Django's own ``runserver``."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+import socketio
+import websocket
+
+from .waiting import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+#: What the refusal's message names: the two servers that serve websockets.
+FIXES = ("manage.py runserver_socketio", "geventwebsocket.gunicorn.workers.GeventWebSocketWorker")
+
+
+class PlainRunserver:
+    """``manage.py runserver --noreload`` of the test project on a free port, its output collected."""
+
+    def __init__(self, env):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "django", "runserver", "--noreload", "127.0.0.1:0"],
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONUNBUFFERED": "1", **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self.url = wait_until(self._url, timeout=30, interval=0.1, message=self.log).group(1)
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def _url(self):
+        return re.search(r"Starting development server at (http://127\.0\.0\.1:\d+)/", self.log())
+
+    def log(self):
+        return "\n".join(self.lines)
+
+    def stop(self):
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(10)
+        self.process.stdout.close()
+
+
+@pytest.fixture
+def plain_runserver(django_db_setup):
+    from django.db import connection
+
+    server = PlainRunserver({"SOCKETIO_VIEWS_TEST_DB": connection.settings_dict["NAME"]})
+    yield server
+    server.stop()
+
+
+def upgrade_headers():
+    return {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "13",
+    }
+
+
+def test_a_websocket_upgrade_gets_a_clear_400_logged_once(plain_runserver):
+    """A WebSocket request runserver cannot upgrade is answered 400 websocket_unsupported, naming the servers that can; one warning per process."""
+    for query in ("EIO=4&transport=websocket", "EIO=4&transport=websocket&sid=nosuchsession"):
+        response = requests.get(f"{plain_runserver.url}/socket.io/?{query}", headers=upgrade_headers(), timeout=5)
+        assert response.status_code == 400, response.text
+        body = response.json()
+        assert body["code"] == "websocket_unsupported"
+        assert all(fix in body["message"] for fix in FIXES), body["message"]
+    wait_until(lambda: "websocket_unsupported" in plain_runserver.log(), message=plain_runserver.log)
+    time.sleep(0.3)
+    warnings = [line for line in plain_runserver.lines if "cannot serve WebSocket" in line]
+    assert len(warnings) == 1, plain_runserver.log()
+    assert "not configured appropriately" not in plain_runserver.log()
+
+
+def test_a_websocket_only_client_gets_a_connect_error_and_does_not_loop(plain_runserver):
+    """python-socketio's client, websocket only, fails to connect at once, after one attempt."""
+    client = socketio.Client()
+    started = time.monotonic()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(plain_runserver.url, namespaces=["/rooms/plain"], transports=["websocket"], wait_timeout=5)
+    assert time.monotonic() - started < 5
+    time.sleep(1.5)  # a client that looped would try again within a second
+    attempts = [line for line in plain_runserver.lines if "transport=websocket" in line and '" 400 ' in line]
+    assert len(attempts) == 1, plain_runserver.log()
+    client.disconnect()
+
+
+def test_a_raw_websocket_handshake_is_refused_with_400(plain_runserver):
+    """A WebSocket client (websocket-client) sees the handshake refused with status 400."""
+    ws_url = plain_runserver.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(ws_url, timeout=5)
+    assert refused.value.status_code == 400
