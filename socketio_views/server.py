@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from gevent import pywsgi
 from geventwebsocket.websocket import WebSocket as GeventWebSocket
 
-from . import clients, dispatch, frames, history, identity, queues, signals
+from . import clients, dispatch, frames, history, identity, monkey, queues, signals
 from .backends import server_manager
 from .conf import views_settings
 from .db import release_db_connections
@@ -40,6 +40,7 @@ from .exceptions import (
     SlowConsumer,
     TooManyAttachments,
     TooManyPendingAcks,
+    WebSocketUnsupported,
 )
 from .hubs import Hub, namespace_for, packet_args
 from .logs import logger, of_view
@@ -890,6 +891,9 @@ def endpoint_view(request, router):
         # JSONP polling would let another site's <script> open a session
         # without an Origin header; no current client needs it.
         return JsonResponse(JsonpRefused().as_dict(), status=400)
+    unsupported = refuse_unsupported_server(environ)
+    if unsupported is not None:
+        return unsupported
     if _is_handshake(environ):
         error = get_server().addresses.refusal(environ)
         if error is not None:
@@ -922,6 +926,62 @@ def endpoint_view(request, router):
         response._has_been_logged = True
     if _leave_body_unread(environ):
         response["Connection"] = "close"
+    return response
+
+
+#: The refusals of :func:`refuse_unsupported_server` this process has logged (one warning each, not one per request).
+_unsupported_logged = set()
+
+#: Why an unpatched process refuses every Engine.IO request.
+UNPATCHED_MESSAGE = (
+    "This server cannot serve Socket.IO connections: gevent has not patched its process (Django's runserver "
+    "serves long-polling in threads that gevent cannot share, and no WebSockets). Serve the project with "
+    "`manage.py runserver_socketio` in development, or with gunicorn's "
+    "geventwebsocket.gunicorn.workers.GeventWebSocketWorker worker in production."
+)
+
+
+def refuse_unsupported_server(environ):
+    """Refuse a request the server in front cannot serve with HTTP 400 ``websocket_unsupported``; else return ``None``.
+
+    * In a process gevent did not patch (Django's ``runserver``, a WSGI
+      server without gevent), every Engine.IO request: python-socketio runs
+      in gevent mode, and long-polling there failed in the threads
+      (``Waiter.switch`` errors, then ``transport error``), so it is refused
+      at once rather than half-work.
+    * A WebSocket request that reached Django un-upgraded. gevent-websocket's
+      handler (``runserver_socketio``, gunicorn's ``GeventWebSocketWorker``)
+      upgrades it before Django sees it and leaves the socket in
+      ``environ["wsgi.websocket"]``. Without it, python-engineio raised
+      ``RuntimeError`` (HTTP 500, "gevent-websocket server is not configured
+      appropriately") and, for an upgrade, closed the polling session too;
+      now that session is left alone, and the official clients stay on
+      long-polling when their upgrade fails.
+
+    Each reason is logged once per process, as a warning that says what to do.
+    """
+    query = environ.get("QUERY_STRING", "")
+    if not monkey.is_patched():
+        error = WebSocketUnsupported(UNPATCHED_MESSAGE)
+    elif "websocket" not in query or environ.get("wsgi.websocket") is not None:
+        return None
+    elif parse_qs(query).get("transport") != ["websocket"]:
+        return None
+    elif "websocket" in environ.get("HTTP_UPGRADE", "").lower():
+        error = WebSocketUnsupported()
+    else:
+        error = WebSocketUnsupported(
+            "This WebSocket request arrived without its Upgrade header: a proxy in front of the server "
+            "drops it. Make the proxy pass the Upgrade and Connection headers (nginx: "
+            "proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; "
+            'proxy_set_header Connection "upgrade").'
+        )
+    if error.message not in _unsupported_logged:
+        _unsupported_logged.add(error.message)
+        logger.warning("Socket.IO requests refused (%s): %s", error.code, error.message, code=error.code)
+    response = JsonResponse(error.as_dict(), status=400)
+    # Logged once per process above; not by django.request for each request.
+    response._has_been_logged = True
     return response
 
 
