@@ -8,7 +8,7 @@ import pytest
 from django.test import RequestFactory
 
 from socketio_views import SubscriptionRefused
-from socketio_views.logs import FIELDS, logger
+from socketio_views.logs import FIELDS, ConsoleFormatter, logger
 from socketio_views.server import get_server
 from socketio_views.testing import ChannelTestClient, LiveServer
 
@@ -111,6 +111,14 @@ def test_fields_a_call_does_not_name_are_none(caplog):
     [record] = caplog.records
     assert fields(record) == {"connection_id": None, "sid": None, "channel": "c", "event": None, "code": None}
     assert record.other == 1
+
+
+@pytest.mark.parametrize("level, expected", [(logging.INFO, "hello"), (logging.WARNING, "WARNING hello")])
+def test_console_lines_are_stamped_as_runserver_stamps_its_own(level, expected):
+    """runserver_socketio's console format: runserver's [time] stamp, and the level of warnings and errors."""
+    record = logging.LogRecord("socketio_views", level, __file__, 1, "hello", None, None)
+    line = ConsoleFormatter().format(record)
+    assert re.fullmatch(r"\[\d{2}/[A-Z][a-z]{2}/\d{4} \d{2}:\d{2}:\d{2}\] " + expected, line), line
 
 
 def test_the_package_logs_only_through_its_fields_logger():

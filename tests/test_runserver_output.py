@@ -82,7 +82,8 @@ def test_one_access_line_per_request_as_runserver_prints_it(live_channels_server
     """Each HTTP request (a page, a 404, the Socket.IO endpoint, a WebSocket once it closes) prints one line in runserver's format."""
     server = live_channels_server
     mark = server.mark()
-    assert requests.get(server.url + "/tuning/", timeout=5).status_code == 200
+    page = requests.get(server.url + "/tuning/", timeout=5)
+    assert page.status_code == 200
     assert requests.get(server.url + "/nowhere/?a=1", timeout=5).status_code == 404
     handshake = requests.get(server.url + "/socket.io/?EIO=4&transport=polling", timeout=5)
     assert handshake.status_code == 200
@@ -91,7 +92,8 @@ def test_one_access_line_per_request_as_runserver_prints_it(live_channels_server
     client.close()
     websocket = server.wait_for_output(r'"GET /socket\.io/\?transport=websocket&EIO=4\S* HTTP/1\.1" 101 ', start=mark)
     lines = server.lines_since(mark)
-    assert len(matching(lines, access_line("GET /tuning/", 200))) == 1, lines
+    [tuning] = matching(lines, access_line("GET /tuning/", 200))
+    assert tuning.endswith(f" 200 {len(page.content)}"), tuning  # the body's size, as runserver logs it
     assert len(matching(lines, access_line("GET /nowhere/?a=1", 404))) == 1, lines
     assert len(matching(lines, access_line("GET /socket.io/?EIO=4&transport=polling", 200))) == 1, lines
     assert len(matching(lines, r'"GET /socket\.io/\?transport=websocket&EIO=4\S* HTTP/1\.1" 101 ')) == 1, lines
