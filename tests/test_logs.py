@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+import requests
 from django.test import RequestFactory
 
 from socketio_views import SubscriptionRefused
@@ -158,8 +159,13 @@ def test_the_documented_json_logging_writes_the_fields_of_a_real_server(django_d
             refused.connect("private/json", auth={"token": "wrong"})
         refused.close()
         client.close()
+        polling = server.url + "/socket.io/?EIO=4&transport=polling"
+        polled = json.loads(requests.get(polling, timeout=5).text[1:])["sid"]
+        assert requests.post(f"{polling}&sid={polled}", data="1", timeout=5).status_code == 200  # Engine.IO CLOSE
         server.wait_for_output(rf'"message": "Connection {re.escape(eio_sid)} closed', start=mark)
+        # A request's line is written once its response has been sent.
         wait_until(lambda: sum(r.get("status_code") == 101 for r in json_records(server, mark)) == 2, message=server.log)
+        server.wait_for_output(r'"message": "\\"POST /socket\.io/', start=mark)
         records = json_records(server, mark)
 
     package = [r for r in records if r["name"] == "socketio_views"]
@@ -178,6 +184,8 @@ def test_the_documented_json_logging_writes_the_fields_of_a_real_server(django_d
     refusal = one(r"^Subscription to 'private/json' refused")
     assert (refusal["channel"], refusal["code"], refusal["event"]) == ("private/json", "permission_denied", None)
     assert refusal["connection_id"] not in (None, eio_sid) and refusal["sid"] is not None
+    [post] = [r for r in records if r["name"] == "django.server" and r["message"].startswith('"POST ')]
+    assert post["connection_id"] == polled and post["status_code"] == 200, post
     websockets = [r for r in records if r["name"] == "django.server" and r.get("status_code") == 101]
     assert len(websockets) == 2, records  # the two clients'
     for websocket in websockets:
