@@ -41,7 +41,7 @@ class PlainRunserver:
             self.lines.append(line.rstrip("\n"))
 
     def _url(self):
-        return re.search(r"Starting development server at (http://127\.0\.0\.1:\d+)/", self.log())
+        return re.search(r"Starting (?:WSGI )?development server at (http://127\.0\.0\.1:\d+)/", self.log())
 
     def log(self):
         return "\n".join(self.lines)
