@@ -34,7 +34,11 @@ class PlainRunserver:
         )
         self.lines = []
         threading.Thread(target=self._read, daemon=True).start()
-        self.url = wait_until(self._url, timeout=30, interval=0.1, message=self.log).group(1)
+        try:
+            self.url = wait_until(self._url, timeout=30, interval=0.1, message=self.log).group(1)
+        except BaseException:
+            self.stop()
+            raise
 
     def _read(self):
         for line in self.process.stdout:
