@@ -4,12 +4,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := socketio_views/static/socketio_views/vendor
 
-.PHONY: demo test install static docs clean system-packages bench
+.PHONY: demo test install static docs docs-packages clean system-packages bench
 
 # Debian packages the tests need: Chromium for the browser tests, Redis for scale-out.
 system-packages:
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 	@command -v redis-server >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server; }
+
+# Debian packages the docs build needs: Graphviz for docs/concepts.rst's diagrams,
+# and the Python and Django documentation whose objects.inv intersphinx links to
+# (the build reaches no documentation site; see docs/inventories.py).
+docs-packages:
+	@command -v dot >/dev/null && test -e /usr/share/doc/python-django-doc/html/objects.inv && ls /usr/share/doc/python3*/html/objects.inv >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends graphviz python3-doc python-django-doc; }
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +36,8 @@ $(CLIENT) &: package.json package-lock.json
 	cp node_modules/socket.io-client/dist/socket.io.min.js node_modules/socket.io-client/dist/socket.io.min.js.map $(VENDOR)/
 	cp node_modules/socket.io-client/LICENSE $(VENDOR)/socket.io.LICENSE
 
-docs: install
+docs: docs-packages install
+	$(BIN)/python docs/inventories.py
 	$(BIN)/sphinx-build -W --keep-going -b html -q docs docs/_build/html
 
 # The whole suite on the main combination (Django 5.2, Python 3.11) in .venv, then

@@ -39,8 +39,10 @@ COMBINATIONS = {
 #: gunicorn, the checks, the test client, the package and the demo.
 SLOW_FILES = [
     "tests/test_browser.py",
+    "tests/test_demo_browser.py",
     "tests/test_fuzz.py",
     "tests/test_limits.py",
+    "tests/test_live_browser.py",
     "tests/test_outages.py",
     "tests/test_recovery.py",
     "tests/test_scaleout.py",

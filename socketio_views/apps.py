@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class SocketIOViewsConfig(AppConfig):
-    """Django application of socketio_views: its management command, system checks and logout receivers."""
+    """Django application of socketio_views: its management command, system checks, logout receivers and the live channels page's sampler."""
 
     name = "socketio_views"
     verbose_name = "Socket.IO views"
@@ -11,5 +11,7 @@ class SocketIOViewsConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the system checks)
         from . import db  # noqa: F401  (notes which greenlets open database connections)
         from .identity import connect_receivers
+        from .live import connect_receivers as connect_live_receivers
 
         connect_receivers()
+        connect_live_receivers()

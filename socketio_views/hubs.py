@@ -40,6 +40,37 @@ def packet_args(data, offset):
     return data if offset is None else (data, offset)
 
 
+class EmitCounter:
+    """How many messages :meth:`Hub.emit` sent per channel, while someone samples them.
+
+    Counting is off (``counts`` is ``None``) until :meth:`start`; the live
+    channels page (:mod:`socketio_views.live`) starts it and takes the counts
+    every second, so the dict holds at most one second's channels.
+    """
+
+    def __init__(self):
+        #: ``{channel: messages}`` since the last :meth:`take`, or ``None`` when not counting.
+        self.counts = None
+
+    def start(self):
+        """Count from now on."""
+        if self.counts is None:
+            self.counts = {}
+
+    def stop(self):
+        """Stop counting and forget the counts."""
+        self.counts = None
+
+    def take(self):
+        """Return the counts since the last call and start again from zero."""
+        counts, self.counts = self.counts or {}, {}
+        return counts
+
+
+#: The counter of this process.
+emit_counts = EmitCounter()
+
+
 class Hub:
     """Delivers events to the subscribers of channels.
 
@@ -67,6 +98,9 @@ class Hub:
         if callback is not None and to is None:
             raise ValueError("A callback needs one recipient: pass to=<sid> (send(), not broadcast()).")
         data = payloads.unstructure(data, converter)
+        counts = emit_counts.counts
+        if counts is not None:
+            counts[channel] = counts.get(channel, 0) + 1
         logger.debug("Sending %r on %r to %s", event, channel, to or "every subscriber", channel=channel, sid=to, event=event)
         self.publish(event, data, channel=channel, to=to, skip_sid=skip_sid, callback=callback, history=history)
 

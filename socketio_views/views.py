@@ -150,10 +150,14 @@ class ChannelView:
     @classmethod
     def __check_mixin_order(cls):
         mro = cls.__mro__
+        misplaced = [
+            base for base in mro[mro.index(ChannelView) + 1 :] if base.__module__ == "socketio_views.mixins"
+        ]
+        # Name the mixins the class listed, not their bases (AccessMixin).
         late = [
             base.__name__
-            for base in mro[mro.index(ChannelView) + 1 :]
-            if base.__module__ == "socketio_views.mixins"
+            for base in misplaced
+            if not any(other is not base and issubclass(other, base) for other in misplaced)
         ]
         if late:
             raise ImproperlyConfigured(

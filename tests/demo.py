@@ -1,4 +1,4 @@
-"""The demo project (demo/) served by live servers, for tests/test_demo.py and tests/test_browser.py."""
+"""The demo project (demo/) served by live servers, for tests/test_demo.py, tests/test_browser.py and tests/test_demo_browser.py."""
 import os
 import subprocess
 import sys
@@ -11,17 +11,21 @@ DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 
 
 @contextmanager
-def demo_servers(folder):
+def demo_servers(folder, env=None):
     """Migrate a fresh demo database in ``folder``; yield ``start(port=0)``, which serves the demo on it.
+
+    ``env`` adds environment variables (``SOCKETIO_VIEWS_BACKEND`` for Redis).
 
     ``start`` returns a started :class:`LiveServer`; pass the port of a stopped
     one to restart the demo where its clients reconnect. Every server
     started is stopped on exit.
     """
     env = {
-        "PYTHONPATH": str(DEMO_DIR),
+        # The demo, and this checkout's socketio_views (not another one installed in the virtualenv).
+        "PYTHONPATH": os.pathsep.join([str(DEMO_DIR), str(DEMO_DIR.parent)]),
         "DEMO_DATABASE": str(Path(folder) / "db.sqlite3"),
         "DJANGO_SETTINGS_MODULE": "demo.settings",
+        **(env or {}),
     }
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],

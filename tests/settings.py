@@ -12,6 +12,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "socketio_views",
     "tests.testapp",
+    "tests.djsocketio_chat",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -1,4 +1,6 @@
 """The demo chat over real connections: the wire contract other clients rely on."""
+import re
+
 import pytest
 import requests
 
@@ -30,33 +32,35 @@ def demo_client(demo_server):
 
 def test_room_contract_message_ack_and_broadcast(demo_client):
     """Emitting message {"text"} is acked; every subscriber, the sender included, gets {"user", "text"}."""
-    alice = demo_client("rooms/lobby", auth={"name": "alice"})
-    bob = demo_client("rooms/lobby", auth={"name": "bob"})
+    ann = demo_client("rooms/lobby", auth={"name": "ann"})
+    ben = demo_client("rooms/lobby", auth={"name": "ben"})
 
-    assert alice.call("rooms/lobby", "message", {"text": "hello"}) == {"ok": True}
-    assert bob.wait_for("rooms/lobby", "message") == [{"user": "alice", "text": "hello"}]
-    assert alice.wait_for("rooms/lobby", "message") == [{"user": "alice", "text": "hello"}]
+    ack = ann.call("rooms/lobby", "message", {"text": "hello"})
+    assert ack == {"ok": True, "at": ack["at"]}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", ack["at"])  # the server's clock, in UTC
+    assert ben.wait_for("rooms/lobby", "message") == [{"user": "ann", "text": "hello", "at": ack["at"]}]
+    assert ann.wait_for("rooms/lobby", "message") == [{"user": "ann", "text": "hello", "at": ack["at"]}]
 
 
 def test_any_room_slug_can_be_joined(demo_client):
     """Subscribing to a room that does not exist yet works, as joining an IRC channel does."""
     carol = demo_client("rooms/brand-new-room", auth={"name": "carol"})
 
-    assert carol.call("rooms/brand-new-room", "message", {"text": "first"}) == {"ok": True}
+    assert carol.call("rooms/brand-new-room", "message", {"text": "first"})["ok"] is True
 
 
 def test_presence_and_typing(demo_client):
     """Others see presence joins, typing and leaves; the sender does not see its own typing."""
-    alice = demo_client("rooms/notices", auth={"name": "alice"})
-    bob = demo_client("rooms/notices", auth={"name": "bob"})
+    ann = demo_client("rooms/notices", auth={"name": "ann"})
+    ben = demo_client("rooms/notices", auth={"name": "ben"})
 
-    assert alice.wait_for("rooms/notices", "presence_diff")[0]["joins"][0]["user"] == "bob"
-    bob.call("rooms/notices", "typing", {})
-    assert bob.received("rooms/notices", "typing") == []  # it would have arrived before the ack
-    assert alice.wait_for("rooms/notices", "typing") == [{"user": "bob"}]
-    bob.close()
-    assert alice.wait_for("rooms/notices", "presence_diff", count=2, timeout=10)[1]["leaves"][0]["user"] == "bob"
-    assert alice.received("rooms/notices", "typing") == [{"user": "bob"}]
+    assert ann.wait_for("rooms/notices", "presence_diff")[0]["joins"][0]["user"] == "ben"
+    ben.call("rooms/notices", "typing", {})
+    assert ben.received("rooms/notices", "typing") == []  # it would have arrived before the ack
+    assert ann.wait_for("rooms/notices", "typing") == [{"user": "ben"}]
+    ben.close()
+    assert ann.wait_for("rooms/notices", "presence_diff", count=2, timeout=10)[1]["leaves"][0]["user"] == "ben"
+    assert ann.received("rooms/notices", "typing") == [{"user": "ben"}]
 
 
 def test_nickname_is_required(demo_client):
@@ -68,10 +72,26 @@ def test_nickname_is_required(demo_client):
 
 def test_empty_message_is_refused(demo_client):
     """An empty text is refused with code invalid and nothing is broadcast."""
-    alice = demo_client("rooms/empty", auth={"name": "alice"})
+    ann = demo_client("rooms/empty", auth={"name": "ann"})
 
-    assert alice.call("rooms/empty", "message", {"text": "  "})["error"]["code"] == "invalid"
-    assert alice.received("rooms/empty", "message") == []
+    assert ann.call("rooms/empty", "message", {"text": "  "})["error"]["code"] == "invalid"
+    assert ann.received("rooms/empty", "message") == []
+
+
+def test_payloads_of_the_wrong_shape_are_invalid(demo_client):
+    """A list, a number or a string where an object is expected is refused with invalid, not server_error."""
+    ann = demo_client("rooms/shapes", auth={"name": "ann"})
+
+    codes = [ann.call("rooms/shapes", "message", payload)["error"]["code"] for payload in ([1, 2], 42, "hi")]
+    assert codes == ["invalid"] * 3
+    assert ann.call("rooms/shapes", "typing", [1])["error"]["code"] == "invalid"
+
+
+def test_an_anonymous_visitor_cannot_take_a_users_name(demo_client):
+    """Subscribing as "alice" without being alice is refused with name_taken."""
+    error = demo_client().refused("rooms/lobby", auth={"name": "alice"})
+
+    assert error["data"]["code"] == "name_taken"
 
 
 def test_pages_and_browser_client_are_served(demo_server):
@@ -87,12 +107,12 @@ def test_pages_and_browser_client_are_served(demo_server):
 
 def test_newcomers_see_the_last_messages_and_offsets_come_with_them(demo_client):
     """The demo keeps its rooms' messages: a newcomer receives the last ones, each with a history offset."""
-    alice = demo_client("rooms/history", auth={"name": "alice"})
+    ann = demo_client("rooms/history", auth={"name": "ann"})
     for n in range(3):
-        assert alice.call("rooms/history", "message", {"text": f"m{n}"}) == {"ok": True}
-    bob = demo_client("rooms/history", auth={"name": "bob"})
+        assert ann.call("rooms/history", "message", {"text": f"m{n}"})["ok"] is True
+    ben = demo_client("rooms/history", auth={"name": "ben"})
 
-    assert [m["text"] for m in bob.wait_for("rooms/history", "message", count=3)] == ["m0", "m1", "m2"]
-    assert len([o for ch, ev, o in bob.offsets if ev == "message"]) == 3
-    bob.call("rooms/history", "typing", {})
-    assert [ev for ch, ev, o in alice.offsets] == ["message"] * 3  # typing is not kept
+    assert [m["text"] for m in ben.wait_for("rooms/history", "message", count=3)] == ["m0", "m1", "m2"]
+    assert len([o for ch, ev, o in ben.offsets if ev == "message"]) == 3
+    ben.call("rooms/history", "typing", {})
+    assert [ev for ch, ev, o in ann.offsets] == ["message"] * 3  # typing is not kept

@@ -111,3 +111,25 @@ def test_the_hub_in_force(settings):
                 hub.unsubscribe("rooms/x", "sid")
     finally:
         use_hub(default_hub())
+
+
+def test_emit_counts_messages_per_channel_only_while_sampled(room):
+    """Hub.emit counts each message once per channel after emit_counts.start(), never refused ones; take() starts again from zero."""
+    from socketio_views.hubs import emit_counts
+
+    assert emit_counts.counts is None
+    socketio_views.broadcast("send/x", {"n": 0})
+    assert {} == emit_counts.take()  # not counting: nothing kept
+    emit_counts.start()
+    try:
+        assert {} == emit_counts.take()
+        socketio_views.broadcast("send/x", {"n": 1})
+        socketio_views.broadcast("send/y", {"n": 2})
+        room.emit("note", {})  # a broadcast and a send on send/x
+        with pytest.raises(ValueError):
+            socketio_views.broadcast("send/x", {}, event="connect")
+        assert {"send/x": 3, "send/y": 1} == emit_counts.take()
+        assert {} == emit_counts.take()
+    finally:
+        emit_counts.stop()
+    assert emit_counts.counts is None

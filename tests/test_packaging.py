@@ -42,6 +42,11 @@ PACKAGE_FILES = [
     "socketio_views/templatetags/socketio_tags.py",
     "socketio_views/management/commands/runserver_socketio.py",
     "socketio_views/testing/pytest_plugin.py",
+    # The live channels page: its template, script, styles and the migration of its permissions.
+    "socketio_views/templates/admin/socketio_views/live_channels.html",
+    "socketio_views/static/socketio_views/live.js",
+    "socketio_views/static/socketio_views/live.css",
+    "socketio_views/migrations/0001_initial.py",
 ]
 CLIENT_VERSION = json.loads((ROOT / "package.json").read_text())["dependencies"]["socket.io-client"]
 

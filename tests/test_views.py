@@ -94,6 +94,24 @@ def test_mixins_after_channel_view_are_refused():
             pass
 
 
+def test_the_corrected_line_names_only_the_mixins_listed():
+    """The message's corrected line lists the mixins the class named, not their bases (AccessMixin)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from socketio_views.mixins import LoginRequiredMixin, RateLimitMixin
+
+    expected = (
+        "Wrong lists LoginRequiredMixin, RateLimitMixin after ChannelView, where they never run. "
+        "Put mixins before ChannelView: class Wrong(LoginRequiredMixin, RateLimitMixin, ..., ChannelView)."
+    )
+    with pytest.raises(ImproperlyConfigured) as refused:
+
+        class Wrong(ChannelView, LoginRequiredMixin, RateLimitMixin):
+            pass
+
+    assert str(refused.value) == expected
+
+
 @pytest.mark.parametrize("name", ["channel", "sid", "hub", "request", "connection_id"])
 def test_attributes_the_framework_sets_cannot_be_defined(name):
     """A subclass attribute that setup() would overwrite is refused when the class is created."""

@@ -1,15 +1,24 @@
 """The demo's channels, written only with socketio_views' public API."""
 import attrs
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 import socketio_views
 from socketio_views import ChannelError, ChannelView
 from socketio_views.mixins import LoginRequiredMixin, PresenceMixin, RateLimitMixin
 from socketio_views.presence import get_presence
+from socketio_views.throttling import RateLimiter
 
+from .models import Room
 from .rooms import ROOM_LIST, RoomRefused, open_room, room_counts
 
 MAX_NAME = 30
 MAX_TEXT = 500
+#: Names nobody may chat under (announcements are shown as "System").
+RESERVED_NAMES = {"system"}
+#: Typing notices have their own, looser limit: they never use up the message budget.
+TYPING_RATE = "3/s"
 
 
 def _not_blank(instance, attribute, value):
@@ -24,6 +33,27 @@ class ChatMessage:
     text: str = attrs.field(validator=_not_blank)
 
 
+@attrs.define
+class TypingNotice:
+    """The payload of ``typing``: ``{}``."""
+
+
+def name_refusal(name):
+    """Why an anonymous visitor may not chat as ``name``, or ``None`` if they may.
+
+    A registered user's name is theirs alone (case aside), so that nobody can
+    pass for them without logging in; "system" is the announcements'.
+    """
+    if name.lower() in RESERVED_NAMES or get_user_model().objects.filter(username__iexact=name).exists():
+        return f'The name "{name}" belongs to a registered user: log in, or pick another nickname.'
+    return None
+
+
+def now_iso():
+    """The server's time, as the ``at`` of a message: ISO 8601 in UTC, to the millisecond."""
+    return timezone.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class RoomListChannel(ChannelView):
     """``rooms``: the rooms page; receives the rooms once, then ``room_opened``, ``room_closed`` and ``count``."""
 
@@ -34,30 +64,41 @@ class RoomListChannel(ChannelView):
 class RoomChannel(RateLimitMixin, PresenceMixin, ChannelView):
     """``rooms/<slug:room>``: everyone in a room sees everyone's messages.
 
-    Subscribe with ``auth={"name": "nickname"}`` (or be logged in); emit
+    Subscribe with ``auth={"name": "nickname"}`` (or be logged in: then one
+    chats as one's username, and anonymous visitors may not take it); emit
     ``message`` with ``{"text": "..."}``, acknowledged with ``{"ok": true}``;
     every subscriber, the sender included, receives ``message`` with
-    ``{"user": ..., "text": ...}``. Who is online arrives as ``presence_state``
-    and ``presence_diff``; more than 3 messages a second (bursts of 6) are
-    refused with ``rate_limited``. A newcomer receives the last 50 messages;
-    a client that reconnects within two minutes recovers what it missed.
+    ``{"user": ..., "text": ..., "at": "<ISO 8601 UTC>"}``. Who is online
+    arrives as ``presence_state`` and ``presence_diff`` (each entry with a
+    ``person``: one person's several tabs share it). More than 3 messages a
+    second (bursts of 6) are refused with ``rate_limited`` and
+    ``retry_after``; ``typing`` (``{}``) has a limit of its own. A newcomer
+    receives the last 50 messages; a client that reconnects within two
+    minutes recovers what it missed.
     """
 
     rate_limit = "3/s"
     rate_limit_burst = 6
     members_only = False
-    # The last 100 messages are kept: a newcomer sees 50 of them, and a
-    # client that reconnects receives what it missed.
+    # The last 100 messages are kept for a day of silence: a newcomer sees 50
+    # of them, and a client that reconnects receives what it missed.
     history = 100
+    history_ttl = 24 * 3600
     history_events = {"message"}
     send_history_on_subscribe = 50
 
     def on_subscribe(self, room):
         user = self.request.user
-        name = user.get_username() if user.is_authenticated else str(self.auth.get("name", "")).strip()
-        if not name:
-            raise ChannelError("Pick a nickname first.", code="name_required")
-        self.name = name[:MAX_NAME]
+        if user.is_authenticated:
+            name = user.get_username()
+        else:
+            name = str(self.auth.get("name", "")).strip()[:MAX_NAME]
+            if not name:
+                raise ChannelError("Pick a nickname first.", code="name_required")
+            refusal = name_refusal(name)
+            if refusal:
+                raise ChannelError(refusal, code="name_taken")
+        self.name = name
         try:
             room_object, _created = open_room(room, members_only=self.members_only, request=self.request)
         except RoomRefused as refused:
@@ -65,8 +106,19 @@ class RoomChannel(RateLimitMixin, PresenceMixin, ChannelView):
         if room_object.members_only != self.members_only:
             raise ChannelError("This room is members-only: open it from the rooms page.", code="wrong_room")
 
+    def person(self):
+        """Who is behind this subscription, the same for all their tabs: the user, else the browser's session."""
+        user = self.request.user
+        if user.is_authenticated:
+            return f"user:{user.pk}"
+        session = getattr(self.request, "session", None)
+        key = session.session_key if session is not None else None
+        if not key:
+            return f"tab:{self.sid}"
+        return "guest:" + salted_hmac("chat.person", key).hexdigest()[:16]
+
     def get_presence_meta(self):
-        return {"user": self.name}
+        return {"user": self.name, "person": self.person()}
 
     def after_subscribe(self, room):
         self.announce_count()
@@ -80,11 +132,22 @@ class RoomChannel(RateLimitMixin, PresenceMixin, ChannelView):
             ROOM_LIST, {"channel": self.channel, "count": get_presence().count(self.channel)}, event="count"
         )
 
-    def on_message(self, message: ChatMessage, room):
-        self.broadcast({"user": self.name, "text": message.text.strip()[:MAX_TEXT]})
-        return {"ok": True}
+    def dispatch(self, event, data):
+        if event == "typing":
+            # Counted apart from messages: skip RateLimitMixin, whose budget is for messages.
+            allowed, _retry_after = RateLimiter.get(TYPING_RATE).hit(f"chat.typing:{self.sid}")
+            if not allowed:
+                return None  # a dropped typing notice is not worth an error
+            return super(RateLimitMixin, self).dispatch(event, data)
+        return super().dispatch(event, data)
 
-    def on_typing(self, data, room):
+    def on_message(self, message: ChatMessage, room):
+        at = now_iso()
+        self.broadcast({"user": self.name, "text": message.text.strip()[:MAX_TEXT], "at": at})
+        Room.objects.filter(slug=room, members_only=self.members_only).update(last_message=timezone.now())
+        return {"ok": True, "at": at}
+
+    def on_typing(self, data: TypingNotice, room):
         self.broadcast({"user": self.name}, event="typing", include_self=False)
 
 

@@ -1,10 +1,35 @@
 from django import forms
 
+from .channels import name_refusal
+from .rooms import RoomRefused, normalize_slug
+
 
 class JoinForm(forms.Form):
+    """The rooms page's form: a nickname (for visitors) and a room, whose name is taken in lower case."""
+
     nickname = forms.CharField(max_length=30, required=False)
-    room = forms.SlugField(max_length=50, initial="lobby")
+    room = forms.CharField(max_length=50, initial="lobby")
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_nickname(self):
+        nickname = self.cleaned_data["nickname"].strip()
+        if nickname and not (self.user and self.user.is_authenticated):
+            refusal = name_refusal(nickname)
+            if refusal:
+                raise forms.ValidationError(refusal)
+        return nickname
+
+    def clean_room(self):
+        try:
+            return normalize_slug(self.cleaned_data["room"].strip())
+        except RoomRefused as refused:
+            raise forms.ValidationError(refused.message) from None
 
 
 class AnnouncementForm(forms.Form):
-    text = forms.CharField(max_length=500, widget=forms.TextInput(attrs={"placeholder": "Announcement"}))
+    text = forms.CharField(
+        max_length=500, widget=forms.TextInput(attrs={"placeholder": "Announcement", "aria-label": "Announcement"})
+    )

@@ -7,6 +7,8 @@ class Room(models.Model):
     slug = models.SlugField(unique=True, max_length=50)
     members_only = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
+    #: When the last message was sent here: rooms idle for a day are removed (see rooms.remove_idle_rooms).
+    last_message = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-members_only", "slug"]

@@ -7,10 +7,19 @@ rooms is capped (``CHAT_MAX_ROOMS``): at the cap, the oldest room that has
 been empty for ``CHAT_EMPTY_ROOM_TTL`` seconds makes way for the new one, and
 if there is none the new room is refused. The rooms page hears of each room
 that opens or closes, one at a time, never the whole list again.
+
+Room names are slugs in lower case (``Lobby`` is ``lobby``), at most as long
+as the model stores. Rooms that visitors created are removed after
+``CHAT_IDLE_ROOM_TTL`` seconds (a day) without a message and without anyone
+in them: by ``manage.py remove_idle_rooms``, and whenever the rooms page
+loads. The built-in rooms (``PERMANENT``) stay.
 """
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from django.db.models import Q
 from django.utils import timezone
 
 import socketio_views
@@ -36,6 +45,10 @@ def empty_room_ttl():
     return timedelta(seconds=getattr(settings, "CHAT_EMPTY_ROOM_TTL", 600))
 
 
+def idle_room_ttl():
+    return timedelta(seconds=getattr(settings, "CHAT_IDLE_ROOM_TTL", 24 * 3600))
+
+
 class RoomRefused(Exception):
     """A room that cannot be opened; ``message`` and ``code`` say why."""
 
@@ -57,11 +70,30 @@ def room_counts():
     return [room_entry(room) for room in Room.objects.all()[: max_rooms()]]
 
 
-def open_room(slug, *, members_only, request):
-    """Return ``(room, created)`` for ``slug``, creating the room within the limits, or raise :class:`RoomRefused`."""
+def normalize_slug(slug):
+    """Return the room name ``slug`` stands for (lower case), or raise :class:`RoomRefused` if it cannot be one."""
     limit = Room._meta.get_field("slug").max_length
     if len(slug) > limit:
         raise RoomRefused(f"Room names are at most {limit} characters.", code="room_name_too_long")
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        raise RoomRefused(
+            "Room names are letters, digits, hyphens and underscores.", code="invalid_room_name"
+        ) from None
+    return slug.lower()
+
+
+def open_room(slug, *, members_only, request):
+    """Return ``(room, created)`` for ``slug``, creating the room within the limits, or raise :class:`RoomRefused`.
+
+    ``slug`` must already be in lower case (see :func:`normalize_slug`): a
+    channel ``rooms/Lobby`` is refused with ``room_name_not_lower_case``
+    rather than becoming a second lobby.
+    """
+    normal = normalize_slug(slug)
+    if normal != slug:
+        raise RoomRefused(f"Room names are in lower case: join #{normal}.", code="room_name_not_lower_case")
     room = Room.objects.filter(slug=slug).first()
     if room is not None:
         return room, False
@@ -98,3 +130,23 @@ def close_an_empty_room():
             socketio_views.broadcast(ROOM_LIST, {"channel": room.channel}, event="room_closed")
             return True
     return False
+
+
+def remove_idle_rooms(now=None):
+    """Delete the rooms visitors created that nobody has written in for ``CHAT_IDLE_ROOM_TTL``; return their slugs.
+
+    A room with someone in it stays, as do the built-in rooms. The rooms page
+    hears of each one removed.
+    """
+    cutoff = (now or timezone.now()) - idle_room_ttl()
+    idle = Room.objects.exclude(slug__in=PERMANENT).filter(
+        Q(last_message__lt=cutoff) | Q(last_message__isnull=True, created__lt=cutoff)
+    )
+    presence = get_presence()
+    removed = []
+    for room in idle.order_by("created")[:1000]:
+        if presence.count(room.channel) == 0:
+            room.delete()
+            socketio_views.broadcast(ROOM_LIST, {"channel": room.channel}, event="room_closed")
+            removed.append(room.slug)
+    return removed

@@ -2,30 +2,37 @@
 
 Run them with ``python -m pytest`` (or ``python manage.py test chat``) from ``demo/``.
 """
+import re
 from datetime import timedelta
+from io import StringIO
+from pathlib import Path
 from unittest import mock
+from unittest.mock import ANY
 
 from django.contrib.auth.models import User
-from django.test import override_settings
+from django.core.management import call_command
+from django.test import SimpleTestCase, override_settings
 from django.utils import timezone
 
 from socketio_views.testing import ChannelTestCase, ChannelTestClient, SubscriptionRefused
 from socketio_views.throttling import RateLimiter
 
 from .models import Room
+from .rooms import remove_idle_rooms
 
 
 class RoomChannelTests(ChannelTestCase):
     def test_message_is_acknowledged_and_reaches_everyone(self):
-        """A message is acked with {"ok": true} and every subscriber, sender included, gets user and text."""
-        alice = ChannelTestClient(auth={"name": "alice"})
-        bob = ChannelTestClient(auth={"name": "bob"})
-        room = alice.subscribe("rooms/lobby")
-        bob.subscribe("rooms/lobby")
+        """A message is acked with {"ok": true}; every subscriber, the sender too, gets it."""
+        ann = ChannelTestClient(auth={"name": "ann"})
+        ben = ChannelTestClient(auth={"name": "ben"})
+        room = ann.subscribe("rooms/lobby")
+        ben.subscribe("rooms/lobby")
 
-        self.assertEqual(room.emit("message", {"text": "hello"}), {"ok": True})
-        alice.assert_received("message", {"user": "alice", "text": "hello"})
-        bob.assert_received("message", {"user": "alice", "text": "hello"})
+        ack = room.emit("message", {"text": "hello"})
+        self.assertEqual({"ok": True, "at": ANY}, ack)
+        ann.assert_received("message", {"user": "ann", "text": "hello", "at": ack["at"]})
+        ben.assert_received("message", {"user": "ann", "text": "hello", "at": ack["at"]})
 
     def test_joining_an_unknown_slug_creates_the_room_and_tells_the_rooms_page(self):
         """Like an IRC channel, a room exists once someone joins it; the rooms page hears of that room alone."""
@@ -50,14 +57,14 @@ class RoomChannelTests(ChannelTestCase):
 
     def test_text_is_trimmed_and_capped(self):
         """Messages are stripped and cut at 500 characters."""
-        room = ChannelTestClient(auth={"name": "alice"}).subscribe("rooms/long")
+        room = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/long")
 
         room.emit("message", {"text": "  " + "x" * 600 + "  "})
-        room.assert_received("message", {"user": "alice", "text": "x" * 500})
+        room.assert_received("message", {"user": "ann", "text": "x" * 500, "at": ANY})
 
     def test_empty_message_is_refused_and_not_broadcast(self):
         """An empty text is answered with code invalid and nobody receives a message."""
-        room = ChannelTestClient(auth={"name": "alice"}).subscribe("rooms/empty")
+        room = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/empty")
 
         self.assertEqual(room.emit("message", {"text": "   "})["error"]["code"], "invalid")
         room.assert_not_received("message")
@@ -70,32 +77,34 @@ class RoomChannelTests(ChannelTestCase):
 
     def test_logged_in_user_chats_under_their_username(self):
         """A logged-in user's username is the nickname, whatever auth says."""
-        room = ChannelTestClient(user=User.objects.get(username="alice"), auth={"name": "mallory"}).subscribe("rooms/a")
+        alice = User.objects.get(username="alice")
+        room = ChannelTestClient(user=alice, auth={"name": "mallory"}).subscribe("rooms/a")
 
         room.emit("message", {"text": "hi"})
-        room.assert_received("message", {"user": "alice", "text": "hi"})
+        room.assert_received("message", {"user": "alice", "text": "hi", "at": ANY})
 
     def test_long_nickname_is_cut(self):
         """Nicknames are cut at 30 characters."""
         room = ChannelTestClient(auth={"name": "n" * 40}).subscribe("rooms/names")
 
-        self.assertEqual(room.emit("message", {"text": "x"}), {"ok": True})
-        room.assert_received("message", {"user": "n" * 30, "text": "x"})
+        self.assertEqual(room.emit("message", {"text": "x"}), {"ok": True, "at": ANY})
+        room.assert_received("message", {"user": "n" * 30, "text": "x", "at": ANY})
 
     def test_presence_and_typing(self):
         """The newcomer sees who is online; others see joins, leaves and typing (never the typist)."""
-        alice = ChannelTestClient(auth={"name": "alice"})
-        bob = ChannelTestClient(auth={"name": "bob"})
-        alice_room = alice.subscribe("rooms/notices")
-        bob_room = bob.subscribe("rooms/notices")
+        ann = ChannelTestClient(auth={"name": "ann"})
+        ben = ChannelTestClient(auth={"name": "ben"})
+        ann_room = ann.subscribe("rooms/notices")
+        ben_room = ben.subscribe("rooms/notices")
 
-        self.assertEqual([p["user"] for p in bob_room.received("presence_state")[0]["presences"]], ["alice", "bob"])
-        alice.assert_received("presence_diff", {"joins": [{"sid": bob_room.sid, "user": "bob"}], "leaves": []})
-        bob_room.emit("typing", {})
-        alice.assert_received("typing", {"user": "bob"})
-        bob.assert_not_received("typing")
-        bob.disconnect()
-        alice_room.assert_received("presence_diff", {"joins": [], "leaves": [{"sid": bob_room.sid, "user": "bob"}]})
+        self.assertEqual([p["user"] for p in ben_room.received("presence_state")[0]["presences"]], ["ann", "ben"])
+        ben_entry = {"sid": ben_room.sid, "user": "ben", "person": f"tab:{ben_room.sid}"}
+        ann.assert_received("presence_diff", {"joins": [ben_entry], "leaves": []})
+        ben_room.emit("typing", {})
+        ann.assert_received("typing", {"user": "ben"})
+        ben.assert_not_received("typing")
+        ben.disconnect()
+        ann_room.assert_received("presence_diff", {"joins": [], "leaves": [ben_entry]})
 
     def test_rate_limit_refuses_a_flood(self):
         """More than a burst of 6 messages at once is refused with rate_limited."""
@@ -103,17 +112,18 @@ class RoomChannelTests(ChannelTestCase):
         room = ChannelTestClient(auth={"name": "flood"}).subscribe("rooms/flood")
         with mock.patch("time.time", return_value=2_000_000.0):
             replies = [room.emit("message", {"text": str(n)}) for n in range(7)]
-        self.assertEqual(replies[:6], [{"ok": True}] * 6)
+        self.assertEqual(replies[:6], [{"ok": True, "at": ANY}] * 6)
         self.assertEqual(replies[6]["error"]["code"], "rate_limited")
 
     def test_members_only_room_needs_a_login(self):
-        """members/<slug> refuses anonymous users with login_required and accepts users."""
+        """members/<slug> refuses anonymous users (login_required) and accepts users."""
         with self.assertRaises(SubscriptionRefused) as refused:
             ChannelTestClient(auth={"name": "x"}).subscribe("members/members")
         self.assertEqual(refused.exception.code, "login_required")
-        room = ChannelTestClient(user=User.objects.get(username="bob")).subscribe("members/members")
+        bob = User.objects.get(username="bob")
+        room = ChannelTestClient(user=bob).subscribe("members/members")
         room.emit("message", {"text": "members only"})
-        room.assert_received("message", {"user": "bob", "text": "members only"})
+        room.assert_received("message", {"user": "bob", "text": "members only", "at": ANY})
 
     def test_a_public_slug_cannot_open_a_members_room(self):
         """rooms/members (a members-only room) is refused: the room must be joined as members/members."""
@@ -206,12 +216,17 @@ class PageTests(ChannelTestCase):
     def test_announcement_reaches_every_room(self):
         """The announcement form view broadcasts a system message to every room."""
         lobby = ChannelTestClient(auth={"name": "a"}).subscribe("rooms/lobby")
-        members = ChannelTestClient(user=User.objects.get(username="alice")).subscribe("members/members")
+        alice = User.objects.get(username="alice")
+        members = ChannelTestClient(user=alice).subscribe("members/members")
 
+        self.client.force_login(User.objects.get(username="alice"))
         response = self.client.post("/announce/", {"text": "Maintenance at noon"})
         self.assertRedirects(response, "/announce/")
+        announcement = {
+            "user": "system", "text": "Maintenance at noon", "system": True, "at": ANY,
+        }
         for room in (lobby, members):
-            room.assert_received("message", {"user": "system", "text": "Maintenance at noon", "system": True})
+            room.assert_received("message", announcement)
 
     def test_pages_render_with_the_socketio_scripts(self):
         """Rooms and room pages render the client scripts and configuration."""
@@ -222,8 +237,13 @@ class PageTests(ChannelTestCase):
         self.assertIn("#lobby", self.client.get("/").content.decode())
 
     def test_members_room_page_redirects_anonymous_users_to_login(self):
-        """The members-only room's page sends anonymous visitors to the login page."""
-        self.assertRedirects(self.client.get("/rooms/members/"), "/login/?next=/rooms/members/", fetch_redirect_response=False)
+        """The members-only room's page sends anonymous visitors to the login page, which says why and returns to the room."""
+        response = self.client.get("/rooms/members/", follow=True)
+        self.assertRedirects(response, "/login/?next=/rooms/members/")
+        self.assertContains(response, "#members is for members only: log in to join it.")
+        self.assertContains(response, '<input type="hidden" name="next" value="/rooms/members/">', html=True)
+        after_login = self.client.post("/login/", {"username": "bob", "password": "demo", "next": "/rooms/members/"})
+        self.assertRedirects(after_login, "/rooms/members/")
 
     def test_join_form_shows_why_a_room_is_refused(self):
         """The join form applies the same limits, and shows the refusal as the room field's error."""
@@ -242,3 +262,175 @@ class PageTests(ChannelTestCase):
         self.assertRedirects(response, "/rooms/new-room/")
         self.assertTrue(Room.objects.filter(slug="new-room").exists())
         self.assertEqual(self.client.session["nickname"], "eve")
+
+
+class AbuseTests(ChannelTestCase):
+    """The holes an attacker found in the demo, closed."""
+
+    def setUp(self):
+        RateLimiter.reset()
+
+    def test_announcements_refuse_anonymous_visitors_with_a_reason(self):
+        """/announce/ sends anonymous visitors to the login page, which says announcements are for staff."""
+        lobby = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/lobby")
+        response = self.client.post("/announce/", {"text": "spam"}, follow=True)
+        self.assertRedirects(response, "/login/?next=/announce/")
+        self.assertContains(response, "Announcements are for staff: log in as alice to make one.")
+        lobby.assert_not_received("message")
+
+    def test_announcements_refuse_users_who_are_not_staff(self):
+        """bob (not staff) gets 403 and the form is not shown; nothing is broadcast."""
+        lobby = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/lobby")
+        self.client.force_login(User.objects.get(username="bob"))
+        response = self.client.post("/announce/", {"text": "spam"})
+        self.assertEqual(403, response.status_code)
+        self.assertContains(response, "Announcements are for staff only.", status_code=403)
+        lobby.assert_not_received("message")
+        self.assertNotContains(self.client.get("/"), 'href="/announce/"')
+
+    def test_announcements_are_rate_limited(self):
+        """alice (staff) makes 5 announcements a minute; the sixth is refused with 429 and a wait."""
+        lobby = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/lobby")
+        self.client.force_login(User.objects.get(username="alice"))
+        statuses = [self.client.post("/announce/", {"text": f"news {n}"}).status_code for n in range(6)]
+        self.assertEqual([302] * 5 + [429], statuses)
+        refused = self.client.post("/announce/", {"text": "news 6"})
+        self.assertContains(refused, "Enough announcements for now: try again in", status_code=429)
+        self.assertEqual([f"news {n}" for n in range(5)], [m["text"] for m in lobby.received("message")])
+        self.assertContains(self.client.get("/"), 'href="/announce/"')
+
+    def test_payloads_of_the_wrong_shape_are_invalid_not_server_errors(self):
+        """message and typing with a list, a number, a string, null or a wrong field type answer code invalid."""
+        room = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/shapes")
+        wrong = [[1], 3, "text", None, {"text": 3}, {"text": "hi", "html": "<b>"}]
+        with mock.patch("time.time", return_value=3_000_000.0):
+            codes = [room.emit("message", payload)["error"]["code"] for payload in wrong]
+        with mock.patch("time.time", return_value=3_000_100.0):
+            typing_codes = [room.emit("typing", payload)["error"]["code"] for payload in wrong[:3]]
+        self.assertEqual(["invalid"] * len(wrong), codes)
+        self.assertEqual(["invalid"] * 3, typing_codes)
+        room.assert_not_received("message")
+
+    def test_typing_does_not_use_up_the_message_limit(self):
+        """Typing notices have their own limit: after a burst of them, 6 messages still go through."""
+        room = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/typing")
+        with mock.patch("time.time", return_value=4_000_000.0):
+            typing = [room.emit("typing", {}) for _ in range(10)]
+            replies = [room.emit("message", {"text": str(n)}) for n in range(7)]
+        self.assertEqual([None] * 10, typing)  # beyond 3 a second they are dropped, not answered with an error
+        self.assertEqual([{"ok": True, "at": ANY}] * 6, replies[:6])
+        self.assertEqual("rate_limited", replies[6]["error"]["code"])
+        self.assertGreater(replies[6]["error"]["retry_after"], 0)
+
+    def test_registered_names_are_reserved_for_their_users(self):
+        """Anonymous visitors cannot chat as alice (in any case) or as system; alice herself can, logged in."""
+        for name in ("alice", "ALICE", "Bob", "system"):
+            with self.subTest(name=name), self.assertRaises(SubscriptionRefused) as refused:
+                ChannelTestClient(auth={"name": name}).subscribe("rooms/lobby")
+            self.assertEqual("name_taken", refused.exception.code)
+        self.assertIn("belongs to a registered user: log in", refused.exception.message)
+        ChannelTestClient(user=User.objects.get(username="alice")).subscribe("rooms/lobby")
+        response = self.client.post("/", {"nickname": "Alice", "room": "lobby"})
+        self.assertContains(response, "belongs to a registered user")
+
+    def test_slugs_are_lower_case_and_what_the_model_stores(self):
+        """The join form and room pages take names in lower case; channels in another case or too long are refused."""
+        self.assertRedirects(self.client.post("/", {"nickname": "eve", "room": "Lobby"}), "/rooms/lobby/")
+        self.assertRedirects(self.client.get("/rooms/LoBBy/"), "/rooms/lobby/", status_code=301)
+        self.assertContains(self.client.post("/", {"nickname": "eve", "room": "a" * 51}), "Ensure this value has at most 50 characters")
+        self.assertContains(self.client.post("/", {"nickname": "eve", "room": "no spaces"}), "Room names are letters, digits")
+        for slug, code in (("Lobby", "room_name_not_lower_case"), ("x" * 194, "room_name_too_long")):
+            with self.subTest(slug=slug[:10]), self.assertRaises(SubscriptionRefused) as refused:
+                ChannelTestClient(auth={"name": "eve"}).subscribe(f"rooms/{slug}")
+            self.assertEqual(code, refused.exception.code)
+        self.assertEqual(["lobby", "members"], sorted(Room.objects.values_list("slug", flat=True)))
+
+    def test_one_persons_tabs_share_a_person_in_presence(self):
+        """Two subscriptions of one user carry the same person; another user's differ."""
+        alice = User.objects.get(username="alice")
+        first = ChannelTestClient(user=alice).subscribe("rooms/tabs")
+        ChannelTestClient(user=alice).subscribe("rooms/tabs")
+        ChannelTestClient(user=User.objects.get(username="bob")).subscribe("rooms/tabs")
+        presences = first.received("presence_state")[0]["presences"] + first.received("presence_diff")[0]["joins"]
+        persons = {}
+        for entry in presences + first.received("presence_diff")[1]["joins"]:
+            persons.setdefault(entry["user"], set()).add(entry["person"])
+        self.assertEqual({"alice": {f"user:{alice.pk}"}, "bob": {f"user:{User.objects.get(username='bob').pk}"}}, persons)
+
+
+class IdleRoomTests(ChannelTestCase):
+    def make_room(self, slug, *, age, last_message=None):
+        room = Room.objects.create(slug=slug)
+        Room.objects.filter(pk=room.pk).update(
+            created=timezone.now() - age, last_message=last_message and timezone.now() - last_message
+        )
+
+    def test_rooms_without_a_message_for_a_day_are_removed(self):
+        """Visitors' rooms silent for a day go (the rooms page hears it); recent, occupied and built-in rooms stay."""
+        self.make_room("silent", age=timedelta(days=3), last_message=timedelta(hours=25))
+        self.make_room("never-used", age=timedelta(hours=25))
+        self.make_room("chatty", age=timedelta(days=3), last_message=timedelta(hours=1))
+        self.make_room("new", age=timedelta(hours=1))
+        self.make_room("occupied", age=timedelta(days=3))
+        Room.objects.filter(slug__in=["lobby", "members"]).update(created=timezone.now() - timedelta(days=30))
+        ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/occupied")
+        rooms_page = ChannelTestClient()
+        rooms_page.subscribe("rooms")
+
+        out = StringIO()
+        call_command("remove_idle_rooms", stdout=out)
+
+        self.assertEqual("Removed 2 idle room(s): silent, never-used\n", out.getvalue())
+        self.assertEqual(["chatty", "lobby", "members", "new", "occupied"], sorted(Room.objects.values_list("slug", flat=True)))
+        rooms_page.assert_received("room_closed", {"channel": "rooms/silent"})
+
+    def test_the_rooms_page_removes_idle_rooms_when_it_loads(self):
+        """Loading the rooms page removes idle rooms, so it never lists them."""
+        self.make_room("stale", age=timedelta(days=2))
+        self.assertNotContains(self.client.get("/"), "#stale")
+        self.assertFalse(Room.objects.filter(slug="stale").exists())
+
+    def test_a_message_keeps_a_room_alive(self):
+        """Sending a message records it on the room."""
+        self.make_room("kept", age=timedelta(days=2))
+        ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/kept").emit("message", {"text": "still here"})
+        self.assertEqual([], remove_idle_rooms())
+        self.assertIsNotNone(Room.objects.get(slug="kept").last_message)
+
+
+def relative_luminance(colour):
+    """WCAG 2's relative luminance of ``#rrggbb``."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(foreground, background):
+    """WCAG 2's contrast ratio of two colours."""
+    lighter, darker = sorted((relative_luminance(foreground), relative_luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+class ContrastTests(SimpleTestCase):
+    #: (text, background) pairs of chat.css, and the ratio WCAG AA asks of them.
+    PAIRS = [
+        ("ink", "surface", 4.5), ("ink", "bg", 4.5), ("ink", "own-bg", 4.5), ("ink", "system-bg", 4.5),
+        ("muted", "surface", 4.5), ("muted", "bg", 4.5), ("muted", "own-bg", 4.5), ("muted", "system-bg", 4.5),
+        ("accent", "surface", 4.5), ("accent", "bg", 4.5), ("accent", "own-bg", 4.5), ("accent-ink", "accent", 4.5),
+        ("tag-ink", "tag-bg", 4.5), ("ok", "surface", 4.5), ("down", "surface", 4.5), ("down", "#fdecea", 4.5),
+        ("ink", "flash-bg", 4.5),
+        # Borders of controls and the focus ring: 3:1 (WCAG 1.4.11).
+        ("control-line", "surface", 3), ("accent", "surface", 3),
+    ]
+
+    def test_colours_meet_wcag_aa(self):
+        """Every text colour of the demo is at least 4.5:1 on its backgrounds, and control borders 3:1."""
+        css = (Path(__file__).parent / "static" / "chat" / "chat.css").read_text()
+        palette = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", css))
+        failing = []
+        for foreground, background, needed in self.PAIRS:
+            ratio = contrast(palette.get(foreground, foreground), palette.get(background, background))
+            if ratio < needed:
+                failing.append(f"{foreground} on {background}: {ratio:.2f} < {needed}")
+        self.assertEqual([], failing)
+        self.assertGreaterEqual(len(palette), 15)

@@ -1,45 +1,83 @@
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import redirect, render
 
 import socketio_views
+from socketio_views.throttling import RateLimiter
 
+from .channels import RoomChannel, now_iso
 from .forms import AnnouncementForm, JoinForm
 from .models import Room
-from .rooms import RoomRefused, max_rooms, open_room
+from .rooms import RoomRefused, max_rooms, normalize_slug, open_room, remove_idle_rooms
+
+
+def announcement_rate():
+    return getattr(settings, "CHAT_ANNOUNCEMENT_RATE", "5/m")
 
 
 def index(request):
-    """The rooms, with live counts; pick a nickname and join or create a room."""
-    form = JoinForm(request.POST or None, initial={"nickname": request.session.get("nickname", "")})
+    """The rooms, with live counts; pick a nickname and join or create a room. Idle rooms are removed first."""
+    form = JoinForm(request.POST or None, user=request.user, initial={"nickname": request.session.get("nickname", "")})
     if form.is_valid():
-        request.session["nickname"] = form.cleaned_data["nickname"].strip()
+        request.session["nickname"] = form.cleaned_data["nickname"]
         try:
             room, _ = open_room(form.cleaned_data["room"], members_only=False, request=request)
         except RoomRefused as refused:
             form.add_error("room", refused.message)
         else:
             return redirect("room", slug=room.slug)
+    if request.method == "GET":
+        remove_idle_rooms()
     return render(request, "chat/index.html", {"form": form, "rooms": Room.objects.all()[: max_rooms()]})
 
 
 def room(request, slug):
-    """A chat room; its page subscribes to the room's channel."""
-    if len(slug) > Room._meta.get_field("slug").max_length:
-        raise Http404("No such room.")
+    """A chat room; its page subscribes to the room's channel. ``/rooms/Lobby/`` redirects to ``/rooms/lobby/``."""
+    try:
+        normal = normalize_slug(slug)
+    except RoomRefused:
+        raise Http404("No such room.") from None
+    if normal != slug:
+        return redirect("room", slug=normal, permanent=True)
     room = Room.objects.filter(slug=slug).first() or Room(slug=slug)
     if room.members_only and not request.user.is_authenticated:
-        return redirect(f"/login/?next={request.path}")
-    return render(request, "chat/room.html", {"room": room, "nickname": request.session.get("nickname", "")})
+        messages.info(request, f"#{room.slug} is for members only: log in to join it.")
+        return redirect_to_login(request.get_full_path(), login_url="login")
+    if not request.session.session_key:
+        # A session of its own, so that one visitor's tabs count as one person in presence.
+        request.session.save()
+    context = {
+        "room": room,
+        "nickname": request.session.get("nickname", ""),
+        "history_on_join": RoomChannel.send_history_on_subscribe,
+    }
+    return render(request, "chat/room.html", context)
 
 
 def announce(request):
-    """A plain Django form view that broadcasts to every room: broadcasting from outside a socket."""
+    """A plain Django form view that broadcasts to every room: broadcasting from outside a socket.
+
+    Staff only (demo user alice), and at most ``CHAT_ANNOUNCEMENT_RATE``
+    (5 a minute) per user.
+    """
+    if not request.user.is_staff:
+        if request.user.is_authenticated:
+            return render(request, "chat/announce.html", {"refused": True}, status=403)
+        messages.info(request, "Announcements are for staff: log in as alice to make one.")
+        return redirect_to_login(request.get_full_path(), login_url="login")
     form = AnnouncementForm(request.POST or None)
+    status = 200
     if form.is_valid():
-        rooms = list(Room.objects.all())
-        for room in rooms:
-            socketio_views.broadcast(room.channel, {"user": "system", "text": form.cleaned_data["text"], "system": True})
-        messages.success(request, f"Announced in {len(rooms)} rooms.")
-        return redirect("announce")
-    return render(request, "chat/announce.html", {"form": form})
+        allowed, retry_after = RateLimiter.get(announcement_rate()).hit(f"chat:announce:user:{request.user.pk}")
+        if allowed:
+            rooms = list(Room.objects.all())
+            data = {"user": "system", "text": form.cleaned_data["text"], "system": True, "at": now_iso()}
+            for room in rooms:
+                socketio_views.broadcast(room.channel, data)
+            messages.success(request, f"Announced in {len(rooms)} rooms.")
+            return redirect("announce")
+        form.add_error(None, f"Enough announcements for now: try again in {int(retry_after) + 1} s.")
+        status = 429
+    return render(request, "chat/announce.html", {"form": form}, status=status)

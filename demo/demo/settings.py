@@ -9,6 +9,7 @@ DEBUG = True
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -53,7 +54,11 @@ LOGOUT_REDIRECT_URL = "/"
 
 # One process by default; set SOCKETIO_VIEWS_BACKEND=redis://127.0.0.1:6379/0 to
 # run several processes (e.g. on two ports) that share broadcasts and presence.
-SOCKETIO_VIEWS = {"BACKEND": os.environ.get("SOCKETIO_VIEWS_BACKEND") or None}
+SOCKETIO_VIEWS = {
+    "BACKEND": os.environ.get("SOCKETIO_VIEWS_BACKEND") or None,
+    "BACKEND_OPTIONS": {"channel": os.environ.get("SOCKETIO_VIEWS_BACKEND_CHANNEL", "socketio_views")},
+    "RATE_LIMIT_STORAGE": os.environ.get("SOCKETIO_VIEWS_RATE_LIMIT_STORAGE") or None,
+}
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGGING = {

@@ -1,8 +1,15 @@
+from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from socketio_views.admin import live_urls
+from socketio_views.live import LIVE_CHANNEL, LiveChannel
+
 from chat import views
 from chat.routing import router
+
+# The admin's live channels page (/admin/live-channels/) and its channel.
+router.register(LIVE_CHANNEL, LiveChannel)
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -10,5 +17,7 @@ urlpatterns = [
     path("announce/", views.announce, name="announce"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/live-channels/", include(live_urls(admin.site))),
+    path("admin/", admin.site.urls),
     path("socket.io/", include(router.urls)),
 ]

@@ -10,7 +10,10 @@ LOGGING = {
             # Named here, the fields come first and are present on every
             # record (null where they do not apply); python-json-logger adds
             # any other extra (status_code, server_time) after them.
-            "fmt": "{asctime}{levelname}{name}{message}{connection_id}{sid}{channel}{event}{code}",
+            "fmt": (
+                "{asctime}{levelname}{name}{message}"
+                "{connection_id}{sid}{channel}{event}{code}"
+            ),
             "style": "{",
         },
     },

@@ -1,4 +1,4 @@
-"""The demo's starting point: a lobby, a members-only room, and two users (password "demo")."""
+"""The demo's starting point: a lobby, a members-only room, and two users (password "demo"), alice the admin."""
 from django.contrib.auth.hashers import make_password
 from django.db import migrations
 
@@ -9,7 +9,11 @@ def create_demo_data(apps, schema_editor):
     Room.objects.get_or_create(slug="lobby")
     Room.objects.get_or_create(slug="members", defaults={"members_only": True})
     for username in ("alice", "bob"):
-        User.objects.get_or_create(username=username, defaults={"password": make_password("demo")})
+        # alice is the demo's admin: she may open /admin/ and its live channels page.
+        admin = username == "alice"
+        User.objects.get_or_create(
+            username=username, defaults={"password": make_password("demo"), "is_staff": admin, "is_superuser": admin}
+        )
 
 
 class Migration(migrations.Migration):

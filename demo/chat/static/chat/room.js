@@ -1,102 +1,429 @@
 // The room page: messages, who is online, typing, and the connection's state.
+// Every text from the server goes into the page as text nodes, never as HTML.
 (function () {
-  const root = document.getElementById("room");
-  const list = document.getElementById("messages");
-  const status = document.getElementById("status");
-  const typing = document.getElementById("typing");
-  const people = document.getElementById("presence");
-  const onlineCount = document.getElementById("online-count");
-  const form = document.getElementById("send");
-  const input = document.getElementById("text");
+  "use strict";
+  const $ = (id) => document.getElementById(id);
+  const root = $("room");
+  const list = $("messages");
+  const empty = $("empty");
+  const status = $("status");
+  const typing = $("typing");
+  const people = $("people");
+  const presenceList = $("presence");
+  const onlineCount = $("online-count");
+  const form = $("send");
+  const input = $("text");
+  const notice = $("notice");
+  const identity = $("identity");
+  const me = $("me");
+  const nicknameForm = $("nickname-form");
+  const nicknameInput = $("nickname");
+  const nicknameError = $("nickname-error");
+  const changeName = $("change-name");
 
-  let name = root.dataset.nickname;
-  if (!name) {
-    name = (window.prompt("Your nickname?") || "").trim() || "guest" + Math.floor(Math.random() * 1000);
+  const HISTORY_ON_JOIN = Number(root.dataset.history || 50);
+  const GROUP_WITHIN_MS = 5 * 60 * 1000;
+  const STORAGE_KEY = "chat.nickname";
+
+  // Who I am: a logged-in user's username, else a nickname (from the rooms
+  // page's form, or remembered in this browser).
+  const user = root.dataset.user;
+  let name = user || root.dataset.nickname || remembered();
+
+  function remembered() {
+    try { return localStorage.getItem(STORAGE_KEY) || ""; } catch (error) { return ""; }
   }
-  const room = SocketIOViews.subscribe(root.dataset.channel, { auth: { name: name } });
-  const present = new Map();
+  function remember(value) {
+    try { localStorage.setItem(STORAGE_KEY, value); } catch (error) { /* storage disabled */ }
+  }
 
-  function add(kind, text, user) {
-    const item = document.createElement("li");
-    item.className = kind;
-    if (user) {
-      const who = document.createElement("strong");
-      who.textContent = user;
-      item.appendChild(who);
-    }
-    item.appendChild(document.createTextNode(text));
+  const room = SocketIOViews.subscribe(root.dataset.channel, {
+    autoConnect: false,
+    auth: (callback) => callback(user ? {} : { name: name }),
+  });
+
+  // ---- Messages -----------------------------------------------------------
+
+  const seen = new Set(); // history offsets shown: a replayed message is never shown twice
+  let lastOffset = null;
+  let last = null; // {user, time} of the last message shown, for grouping
+  let lastDay = null; // the day of the last message shown, for day separators
+
+  function nearBottom() {
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  }
+
+  function append(item) {
+    const stick = nearBottom();
     list.appendChild(item);
-    list.scrollTop = list.scrollHeight;
+    if (stick) list.scrollTop = list.scrollHeight;
+    empty.hidden = true;
   }
 
+  function dayLabel(date) {
+    const today = new Date();
+    const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+    if (date.toDateString() === today.toDateString()) return "Today";
+    if (date.toDateString() === yesterday.toDateString()) return "Yesterday";
+    return date.toLocaleDateString(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+  }
+
+  /** `text` as text nodes, with http(s) links as <a> elements built from the parsed URL. */
+  function linkify(text) {
+    const fragment = document.createDocumentFragment();
+    const pattern = /https?:\/\/[^\s<>"']+/g;
+    let at = 0;
+    let match;
+    while ((match = pattern.exec(text)) !== null) {
+      let href = match[0].replace(/[.,;:!?)\]]+$/, "");
+      let url = null;
+      try { url = new URL(href); } catch (error) { url = null; }
+      if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) continue;
+      fragment.append(document.createTextNode(text.slice(at, match.index)));
+      const link = document.createElement("a");
+      link.href = url.href;
+      link.textContent = href;
+      link.rel = "noopener noreferrer nofollow";
+      link.target = "_blank";
+      fragment.append(link);
+      at = match.index + href.length;
+      pattern.lastIndex = at;
+    }
+    fragment.append(document.createTextNode(text.slice(at)));
+    return fragment;
+  }
+
+  function showMessage(data) {
+    const time = data.at ? new Date(data.at) : new Date();
+    const day = time.toDateString();
+    if (lastDay !== day) {
+      const separator = document.createElement("li");
+      separator.className = "day";
+      separator.setAttribute("role", "separator");
+      separator.textContent = dayLabel(time);
+      append(separator);
+      lastDay = day;
+      last = null;
+    }
+    const author = data.system ? "System" : String(data.user);
+    const own = !data.system && author === name;
+    const grouped = last && last.user === author && !data.system && time - last.time < GROUP_WITHIN_MS;
+    const item = document.createElement("li");
+    item.className = "msg" + (own ? " own" : "") + (data.system ? " system" : "") + (grouped ? " grouped" : "");
+    item.dataset.user = author;
+    const head = document.createElement("div");
+    head.className = "meta";
+    const who = document.createElement("strong");
+    who.textContent = own ? author + " (you)" : author;
+    const stamp = document.createElement("time");
+    stamp.dateTime = time.toISOString();
+    stamp.title = time.toLocaleString();
+    stamp.textContent = time.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+    head.append(who, " ", stamp);
+    if (grouped) head.classList.add("visually-hidden"); // still read out by screen readers
+    const body = document.createElement("p");
+    body.className = "text";
+    body.append(linkify(String(data.text)));
+    item.append(head, body);
+    append(item);
+    last = data.system ? null : { user: author, time: time };
+  }
+
+  function showNotice(text) {
+    const item = document.createElement("li");
+    item.className = "notice";
+    item.textContent = text;
+    append(item);
+    last = null;
+  }
+
+  // ---- Recovery -----------------------------------------------------------
+  // After a reconnection that could not recover, the server sends the last
+  // messages again: the ones already shown are skipped (by offset), and a
+  // notice appears only if they do not reach back to the last one shown.
+
+  let gapCheck = null;
+
+  function compareOffsets(a, b) {
+    const [am, as] = a.split("-").map(Number);
+    const [bm, bs] = b.split("-").map(Number);
+    return am - bm || as - bs;
+  }
+
+  function startGapCheck() {
+    const check = { since: lastOffset, count: 0 };
+    check.timer = setTimeout(() => endGapCheck(check, check.since !== null || check.count >= HISTORY_ON_JOIN), 2000);
+    gapCheck = check;
+  }
+
+  function endGapCheck(check, missing) {
+    if (gapCheck !== check) return;
+    clearTimeout(check.timer);
+    gapCheck = null;
+    if (missing) showNotice("Some messages sent while you were away could not be recovered.");
+  }
+
+  room.on("message", (data, offset) => {
+    if (typeof offset === "string") {
+      if (gapCheck) {
+        gapCheck.count += 1;
+        if (gapCheck.since !== null) endGapCheck(gapCheck, compareOffsets(offset, gapCheck.since) > 0);
+      }
+      if (seen.has(offset)) return;
+      seen.add(offset);
+      lastOffset = offset;
+    }
+    if (data && data.user) clearTyping(String(data.user));
+    showMessage(data || {});
+  });
+
+  // ---- Connection ---------------------------------------------------------
+
+  let backOnlineTimer;
   function setStatus(text, state) {
     status.textContent = text;
     status.dataset.state = state;
   }
 
-  function renderPresence() {
-    people.replaceChildren(...[...present.values()].map((entry) => {
-      const item = document.createElement("li");
-      item.textContent = entry.user + (entry.sid === room.id ? " (you)" : "");
-      return item;
-    }));
-    onlineCount.textContent = present.size;
+  function setOnline(online) {
+    people.classList.toggle("offline", !online);
+    people.title = online ? "" : "Offline: this list may be out of date";
   }
 
-  SocketIOViews.onConnect(room, ({ reconnected, lost }) => {
-    setStatus("connected as " + name, "up");
-    if (lost) {
-      // Nothing could be recovered: start over from the history that follows.
-      list.replaceChildren();
-      add("notice", "Reconnected; some messages may be missing.");
-    } else if (reconnected) {
-      add("notice", "Reconnected.");
+  SocketIOViews.onConnect(room, ({ recovered, reconnected, lost }) => {
+    root.dataset.recovered = String(recovered); // for the curious (and the tests): replayed, not sent again
+    remember(name);
+    showIdentity();
+    setOnline(true);
+    clearTimeout(backOnlineTimer);
+    if (reconnected) {
+      setStatus("Back online", "up");
+      backOnlineTimer = setTimeout(() => setStatus("Online", "up"), 4000);
+    } else {
+      setStatus("Online", "up");
     }
+    if (lost) startGapCheck();
+    setTimeout(() => { if (!list.querySelector(".msg")) empty.hidden = false; }, 300);
+    if (notice.dataset.kind === "offline") hideNotice();
   });
+
   room.on("disconnect", (reason) => {
-    setStatus("connection lost — reconnecting…", "down");
-    add("notice", "Connection lost (" + reason + "); reconnecting…");
+    setOnline(false);
+    clearTimeout(backOnlineTimer);
+    if (reason === "io client disconnect") setStatus("Offline", "down");
+    else setStatus("Reconnecting…", "down");
   });
+
   SocketIOViews.onError(room, (error) => {
     if (error.code === "transport_error") {
-      setStatus("server unreachable — retrying…", "down");
+      setStatus("Reconnecting…", "down");
+    } else if (error.code === "name_taken" || error.code === "name_required") {
+      setStatus("Pick a nickname", "down");
+      askNickname(error.message);
+    } else if (error.event === "message" || error.event === "typing") {
+      // Refused messages are handled where they were sent (send() rejects).
     } else {
-      add("error", error.message + " (" + error.code + ")");
-      if (!room.connected) setStatus(error.message, "down");
+      if (!room.connected) setStatus("Not connected", "down");
+      showNotice(error.message);
     }
   });
 
-  room.on("message", (data) => add(data.system ? "system" : "message", data.text, data.system ? "System" : data.user));
+  // ---- Presence: one line per person, with their number of tabs ----------
+
+  const present = new Map(); // sid -> {sid, user, person}
+
+  function personOf(entry) {
+    return entry.person || entry.sid;
+  }
+
+  function byPerson() {
+    const persons = new Map();
+    for (const entry of present.values()) {
+      const key = personOf(entry);
+      const person = persons.get(key) || { user: entry.user, tabs: 0, me: false };
+      person.tabs += 1;
+      person.me = person.me || entry.sid === room.id;
+      persons.set(key, person);
+    }
+    return persons;
+  }
+
+  function renderPresence() {
+    const persons = [...byPerson().values()].sort((a, b) => (b.me - a.me) || String(a.user).localeCompare(String(b.user)));
+    presenceList.replaceChildren(...persons.map((person) => {
+      const item = document.createElement("li");
+      item.textContent = person.user + (person.me ? " (you)" : "");
+      if (person.tabs > 1) {
+        const tabs = document.createElement("span");
+        tabs.className = "tabs";
+        tabs.textContent = person.tabs + " tabs";
+        item.append(" ", tabs);
+      }
+      return item;
+    }));
+    onlineCount.textContent = persons.length;
+  }
+
+  function personPresent(key) {
+    for (const entry of present.values()) if (personOf(entry) === key) return true;
+    return false;
+  }
+
   room.on("presence_state", (data) => {
     present.clear();
     data.presences.forEach((entry) => present.set(entry.sid, entry));
     renderPresence();
   });
   room.on("presence_diff", (data) => {
-    data.joins.forEach((entry) => { present.set(entry.sid, entry); add("notice", entry.user + " joined"); });
-    data.leaves.forEach((entry) => { present.delete(entry.sid); add("notice", entry.user + " left"); });
+    data.joins.forEach((entry) => {
+      const known = personPresent(personOf(entry));
+      present.set(entry.sid, entry);
+      if (!known && entry.sid !== room.id) showNotice(entry.user + " joined");
+    });
+    data.leaves.forEach((entry) => {
+      present.delete(entry.sid);
+      if (!personPresent(personOf(entry))) showNotice(entry.user + " left");
+    });
     renderPresence();
   });
 
-  let typingTimer;
+  // ---- Typing --------------------------------------------------------------
+
+  const typists = new Map(); // user -> timer
+
+  function renderTyping() {
+    const names = [...typists.keys()];
+    typing.textContent = !names.length ? "" : names.length === 1 ? names[0] + " is typing…"
+      : names.length === 2 ? names[0] + " and " + names[1] + " are typing…" : "Several people are typing…";
+  }
+
+  function clearTyping(who) {
+    if (!typists.has(who)) return;
+    clearTimeout(typists.get(who));
+    typists.delete(who);
+    renderTyping();
+  }
+
   room.on("typing", (data) => {
-    typing.textContent = data.user + " is typing…";
-    clearTimeout(typingTimer);
-    typingTimer = setTimeout(() => (typing.textContent = ""), 2000);
+    const who = String(data.user);
+    clearTimeout(typists.get(who));
+    typists.set(who, setTimeout(() => clearTyping(who), 3000));
+    renderTyping();
   });
 
   let lastTyping = 0;
   input.addEventListener("input", () => {
-    if (Date.now() - lastTyping > 1000 && room.connected) {
+    if (input.value && Date.now() - lastTyping > 1000 && room.connected) {
       lastTyping = Date.now();
       room.emit("typing", {});
     }
   });
 
+  // ---- Sending -------------------------------------------------------------
+
+  let cooldownUntil = 0;
+  let countdownTimer;
+
+  function showSendNotice(text, kind) {
+    notice.textContent = text;
+    notice.dataset.kind = kind;
+    notice.hidden = false;
+  }
+
+  function hideNotice() {
+    notice.hidden = true;
+    notice.textContent = "";
+    delete notice.dataset.kind;
+  }
+
+  function startCountdown(retryAfter) {
+    cooldownUntil = Math.max(cooldownUntil, Date.now() + Math.max(1, Number(retryAfter) || 1) * 1000);
+    clearInterval(countdownTimer);
+    const tick = () => {
+      const left = Math.ceil((cooldownUntil - Date.now()) / 1000);
+      if (left <= 0) {
+        clearInterval(countdownTimer);
+        hideNotice();
+        return;
+      }
+      showSendNotice("Slow down: you can send again in " + left + " s. Your message was not sent; it is still in the box.", "rate");
+    };
+    tick();
+    countdownTimer = setInterval(tick, 250);
+  }
+
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = input.value.trim();
     if (!text) return;
-    room.send({ text: text }).then(() => { input.value = ""; }).catch(() => {});
+    if (Date.now() < cooldownUntil) return; // the countdown is showing
+    if (!room.connected) {
+      showSendNotice("Not sent: you are offline. Your message stays in the box; send it when you are back online.", "offline");
+      return;
+    }
+    room.send({ text: text }).then(() => {
+      if (input.value.trim() === text) input.value = "";
+      if (notice.dataset.kind === "failed") hideNotice();
+    }).catch((error) => {
+      if (!input.value.trim()) input.value = text; // never lose what was typed
+      if (error.code === "rate_limited") {
+        startCountdown(error.retry_after);
+      } else {
+        const why = error.code ? error.message : "no answer from the server.";
+        showSendNotice("Not sent: " + why + " Press Send to try again.", "failed");
+      }
+    });
   });
+
+  // ---- Nickname --------------------------------------------------------------
+
+  function showIdentity() {
+    me.textContent = name;
+    identity.hidden = false;
+    nicknameForm.hidden = true;
+  }
+
+  function askNickname(error) {
+    identity.hidden = true;
+    nicknameForm.hidden = false;
+    nicknameInput.value = nicknameInput.value || name;
+    nicknameError.textContent = error || "";
+    nicknameInput.setAttribute("aria-invalid", error ? "true" : "false");
+    nicknameInput.focus();
+  }
+
+  nicknameForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = nicknameInput.value.trim();
+    if (!value) return;
+    name = value;
+    nicknameError.textContent = "";
+    nicknameForm.hidden = true;
+    setStatus("Connecting…", "connecting");
+    if (room.connected) room.disconnect();
+    room.connect();
+  });
+
+  if (changeName) {
+    changeName.addEventListener("click", () => {
+      room.disconnect();
+      askNickname("");
+    });
+  }
+
+  // The list of people folds away (on a phone it starts folded).
+  const peopleToggle = $("people-toggle");
+  function foldPeople(folded) {
+    peopleToggle.setAttribute("aria-expanded", String(!folded));
+    presenceList.hidden = folded;
+  }
+  peopleToggle.addEventListener("click", () => foldPeople(peopleToggle.getAttribute("aria-expanded") === "true"));
+  foldPeople(Boolean(window.matchMedia && window.matchMedia("(max-width: 600px)").matches));
+
+  if (name) {
+    room.connect();
+  } else {
+    setStatus("Pick a nickname", "down");
+    askNickname("");
+  }
 })();

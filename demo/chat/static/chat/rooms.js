@@ -2,6 +2,11 @@
 // The list arrives once; then each room that opens or closes, and each count that changes.
 (function () {
   const list = document.getElementById("rooms");
+  // The nickname picked in a room (room.js remembers it in this browser).
+  const nickname = document.querySelector("input[name=nickname]");
+  try {
+    if (nickname && !nickname.value) nickname.value = localStorage.getItem("chat.nickname") || "";
+  } catch (error) { /* storage disabled: type it */ }
   const rooms = SocketIOViews.subscribe("rooms");
 
   function find(channel) {

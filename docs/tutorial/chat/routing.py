@@ -1,0 +1,6 @@
+from socketio_views import ChannelRouter
+
+from .channels import RoomChannel
+
+router = ChannelRouter()
+router.register("rooms/<slug:room>", RoomChannel, name="room")

@@ -1,0 +1,4 @@
+INSTALLED_APPS += [
+    "socketio_views",
+    "chat",
+]

@@ -1,0 +1,394 @@
+"""The demo chat as people use it, in headless Chromium: history, recovery, identity, feedback, phone layout.
+
+One demo server (Redis-backed, so that history and recovery survive a
+restart) and one Chromium serve the whole module. Screenshots of the rooms
+page and of a room, at 1280×800 and 390×844, are written to
+test-artifacts/demo-screenshots/ (git-ignored) on every run.
+"""
+import os
+import re
+import subprocess
+import sys
+import uuid
+
+import pytest
+import redis
+
+from .ci import require
+from .demo import DEMO_DIR, demo_servers
+from .test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+SCREENSHOTS = ARTIFACTS / "demo-screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+RUN = uuid.uuid4().hex[:8]
+
+
+def room_slug(name):
+    """A room of this run only: history streams and presence in the shared Redis never mix between runs."""
+    return f"{name}-{RUN}"
+
+
+@pytest.fixture(scope="module")
+def redis_client():
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        require(False, f"Redis is not running at {REDIS_URL}")
+    yield client
+    for key in client.scan_iter(f"socketio_views:*{RUN}*"):
+        client.delete(key)
+    client.delete("socketio_views:history:members/members")  # the built-in room, kept in Redis for a day
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, redis_client):
+    """The demo on Redis (its own pub/sub channel); ``demo.server`` is running, ``demo(port)`` starts it (again).
+
+    Rate limits stay in the process's memory: in Redis, the rooms created by
+    one run (all from 127.0.0.1) would count against the next.
+    """
+    env = {
+        "SOCKETIO_VIEWS_BACKEND": REDIS_URL,
+        "SOCKETIO_VIEWS_BACKEND_CHANNEL": f"demo-browser-{RUN}",
+        "SOCKETIO_VIEWS_RATE_LIMIT_STORAGE": "memory://",
+    }
+    with demo_servers(tmp_path_factory.mktemp("demo-browser"), env=env) as start:
+        start.server = start()
+        yield start
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require(CHROMIUM, "chromium is not installed (`make test` installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def contexts(browser):
+    """``new(**options)`` opens a browser context (one person); all are closed after the test."""
+    opened = []
+
+    def new(**options):
+        opened.append(browser.new_context(**{"viewport": DESKTOP, **options}))
+        return opened[-1]
+
+    yield new
+    for context in opened:
+        context.close()
+
+
+def enter_room(context, url, slug, nickname=None):
+    """Open a room's page in a new tab of ``context``, give a nickname if asked, and wait until online."""
+    page = context.new_page()
+    page.goto(f"{url}/rooms/{slug}/")
+    if nickname:
+        page.fill("#nickname", nickname)
+        page.press("#nickname", "Enter")
+    page.wait_for_selector("#status[data-state=up]")
+    return page
+
+
+def log_in(context, url, username):
+    page = context.new_page()
+    page.goto(url + "/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "demo")
+    page.click("main button[type=submit]")
+    page.wait_for_url(url + "/")
+    page.close()
+
+
+def say(page, text):
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+
+
+def screenshot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+    return path
+
+
+def assert_controls_labelled(page):
+    """Every control in Playwright's ARIA snapshot of ``page`` has a name; return the snapshot."""
+    snapshot = page.locator("body").aria_snapshot()
+    controls = [line.strip() for line in snapshot.splitlines()
+                if re.match(r"\s*- '?(button|textbox|link|checkbox|combobox|searchbox)\b", line)]
+    assert controls, snapshot
+    unnamed = [line for line in controls if not re.match(r'- \'?\w+ "[^"]+"', line)]  # quoted when the name has a "#"
+    assert unnamed == [], snapshot
+    return snapshot
+
+
+def texts(page):
+    return page.locator("#messages li.msg .text").all_inner_texts()
+
+
+def test_history_timestamps_own_messages_links_and_typing(demo, contexts):
+    """A newcomer sees the last messages with local times; own ones stand apart; links are links; typing ends with the message."""
+    from playwright.sync_api import expect
+
+    url, slug = demo.server.url, room_slug("talk")
+    ann = enter_room(contexts(), url, slug, "ann")
+    expect(ann.locator("#empty")).to_be_visible()
+    expect(ann.locator("#empty")).to_have_text("No messages yet. Say hello!")
+    for text in ("hello", "see https://example.com/a?b=1.", "<b>not bold</b>"):
+        say(ann, text)
+        expect(ann.locator("#messages li.msg").last).to_contain_text(text)
+    expect(ann.locator("#empty")).to_be_hidden()
+
+    ben = enter_room(contexts(), url, slug, "ben")
+    # History on join: the three messages, once each, in order.
+    expect(ben.locator("#messages li.msg")).to_have_count(3)
+    assert texts(ben) == ["hello", "see https://example.com/a?b=1.", "<b>not bold</b>"]
+    expect(ben.locator("#empty")).to_be_hidden()
+    expect(ben.locator("#messages li.day")).to_have_text("Today")
+
+    # Timestamps: the server's time, shown in the browser's local time.
+    stamp = ben.locator("#messages li.msg time").first
+    shown, iso = stamp.inner_text(), stamp.get_attribute("datetime")
+    local = ben.evaluate("(iso) => new Date(iso).toLocaleTimeString(undefined, {hour: '2-digit', minute: '2-digit'})", iso)
+    assert shown == local and re.fullmatch(r"\d{4}-\d\d-\d\dT.*Z", iso)
+
+    # Grouped: ann's three messages have one heading; the others' headings are for screen readers only.
+    assert ben.locator("#messages li.msg.grouped").count() == 2
+    # Links are <a> elements made from the text; markup stays text.
+    link = ben.locator("#messages a")
+    expect(link).to_have_attribute("href", "https://example.com/a?b=1")
+    expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")
+    assert ben.locator("#messages b").count() == 0
+
+    # Own messages: marked, coloured and aligned right; others' on the left.
+    say(ben, "hi ann")
+    expect(ann.locator("#messages li.msg").last).to_contain_text("hi ann")
+    expect(ann.locator("#messages li.day")).to_have_count(1)  # "ben joined" between them starts no new day
+    for page, mine, theirs in ((ann, "hello", "hi ann"), (ben, "hi ann", "hello")):
+        own = page.locator("#messages li.msg", has_text=mine).first
+        other = page.locator("#messages li.msg", has_text=theirs).first
+        expect(own).to_have_class(re.compile(r"\bown\b"))
+        expect(other).not_to_have_class(re.compile(r"\bown\b"))
+        box, other_box, list_box = own.bounding_box(), other.bounding_box(), page.locator("#messages").bounding_box()
+        assert list_box["x"] + list_box["width"] - (box["x"] + box["width"]) < 12  # right-aligned
+        assert other_box["x"] - list_box["x"] < 12  # left-aligned
+        colours = [m.evaluate("(e) => getComputedStyle(e).backgroundColor") for m in (own, other)]
+        assert colours[0] != colours[1]
+    screenshot(ann, "room-desktop")
+
+    # Typing: shown while ben types, gone as soon as his message arrives (not 3 s later).
+    ben.fill("#text", "")
+    ben.type("#text", "typing this", delay=120)  # typing notices go out at most once a second
+    expect(ann.locator("#typing")).to_have_text("ben is typing…")
+    ben.press("#text", "Enter")
+    expect(ann.locator("#messages li.msg").last).to_contain_text("typing this")
+    expect(ann.locator("#typing")).to_have_text("", timeout=500)
+
+
+def test_rate_limit_shows_one_countdown_and_keeps_the_message(demo, contexts):
+    """A burst beyond the limit shows one notice counting down from retry_after; the refused text stays and sends later."""
+    from playwright.sync_api import expect
+
+    ann = enter_room(contexts(), demo.server.url, room_slug("burst"), "ann")
+    ann.evaluate(
+        "() => { const input = document.getElementById('text'); const form = document.getElementById('send');"
+        " for (let n = 0; n < 9; n++) { input.value = 'flood ' + n; form.requestSubmit(); } }"
+    )
+    notice = ann.locator("#notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text(re.compile(r"you can send again in \d+ s"))
+    first = int(re.search(r"in (\d+) s", notice.inner_text()).group(1))
+    assert 1 <= first <= 3
+    assert ann.locator("#notice, #messages li.notice, #messages li.error").count() == 1  # one notice, no red lines
+    assert "rate_limited" not in ann.inner_text("main")
+    kept = ann.input_value("#text")
+    assert kept.startswith("flood ")
+    expect(ann.locator("#messages li.msg")).to_have_count(6)  # the burst the server allows; the rest refused, not lost
+
+    expect(notice).to_be_hidden(timeout=5000)
+    assert ann.input_value("#text") == kept
+    ann.press("#text", "Enter")
+    expect(ann.locator("#messages li.msg")).to_have_count(7)
+    expect(ann.locator("#messages li.msg").last).to_contain_text(kept)
+    expect(ann.locator("#text")).to_have_value("")
+
+
+def test_members_redirect_explains_itself_and_presence_counts_people_not_tabs(demo, contexts):
+    """The members-only room sends visitors to log in with a reason and back; one user's two tabs are one person."""
+    from playwright.sync_api import expect
+
+    url = demo.server.url
+    bob = contexts()
+    visitor = bob.new_page()
+    visitor.goto(url + "/rooms/members/")
+    expect(visitor.locator(".flash")).to_have_text("#members is for members only: log in to join it.")
+    visitor.fill("input[name=username]", "bob")
+    visitor.fill("input[name=password]", "demo")
+    visitor.click("main button[type=submit]")
+    visitor.wait_for_url(url + "/rooms/members/")
+    visitor.wait_for_selector("#status[data-state=up]")
+    expect(visitor.locator("#me")).to_have_text("bob")
+    expect(visitor.locator("#nickname-form")).to_be_hidden()
+    second_tab = enter_room(bob, url, "members")
+
+    alice = contexts()
+    log_in(alice, url, "alice")
+    alice_page = enter_room(alice, url, "members")
+    for page in (alice_page, visitor, second_tab):
+        expect(page.locator("#online-count")).to_have_text("2")
+        expect(page.locator("#presence li")).to_have_count(2)
+    expect(alice_page.locator("#presence li", has_text="bob")).to_have_text("bob 2 tabs")
+    expect(visitor.locator("#presence li").first).to_have_text("bob (you) 2 tabs")
+    second_tab.close()
+    expect(alice_page.locator("#presence li", has_text="bob")).to_have_text("bob")
+    assert alice_page.locator("#messages li.notice", has_text="bob left").count() == 0  # bob is still here
+
+
+def test_a_message_sent_during_a_restart_arrives_once_in_both_browsers(demo, contexts):
+    """The server restarts; a broadcast made meanwhile (from another process) is recovered, exactly once, by both."""
+    from playwright.sync_api import expect
+
+    slug = room_slug("restart")
+    url = demo.server.url
+    ann = enter_room(contexts(), url, slug, "ann")
+    ben = enter_room(contexts(), url, slug, "ben")
+    say(ann, "before the restart")
+    for page in (ann, ben):
+        expect(page.locator("#messages li.msg")).to_have_count(1)
+
+    for page in (ann, ben):  # every state the status line goes through, in order
+        page.evaluate("""() => { const status = document.getElementById('status'); window.statuses = [];
+            new MutationObserver(() => window.statuses.push(status.textContent)).observe(status, {childList: true}); }""")
+    port = int(url.rsplit(":", 1)[1])
+    demo.server.stop()
+    for page in (ann, ben):
+        expect(page.locator("#status")).to_have_text("Reconnecting…")
+        expect(page.locator("#people")).to_have_class(re.compile(r"\boffline\b"))
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         "import socketio_views; from chat.channels import now_iso; "
+         f"socketio_views.broadcast('rooms/{slug}', {{'user': 'system', 'text': 'sent during the outage', 'system': True, 'at': now_iso()}})"],
+        cwd=DEMO_DIR, env={**os.environ, **demo.server.env, "PYTHONPATH": os.pathsep.join([str(DEMO_DIR), str(ROOT)])},
+        check=True, timeout=60,
+    )
+    demo.server = demo(port=port)
+    for page in (ann, ben):
+        expect(page.locator("#status")).to_have_attribute("data-state", "up", timeout=20_000)
+        assert page.evaluate("() => [...new Set(window.statuses)]") in (
+            ["Reconnecting…", "Back online"], ["Reconnecting…", "Back online", "Online"]
+        )
+        expect(page.locator("#room")).to_have_attribute("data-recovered", "true")  # Socket.IO's recovery, from Redis
+        expect(page.locator("#messages li.msg", has_text="sent during the outage")).to_have_count(1)
+        expect(page.locator("#people")).not_to_have_class(re.compile(r"\boffline\b"))
+    say(ben, "after the restart")
+    for page in (ann, ben):
+        expect(page.locator("#messages li.msg").last).to_contain_text("after the restart")
+        assert texts(page) == ["before the restart", "sent during the outage", "after the restart"]
+        assert page.locator("#messages li.notice", has_text="could not be recovered").count() == 0
+
+
+def test_phone_layout_accessibility_and_screenshots(demo, contexts):
+    """At 390×844 nothing scrolls sideways, badges and the header stay on one line, targets are 44 px; every control is labelled."""
+    from playwright.sync_api import expect
+
+    url = demo.server.url
+    desktop = contexts().new_page()
+    desktop.goto(url + "/")
+    screenshot(desktop, "rooms-desktop")
+
+    phone = contexts(viewport=PHONE, has_touch=True, is_mobile=True)
+    log_in(phone, url, "alice")
+    rooms = phone.new_page()
+    rooms.goto(url + "/")
+    screenshot(rooms, "rooms-phone")
+    room = enter_room(phone, url, "members")
+    say(room, f"a message from a phone ({RUN}), long enough to wrap onto a second line of the bubble")
+    expect(room.locator("#messages li.msg.own", has_text=RUN)).to_have_count(1)
+    screenshot(room, "room-phone")
+
+    # The most lines any one text inside the element takes: 1 means no word of it wraps.
+    one_line = """(element) => {
+        const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+        let most = 0;
+        while (walker.nextNode()) {
+            if (!walker.currentNode.textContent.trim()) continue;
+            const range = document.createRange(); range.selectNodeContents(walker.currentNode);
+            most = Math.max(most, new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size);
+        }
+        return most;
+    }"""
+    for page in (rooms, room):
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        for selector in (".tag", ".brand", ".bar nav a, .bar nav button"):
+            for element in page.locator(selector).all():
+                assert element.evaluate(one_line) == 1, f"{selector} wraps on {page.url}"
+    for selector in ("#status", ".room-head h1 .tag", "#people-toggle"):
+        assert room.locator(selector).evaluate(one_line) == 1, selector
+
+    # Touch targets: every visible control at least 44 px high.
+    small = room.evaluate("""() => [...document.querySelectorAll('button, input, a, [tabindex]')]
+        .filter((e) => e.offsetParent !== null && !e.closest('#messages'))
+        .map((e) => [e.id || e.textContent.trim(), e.getBoundingClientRect().height])
+        .filter(([, height]) => height < 44)""")
+    assert small == []
+
+    # People: a folded panel above the conversation, opened with a tap.
+    toggle = room.locator("#people-toggle")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(room.locator("#presence")).to_be_hidden()
+    assert room.locator("#people").bounding_box()["y"] < room.locator("#messages").bounding_box()["y"]
+    toggle.tap()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(room.locator("#presence li").first).to_be_visible()
+    # The input at the bottom of the screen.
+    send = room.locator("#send").bounding_box()
+    assert PHONE["height"] - 140 < send["y"] + send["height"] <= PHONE["height"]
+
+    # Every control has an accessible name; the messages are a live log.
+    snapshot = assert_controls_labelled(room)
+    assert '- textbox "Message"' in snapshot and 'log "Messages in #members"' in snapshot, snapshot
+    assert re.search(r'- button "Online \d+" \[expanded\]', snapshot), snapshot
+    expect(room.locator("#messages")).to_have_attribute("aria-live", "polite")
+
+
+def test_the_keyboard_alone_is_enough(demo, contexts):
+    """Without a mouse: a nickname (a taken one first), join, Tab to the message box, send; the nickname is remembered."""
+    from playwright.sync_api import expect
+
+    page = contexts().new_page()
+    page.goto(f"{demo.server.url}/rooms/{room_slug('keys')}/")
+    expect(page.locator("#nickname")).to_be_focused()
+    page.keyboard.type("alice")  # a registered user's name: refused, said inline, and the field keeps the focus
+    page.keyboard.press("Enter")
+    expect(page.locator("#nickname-error")).to_have_text(
+        'The name "alice" belongs to a registered user: log in, or pick another nickname.'
+    )
+    expect(page.locator("#nickname")).to_be_focused()
+    assert 'textbox "Pick a nickname to join #keys-' in assert_controls_labelled(page)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("kim")
+    page.keyboard.press("Enter")
+    expect(page.locator("#status")).to_have_text("Online")
+    for _ in range(12):
+        if page.evaluate("() => document.activeElement.id") == "text":
+            break
+        page.keyboard.press("Tab")
+    expect(page.locator("#text")).to_be_focused()
+    assert '- button "Change nickname"' in assert_controls_labelled(page)
+    page.keyboard.type("typed without a mouse")
+    page.keyboard.press("Enter")
+    expect(page.locator("#messages li.msg.own")).to_contain_text("typed without a mouse")
+    # The nickname is remembered in this browser: the next room needs no form.
+    again = page.context.new_page()
+    again.goto(f"{demo.server.url}/rooms/{room_slug('keys2')}/")
+    expect(again.locator("#status")).to_have_text("Online")
+    expect(again.locator("#me")).to_have_text("kim")

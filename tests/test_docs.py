@@ -1,0 +1,303 @@
+"""What the documentation claims, checked against the code.
+
+Each test quotes the page it keeps true: if the behaviour changes, the test
+fails; if the page is rewritten to say something else, the quote no longer
+matches and the test fails too, until the test is updated with it.
+"""
+import ast
+import datetime
+import json
+import re
+from pathlib import Path
+
+import pytest
+import socketio
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from socketio_views import ChannelRouter, ChannelView, backends, conf, history, mixins, presence, throttling
+from socketio_views.server import make_server
+from socketio_views.testing import ChannelTestClient, SubscriptionRefused
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+
+def page(name):
+    """The text of docs/<name>, with runs of whitespace made single spaces."""
+    return " ".join((DOCS / name).read_text().split())
+
+
+def says(name, sentence):
+    """Assert that docs/<name> says ``sentence`` (whitespace-insensitive)."""
+    assert " ".join(sentence.split()) in page(name), f"docs/{name} no longer says: {sentence}"
+
+
+# The seven claims a review found wrong (issue 17), each now true and kept so.
+
+
+def test_server_options_win_over_max_message_size_and_backend():
+    """max_http_buffer_size and client_manager in SERVER_OPTIONS silently win; namespaces raises TypeError."""
+    says("settings.rst", "given both ways, the value in ``SERVER_OPTIONS`` wins, silently.")
+    says("settings.rst", "a ``client_manager`` in ``SERVER_OPTIONS`` silently replaces it")
+    says("settings.rst", "Passing it in ``SERVER_OPTIONS`` makes creating the server fail with ``TypeError``.")
+    with override_settings(SOCKETIO_VIEWS={"SERVER_OPTIONS": {"max_http_buffer_size": 1234}}):
+        assert make_server().eio.max_http_buffer_size == 1234
+    with override_settings(SOCKETIO_VIEWS={"MAX_MESSAGE_SIZE": 4321}):
+        assert make_server().eio.max_http_buffer_size == 4321
+    manager = socketio.Manager()
+    with override_settings(SOCKETIO_VIEWS={"SERVER_OPTIONS": {"client_manager": manager}}):
+        assert make_server().manager is manager
+    with override_settings(SOCKETIO_VIEWS={"SERVER_OPTIONS": {"namespaces": ["/a"]}}):
+        with pytest.raises(TypeError, match="namespaces"):
+            make_server()
+
+
+def test_misplaced_mixins_are_refused_when_the_class_is_created():
+    """A mixin listed after ChannelView raises ImproperlyConfigured with the corrected line."""
+    says("security.rst", "Placed after ``ChannelView``, they would never be called, so the class definition "
+         "raises ``ImproperlyConfigured`` with the corrected line.")
+    with pytest.raises(
+        ImproperlyConfigured,
+        match=re.escape("Put mixins before ChannelView: class Late(LoginRequiredMixin, ..., ChannelView)."),
+    ):
+        class Late(ChannelView, mixins.LoginRequiredMixin):
+            pass
+
+
+@pytest.mark.django_db
+def test_a_handle_no_permission_that_returns_still_refuses():
+    """An override of handle_no_permission() that returns refuses with permission_denied."""
+    says("security.rst", "if an override returns instead of raising, the subscription is refused all the "
+         "same, with ``permission_denied``.")
+
+    class Forgetful(mixins.LoginRequiredMixin, ChannelView):
+        def handle_no_permission(self):
+            return None
+
+    router = ChannelRouter()
+    router.register("forgetful", Forgetful)
+    with pytest.raises(SubscriptionRefused) as refused:
+        ChannelTestClient(router=router).subscribe("forgetful")
+    assert refused.value.code == "permission_denied"
+
+
+@pytest.mark.django_db
+def test_a_value_json_cannot_carry_is_a_server_error_in_tests():
+    """In ChannelTestClient, returning or sending a datetime gives the server_error ack; emit() does not raise."""
+    says("testing.rst", "A handler that sends or returns such a value fails with ``server_error``")
+
+    class Clock(ChannelView):
+        def on_now(self, data):
+            return {"at": datetime.datetime(2026, 1, 1)}
+
+        def on_tell(self, data):
+            self.send({"at": datetime.datetime(2026, 1, 1)})
+            return {"ok": True}
+
+    router = ChannelRouter()
+    router.register("clock", Clock)
+    clock = ChannelTestClient(router=router).subscribe("clock")
+    assert clock.emit("now")["error"]["code"] == "server_error"
+    assert clock.emit("tell")["error"]["code"] == "server_error"
+    assert clock.emit("now")["error"]["code"] == "server_error", "the subscription lives on"
+
+
+def backend_table():
+    """The rows of the table under "What each BACKEND URL shares" in docs/scaleout.rst."""
+    text = (DOCS / "scaleout.rst").read_text()
+    section = text[text.index(".. _backend-urls:"):text.index("What crosses processes")]
+    rows = re.findall(r'^   "(.*)", "(.*)", "(.*)"$', section, flags=re.MULTILINE)
+    assert len(rows) >= 8
+
+    def value(cell):
+        if cell == "each process's memory":
+            return None
+        assert cell.startswith("``") and cell.endswith("``"), cell
+        return ast.literal_eval(cell[2:-2]) if cell == "``None``" else cell[2:-2]
+
+    return [tuple(value(cell) for cell in row) for row in rows]
+
+
+@pytest.mark.parametrize("backend, shared_in, rate_limits_in", backend_table())
+def test_each_backend_url_shares_what_the_table_says(backend, shared_in, rate_limits_in):
+    """Presence, history and rate limits go where docs/scaleout.rst's table says, for each BACKEND scheme."""
+    with override_settings(SOCKETIO_VIEWS={"BACKEND": backend}):
+        assert backends.presence_url() == shared_in
+        assert (conf.views_settings.HISTORY_URL or backends.shared_redis_url()) == shared_in
+        assert backends.rate_limit_storage_url() == (rate_limits_in or "memory://")
+
+
+def test_override_settings_reaches_the_cached_stores():
+    """override_settings(SOCKETIO_VIEWS=...) makes the presence and history stores and the rate limiters anew."""
+    says("settings.rst", ":func:`~django.test.override_settings` (``SOCKETIO_VIEWS=...``) reaches every key")
+    before = presence.get_presence(), history._store.get(), throttling._limiters.get()
+    assert isinstance(before[0], presence.MemoryPresence)
+    with override_settings(SOCKETIO_VIEWS={"PRESENCE_URL": "redis://127.0.0.1:6379/0", "HISTORY_URL": "redis://127.0.0.1:6379/0"}):
+        during = presence.get_presence(), history._store.get(), throttling._limiters.get()
+        assert isinstance(during[0], presence.RedisPresence)
+        assert isinstance(during[1], history.RedisHistory)
+        assert during[2] is not before[2]
+    after = presence.get_presence(), history._store.get()
+    assert isinstance(after[0], presence.MemoryPresence) and after[0] is not before[0]
+    assert isinstance(after[1], history.MemoryHistory)
+
+
+def test_pip_users_need_no_node():
+    """The pages say pip needs no Node.js, and name the browser client's version that package-lock.json pins.
+
+    tests/test_packaging.py installs the built sdist and wheel in a fresh venv
+    with no npm on PATH and fetches the client from the installed package.
+    """
+    says("tutorial.rst", "It needs no Node.js and no npm: the wheel and the sdist both carry the official")
+    says("browser.rst", "so ``pip install`` users need no Node.js")
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    version = lock["packages"]["node_modules/socket.io-client"]["version"]
+    says("tutorial.rst", f"`socket.io-client <https://www.npmjs.com/package/socket.io-client>`_ {version} as a static file")
+    packaging_tests = (ROOT / "tests" / "test_packaging.py").read_text()
+    assert "def test_a_fresh_venv_without_npm_installs_it_and_serves_the_browser_client" in packaging_tests
+
+
+# The reference is complete.
+
+
+def documented_defaults():
+    """{key: the default its section of docs/settings.rst gives}, from its ``Default:`` line."""
+    text = (DOCS / "settings.rst").read_text()
+    sections = re.split(r"^(.+)\n=+\n", text, flags=re.MULTILINE)
+    found = {}
+    for title, body in zip(sections[1::2], sections[2::2]):
+        keys = re.findall(r"``([A-Z_]+)``", title)
+        match = re.search(r"^Defaults?: (.+?)\.(?: \(|$)", body, flags=re.MULTILINE)
+        if not keys or not match:
+            continue
+        values = re.findall(r"``(.+?)``", match.group(1))
+        assert len(values) == len(keys), f"the section {title!r} gives {len(values)} defaults for {len(keys)} keys"
+        for key, value in zip(keys, values):
+            found[key] = ast.literal_eval(value)
+    return found
+
+
+def test_every_setting_is_documented_with_its_default():
+    """Every key of conf.DEFAULTS has a section in docs/settings.rst whose Default: line is its default."""
+    documented = documented_defaults()
+    assert sorted(documented) == sorted(conf.DEFAULTS), "a key is missing from docs/settings.rst, or unknown"
+    for key, default in conf.DEFAULTS.items():
+        assert documented[key] == default, f"docs/settings.rst gives {key} the default {documented[key]!r}"
+
+
+def package_modules():
+    """Every module of the package, dotted (apps, the management command and migrations aside)."""
+    modules = []
+    for path in sorted((ROOT / "socketio_views").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if "management" in parts or "migrations" in parts or parts[-1] == "apps" or parts == ("socketio_views", "templatetags"):
+            continue
+        modules.append(".".join(parts))
+    return modules
+
+
+def test_every_module_has_its_api_page():
+    """docs/api/ has one page per module (a subpackage's modules on its page), each in the index."""
+    index = (DOCS / "api.rst").read_text()
+    for module in package_modules():
+        package = next((p for p in ("socketio_views.testing", "socketio_views.compat") if module.startswith(p + ".")), None)
+        if package:
+            package_page = (DOCS / "api" / f"{package}.rst").read_text()
+            assert module in package_page, f"{module} is not on the page of {package}"
+            continue
+        assert (DOCS / "api" / f"{module}.rst").exists(), f"docs/api/{module}.rst is missing"
+        assert f"   api/{module}\n" in index, f"docs/api.rst does not list {module}"
+
+
+def test_the_tutorial_and_concepts_are_in_the_index():
+    """The contents are grouped as Tutorial / Topics / How-to / Reference."""
+    index = (DOCS / "index.rst").read_text()
+    captions = re.findall(r"^   :caption: (.+)$", index, flags=re.MULTILINE)
+    assert captions == ["Tutorial", "Topics", "How-to", "Reference"]
+    for name in ("tutorial", "concepts", "faq", "migrating", "glossary", "changes"):
+        assert f"   {name}\n" in index
+
+
+def test_the_js_helpers_settings_and_codes_are_documented():
+    """Each default of socketio_views.js is in docs/browser.rst with its value, and its own code in docs/errors.rst."""
+    script = (ROOT / "socketio_views" / "static" / "socketio_views" / "socketio_views.js").read_text()
+    defaults = re.search(r"const defaults = \{(.*?)\};", script).group(1)
+    pairs = re.findall(r"(\w+): ([^,]+)", defaults)
+    assert pairs
+    for name, value in pairs:
+        says("browser.rst", f"``{name}`` (default ``{value.strip()}``)")
+    for code in re.findall(r'code: "(\w+)"', script):
+        says("errors.rst", f"``{code}``")
+        says("browser.rst", f"``{code}``")
+
+
+#: The longest code line a block shows without scrolling sideways at 1280 px
+#: with the furo theme (measured with Chromium: 736 px of 8.1 px characters),
+#: and in a block nested in a list or definition (696 px).
+CODE_WIDTH, NESTED_CODE_WIDTH = 90, 85
+
+
+def code_blocks(path):
+    """(line number, indent, [lines]) of each code block and literalinclude of an .rst file."""
+    from types import SimpleNamespace
+
+    from sphinx.directives.code import LiteralIncludeReader
+
+    lines = path.read_text().splitlines()
+    number = 0
+    while number < len(lines):
+        line = lines[number]
+        number += 1
+        stripped = line.lstrip()
+        indent = len(line) - len(stripped)
+        include = re.match(r"\.\. literalinclude:: (\S+)", stripped)
+        if include:
+            options = {}
+            while number < len(lines) and re.match(r"\s+:([\w-]+):", lines[number]):
+                name, value = re.match(r"\s+:([\w-]+):(.*)", lines[number]).groups()
+                options[name] = int(value) if name == "dedent" else value.strip()
+                number += 1
+            reader = LiteralIncludeReader(
+                str(path.parent / include.group(1)), options, SimpleNamespace(source_encoding="utf-8")
+            )
+            yield number, indent, reader.read()[0].splitlines()
+        elif re.match(r"\.\. (code-block|code|sourcecode)::", stripped) or (
+            stripped.endswith("::") and not stripped.startswith("..")
+        ):
+            block, start = [], number
+            while number < len(lines) and (not lines[number].strip() or len(lines[number]) - len(lines[number].lstrip()) > indent):
+                if not re.match(r"\s+:[\w-]+:", lines[number]) or block:
+                    block.append(lines[number])
+                number += 1
+            body = [text for text in block if text.strip()]
+            inner = min((len(text) - len(text.lstrip()) for text in body), default=0)
+            yield start, indent, [text[inner:] for text in block]
+
+
+def test_code_blocks_fit_the_page_at_1280_px():
+    """No code line in the docs is wider than a furo page shows at 1280 px without scrolling."""
+    too_wide = []
+    for path in sorted(DOCS.rglob("*.rst")):
+        if "_build" in path.parts:
+            continue
+        for number, indent, block in code_blocks(path):
+            limit = CODE_WIDTH if indent == 0 else NESTED_CODE_WIDTH
+            too_wide += [
+                f"{path.relative_to(ROOT)}:{number}: {len(text)} > {limit}: {text.strip()[:50]}"
+                for text in block
+                if len(text) > limit
+            ]
+    assert too_wide == []
+
+
+def test_the_tutorial_names_the_supported_versions():
+    """The tutorial's Python and Django versions are setup.py's classifiers."""
+    setup = (ROOT / "setup.py").read_text()
+    pythons = re.findall(r'"Programming Language :: Python :: (3\.\d+)"', setup)
+    djangos = re.findall(r'"Framework :: Django :: (\d+\.\d+)"', setup)
+    assert pythons and djangos
+    says("tutorial.rst", f"You need Python {', '.join(pythons[:-1])} or {pythons[-1]};")
+    says("tutorial.rst", f"socketio_views supports Django {', '.join(djangos[:-1])} and {djangos[-1]},")
