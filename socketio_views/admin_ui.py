@@ -14,8 +14,6 @@ request authenticates an active staff user (no second password), and its
 site's own origin, ``CSRF_TRUSTED_ORIGINS``) or listed in
 ``allowed_origins``. See ``docs/operations.rst``.
 """
-import logging
-
 from django.core.exceptions import ImproperlyConfigured
 from socketio.admin import InstrumentedServer
 from socketio.exceptions import ConnectionRefusedError
@@ -24,9 +22,8 @@ from . import dispatch, identity
 from .conf import views_settings
 from .db import release_db_connections
 from .exceptions import LoggedOut, LoginRequired, OriginNotAllowed, PermissionRefused
+from .logs import logger
 from .origins import is_origin_allowed
-
-logger = logging.getLogger("socketio_views")
 
 #: The options of ``ADMIN_UI = True``; a dict given instead overrides some of them.
 DEFAULT_OPTIONS = {
@@ -91,10 +88,15 @@ class StaffAdminUI(InstrumentedServer):
             error = self.refusal(sid, environ)
         finally:
             release_db_connections()
+        fields = {
+            "connection_id": self.sio.manager.eio_sid_from_sid(sid, self.admin_namespace),
+            "sid": sid,
+            "channel": self.admin_namespace[1:],
+        }
         if error is not None:
-            dispatch.log_refusal(error, "A Socket.IO Admin UI connection", sid)
+            dispatch.log_refusal(error, "A Socket.IO Admin UI connection", sid, **fields)
             raise ConnectionRefusedError(error.message, error.as_dict())
-        logger.info("Socket.IO Admin UI connected (%s)", sid)
+        logger.info("Socket.IO Admin UI connected (%s)", sid, **fields)
         return super().admin_connect(sid, environ, client_auth)
 
     def refusal(self, sid, environ):

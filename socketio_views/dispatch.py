@@ -20,11 +20,10 @@ from .exceptions import (
     to_channel_error,
 )
 from .hubs import Outbox
+from .logs import event_field, logger, of_view
 from .origins import is_origin_allowed
 from .payloads import wire
 from .views import handled_events, is_client_event
-
-logger = logging.getLogger("socketio_views")
 
 
 def start_subscription(router, hub, *, channel, sid, request, auth=None, connection_id=None, open_subscriptions=0):
@@ -76,12 +75,15 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
         view.subscribe()
     except Exception as exc:
         error = to_channel_error(exc)
-        _log_error(error, f"Subscription to {channel!r}", connection_id, match and match.route)
+        _log_error(
+            error, f"Subscription to {channel!r}", route=match and match.route,
+            connection_id=connection_id, sid=sid, channel=channel,
+        )
         signals.subscription_refused.send(
             sender=view_class, channel=channel, error=error, request=request
         )
         raise error from (None if error is exc else exc)
-    logger.info("Subscribed %s to %r (%s)", sid, channel, view_class.__name__)
+    logger.info("Subscribed %s to %r (%s)", sid, channel, view_class.__name__, **of_view(view))
     if outbox.policy is not None:
         if view.recovered or view.recovery_failure is not None:
             meter.recovery(match.route, "recovered" if view.recovered else view.recovery_failure)
@@ -151,17 +153,19 @@ def check_depth(data, limit):
 def report_event_error(view, event, exc):
     """Log ``exc``, send the ``error`` signal and event, and return the error acknowledgement."""
     error = to_channel_error(exc)
-    _log_error(error, f"Event {event!r} on {view.channel!r}", view.connection_id, getattr(view.hub, "meter", metrics.NULL_ROUTE).route or None)
+    fields = of_view(view, event=event_field(event))
+    route = getattr(view.hub, "meter", metrics.NULL_ROUTE).route or None
+    _log_error(error, f"Event {event!r} on {view.channel!r}", route=route, **fields)
     try:
         payload = wire({**error.as_dict(), "event": event if isinstance(event, str) else None})
     except TypeError:
-        logger.exception("The extra data of %r cannot be sent; sending server_error instead", error)
+        logger.exception("The extra data of %r cannot be sent; sending server_error instead", error, code=error.code, **fields)
         payload = {**ServerError().as_dict(), "event": event if isinstance(event, str) else None}
     try:
         signals.error.send(sender=type(view), view=view, event=event, error=error, exception=exc)
         view.hub.emit("error", payload, channel=view.channel, to=view.sid)
     except Exception:
-        logger.exception("Could not report an error to %s on %r", view.sid, view.channel)
+        logger.exception("Could not report an error to %s on %r", view.sid, view.channel, code=error.code, **fields)
     return {"error": payload}
 
 
@@ -170,16 +174,16 @@ def end_subscription(view, reason=None):
     try:
         view.teardown(reason)
     except Exception:
-        logger.exception("on_disconnect of %r failed", view)
+        logger.exception("on_disconnect of %r failed", view, **of_view(view))
     finally:
-        logger.info("Unsubscribed %s from %r (%s)", view.sid, view.channel, reason)
+        logger.info("Unsubscribed %s from %r (%s)", view.sid, view.channel, reason, **of_view(view))
         if view.hub.policy is not None:
             history.close_session(view, view.hub, reason, view.hub.policy)
         _run_hook(view, view.after_disconnect)
         try:
             signals.unsubscribed.send(sender=type(view), view=view, reason=reason)
         except Exception:
-            logger.exception("An unsubscribed receiver failed for %r", view)
+            logger.exception("An unsubscribed receiver failed for %r", view, **of_view(view))
 
 
 def _prepare_recovery(view, outbox, claim):
@@ -196,7 +200,7 @@ def _run_hook(view, hook):
     try:
         hook(*view.args, **view.kwargs)
     except Exception:
-        logger.exception("%s of %r failed", hook.__name__, view)
+        logger.exception("%s of %r failed", hook.__name__, view, **of_view(view))
 
 
 #: Seconds during which the same refusal of the same connection is logged once.
@@ -204,20 +208,22 @@ REFUSAL_LOG_BURST = 10
 _last_logged = {}
 
 
-def _log_error(error, context, connection_id=None, route=None):
+def _log_error(error, context, *, route=None, **fields):
     if isinstance(error, ServerError):
         metrics.get_meter().refused(route, error.code)
-        logger.exception("%s failed", context)
+        logger.exception("%s failed", context, code=error.code, **fields)
     elif isinstance(error, ChannelError):
-        log_refusal(error, context, connection_id, route=route)
+        log_refusal(error, context, fields.get("connection_id"), route=route, **fields)
 
 
-def log_refusal(error, context, key, level=logging.INFO, *, route=None):
+def log_refusal(error, context, key, level=logging.INFO, *, route=None, **fields):
     """Count and log that ``error`` refused ``context``: one line per ``key`` (a connection, a client address) and
     code every :data:`REFUSAL_LOG_BURST` seconds, however many refusals a flood brings.
 
     Every refusal is counted (``socketio_views_refusals_total``), under
-    ``route`` (the registered pattern) if one is concerned.
+    ``route`` (the registered pattern) if one is concerned. The record's
+    ``code`` is the error's; ``fields`` are its other structured fields
+    (:data:`socketio_views.logs.FIELDS`).
     """
     metrics.get_meter().refused(route, error.code)
     now = time.monotonic()
@@ -227,4 +233,4 @@ def log_refusal(error, context, key, level=logging.INFO, *, route=None):
     if len(_last_logged) > 10_000:
         _last_logged.clear()
     _last_logged[key] = now
-    logger.log(level, "%s refused: %s (%s)", context, error.message, error.code)
+    logger.log(level, "%s refused: %s (%s)", context, error.message, error.code, code=error.code, **fields)
