@@ -333,6 +333,29 @@ class AbuseTests(ChannelTestCase):
         response = self.client.post("/", {"nickname": "Alice", "room": "lobby"})
         self.assertContains(response, "belongs to a registered user")
 
+    def test_a_registered_name_cannot_be_faked_with_invisible_or_compatibility_characters(self):
+        """"alice" with a zero-width space, in full-width letters or with a soft hyphen is still alice's name."""
+        for name in ("alice\u200b", "\u200dalice", "\uff41\uff4c\uff49\uff43\uff45", "al\u00adice", "bob\u2060", "sy\u200cstem"):
+            with self.subTest(name=name):
+                with self.assertRaises(SubscriptionRefused) as refused:
+                    ChannelTestClient(auth={"name": name}).subscribe("rooms/lobby")
+                self.assertEqual("name_taken", refused.exception.code)
+        response = self.client.post("/", {"nickname": "alice\u200b", "room": "lobby"})
+        self.assertContains(response, "belongs to a registered user")
+        # Invisible characters are dropped from other names too: nobody shows up blank.
+        with self.assertRaises(SubscriptionRefused) as refused:
+            ChannelTestClient(auth={"name": "\u200b\u200b"}).subscribe("rooms/lobby")
+        self.assertEqual("name_required", refused.exception.code)
+
+    def test_a_nickname_that_is_not_text_is_invalid(self):
+        """auth={"name": ["alice"]} or a number is a payload of the wrong shape: refused with invalid, not shown as "['alice']"."""
+        for name in (["alice"], {"n": 1}, 5, True):
+            with self.subTest(name=name):
+                with self.assertRaises(SubscriptionRefused) as refused:
+                    ChannelTestClient(auth={"name": name}).subscribe("rooms/lobby")
+                self.assertEqual("invalid", refused.exception.code)
+                self.assertEqual("Your nickname must be text.", refused.exception.message)
+
     def test_slugs_are_lower_case_and_what_the_model_stores(self):
         """The join form and room pages take names in lower case; channels in another case or too long are refused."""
         self.assertRedirects(self.client.post("/", {"nickname": "eve", "room": "Lobby"}), "/rooms/lobby/")
