@@ -375,9 +375,10 @@ def test_the_keyboard_alone_is_enough(demo, contexts):
     expect(page.locator("#nickname")).to_be_focused()
     assert 'textbox "Pick a nickname to join #keys-' in assert_controls_labelled(page)
     page.keyboard.press("Control+A")
-    page.keyboard.type("kim")
+    page.keyboard.type(" kim \u200b lee ")  # kept as the server keeps it: "kim lee"
     page.keyboard.press("Enter")
     expect(page.locator("#status")).to_have_text("Online")
+    expect(page.locator("#me")).to_have_text("kim lee")
     for _ in range(12):
         if page.evaluate("() => document.activeElement.id") == "text":
             break
@@ -391,4 +392,4 @@ def test_the_keyboard_alone_is_enough(demo, contexts):
     again = page.context.new_page()
     again.goto(f"{demo.server.url}/rooms/{room_slug('keys2')}/")
     expect(again.locator("#status")).to_have_text("Online")
-    expect(again.locator("#me")).to_have_text("kim")
+    expect(again.locator("#me")).to_have_text("kim lee")

@@ -28,7 +28,13 @@
   // Who I am: a logged-in user's username, else a nickname (from the rooms
   // page's form, or remembered in this browser).
   const user = root.dataset.user;
-  let name = user || root.dataset.nickname || remembered();
+  let name = user || cleanName(root.dataset.nickname || remembered());
+
+  /** A nickname as the server keeps it (chat.channels.clean_name): NFKC, no invisible characters, spaces collapsed, 30 characters. */
+  function cleanName(value) {
+    const visible = value.normalize("NFKC").replace(/[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Cn}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}]/gu, "");
+    return Array.from(visible.split(/\s+/).filter(Boolean).join(" ")).slice(0, 30).join("");
+  }
 
   function remembered() {
     try { return localStorage.getItem(STORAGE_KEY) || ""; } catch (error) { return ""; }
@@ -394,8 +400,11 @@
 
   nicknameForm.addEventListener("submit", (event) => {
     event.preventDefault();
-    const value = nicknameInput.value.trim();
-    if (!value) return;
+    const value = cleanName(nicknameInput.value);
+    if (!value) {
+      nicknameError.textContent = "Pick a nickname with letters or digits in it.";
+      return;
+    }
     name = value;
     nicknameError.textContent = "";
     nicknameForm.hidden = true;
