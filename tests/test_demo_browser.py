@@ -222,6 +222,19 @@ def test_rate_limit_shows_one_countdown_and_keeps_the_message(demo, contexts):
     expect(ann.locator("#text")).to_have_value("")
 
 
+def test_send_pressed_twice_before_the_answer_sends_once(demo, contexts):
+    """A double Enter (or double click on Send) while the first send awaits its acknowledgement sends one message."""
+    from playwright.sync_api import expect
+
+    ann = enter_room(contexts(), demo.server.url, room_slug("twice"), "ann")
+    ann.fill("#text", "only once")
+    ann.evaluate("() => { const form = document.getElementById('send'); form.requestSubmit(); form.requestSubmit(); }")
+    expect(ann.locator("#text")).to_have_value("")
+    say(ann, "next")  # the one after it goes through
+    expect(ann.locator("#messages li.msg").last).to_contain_text("next")
+    assert texts(ann) == ["only once", "next"]
+
+
 def test_members_redirect_explains_itself_and_presence_counts_people_not_tabs(demo, contexts):
     """The members-only room sends visitors to log in with a reason and back; one user's two tabs are one person."""
     from playwright.sync_api import expect
