@@ -329,6 +329,7 @@
 
   let cooldownUntil = 0;
   let countdownTimer;
+  let sending = null; // the text awaiting its acknowledgement: pressing Send again does not send it twice
 
   function showSendNotice(text, kind) {
     notice.textContent = text;
@@ -363,10 +364,12 @@
     const text = input.value.trim();
     if (!text) return;
     if (Date.now() < cooldownUntil) return; // the countdown is showing
+    if (text === sending) return; // already on its way
     if (!room.connected) {
       showSendNotice("Not sent: you are offline. Your message stays in the box; send it when you are back online.", "offline");
       return;
     }
+    sending = text;
     room.send({ text: text }).then(() => {
       if (input.value.trim() === text) input.value = "";
       if (notice.dataset.kind === "failed") hideNotice();
@@ -378,6 +381,8 @@
         const why = error.code ? error.message : "no answer from the server.";
         showSendNotice("Not sent: " + why + " Press Send to try again.", "failed");
       }
+    }).finally(() => {
+      if (sending === text) sending = null;
     });
   });
 
