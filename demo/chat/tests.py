@@ -252,6 +252,17 @@ class PageTests(ChannelTestCase):
         self.assertContains(response, "There are already 2 rooms; join one of them.")
         self.assertFalse(Room.objects.filter(slug="no-room-left").exists())
 
+    def test_the_live_channels_page_is_linked_for_those_who_may_see_it(self):
+        """alice (superuser) finds the admin's live channels page in the header; bob and visitors do not see the link."""
+        link = '<a href="/admin/live-channels/">Live channels</a>'
+        self.assertNotContains(self.client.get("/"), link, html=True)
+        self.client.force_login(User.objects.get(username="bob"))
+        self.assertNotContains(self.client.get("/"), link, html=True)
+        self.client.force_login(User.objects.get(username="alice"))
+        self.assertContains(self.client.get("/"), link, html=True)
+        self.assertContains(self.client.get("/rooms/lobby/"), link, html=True)
+        self.assertEqual(200, self.client.get("/admin/live-channels/").status_code)
+
     def test_a_room_page_with_a_slug_too_long_is_not_found(self):
         """/rooms/<51 characters>/ answers 404."""
         self.assertEqual(404, self.client.get(f"/rooms/{'a' * 51}/").status_code)
