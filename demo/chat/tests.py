@@ -468,3 +468,15 @@ class ContrastTests(SimpleTestCase):
                 failing.append(f"{foreground} on {background}: {ratio:.2f} < {needed}")
         self.assertEqual([], failing)
         self.assertGreaterEqual(len(palette), 15)
+
+    def test_no_text_is_faded_below_aa(self):
+        """Text made translucent (presence greyed while offline) still reaches 4.5:1: ink at that opacity on white."""
+        css = (Path(__file__).parent / "static" / "chat" / "chat.css").read_text()
+        palette = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", css))
+        ink = [int(palette["ink"][i:i + 2], 16) for i in (1, 3, 5)]
+        faded = []
+        for opacity in map(float, re.findall(r"opacity:\s*([\d.]+)", css)):
+            blended = "#" + "".join(f"{round(opacity * c + (1 - opacity) * 255):02x}" for c in ink)
+            if contrast(blended, palette["surface"]) < 4.5:
+                faded.append(f"opacity {opacity}: {contrast(blended, palette['surface']):.2f}")
+        self.assertEqual([], faded)
