@@ -209,11 +209,15 @@
       setStatus("Online", "up");
     }
     if (lost) startGapCheck();
+    clearTimeout(beforeDropTimer);
+    beforeDropTimer = setTimeout(() => { beforeDrop = new Set(); }, 15000);
     setTimeout(() => { if (!list.querySelector(".msg")) empty.hidden = false; }, 300);
     if (notice.dataset.kind === "offline") hideNotice();
   });
 
   room.on("disconnect", (reason) => {
+    clearTimeout(beforeDropTimer);
+    beforeDrop = new Set([...present.values()].map(personOf));
     setOnline(false);
     clearTimeout(backOnlineTimer);
     if (reason === "io client disconnect") setStatus("Offline", "down");
@@ -275,6 +279,12 @@
     return false;
   }
 
+  // The people here when the connection dropped: when they come back within
+  // a few seconds of our reconnection (a restarted server forgot everyone), it
+  // is no news.
+  let beforeDrop = new Set();
+  let beforeDropTimer;
+
   room.on("presence_state", (data) => {
     present.clear();
     data.presences.forEach((entry) => present.set(entry.sid, entry));
@@ -282,7 +292,7 @@
   });
   room.on("presence_diff", (data) => {
     data.joins.forEach((entry) => {
-      const known = personPresent(personOf(entry));
+      const known = personPresent(personOf(entry)) || beforeDrop.delete(personOf(entry));
       present.set(entry.sid, entry);
       if (!known && entry.sid !== room.id) showNotice(entry.user + " joined");
     });
