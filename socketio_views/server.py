@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from gevent import pywsgi
 from geventwebsocket.websocket import WebSocket as GeventWebSocket
 
-from . import clients, dispatch, frames, history, identity, queues, signals
+from . import clients, dispatch, drain, frames, history, identity, queues, signals
 from .backends import server_manager
 from .conf import views_settings
 from .db import release_db_connections
@@ -871,6 +871,9 @@ def endpoint_view(request, router):
         # without an Origin header; no current client needs it.
         return JsonResponse(JsonpRefused().as_dict(), status=400)
     if _is_handshake(environ):
+        draining = drain.refusal()
+        if draining is not None:
+            return _refuse_while_draining(environ, draining)
         error = get_server().addresses.refusal(environ)
         if error is not None:
             if environ.get("wsgi.websocket") is None:
@@ -900,8 +903,32 @@ def endpoint_view(request, router):
     if environ.get(LOGGED_KEY):
         # Logged once per burst; not by django.request for each refused request.
         response._has_been_logged = True
-    if _leave_body_unread(environ):
+    if _leave_body_unread(environ) or drain.is_draining():
+        # While draining, a keep-alive connection would bring the client's
+        # next handshake here again: it reconnects through the load balancer.
         response["Connection"] = "close"
+    return response
+
+
+def _refuse_while_draining(environ, error):
+    """Refuse a handshake while this process drains: HTTP 503, or a WebSocket closed with 1013 (try again later).
+
+    Not logged per request: a drain refuses every handshake the load
+    balancer still sends here.
+    """
+    environ[LOGGED_KEY] = True
+    websocket = environ.get("wsgi.websocket")
+    if websocket is not None:
+        if isinstance(websocket, GeventWebSocket):
+            frames.close(websocket, frames.TRY_AGAIN_LATER, error)
+        else:
+            websocket.close()
+        response = HttpResponse(status=101)
+    else:
+        response = JsonResponse(error.as_dict(), status=503)
+        response["Retry-After"] = "1"
+        response["Connection"] = "close"
+    response._has_been_logged = True
     return response
 
 

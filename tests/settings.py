@@ -45,3 +45,6 @@ LOGGING = {
 }
 # Short pings: polling clients that vanish are noticed within seconds.
 SOCKETIO_VIEWS = {"SERVER_OPTIONS": {"ping_interval": 2, "ping_timeout": 3}}
+if os.environ.get("SOCKETIO_VIEWS_TEST_FULL_STACK"):
+    # The Engine.IO endpoint through Django's whole handler, as before the lean path.
+    SOCKETIO_VIEWS["HANDSHAKE_MIDDLEWARE"] = None

@@ -1,0 +1,159 @@
+"""
+Graceful drain: a process that stops hands its clients over to the others as a steady stream.
+
+When a process stops (SIGTERM: gunicorn's graceful shutdown, a container
+stop; or ``runserver_socketio``'s autoreload), :func:`start`:
+
+* refuses new Engine.IO connections (:exc:`~socketio_views.exceptions.ServerDraining`:
+  HTTP 503 to a long-polling handshake, close code 1013 to a WebSocket one),
+  and :func:`health_check` answers 503, so that a load balancer stops
+  sending clients here;
+* closes the Engine.IO *transport* of each open connection (an Engine.IO
+  CLOSE packet), not its Socket.IO subscriptions, at a jittered time spread
+  over the drain window. The official clients then reconnect by themselves
+  (to another process), one after another instead of all in the same
+  second, and on channels with history they recover what was sent meanwhile
+  (:mod:`socketio_views.history`).
+
+Example usage (the load balancer's health check)::
+
+    from socketio_views.drain import health_check
+
+    urlpatterns = [path("healthz/", health_check), ...]
+"""
+import logging
+import random
+import time
+
+import gevent
+from django.http import JsonResponse
+from gevent.event import Event
+
+from .conf import views_settings
+from .exceptions import ServerDraining
+
+logger = logging.getLogger("socketio_views")
+
+#: Seconds a closed connection's client is given to close its WebSocket
+#: before the server shuts the TCP connection itself.
+SHUT_GRACE = 2
+
+
+class Drain:
+    """The drain state of this process (one instance: :data:`state`)."""
+
+    def __init__(self):
+        self.started_at = None
+        self.window = None
+        #: Set once every transport has been told to close (CLOSE packets queued).
+        self.sent = Event()
+        #: Set once the drain is over (transports that did not close are shut too).
+        self.done = Event()
+        self.closed = 0
+
+    @property
+    def active(self):
+        """Whether the process is draining (or has drained): no new connection is accepted."""
+        return self.started_at is not None
+
+    def reset(self):
+        """Accept connections again (tests)."""
+        self.__init__()
+
+
+#: This process's drain.
+state = Drain()
+
+
+def is_draining():
+    """Whether this process refuses new connections because it is stopping."""
+    return state.active
+
+
+def start(window=None):
+    """Start draining over ``window`` seconds (default ``DRAIN_WINDOW``); return at once.
+
+    Safe to call from a signal handler (it only spawns a greenlet) and more
+    than once (the first call wins). :func:`wait` returns once every
+    connection's transport is closed.
+    """
+    if state.active:
+        return
+    state.window = views_settings.DRAIN_WINDOW if window is None else window
+    state.started_at = time.monotonic()
+    gevent.spawn(_close_transports, state.window)
+
+
+def wait(timeout=None, *, shut=True):
+    """Block (cooperatively) until the drain is over; return whether it is.
+
+    With ``shut=False``, only until every transport has been told to close
+    (the process is about to exit anyway).
+    """
+    return (state.done if shut else state.sent).wait(timeout)
+
+
+def _close_transports(window):
+    from .server import get_server, server_exists
+
+    try:
+        if not server_exists():
+            logger.info("Draining: no connection to close")
+            return
+        eio = get_server().eio
+        sids = list(eio.sockets)
+        random.shuffle(sids)
+        logger.warning("Draining: closing %d connection(s) over %.1f s", len(sids), window)
+        started = time.monotonic()
+        closed = []
+        count = len(sids)
+        for index, sid in enumerate(sids):
+            # One connection per slot of the window, at a random moment in
+            # its slot: a steady stream of reconnections, never in lockstep.
+            due = started + (index + random.random()) * window / count
+            delay = due - time.monotonic()
+            if delay > 0:
+                gevent.sleep(delay)
+            socket = eio.sockets.get(sid)
+            if socket is None or socket.closing or socket.closed:
+                continue
+            eio.disconnect(sid, reason="server draining")
+            closed.append(socket)
+            state.closed += 1
+        # Connections opened since (before the load balancer noticed) go too.
+        for sid in list(eio.sockets):
+            socket = eio.sockets.get(sid)
+            if socket is not None:
+                eio.disconnect(sid, reason="server draining")
+                closed.append(socket)
+                state.closed += 1
+        state.sent.set()
+        gevent.sleep(SHUT_GRACE)
+        for socket in closed:
+            eio.shut_transport(socket)
+        logger.warning("Drained: %d connection(s) closed in %.1f s", state.closed, time.monotonic() - started)
+    except Exception:
+        logger.exception("Draining failed")
+    finally:
+        state.sent.set()
+        state.done.set()
+
+
+def refusal():
+    """The error that refuses a new connection while draining, or ``None``."""
+    return ServerDraining() if state.active else None
+
+
+def health_check(request):
+    """A view for the load balancer's health check: 200 while serving, 503 while draining.
+
+    Include it in the URLconf (``path("healthz/", health_check)``) and point
+    the load balancer's health check at it.
+    """
+    error = refusal()
+    if error is None:
+        return JsonResponse({"status": "ok"})
+    response = JsonResponse(error.as_dict(), status=503)
+    response["Retry-After"] = "1"
+    response["Connection"] = "close"
+    return response
