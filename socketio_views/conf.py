@@ -82,6 +82,10 @@ DEFAULTS = {
     # and jittered, so that their clients reconnect elsewhere as a steady
     # stream; gunicorn's graceful_timeout must exceed it.
     "DRAIN_WINDOW": 10,
+    # Seconds the drain waits, at most, for the load balancer's health check
+    # (socketio_views.drain.health_check) to see it fail before closing the
+    # first connection; it starts as soon as the check has answered 503.
+    "DRAIN_NOTICE": 1,
     # The same for runserver_socketio's autoreload (clients wait for the new
     # process anyway: keep it short).
     "RELOAD_DRAIN_WINDOW": 0.5,

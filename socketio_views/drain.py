@@ -50,6 +50,8 @@ class Drain:
         #: Set once the drain is over (transports that did not close are shut too).
         self.done = Event()
         self.closed = 0
+        #: Set once the health check has answered 503 (the load balancer knows).
+        self.noticed = Event()
 
     @property
     def active(self):
@@ -70,8 +72,13 @@ def is_draining():
     return state.active
 
 
-def start(window=None):
+def start(window=None, notice=None):
     """Start draining over ``window`` seconds (default ``DRAIN_WINDOW``); return at once.
+
+    New connections are refused at once; the first transport closes once
+    :func:`health_check` has answered 503, or ``notice`` seconds later
+    (default ``DRAIN_NOTICE``) without a health check, so that the load
+    balancer sends the reconnecting clients elsewhere.
 
     Safe to call from a signal handler (it only spawns a greenlet) and more
     than once (the first call wins). :func:`wait` returns once every
@@ -81,7 +88,8 @@ def start(window=None):
         return
     state.window = views_settings.DRAIN_WINDOW if window is None else window
     state.started_at = time.monotonic()
-    gevent.spawn(_close_transports, state.window)
+    notice = views_settings.DRAIN_NOTICE if notice is None else notice
+    gevent.spawn(_close_transports, state.window, notice)
 
 
 def wait(timeout=None, *, shut=True):
@@ -93,10 +101,12 @@ def wait(timeout=None, *, shut=True):
     return (state.done if shut else state.sent).wait(timeout)
 
 
-def _close_transports(window):
+def _close_transports(window, notice):
     from .server import get_server, server_exists
 
     try:
+        if notice:
+            state.noticed.wait(notice)
         if not server_exists():
             logger.info("Draining: no connection to close")
             return
@@ -106,7 +116,7 @@ def _close_transports(window):
         logger.warning("Draining: closing %d connection(s) over %.1f s", len(sids), window)
         started = time.monotonic()
         closed = []
-        count = len(sids)
+        count = max(len(sids), 1)
         for index, sid in enumerate(sids):
             # One connection per slot of the window, at a random moment in
             # its slot: a steady stream of reconnections, never in lockstep.
@@ -128,15 +138,24 @@ def _close_transports(window):
                 closed.append(socket)
                 state.closed += 1
         state.sent.set()
-        gevent.sleep(SHUT_GRACE)
+        deadline = time.monotonic() + SHUT_GRACE
+        while time.monotonic() < deadline and any(map(_transport_open, closed)):
+            gevent.sleep(0.05)
         for socket in closed:
-            eio.shut_transport(socket)
+            if _transport_open(socket):
+                eio.shut_transport(socket)
         logger.warning("Drained: %d connection(s) closed in %.1f s", state.closed, time.monotonic() - started)
     except Exception:
         logger.exception("Draining failed")
     finally:
         state.sent.set()
         state.done.set()
+
+
+def _transport_open(socket):
+    """Whether the WebSocket of Engine.IO ``socket`` is still open (its client has not closed it)."""
+    ws = getattr(getattr(socket, "websocket", None), "_sock", None)
+    return ws is not None and not getattr(ws, "closed", True)
 
 
 def refusal():
@@ -156,4 +175,5 @@ def health_check(request):
     response = JsonResponse(error.as_dict(), status=503)
     response["Retry-After"] = "1"
     response["Connection"] = "close"
+    state.noticed.set()
     return response

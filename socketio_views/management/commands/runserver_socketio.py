@@ -89,11 +89,11 @@ class Command(runserver.Command):
 
     def _drain_and_stop(self, server):
         drain.start()
-        drain.wait(drain.state.window + drain.SHUT_GRACE + 5)
+        drain.wait(views_settings.DRAIN_NOTICE + drain.state.window + drain.SHUT_GRACE + 5)
         server.stop(timeout=1)
 
     def _drain_before_reload(self, sender, file_path, **kwargs):
-        drain.start(views_settings.RELOAD_DRAIN_WINDOW)
+        drain.start(views_settings.RELOAD_DRAIN_WINDOW, notice=0)
         # The CLOSE packets need a moment to leave before the process exits.
         drain.wait(drain.state.window + 1, shut=False)
         gevent.sleep(0.1)
