@@ -326,6 +326,8 @@ class ChannelServer(socketio.Server):
         self.views = {}
         # (connection, namespace) -> view whose confirmation is about to be sent.
         self._confirming = {}
+        # (connection, namespace) -> live packets held while its subscription is decided.
+        self._subscribing = {}
         # connection -> _Gate holding live packets while history is replayed.
         self._gates = {}
         # The event loop's cached time, when it is libev's (gevent's default on
@@ -349,6 +351,16 @@ class ChannelServer(socketio.Server):
             return self._refuse_reserved(sid, "connect", args)
         environ, auth = args[0], (args[1] if len(args) > 1 else None)
         eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        # python-socketio has put the subscriber in the channel's room
+        # already: broadcasts that arrive while this handler runs (it may
+        # read a recovery session) are held, not sent before the confirmation.
+        held = self._subscribing[(eio_sid, namespace)] = []
+        try:
+            return self._subscribe(namespace, sid, eio_sid, environ, auth, held)
+        finally:
+            self._subscribing.pop((eio_sid, namespace), None)
+
+    def _subscribe(self, namespace, sid, eio_sid, environ, auth, held):
         owner = self.eio.identities.get(eio_sid)
         refusal = environ.get(REFUSAL_KEY)
         if refusal is not None:
@@ -379,6 +391,10 @@ class ChannelServer(socketio.Server):
         self.views[sid] = view
         self._open[eio_sid] = self._open.get(eio_sid, 0) + 1
         outbox = view.hub
+        if outbox.pid is None:
+            for eio_pkt in held:
+                self._queue(eio_sid, eio_pkt)
+        # (With history, the replay after the confirmation covers what was held.)
         if outbox.pid is not None:
             # A channel with history: the confirmation carries the recovery
             # session id, then what the client missed is replayed.
@@ -490,6 +506,11 @@ class ChannelServer(socketio.Server):
             self._overflowed(eio_sid, pkt.namespace or "/", retry)
 
     def _send_eio_packet(self, eio_sid, eio_pkt):
+        if self._subscribing:
+            held = self._subscribing.get((eio_sid, queues.namespace_of(eio_pkt.data)))
+            if held is not None:
+                held.append(eio_pkt)
+                return
         if self._gates:
             gate = self._gates.get(eio_sid)
             if gate is not None:

@@ -91,7 +91,7 @@ async function main() {
       autoConnect: false,
     });
     const socket = manager.socket(cfg.namespace);
-    const c = { socket, connects: 0, seqs: [], reconnectedAt: null, recovered: null, disconnects: [], errors: [], engineErrors: 0 };
+    const c = { socket, connects: 0, seqs: [], reconnectedAt: null, recovered: null, disconnects: [], errors: [], engineErrors: 0, log: [] };
     socket.on("connect", () => {
       c.connects += 1;
       if (c.connects > 1) {
@@ -99,7 +99,10 @@ async function main() {
         c.recovered = socket.recovered;
       }
     });
-    socket.on("message", (data) => c.seqs.push(data.seq));
+    socket.on("message", (data, offset) => {
+      c.seqs.push(data.seq);
+      c.log.push([data.seq, c.connects, offset]);
+    });
     socket.on("disconnect", (reason) => c.disconnects.push([now(), reason]));
     socket.on("connect_error", (err) => c.errors.push(err.message));
     manager.on("reconnect_error", () => (c.engineErrors += 1));
@@ -152,12 +155,14 @@ async function main() {
   let missing = 0;
   let duplicates = 0;
   let lossy = 0;
+  let dupSample = null;
   for (const c of clients) {
     const seen = new Map();
     for (const seq of c.seqs) seen.set(seq, (seen.get(seq) || 0) + 1);
     let cMissing = 0;
     for (let seq = 1; seq <= total; seq++) if (!seen.has(seq)) cMissing += 1;
     for (const count of seen.values()) if (count > 1) duplicates += count - 1;
+    if ([...seen.values()].some((n) => n > 1) && !dupSample) dupSample = c.log;
     missing += cMissing;
     if (cMissing) lossy += 1;
   }
@@ -189,6 +194,7 @@ async function main() {
     missing,
     duplicates,
     clients_with_loss: lossy,
+    duplicate_sample: dupSample && dupSample.slice(0, 200),
   });
 }
 
