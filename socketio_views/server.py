@@ -330,6 +330,8 @@ class ChannelServer(socketio.Server):
         self._subscribing = {}
         # connection -> _Gate holding live packets while history is replayed.
         self._gates = {}
+        # connection -> the _Gate of its last replay, while broadcasts it replayed may still arrive live.
+        self._replayed = {}
         # The event loop's cached time, when it is libev's (gevent's default on
         # Linux): how long ago the loop last polled for I/O.
         self._loop_clock = _libev_loop_clock() if self.async_mode == "gevent" else None
@@ -516,7 +518,29 @@ class ChannelServer(socketio.Server):
             if gate is not None:
                 gate.packets.append(eio_pkt)
                 return
+        if self._replayed and self._replayed_already(eio_sid, eio_pkt):
+            return
         self._queue(eio_sid, eio_pkt)
+
+    def _replayed_already(self, eio_sid, eio_pkt):
+        """Whether a live broadcast for a just-recovered connection was sent by its replay already.
+
+        With a pub/sub backend a broadcast is kept in history before it
+        comes back from the backend to be delivered here: the replay may
+        have read it from history. The check ends once a later broadcast of
+        the channel arrives.
+        """
+        gate = self._replayed.get(eio_sid)
+        if gate is None:
+            return False
+        if gate.replayed_already(eio_pkt, self.packet_class):
+            return True
+        namespace = queues.namespace_of(eio_pkt.data)
+        if namespace in gate.replayed and isinstance(eio_pkt.data, str) and eio_pkt.data.startswith("2"):
+            del gate.replayed[namespace]  # a later broadcast: what follows is new
+            if not gate.replayed:
+                del self._replayed[eio_sid]
+        return False
 
     def _queue(self, eio_sid, eio_pkt):
         try:
@@ -641,6 +665,10 @@ class ChannelServer(socketio.Server):
                 for eio_pkt in gate.packets:
                     if not gate.replayed_already(eio_pkt, self.packet_class):
                         self._queue(eio_sid, eio_pkt)
+                gate.packets = []
+                gate.replayed = {ns: offset for ns, offset in gate.replayed.items() if offset is not None}
+                if gate.replayed and eio_sid in self.eio.sockets:
+                    self._replayed[eio_sid] = gate
         outbox.release()
         release_db_connections()
 
@@ -821,6 +849,7 @@ class ChannelServer(socketio.Server):
 
     def _end_connection(self, eio_sid, reason):
         self._gates.pop(eio_sid, None)
+        self._replayed.pop(eio_sid, None)
         self._open.pop(eio_sid, None)
         self._pending_acks.pop(eio_sid, None)
         self.eio.identities.pop(eio_sid, None)
