@@ -96,13 +96,13 @@ def test_draining_process_refuses_handshakes_and_fails_its_health_check(django_d
     """While A drains, its health check answers 503 and a polling handshake gets 503 server_draining with Retry-After; A then exits."""
     server = LiveServer(settings_module="tests.settings_drain", env={"SOCKETIO_VIEWS_DRAIN_WINDOW": "3"}).start()
     try:
-        assert (200, {"status": "ok"}) == status_of(server.url + "healthz/")
+        assert (200, {"status": "ok"}) == status_of(server.url + "/healthz/")
         holder = WireClient(server.url).connect("history/drain-holder")
         os.kill(server.process.pid, signal.SIGTERM)
         time.sleep(0.3)
         expected = {"message": "This server is shutting down; connect again (to another server).", "code": "server_draining"}
-        assert (503, expected) == status_of(server.url + "healthz/")
-        request = urllib.request.Request(server.url + "socket.io/?EIO=4&transport=polling")
+        assert (503, expected) == status_of(server.url + "/healthz/")
+        request = urllib.request.Request(server.url + "/socket.io/?EIO=4&transport=polling")
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=5)
         assert (503, "1", "close") == (

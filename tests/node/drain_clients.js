@@ -29,6 +29,8 @@ const cfg = Object.assign(
     message_rate: 20,
     connect_batch: 100,
     deadline_s: 120,
+    auth: {}, // the subscriptions' auth (bench/drain.py: a nickname)
+    payload: {}, // merged into each published message (bench/drain.py: a text)
   },
   JSON.parse(process.argv[2] || "{}")
 );
@@ -90,7 +92,7 @@ async function main() {
       reconnectionDelayMax: 2000,
       autoConnect: false,
     });
-    const socket = manager.socket(cfg.namespace);
+    const socket = manager.socket(cfg.namespace, { auth: cfg.auth });
     const c = { socket, connects: 0, seqs: [], reconnectedAt: null, recovered: null, disconnects: [], errors: [], engineErrors: 0, log: [] };
     socket.on("connect", () => {
       c.connects += 1;
@@ -119,7 +121,7 @@ async function main() {
   const onA = lbLog.filter(([, name]) => name === "A").length;
 
   // The publisher, straight to B.
-  const publisher = new Manager(cfg.b, { transports: ["websocket"] }).socket(cfg.namespace);
+  const publisher = new Manager(cfg.b, { transports: ["websocket"] }).socket(cfg.namespace, { auth: cfg.auth });
   await waitFor(() => publisher.connected, 10);
   let sent = 0;
   let acked = 0;
@@ -129,7 +131,7 @@ async function main() {
     const t0 = Date.now();
     while (publishing) {
       sent += 1;
-      publisher.emit("message", { seq: sent }, () => (acked += 1));
+      publisher.emit("message", { ...cfg.payload, seq: sent }, () => (acked += 1));
       const due = t0 + sent * interval;
       await sleep(Math.max(0, due - Date.now()));
     }
