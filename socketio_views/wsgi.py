@@ -28,6 +28,7 @@ the URLconf, as the endpoint view is mounted there too).
 """
 import logging
 import weakref
+from http import HTTPStatus
 from urllib.parse import parse_qs
 
 from django.conf import settings
@@ -173,12 +174,14 @@ def _serve_established(environ, start_response):
     headers = list(status_headers["headers"])
     if server._leave_body_unread(environ) or drain.is_draining():
         headers.append(("Connection", "close"))
-    status = status_headers["status"]
-    if int(status.split(" ", 1)[0]) >= 400 and not environ.get(server.LOGGED_KEY):
+    # python-engineio says "400 BAD REQUEST"; Django, as the full path does, "400 Bad Request".
+    code = int(status_headers["status"].split(" ", 1)[0])
+    reason = HTTPStatus(code).phrase
+    if code >= 400 and not environ.get(server.LOGGED_KEY):
         logging.getLogger("django.request").warning(
-            "%s: %s", status.split(" ", 1)[1], environ.get("PATH_INFO"), extra={"status_code": int(status[:3])}
+            "%s: %s", reason, environ.get("PATH_INFO"), extra={"status_code": code}
         )
-    start_response(status, headers)
+    start_response(f"{code} {reason}", headers)
     return body
 
 
