@@ -26,6 +26,7 @@ import random
 import time
 
 import gevent
+from django.db import transaction
 from django.http import JsonResponse
 from gevent.event import Event
 
@@ -163,11 +164,13 @@ def refusal():
     return ServerDraining() if state.active else None
 
 
+@transaction.non_atomic_requests
 def health_check(request):
     """A view for the load balancer's health check: 200 while serving, 503 while draining.
 
     Include it in the URLconf (``path("healthz/", health_check)``) and point
-    the load balancer's health check at it.
+    the load balancer's health check at it. It touches no database (not even
+    with ``ATOMIC_REQUESTS``).
     """
     error = refusal()
     if error is None:

@@ -4,6 +4,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -113,3 +114,56 @@ def test_draining_process_refuses_handshakes_and_fails_its_health_check(django_d
         holder.close()
     finally:
         server.stop()
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_gunicorn_worker_drains_on_sigterm(tmp_path):
+    """gunicorn's graceful shutdown (SIGTERM to the arbiter) reaches the worker class: it drains its connection, then exits well before graceful_timeout."""
+    import socketio
+
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    require(gunicorn.exists(), "gunicorn is not installed")
+    port = free_port()
+    log = open(tmp_path / "gunicorn.log", "w+")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings_drain", "SOCKETIO_VIEWS_DRAIN_WINDOW": "1"}
+    process = subprocess.Popen(
+        [str(gunicorn), "--worker-class", "socketio_views.workers.GeventWebSocketWorker", "--workers", "1",
+         "--graceful-timeout", "20", "--no-control-socket", "--bind", f"127.0.0.1:{port}", "tests.wsgi"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    client = socketio.Client(reconnection=False)
+    reasons = []
+    client.on("disconnect", lambda *args: reasons.append(args), namespace="/history/gunicorn-drain")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if status_of(f"http://127.0.0.1:{port}/healthz/")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        client.connect(f"http://127.0.0.1:{port}", namespaces=["/history/gunicorn-drain"], transports=["websocket"])
+        stopped = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert 0 == process.wait(timeout=15)
+        elapsed = time.monotonic() - stopped
+        log.seek(0)
+        output = log.read()
+        assert "Draining: closing 1 connection(s) over 1.0 s" in output, output
+        assert "Connection" in output and "closed (server draining)" in output, output
+        # The drain (notice 1 s, window 1 s), not graceful_timeout (20 s), ended it.
+        assert elapsed < 10, (elapsed, output)
+        assert reasons, "the client saw no disconnection"
+    finally:
+        client.disconnect()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+        log.close()
