@@ -118,13 +118,16 @@ def _close_transports(window, notice):
         started = time.monotonic()
         closed = []
         count = max(len(sids), 1)
+        nominal = window / count
         for index, sid in enumerate(sids):
-            # One connection per slot of the window, at a random moment in
-            # its slot: a steady stream of reconnections, never in lockstep.
-            due = started + (index + random.random()) * window / count
-            delay = due - time.monotonic()
-            if delay > 0:
-                gevent.sleep(delay)
+            # One connection per slot, at a jittered moment: a steady stream
+            # of reconnections. A process that fell behind (busy) spreads the
+            # rest over what is left of the window, at most four times as
+            # fast as planned, rather than closing them all at once to catch up.
+            remaining = count - index
+            time_left = started + window - time.monotonic()
+            gap = max(time_left / remaining, nominal / 4)
+            gevent.sleep(gap * (0.5 + random.random()) if gap > 0 else 0)
             socket = eio.sockets.get(sid)
             if socket is None or socket.closing or socket.closed:
                 continue

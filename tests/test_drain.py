@@ -64,6 +64,8 @@ def test_sigterm_hands_every_client_to_the_other_process(redis_url, django_db_se
             "namespace": f"/history/drain-{uuid.uuid4().hex[:8]}",
             "clients": CLIENTS,
             "window_s": WINDOW,
+            # About 6,000 deliveries a second in all: 20 messages/s to 300 clients, 3/s to 2,000.
+            "message_rate": max(2, 6000 // CLIENTS),
             "deadline_s": 60 + CLIENTS / 50 + WINDOW,
         }
         started = time.monotonic()

@@ -3,10 +3,9 @@
 //
 //   node drain_clients.js CONFIG_JSON
 //
-// The load balancer is a TCP proxy in this process: a new connection goes to
-// A while A's health check (GET /healthz/, polled every 100 ms) answers 200,
-// else to B, as nginx or HAProxy with an active health check do. The clients
-// connect through it (WebSocket transport) to one channel with history; once
+// Each new connection goes to A while A's health check (GET /healthz/, polled
+// every 100 ms) answers 200, else to B (see balance() below). The clients
+// connect (WebSocket transport) to one channel with history; once
 // all are subscribed, a publisher connected to B broadcasts numbered messages
 // at a steady rate (each acknowledged, so kept in history), this script sends
 // SIGTERM to A, and the publisher goes on through the drain. At the end every
@@ -15,7 +14,6 @@
 "use strict";
 
 const http = require("http");
-const net = require("net");
 const { Manager } = require("socket.io-client");
 
 const cfg = Object.assign(
@@ -37,14 +35,15 @@ const cfg = Object.assign(
 const started = Date.now();
 const now = () => (Date.now() - started) / 1000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const hostPort = (url) => {
-  const u = new URL(url);
-  return { host: u.hostname, port: Number(u.port) };
-};
 
-// The load balancer.
+// The load balancer: each new connection (the first, and every reconnection
+// attempt, when socket.io-client opens a new Engine.IO connection) goes to A
+// while A's health check answers 200, else to B, as nginx or HAProxy with an
+// active health check pick an upstream for a new connection. It is applied
+// to the client's Manager (its uri) rather than by proxying every byte, which
+// would double this process's work.
 let aHealthy = true;
-const lbLog = []; // [time, "A" | "B"] of every proxied connection
+const lbLog = []; // [time, "A" | "B"] of every connection attempt
 function checkHealth() {
   const request = http.get(cfg.a + "/healthz/", { timeout: 500 }, (response) => {
     aHealthy = response.statusCode === 200;
@@ -54,20 +53,22 @@ function checkHealth() {
   request.on("timeout", () => request.destroy());
 }
 const healthTimer = setInterval(checkHealth, 100);
-const lb = net.createServer((client) => {
+function balance(manager) {
   const name = aHealthy ? "A" : "B";
   lbLog.push([now(), name]);
-  const upstream = net.connect(hostPort(name === "A" ? cfg.a : cfg.b));
-  client.pipe(upstream).pipe(client);
-  const end = () => {
-    client.destroy();
-    upstream.destroy();
-  };
-  client.on("error", end);
-  upstream.on("error", end);
-  client.on("close", end);
-  upstream.on("close", end);
-});
+  manager.uri = name === "A" ? cfg.a : cfg.b;
+}
+
+function histogram(times) {
+  const counts = [];
+  for (const t of times) {
+    if (t === null) continue;
+    const bucket = Math.max(0, Math.floor(t));
+    while (counts.length <= bucket) counts.push(0);
+    counts[bucket] += 1;
+  }
+  return counts;
+}
 
 function finish(result) {
   clearInterval(healthTimer);
@@ -83,11 +84,9 @@ async function waitFor(predicate, seconds) {
 }
 
 async function main() {
-  await new Promise((resolve) => lb.listen(0, "127.0.0.1", resolve));
-  const lbUrl = `http://127.0.0.1:${lb.address().port}`;
   const clients = [];
   for (let i = 0; i < cfg.clients; i++) {
-    const manager = new Manager(lbUrl, {
+    const manager = new Manager(cfg.a, {
       transports: ["websocket"],
       reconnectionDelayMax: 2000,
       autoConnect: false,
@@ -108,6 +107,8 @@ async function main() {
     socket.on("disconnect", (reason) => c.disconnects.push([now(), reason]));
     socket.on("connect_error", (err) => c.errors.push(err.message));
     manager.on("reconnect_error", () => (c.engineErrors += 1));
+    manager.on("reconnect_attempt", () => balance(manager));
+    balance(manager);
     clients.push(c);
   }
   for (let i = 0; i < clients.length; i += cfg.connect_batch) {
@@ -143,8 +144,9 @@ async function main() {
   const lbBefore = lbLog.length;
   process.kill(cfg.a_pid, "SIGTERM");
   const allBack = () => clients.every((c) => c.reconnectedAt !== null && c.socket.connected);
-  await waitFor(allBack, cfg.window_s + 5);
+  const backInTime = await waitFor(allBack, cfg.window_s + 5);
   const backAt = now();
+  await waitFor(allBack, 30);
   // The publisher goes on a little after the last reconnection.
   await sleep(1000);
   publishing = false;
@@ -180,7 +182,15 @@ async function main() {
     clients: clients.length,
     connected_to_a: onA,
     reconnected: clients.filter((c) => c.reconnectedAt !== null && c.socket.connected).length,
-    all_back_s: allBack() ? backAt - termAt : null,
+    all_back_s: backInTime ? backAt - termAt : null,
+    last_back_s: allBack() ? Math.max(...clients.map((c) => c.reconnectedAt)) - termAt : null,
+    closed_per_s: histogram(clients.map((c) => (c.disconnects.length ? c.disconnects[0][0] - termAt : null))),
+    back_per_s: histogram(clients.map((c) => (c.reconnectedAt === null ? null : c.reconnectedAt - termAt))),
+    slowest_reconnects_s: clients
+      .filter((c) => c.disconnects.length && c.reconnectedAt !== null)
+      .map((c) => Math.round((c.reconnectedAt - c.disconnects[0][0]) * 100) / 100)
+      .sort((x, y) => y - x)
+      .slice(0, 5),
     max_reconnect_s: Math.max(...reconnectTimes.filter((t) => t !== null)),
     first_reconnect_s: Math.min(...reconnectTimes.filter((t) => t !== null)),
     disconnect_reasons: [...new Set(clients.flatMap((c) => c.disconnects.map(([, r]) => r)))],
