@@ -9,7 +9,7 @@ connects ``--clients`` to A on a channel with history, has a publisher on B
 broadcast 20 messages a second, and sends SIGTERM to A. Once with
 ``DRAIN_WINDOW`` 0 (every transport closed at once, as a process that stops
 without the drain drops them), once with ``--window``. Prints, for each: the
-peak rate of new connections on B (per second), when the last client was
+peak rate of new connections (attempts routed by the balancer) on B per second, when the last client was
 back, and what was missing or duplicated. Not a test: it asserts nothing.
 Run it on a quiet machine (servers on core 0, clients on core 1).
 """
@@ -37,6 +37,8 @@ def start_pair(window, redis):
         port = bench.free_port()
         cmd, cwd, env = bench.server_command("socketio_views", port, redis=redis, redis_prefix=prefix)
         env["BENCH_HISTORY"] = "1000"
+        # This checkout's socketio_views, whatever the virtualenv has installed.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH.parent), os.environ.get("PYTHONPATH")]))
         env["BENCH_SOCKETIO_VIEWS"] = json.dumps({"DRAIN_WINDOW": window, "DRAIN_NOTICE": 1})
         proc = bench.PROCS.spawn(cmd, core=bench.SERVER_CORE, cwd=cwd, env=env, log_path=bench.LOGS / f"drain-{name}.log")
         if not bench.wait_port(port, proc):
@@ -78,6 +80,10 @@ def run_once(clients, window, redis):
             bench.PROCS.kill(proc)
 
 
+def _round(value):
+    return round(value, 2) if isinstance(value, float) else value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=2000)
@@ -97,7 +103,7 @@ def main(argv=None):
     for window, r in rows:
         refused = (r.get("connect_errors") or 0) + (r.get("engine_errors") or 0)
         print(
-            f"{window:>12g}  {r.get('peak_b_per_s', '-')!s:>22}  {r.get('all_back_s', '-')!s:>12}  "
+            f"{window:>12g}  {r.get('peak_b_per_s', '-')!s:>22}  {_round(r.get('all_back_s'))!s:>12}  "
             f"{r.get('missing', '-')!s:>7}  {r.get('duplicates', '-')!s:>5}  {refused:>7}"
             + (f"  error: {r['error']}" if "error" in r else "")
         )
