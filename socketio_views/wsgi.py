@@ -141,6 +141,9 @@ def build_handler(middleware):
     from .server import ROUTER_KEY, endpoint_view
 
     def endpoint(request):
+        # ALLOWED_HOSTS, as CommonMiddleware checks it on the full path:
+        # DisallowedHost is answered with HTTP 400.
+        request.get_host()
         return endpoint_view(request, request.environ[ROUTER_KEY])
 
     handler = convert_exception_to_response(endpoint)

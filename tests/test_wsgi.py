@@ -72,6 +72,14 @@ def test_jsonp_is_refused_on_the_lean_path():
     assert ("400 Bad Request", "jsonp_refused") == (status, json.loads(body)["code"])
 
 
+def test_a_host_that_allowed_hosts_refuses_gets_400_on_the_lean_path():
+    """A handshake for a Host outside ALLOWED_HOSTS is answered HTTP 400, as CommonMiddleware answers it on the full path."""
+    env = environ("/socket.io/", "EIO=4&transport=polling")
+    env["HTTP_HOST"] = "evil.example"
+    status, _, _ = call(SocketIOApplication(Recorder()), env)
+    assert "400 Bad Request" == status
+
+
 @override_settings(SOCKETIO_VIEWS={"HANDSHAKE_MIDDLEWARE": None})
 def test_none_sends_every_engineio_request_through_django():
     """With HANDSHAKE_MIDDLEWARE None the endpoint is served by the wrapped application (Django's full stack)."""
