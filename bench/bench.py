@@ -54,7 +54,7 @@ SERVERS = {
         "protocol": "sio",
     },
     "socketio_views-gunicorn": {
-        "label": "socketio_views (gunicorn + gevent-websocket worker)",
+        "label": "socketio_views (gunicorn + socketio_views' gevent-websocket worker)",
         "protocol": "sio",
     },
     "socketio_views-history": {
@@ -264,7 +264,8 @@ def server_command(name, port, redis=None, redis_prefix=None):
     elif name == "socketio_views-gunicorn":
         cmd = [
             MAIN_BIN / "gunicorn",
-            "--worker-class", "geventwebsocket.gunicorn.workers.GeventWebSocketWorker",
+            # The worker class docs/deployment.rst recommends (the drain, and the lean Engine.IO path).
+            "--worker-class", "socketio_views.workers.GeventWebSocketWorker",
             "--workers", "1",
             # gunicorn's gevent workers hold at most --worker-connections
             # sockets (default 1,000): lift it for the 10,000-connection run.

@@ -18,8 +18,8 @@ connections at once.
 import gevent
 from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as BaseWorker
 
-from . import drain
-from .wsgi import SocketIOApplication
+# Nothing of Django here: gunicorn's arbiter imports the worker class before
+# the worker patches the standard library, and Django must be imported after.
 
 
 class GeventWebSocketWorker(BaseWorker):
@@ -27,9 +27,13 @@ class GeventWebSocketWorker(BaseWorker):
 
     def load_wsgi(self):
         super().load_wsgi()
+        from .wsgi import SocketIOApplication
+
         self.wsgi = SocketIOApplication.wrap(self.wsgi)
 
     def handle_exit(self, sig, frame):
         super().handle_exit(sig, frame)
+        from . import drain
+
         # Out of the signal handler, which may interrupt the event loop itself.
         gevent.spawn(drain.start)
