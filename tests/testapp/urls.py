@@ -1,6 +1,8 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
+from socketio_views.drain import health_check
+
 from . import views
 from .routing import router
 
@@ -12,4 +14,5 @@ urlpatterns = [
     path("requests/", views.request_counts),
     path("logout/", LogoutView.as_view(next_page="/")),
     path("disconnect-user/", views.disconnect_user),
+    path("healthz/", health_check),
 ]
