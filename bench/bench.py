@@ -54,7 +54,7 @@ SERVERS = {
         "protocol": "sio",
     },
     "socketio_views-gunicorn": {
-        "label": "socketio_views (gunicorn + gevent-websocket worker)",
+        "label": "socketio_views (gunicorn + socketio_views' gevent-websocket worker)",
         "protocol": "sio",
     },
     "socketio_views-history": {
@@ -87,7 +87,9 @@ SERVERS = {
 #: The rows run when --servers is not given (socketio_views-no-metrics only on request).
 DEFAULT_SERVERS = [name for name in SERVERS if name != "socketio_views-no-metrics"]
 BASELINE = "socketio_views"
-WORKLOADS = ("fanout", "idle", "rooms", "scaleout")
+WORKLOADS = ("fanout", "idle", "rooms", "scaleout", "storm")
+#: What runs without --workloads (the reconnect storm only on request).
+DEFAULT_WORKLOADS = ("fanout", "idle", "rooms", "scaleout")
 SCALEOUT_SERVERS = ("socketio_views", "socketio_views-history", "python-socketio", "channels-redis", "node")
 
 
@@ -272,7 +274,8 @@ def server_command(name, port, redis=None, redis_prefix=None):
     elif name == "socketio_views-gunicorn":
         cmd = [
             MAIN_BIN / "gunicorn",
-            "--worker-class", "geventwebsocket.gunicorn.workers.GeventWebSocketWorker",
+            # The worker class docs/deployment.rst recommends (the drain, and the lean Engine.IO path).
+            "--worker-class", "socketio_views.workers.GeventWebSocketWorker",
             "--workers", "1",
             # gunicorn's gevent workers hold at most --worker-connections
             # sockets (default 1,000): lift it for the 10,000-connection run.
@@ -569,6 +572,25 @@ def run_all(opts):
                            f"failed {r.get('failed')}")
                         + f"  [{r.get('job_wall_s')}s]"
                     )
+        if "storm" in opts.workloads:
+            for name in opts.servers:
+                tag = f"storm-{name}-{opts.storm_k}-{run}"
+
+                def cfg(s):
+                    c = base_config(s, opts, 120 + opts.storm_k // 10)
+                    c.update(workload="storm", k=opts.storm_k, settle_s=opts.settle_s, warmup_clients=20,
+                             connect_timeout_s=max(c.get("connect_timeout_s", 10), 60))
+                    return c
+
+                r = run_job(name, tag, cfg)
+                results["storm"].setdefault(name, {}).setdefault(f"K={opts.storm_k}", []).append(r)
+                log(
+                    f"storm K={opts.storm_k:<5} {name:<24} "
+                    + (f"ERROR {r['error']}" if r.get("error") else
+                       f"{r.get('reconnected')} back in {r.get('storm_s')} s ({r.get('storm_per_s')}/s), "
+                       f"failed {r.get('failed')}")
+                    + f"  [{r.get('job_wall_s')}s]"
+                )
         if "rooms" in opts.workloads:
             for name in opts.servers:
                 tag = f"rooms-{name}-{run}"
@@ -601,7 +623,34 @@ def run_all(opts):
                     )
                     results["scaleout"].setdefault(name, {}).setdefault(key, []).append(r)
                     log(f"scaleout {key} {name:<24} {summary_fanout(r)}  [{r.get('job_wall_s')}s]")
+    print_ratios(results, opts)
     return results, unavailable
+
+
+def print_ratios(results, opts, reference="python-socketio"):
+    """Print the idle and storm rows of every server as medians and as ratios to raw python-socketio."""
+    rows = []
+    for k, runs_of in sorted(((k, results.get("idle", {})) for k in opts.ks if "idle" in opts.workloads)):
+        for name, by_k in runs_of.items():
+            runs = [r for r in by_k.get(f"K={k}", []) if not r.get("error")]
+            rows.append((f"conns/s K={k}", name, [r.get("connections_per_s") for r in runs], True))
+            rows.append((f"KB/conn K={k}", name, [r.get("rss_per_conn_kb") for r in runs], False))
+    if "storm" in opts.workloads:
+        for name, by_k in results.get("storm", {}).items():
+            runs = [r for r in by_k.get(f"K={opts.storm_k}", []) if not r.get("error")]
+            rows.append((f"storm K={opts.storm_k} s", name, [r.get("storm_s") for r in runs], False))
+    if not rows:
+        return
+    medians = {}
+    for row, name, values, _ in rows:
+        values = sorted(v for v in values if v is not None)
+        medians[(row, name)] = values[len(values) // 2] if values else None
+    log(f"--- medians, and ratios to {reference} (x > 1: better than raw for conns/s, worse for KB/conn and storm s)")
+    for row, name, values, _ in rows:
+        median = medians[(row, name)]
+        ref = medians.get((row, reference))
+        ratio = f"x{median / ref:.2f}" if median is not None and ref else "-"
+        log(f"{row:<20} {name:<24} median {median!s:>10}  runs {values}  {ratio}")
 
 
 # --------------------------------------------------------------------------- main
@@ -610,9 +659,10 @@ def run_all(opts):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--servers", help=f"comma-separated, among {','.join(SERVERS)} (default: all but socketio_views-no-metrics)")
-    p.add_argument("--workloads", help=f"comma-separated, among {','.join(WORKLOADS)} (default: all)")
+    p.add_argument("--workloads", help=f"comma-separated, among {','.join(WORKLOADS)} (default: all but storm)")
     p.add_argument("--ns", help="fan-out subscriber counts (default 100,1000; --quick 100)")
     p.add_argument("--ks", help="idle connection counts (default 1000,5000,10000; --quick 1000)")
+    p.add_argument("--storm-k", type=int, default=5000, help="clients of the reconnect storm (workload storm; default 5000)")
     p.add_argument("--runs", type=int, help="runs of everything (default 3; --quick 1)")
     p.add_argument("--step-s", type=float, help="seconds per offered-rate step (default 2; --quick 0.5)")
     p.add_argument("--name", help="results name: bench/results/<name>.{md,json} (default full / quick)")
@@ -625,7 +675,7 @@ def parse_args(argv=None):
 
     q = opts.quick
     opts.servers = csv(opts.servers, list(DEFAULT_SERVERS))
-    opts.workloads = csv(opts.workloads, list(WORKLOADS))
+    opts.workloads = csv(opts.workloads, list(DEFAULT_WORKLOADS))
     for s in opts.servers:
         if s not in SERVERS:
             p.error(f"unknown server {s!r}")

@@ -89,6 +89,26 @@ DEFAULTS = {
     # (off), True, or a dict of options (mode, read_only, namespace,
     # server_id, server_stats_interval, allowed_origins).
     "ADMIN_UI": False,
+    # Seconds over which a process that stops (SIGTERM: gunicorn's graceful
+    # shutdown, a container stop) closes its connections' transports, spread
+    # and jittered, so that their clients reconnect elsewhere as a steady
+    # stream; gunicorn's graceful_timeout must exceed it.
+    "DRAIN_WINDOW": 10,
+    # Seconds the drain waits, at most, for the load balancer's health check
+    # (socketio_views.drain.health_check) to see it fail before closing the
+    # first connection; it starts as soon as the check has answered 503.
+    "DRAIN_NOTICE": 1,
+    # The same for runserver_socketio's autoreload (clients wait for the new
+    # process anyway: keep it short).
+    "RELOAD_DRAIN_WINDOW": 0.5,
+    # Middleware that builds the request of an Engine.IO handshake (its
+    # session and user) on the lean path of socketio_views.wsgi; requests of
+    # an established connection skip Django. None: every Engine.IO request
+    # goes through Django's handler, the whole MIDDLEWARE and the URLconf.
+    "HANDSHAKE_MIDDLEWARE": [
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+    ],
 }
 
 

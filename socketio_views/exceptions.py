@@ -260,6 +260,20 @@ class SessionMismatch(ChannelError):
     default_code = "session_mismatch"
 
 
+class ServerDraining(ChannelError):
+    """The process is draining (shutting down, or reloading): it accepts no new connection.
+
+    A long-polling handshake gets HTTP 503 with a ``Retry-After`` header; a
+    WebSocket handshake is closed with code 1013 (try again later). The
+    official clients retry with their reconnection backoff, and a load balancer
+    whose health check has seen :func:`socketio_views.drain.health_check`
+    fail sends them to another process.
+    """
+
+    default_message = "This server is shutting down; connect again (to another server)."
+    default_code = "server_draining"
+
+
 class ServerError(ChannelError):
     """A handler raised an unexpected exception; details stay in the server log."""
 

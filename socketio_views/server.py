@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from gevent import pywsgi
 from geventwebsocket.websocket import WebSocket as GeventWebSocket
 
-from . import clients, dispatch, frames, history, identity, metrics, monkey, queues, signals
+from . import clients, dispatch, drain, frames, history, identity, metrics, monkey, queues, signals
 from .backends import server_manager
 from .conf import views_settings
 from .db import release_db_connections
@@ -346,8 +346,12 @@ class ChannelServer(socketio.Server):
         self.views = {}
         # (connection, namespace) -> view whose confirmation is about to be sent.
         self._confirming = {}
+        # (connection, namespace) -> live packets held while its subscription is decided.
+        self._subscribing = {}
         # connection -> _Gate holding live packets while history is replayed.
         self._gates = {}
+        # connection -> the _Gate of its last replay, while broadcasts it replayed may still arrive live.
+        self._replayed = {}
         # The event loop's cached time, when it is libev's (gevent's default on
         # Linux): how long ago the loop last polled for I/O.
         self._loop_clock = _libev_loop_clock() if self.async_mode == "gevent" else None
@@ -369,6 +373,16 @@ class ChannelServer(socketio.Server):
             return self._refuse_reserved(sid, "connect", args)
         environ, auth = args[0], (args[1] if len(args) > 1 else None)
         eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        # python-socketio has put the subscriber in the channel's room
+        # already: broadcasts that arrive while this handler runs (it may
+        # read a recovery session) are held, not sent before the confirmation.
+        held = self._subscribing[(eio_sid, namespace)] = []
+        try:
+            return self._subscribe(namespace, sid, eio_sid, environ, auth, held)
+        finally:
+            self._subscribing.pop((eio_sid, namespace), None)
+
+    def _subscribe(self, namespace, sid, eio_sid, environ, auth, held):
         owner = self.eio.identities.get(eio_sid)
         refusal = environ.get(REFUSAL_KEY)
         if refusal is not None:
@@ -400,6 +414,10 @@ class ChannelServer(socketio.Server):
         self._open[eio_sid] = self._open.get(eio_sid, 0) + 1
         outbox = view.hub
         self.meter.subscribed(namespace, outbox.meter)
+        if outbox.pid is None:
+            for eio_pkt in held:
+                self._queue(eio_sid, eio_pkt)
+        # (With history, the replay after the confirmation covers what was held.)
         if outbox.pid is not None:
             # A channel with history: the confirmation carries the recovery
             # session id, then what the client missed is replayed.
@@ -513,12 +531,39 @@ class ChannelServer(socketio.Server):
             self._overflowed(eio_sid, pkt.namespace or "/", retry)
 
     def _send_eio_packet(self, eio_sid, eio_pkt):
+        if self._subscribing:
+            held = self._subscribing.get((eio_sid, queues.namespace_of(eio_pkt.data)))
+            if held is not None:
+                held.append(eio_pkt)
+                return
         if self._gates:
             gate = self._gates.get(eio_sid)
             if gate is not None:
                 gate.packets.append(eio_pkt)
                 return
+        if self._replayed and self._replayed_already(eio_sid, eio_pkt):
+            return
         self._queue(eio_sid, eio_pkt)
+
+    def _replayed_already(self, eio_sid, eio_pkt):
+        """Whether a live broadcast for a just-recovered connection was sent by its replay already.
+
+        With a pub/sub backend a broadcast is kept in history before it
+        comes back from the backend to be delivered here: the replay may
+        have read it from history. The check ends once a later broadcast of
+        the channel arrives.
+        """
+        gate = self._replayed.get(eio_sid)
+        if gate is None:
+            return False
+        if gate.replayed_already(eio_pkt, self.packet_class):
+            return True
+        namespace = queues.namespace_of(eio_pkt.data)
+        if namespace in gate.replayed and isinstance(eio_pkt.data, str) and eio_pkt.data.startswith("2"):
+            del gate.replayed[namespace]  # a later broadcast: what follows is new
+            if not gate.replayed:
+                del self._replayed[eio_sid]
+        return False
 
     def _queue(self, eio_sid, eio_pkt):
         try:
@@ -650,6 +695,10 @@ class ChannelServer(socketio.Server):
                 for eio_pkt in gate.packets:
                     if not gate.replayed_already(eio_pkt, self.packet_class):
                         self._queue(eio_sid, eio_pkt)
+                gate.packets = []
+                gate.replayed = {ns: offset for ns, offset in gate.replayed.items() if offset is not None}
+                if gate.replayed and eio_sid in self.eio.sockets:
+                    self._replayed[eio_sid] = gate
         outbox.release()
         release_db_connections()
 
@@ -838,6 +887,7 @@ class ChannelServer(socketio.Server):
 
     def _end_connection(self, eio_sid, reason):
         self._gates.pop(eio_sid, None)
+        self._replayed.pop(eio_sid, None)
         self._open.pop(eio_sid, None)
         self._pending_acks.pop(eio_sid, None)
         self.eio.identities.pop(eio_sid, None)
@@ -917,6 +967,9 @@ def endpoint_view(request, router):
     if unsupported is not None:
         return unsupported
     if _is_handshake(environ):
+        draining = drain.refusal()
+        if draining is not None:
+            return _refuse_while_draining(environ, draining)
         error = get_server().addresses.refusal(environ)
         if error is not None:
             if environ.get("wsgi.websocket") is None:
@@ -946,7 +999,9 @@ def endpoint_view(request, router):
     if environ.get(LOGGED_KEY):
         # Logged once per burst; not by django.request for each refused request.
         response._has_been_logged = True
-    if _leave_body_unread(environ):
+    if _leave_body_unread(environ) or drain.is_draining():
+        # While draining, a keep-alive connection would bring the client's
+        # next handshake here again: it reconnects through the load balancer.
         response["Connection"] = "close"
     return response
 
@@ -1003,6 +1058,28 @@ def refuse_unsupported_server(environ):
         logger.warning("Socket.IO requests refused (%s): %s", error.code, error.message, code=error.code)
     response = JsonResponse(error.as_dict(), status=400)
     # Logged once per process above; not by django.request for each request.
+    response._has_been_logged = True
+    return response
+
+
+def _refuse_while_draining(environ, error):
+    """Refuse a handshake while this process drains: HTTP 503, or a WebSocket closed with 1013 (try again later).
+
+    Not logged per request: a drain refuses every handshake the load
+    balancer still sends here.
+    """
+    environ[LOGGED_KEY] = True
+    websocket = environ.get("wsgi.websocket")
+    if websocket is not None:
+        if isinstance(websocket, GeventWebSocket):
+            frames.close(websocket, frames.TRY_AGAIN_LATER, error)
+        else:
+            websocket.close()
+        response = HttpResponse(status=101)
+    else:
+        response = JsonResponse(error.as_dict(), status=503)
+        response["Retry-After"] = "1"
+        response["Connection"] = "close"
     response._has_been_logged = True
     return response
 

@@ -45,4 +45,8 @@ LOGGING = {
     "loggers": {"socketio_views": {"handlers": ["console"], "level": "INFO"}},
 }
 # Short pings: polling clients that vanish are noticed within seconds.
-SOCKETIO_VIEWS = {"SERVER_OPTIONS": {"ping_interval": 2, "ping_timeout": 3}}
+# A live server stopped by a test closes its connections at once (test_drain.py sets its own window).
+SOCKETIO_VIEWS = {"SERVER_OPTIONS": {"ping_interval": 2, "ping_timeout": 3}, "DRAIN_WINDOW": 0, "DRAIN_NOTICE": 0}
+if os.environ.get("SOCKETIO_VIEWS_TEST_FULL_STACK"):
+    # The Engine.IO endpoint through Django's whole handler, as before the lean path.
+    SOCKETIO_VIEWS["HANDSHAKE_MIDDLEWARE"] = None

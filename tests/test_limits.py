@@ -178,6 +178,8 @@ def test_a_garbage_websocket_frame_closes_its_connection_cleanly(live_channels_s
         ws.send(frame)
         diffs = witness.wait_for(channel, "presence_diff", count=2, timeout=2)
         assert diffs[1]["leaves"][0]["user"] == "garbage"
+        # The log line travels through the server's output pipe, the leave through the witness's socket.
+        live_channels_server.wait_for_output("not an Engine.IO packet", timeout=2, start=start)
         lines = live_channels_server.lines_since(start)
         assert [line for line in lines if "Traceback" in line] == []
         assert len([line for line in lines if "not an Engine.IO packet" in line]) == 1

@@ -102,6 +102,20 @@ def test_autoreload_restarts_on_code_change(test_db_env):
         client.close()
 
 
+def test_autoreload_drains_open_connections_first(test_db_env):
+    """Before an autoreload, open connections are closed by the drain (an Engine.IO CLOSE, so clients reconnect), not dropped."""
+    with LiveServer(env=test_db_env, reload=True) as server:
+        client = WireClient(server.url).connect("history/reload-drain")
+        time.sleep(1.5)  # let the reloader take its first snapshot of mtimes
+        start = server.mark()
+        os.utime(CHANNELS_MODULE)
+        wait_until(lambda: server.banners >= 2, timeout=20, interval=0.1, message=server.log)
+        lines = server.lines_since(start)
+        client.close()
+    assert "Draining: closing 1 connection(s) over 0.5 s" in lines, lines
+    assert any(line.endswith("closed (server draining)") for line in lines), lines
+
+
 def test_call_command_without_patching_explains_what_to_do():
     """Calling the command from unpatched code fails with the fix in the message."""
     with pytest.raises(CommandError, match=r"call socketio_views\.monkey\.patch\(\) first"):

@@ -583,6 +583,39 @@ async function idle() {
   };
 }
 
+// ---------------------------------------------------------------- reconnect storm
+
+// K idle clients, then every one's connection drops at once (terminated, as
+// when a server or a network goes away) and all K reconnect at the same
+// moment: how long the server takes to absorb them.
+async function storm() {
+  const k = cfg.k;
+  const warm = await openClients(cfg.warmup_clients, () => cfg.room, 1000000);
+  for (const c of warm.clients) c.close();
+  const first = await openClients(k, () => cfg.room);
+  await sleep(cfg.settle_s * 1000);
+  for (const c of first.clients) c.close();
+  // Let the server end the dropped connections first (a teardown each).
+  await waitServerIdle(cfg.settle_s * 6 * 1000);
+  const concurrency = cfg.concurrency;
+  cfg.concurrency = k; // every client at once
+  const window = cpuWindow();
+  const again = await openClients(k, () => cfg.room, 2000000);
+  const cpu = window();
+  cfg.concurrency = concurrency;
+  return {
+    k,
+    opened: first.clients.length,
+    reconnected: again.clients.length,
+    failed: again.failed,
+    last_error: again.last_error,
+    storm_s: round(again.elapsed_s, 3),
+    storm_per_s: round(again.rate, 1),
+    server_cpu_pct: round(cpu.server_cpu_pct, 1),
+    server_alive: serverAlive(),
+  };
+}
+
 // ---------------------------------------------------------------- many rooms
 
 async function rooms() {
@@ -675,7 +708,7 @@ async function rooms() {
 // ---------------------------------------------------------------- main
 
 const t_start = now();
-const workloads = { fanout, idle, rooms };
+const workloads = { fanout, idle, rooms, storm };
 
 function writeResult(result) {
   const gen = process.cpuUsage();

@@ -1,6 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
+from socketio_views.drain import health_check
 from socketio_views.metrics import metrics_view
 
 from . import views
@@ -15,4 +16,5 @@ urlpatterns = [
     path("logout/", LogoutView.as_view(next_page="/")),
     path("disconnect-user/", views.disconnect_user),
     path("metrics/", metrics_view),
+    path("healthz/", health_check),
 ]

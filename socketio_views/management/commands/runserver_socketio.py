@@ -4,6 +4,7 @@ channels from one gevent server, with Django's autoreloader.
 """
 import logging
 import shlex
+import signal
 import sys
 
 from django.apps import apps
@@ -15,11 +16,15 @@ from django.utils import autoreload
 from gevent import pywsgi
 from setproctitle import setproctitle
 
+import gevent
+
 import socketio_views
-from socketio_views import logs, monkey
+from socketio_views import drain, logs, monkey
 from socketio_views.access import AccessLogHandler
+from socketio_views.conf import views_settings
 from socketio_views.routers import mounted_routers
 from socketio_views.tuning import tune_for_serving
+from socketio_views.wsgi import SocketIOApplication
 
 
 def configure_logging():
@@ -73,7 +78,7 @@ class Command(runserver.Command):
     def get_handler(self, *args, **options):
         if not apps.is_installed("django.contrib.staticfiles"):
             options["use_static_handler"] = False
-        return super().get_handler(*args, **options)
+        return SocketIOApplication.wrap(super().get_handler(*args, **options))
 
     def inner_run(self, *args, **options):
         autoreload.raise_last_exception()
@@ -95,11 +100,30 @@ class Command(runserver.Command):
             self.stderr.write(f"Error: {exc.strerror or exc}")
             sys.exit(1)
         self.print_banner(server.server_port)
+        self.drain_on_stop(server, options["use_reloader"])
         tune_for_serving()
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             server.stop(timeout=1)
+
+    def drain_on_stop(self, server, use_reloader):
+        """Drain (:mod:`socketio_views.drain`) on SIGTERM, then stop; drain briefly before an autoreload."""
+        gevent.signal_handler(signal.SIGTERM, self._drain_and_stop, server)
+        if use_reloader:
+            autoreload.file_changed.connect(self._drain_before_reload, weak=False)
+
+    def _drain_and_stop(self, server):
+        drain.start()
+        drain.wait(views_settings.DRAIN_NOTICE + drain.state.window + drain.SHUT_GRACE + 5)
+        server.stop(timeout=1)
+
+    def _drain_before_reload(self, sender, file_path, **kwargs):
+        drain.start(views_settings.RELOAD_DRAIN_WINDOW, notice=0)
+        # The CLOSE packets need a moment to leave before the process exits.
+        drain.wait(drain.state.window + 1, shut=False)
+        gevent.sleep(0.1)
+        # Returning nothing lets Django reload.
 
     def print_banner(self, port):
         addr = f"[{self.addr}]" if self._raw_ipv6 else self.addr

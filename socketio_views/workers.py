@@ -1,0 +1,39 @@
+"""
+gunicorn's gevent-websocket worker, with the lean Engine.IO path and the graceful drain.
+
+Example usage::
+
+    gunicorn --worker-class socketio_views.workers.GeventWebSocketWorker \\
+        --graceful-timeout 30 myproject.wsgi
+
+On SIGTERM (gunicorn's graceful shutdown: the arbiter's ``TERM``, a
+``HUP`` reload or a container stop) gunicorn stops accepting connections on
+this worker and waits up to ``graceful_timeout`` for the open ones to end;
+this worker also drains (:mod:`socketio_views.drain`): it closes its
+connections' transports over ``DRAIN_WINDOW`` seconds, so that their clients
+reconnect to the other workers one after another. Keep ``graceful_timeout``
+above ``DRAIN_WINDOW`` plus a few seconds, or gunicorn kills the remaining
+connections at once.
+"""
+import gevent
+from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as BaseWorker
+
+# Nothing of Django here: gunicorn's arbiter imports the worker class before
+# the worker patches the standard library, and Django must be imported after.
+
+
+class GeventWebSocketWorker(BaseWorker):
+    """``geventwebsocket.gunicorn.workers.GeventWebSocketWorker`` that drains on SIGTERM and serves Engine.IO by the lean path."""
+
+    def load_wsgi(self):
+        super().load_wsgi()
+        from .wsgi import SocketIOApplication
+
+        self.wsgi = SocketIOApplication.wrap(self.wsgi)
+
+    def handle_exit(self, sig, frame):
+        super().handle_exit(sig, frame)
+        from . import drain
+
+        # Out of the signal handler, which may interrupt the event loop itself.
+        gevent.spawn(drain.start)

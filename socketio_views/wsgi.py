@@ -1,0 +1,212 @@
+"""
+The lean path of Engine.IO requests: a WSGI application that serves them before Django's handler.
+
+Example usage (the project's ``wsgi.py``)::
+
+    from socketio_views.wsgi import get_wsgi_application
+
+    application = get_wsgi_application()
+
+``runserver_socketio`` and :class:`socketio_views.workers.GeventWebSocketWorker`
+wrap the project's application themselves. A request for the Socket.IO
+endpoint of a mounted :class:`~socketio_views.ChannelRouter` is served so:
+
+* a request of an established Engine.IO connection (a polling GET or POST,
+  or a WebSocket upgrade, with the ``sid`` of a connection this process
+  holds) goes straight to python-engineio: no ``HttpRequest``, no middleware,
+  no URL resolution. The ownership check (:meth:`socketio_views.identity.Identity.owns`)
+  still applies: it reads only the request's cookie and ``Origin``;
+* a handshake becomes a real ``WSGIRequest`` that goes through the
+  ``HANDSHAKE_MIDDLEWARE`` setting's list (sessions and authentication by
+  default, as Channels' ``AuthMiddlewareStack``), so ``self.request.session``
+  and ``self.request.user`` work in channels, then through the endpoint view
+  itself, whose refusals are those of the full path.
+
+Every other request, and every request when ``HANDSHAKE_MIDDLEWARE`` is
+``None``, goes to the wrapped application (Django's whole ``MIDDLEWARE`` and
+the URLconf, as the endpoint view is mounted there too).
+"""
+import logging
+import weakref
+from http import HTTPStatus
+from urllib.parse import parse_qs
+
+from django.conf import settings
+from django.core import signals
+from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
+from django.core.handlers.exception import convert_exception_to_response
+from django.core.handlers.wsgi import WSGIRequest, get_script_name
+from django.urls import set_script_prefix
+from django.utils.log import log_response
+from django.utils.module_loading import import_string
+
+from django.core.signals import setting_changed
+
+from .conf import SETTING_NAME, views_settings
+
+logger = logging.getLogger("socketio_views")
+
+#: Characters of a URL pattern that make it a regular expression, not a plain prefix.
+REGEX_CHARS = frozenset("^$*+?()[]{}|\\")
+
+
+def get_wsgi_application():
+    """Django's ``get_wsgi_application()``, wrapped in a :class:`SocketIOApplication`."""
+    from django.core.wsgi import get_wsgi_application as django_application
+
+    return SocketIOApplication.wrap(django_application())
+
+
+class SocketIOApplication:
+    """A WSGI application serving the Socket.IO endpoints by the lean path and everything else with ``application``.
+
+    :param application: the project's WSGI application (Django's ``WSGIHandler``).
+    """
+
+    def __init__(self, application):
+        self.application = application
+        self._endpoints = None
+        self._handler = None
+        self._middleware = None
+        _applications.add(self)
+
+    @classmethod
+    def wrap(cls, application):
+        """``application`` wrapped, unless it is one already."""
+        return application if isinstance(application, cls) else cls(application)
+
+    def __call__(self, environ, start_response):
+        middleware = handshake_middleware()
+        if middleware is None:
+            return self.application(environ, start_response)
+        router = self.endpoints().get(environ.get("PATH_INFO"))
+        if router is None:
+            return self.application(environ, start_response)
+        from . import server
+
+        query = environ.get("QUERY_STRING", "")
+        if server.SESSION_ID_RE.search(query) and not server._asks_for_jsonp(query):
+            sid = parse_qs(query).get("sid", [None])[0]
+            if sid in server.get_server().eio.sockets:
+                return _serve_established(environ, start_response)
+        return self._serve_handshake(environ, start_response, router, middleware)
+
+    def endpoints(self):
+        """``{PATH_INFO: router}`` of the mounted routers whose prefix is plain (not a regular expression)."""
+        if self._endpoints is None:
+            from .routers import mounted_routers
+
+            self._endpoints = {
+                "/" + prefix: router for prefix, router in mounted_routers() if not REGEX_CHARS & set(prefix)
+            }
+        return self._endpoints
+
+    def handler(self, middleware):
+        """The endpoint view wrapped in ``middleware`` (import paths, outermost first), built once per list."""
+        if self._handler is None or self._middleware != middleware:
+            self._handler = build_handler(middleware)
+            self._middleware = list(middleware)
+        return self._handler
+
+    def _serve_handshake(self, environ, start_response, router, middleware):
+        from .server import ROUTER_KEY
+
+        # As Django's WSGIHandler does, minus URL resolution and the other middleware.
+        set_script_prefix(get_script_name(environ))
+        signals.request_started.send(sender=self.__class__, environ=environ)
+        environ[ROUTER_KEY] = router
+        request = WSGIRequest(environ)
+        response = self.handler(middleware)(request)
+        if response.status_code >= 400:
+            log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
+        response._handler_class = self.__class__
+        status = f"{response.status_code} {response.reason_phrase}"
+        headers = [*response.items(), *(("Set-Cookie", c.OutputString()) for c in response.cookies.values())]
+        start_response(status, headers)
+        return response  # its close() sends request_finished
+
+    def reset(self):
+        """Forget the endpoints and the handler (the URLconf or the settings changed)."""
+        self._endpoints = None
+        self._handler = None
+
+
+def build_handler(middleware):
+    """A callable ``request -> response``: the endpoint view inside ``middleware`` (import paths, outermost first).
+
+    Each middleware is called as Django calls it (``middleware(get_response)``,
+    then ``__call__``), so its ``process_request`` and ``process_response``
+    run; there is no view resolution, so no ``process_view``.
+    """
+    from .server import ROUTER_KEY, endpoint_view
+
+    def endpoint(request):
+        # ALLOWED_HOSTS, as CommonMiddleware checks it on the full path:
+        # DisallowedHost is answered with HTTP 400.
+        request.get_host()
+        return endpoint_view(request, request.environ[ROUTER_KEY])
+
+    handler = convert_exception_to_response(endpoint)
+    for path in reversed(list(middleware)):
+        middleware_class = import_string(path)
+        if not getattr(middleware_class, "sync_capable", True):
+            raise ImproperlyConfigured(
+                f"{SETTING_NAME}['HANDSHAKE_MIDDLEWARE'] lists {path!r}, which cannot run synchronously; "
+                f"remove it, or set HANDSHAKE_MIDDLEWARE to None (the whole MIDDLEWARE)."
+            )
+        try:
+            instance = middleware_class(handler)
+        except MiddlewareNotUsed:
+            continue
+        handler = convert_exception_to_response(instance)
+    return handler
+
+
+def _serve_established(environ, start_response):
+    """Serve a request of an established Engine.IO connection with python-engineio alone."""
+    from . import drain, server
+
+    if environ.get("wsgi.websocket") is not None:
+        return server.WebSocketResponse(environ)
+    status_headers = {}
+
+    def capture(status, headers, exc_info=None):
+        status_headers["status"], status_headers["headers"] = status, headers
+
+    body = server.get_server().handle_request(environ, capture)
+    headers = list(status_headers["headers"])
+    if server._leave_body_unread(environ) or drain.is_draining():
+        headers.append(("Connection", "close"))
+    # python-engineio says "400 BAD REQUEST"; Django, as the full path does, "400 Bad Request".
+    code = int(status_headers["status"].split(" ", 1)[0])
+    reason = HTTPStatus(code).phrase
+    if code >= 400 and not environ.get(server.LOGGED_KEY):
+        logging.getLogger("django.request").warning(
+            "%s: %s", reason, environ.get("PATH_INFO"), extra={"status_code": code}
+        )
+    start_response(f"{code} {reason}", headers)
+    return body
+
+
+def handshake_middleware():
+    """The middleware of the lean handshake, or ``None`` for Django's full handler.
+
+    Unless the project sets ``HANDSHAKE_MIDDLEWARE``, those of the default
+    list (sessions, authentication) that its ``MIDDLEWARE`` lists too.
+    """
+    middleware = views_settings.HANDSHAKE_MIDDLEWARE
+    if middleware is None or "HANDSHAKE_MIDDLEWARE" in views_settings.user_settings:
+        return middleware
+    return [path for path in middleware if path in settings.MIDDLEWARE]
+
+
+_applications = weakref.WeakSet()
+
+
+def _reset_on_setting_change(*, setting, **kwargs):
+    if setting in (SETTING_NAME, "ROOT_URLCONF", "MIDDLEWARE"):
+        for application in _applications:
+            application.reset()
+
+
+setting_changed.connect(_reset_on_setting_change)

@@ -1,0 +1,134 @@
+"""The lean path of Engine.IO requests (socketio_views.wsgi)."""
+import io
+import json
+import sys
+import urllib.request
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from socketio_views.wsgi import SocketIOApplication, build_handler, handshake_middleware
+
+from .wire import WireClient
+
+
+def environ(path, query=""):
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "testserver",
+        "REMOTE_ADDR": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+    }
+
+
+class Recorder:
+    """A WSGI application that records the paths it was called for."""
+
+    def __init__(self):
+        self.paths = []
+
+    def __call__(self, environ, start_response):
+        self.paths.append(environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"django"]
+
+
+def call(app, env):
+    started = {}
+    body = app(env, lambda status, headers, exc_info=None: started.update(status=status, headers=dict(headers)))
+    data = b"".join(body)
+    if hasattr(body, "close"):
+        body.close()
+    return started["status"], started["headers"], data
+
+
+def test_other_paths_go_to_the_wrapped_application():
+    """A request outside the Socket.IO endpoint reaches the project's application unchanged."""
+    inner = Recorder()
+    assert ("200 OK", b"django") == call(SocketIOApplication(inner), environ("/notify/"))[::2]
+    assert ["/notify/"] == inner.paths
+
+
+def test_a_handshake_takes_the_lean_path_and_gets_a_session():
+    """A polling handshake is answered without the wrapped application, with an Engine.IO OPEN packet."""
+    inner = Recorder()
+    status, headers, body = call(SocketIOApplication(inner), environ("/socket.io/", "EIO=4&transport=polling"))
+    assert [] == inner.paths
+    assert "200 OK" == status
+    assert {"sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"} <= set(json.loads(body[1:]))
+
+
+def test_jsonp_is_refused_on_the_lean_path():
+    """A JSONP handshake gets HTTP 400 jsonp_refused, as through Django."""
+    status, _, body = call(SocketIOApplication(Recorder()), environ("/socket.io/", "EIO=4&transport=polling&j=0"))
+    assert ("400 Bad Request", "jsonp_refused") == (status, json.loads(body)["code"])
+
+
+def test_a_host_that_allowed_hosts_refuses_gets_400_on_the_lean_path():
+    """A handshake for a Host outside ALLOWED_HOSTS is answered HTTP 400, as CommonMiddleware answers it on the full path."""
+    env = environ("/socket.io/", "EIO=4&transport=polling")
+    env["HTTP_HOST"] = "evil.example"
+    status, _, _ = call(SocketIOApplication(Recorder()), env)
+    assert "400 Bad Request" == status
+
+
+@override_settings(SOCKETIO_VIEWS={"HANDSHAKE_MIDDLEWARE": None})
+def test_none_sends_every_engineio_request_through_django():
+    """With HANDSHAKE_MIDDLEWARE None the endpoint is served by the wrapped application (Django's full stack)."""
+    inner = Recorder()
+    call(SocketIOApplication(inner), environ("/socket.io/", "EIO=4&transport=polling"))
+    assert ["/socket.io/"] == inner.paths
+
+
+def test_the_default_middleware_are_those_the_project_lists():
+    """By default, sessions and authentication, only if MIDDLEWARE has them."""
+    assert [
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+    ] == handshake_middleware()
+    with override_settings(MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware"]):
+        assert ["django.contrib.sessions.middleware.SessionMiddleware"] == handshake_middleware()
+    with override_settings(SOCKETIO_VIEWS={"HANDSHAKE_MIDDLEWARE": ["tests.testapp.nowhere.Middleware"]}):
+        assert ["tests.testapp.nowhere.Middleware"] == handshake_middleware()
+
+
+def test_an_async_only_middleware_is_refused():
+    """A middleware that cannot run synchronously is refused with a message naming the setting."""
+    with pytest.raises(ImproperlyConfigured, match=r"HANDSHAKE_MIDDLEWARE'\] lists 'tests.test_wsgi.AsyncOnly'"):
+        build_handler(["tests.test_wsgi.AsyncOnly"])
+
+
+class AsyncOnly:
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+
+def request_counts(server):
+    with urllib.request.urlopen(server.url + "/requests/", timeout=5) as response:
+        return json.loads(response.read())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_polling_requests_of_an_established_connection_skip_django(live_channels_server):
+    """A polling client's handshake starts one Django request; its later GETs and POSTs start none."""
+    before = request_counts(live_channels_server)["started"]
+    client = WireClient(live_channels_server.url, transport="polling").connect("history/lean-path")
+    try:
+        for n in range(5):
+            assert {"ok": True} == client.call("history/lean-path", "message", {"n": n})
+        after = request_counts(live_channels_server)["started"]
+    finally:
+        client.close()
+    # The handshake, and the /requests/ view itself.
+    assert before + 2 == after
