@@ -71,6 +71,43 @@ def test_a_mounted_router_needs_the_app_installed():
     assert message.hint == 'Add "socketio_views" to INSTALLED_APPS.'
 
 
+#: A project that mounts a router but forgot "socketio_views" in INSTALLED_APPS.
+PROJECT_WITHOUT_APP = {
+    "settings.py": (
+        'SECRET_KEY = "x"\n'
+        'INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]\n'
+        'ROOT_URLCONF = "urls"\n'
+    ),
+    "urls.py": (
+        "from django.urls import include, path\n"
+        "from socketio_views import ChannelRouter, ChannelView\n"
+        "router = ChannelRouter()\n"
+        'router.register("rooms/<slug:room>", ChannelView)\n'
+        'urlpatterns = [path("socket.io/", include(router.urls))]\n'
+    ),
+}
+
+
+def test_manage_py_check_reports_the_missing_app(tmp_path):
+    """``manage.py check`` in a fresh process reports E003, though nothing imported socketio_views before the checks ran."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    for name, text in PROJECT_WITHOUT_APP.items():
+        (tmp_path / name).write_text(text)
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings", "PYTHONPATH": os.pathsep.join([str(tmp_path), root])}
+    out = subprocess.run(
+        [sys.executable, "-m", "django", "check"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "?: (socketio_views.E003) A ChannelRouter is included in the URLconf, but 'socketio_views' is not in INSTALLED_APPS" in out.stderr
+    assert 'HINT: Add "socketio_views" to INSTALLED_APPS.' in out.stderr
+    assert out.stderr.count("socketio_views.E003") == 1
+
+
 #: A process that imports psycopg, patches (or not) in the given order, then runs the checks and prints their ids.
 PATCH_ORDER_SCRIPT = """
 import sys
