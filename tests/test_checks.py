@@ -50,6 +50,19 @@ def test_channel_pattern_mistakes_are_reported():
     assert "'things/<int:number>' (RoomChannel) is shadowed by 'things/<str:name>'" in messages["socketio_views.W011"].msg
 
 
+@override_settings(ROOT_URLCONF="tests.urls_two_routers")
+def test_each_router_is_checked_on_its_own():
+    """Routers at their own paths resolve and reverse apart: a name or pattern they share is no mistake, one router's shadowing is."""
+    messages = [m for m in run_checks() if m.id.startswith("socketio_views.")]
+    assert [(m.id, m.msg) for m in messages] == [
+        (
+            "socketio_views.W011",
+            "Channel pattern 'rooms/<slug:room>' (RoomChannel) is shadowed by 'rooms/<str:room>', registered "
+            "before it: a channel such as 'rooms/a' goes to the first.",
+        )
+    ]
+
+
 def test_an_unknown_converter_names_the_registered_ones():
     """A converter typo is refused at registration with the valid converters listed."""
     import pytest
