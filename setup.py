@@ -100,6 +100,8 @@ setup(
         "attrs>=23.1",
         "cattrs>=24.1",
         "limits>=4.0",
+        # runserver_socketio's process title (ps shows the command, not its re-exec).
+        "setproctitle>=1.3",
     ],
     extras_require={"redis": ["redis>=5"]},
     cmdclass={"build_py": BuildPyWithBrowserClient, "sdist": SdistWithBrowserClient},

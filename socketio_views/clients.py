@@ -9,14 +9,13 @@ one they forward::
 A forwarding header is never trusted unless ``CLIENT_IP_HEADER`` names it.
 """
 import ipaddress
-import logging
 import math
 
 from .conf import views_settings
 from .exceptions import TooManyConnections, TooManyHandshakes
+from .logs import logger
 from .throttling import RateLimiter
 
-logger = logging.getLogger("socketio_views")
 
 #: Headers a reverse proxy adds to the requests it forwards.
 FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")

@@ -20,11 +20,10 @@ from .exceptions import (
     to_channel_error,
 )
 from .hubs import Outbox
+from .logs import event_field, logger, of_view
 from .origins import is_origin_allowed
 from .payloads import wire
 from .views import is_client_event
-
-logger = logging.getLogger("socketio_views")
 
 
 def start_subscription(router, hub, *, channel, sid, request, auth=None, connection_id=None, open_subscriptions=0):
@@ -74,12 +73,12 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
         view.subscribe()
     except Exception as exc:
         error = to_channel_error(exc)
-        _log_error(error, f"Subscription to {channel!r}", connection_id)
+        _log_error(error, f"Subscription to {channel!r}", connection_id=connection_id, sid=sid, channel=channel)
         signals.subscription_refused.send(
             sender=view_class, channel=channel, error=error, request=request
         )
         raise error from (None if error is exc else exc)
-    logger.info("Subscribed %s to %r (%s)", sid, channel, view_class.__name__)
+    logger.info("Subscribed %s to %r (%s)", sid, channel, view_class.__name__, **of_view(view))
     if outbox.policy is not None:
         history.open_session(view, outbox, outbox.policy)
     _run_hook(view, view.after_subscribe)
@@ -136,17 +135,18 @@ def check_depth(data, limit):
 def report_event_error(view, event, exc):
     """Log ``exc``, send the ``error`` signal and event, and return the error acknowledgement."""
     error = to_channel_error(exc)
-    _log_error(error, f"Event {event!r} on {view.channel!r}", view.connection_id)
+    fields = of_view(view, event=event_field(event))
+    _log_error(error, f"Event {event!r} on {view.channel!r}", **fields)
     try:
         payload = wire({**error.as_dict(), "event": event if isinstance(event, str) else None})
     except TypeError:
-        logger.exception("The extra data of %r cannot be sent; sending server_error instead", error)
+        logger.exception("The extra data of %r cannot be sent; sending server_error instead", error, code=error.code, **fields)
         payload = {**ServerError().as_dict(), "event": event if isinstance(event, str) else None}
     try:
         signals.error.send(sender=type(view), view=view, event=event, error=error, exception=exc)
         view.hub.emit("error", payload, channel=view.channel, to=view.sid)
     except Exception:
-        logger.exception("Could not report an error to %s on %r", view.sid, view.channel)
+        logger.exception("Could not report an error to %s on %r", view.sid, view.channel, code=error.code, **fields)
     return {"error": payload}
 
 
@@ -155,16 +155,16 @@ def end_subscription(view, reason=None):
     try:
         view.teardown(reason)
     except Exception:
-        logger.exception("on_disconnect of %r failed", view)
+        logger.exception("on_disconnect of %r failed", view, **of_view(view))
     finally:
-        logger.info("Unsubscribed %s from %r (%s)", view.sid, view.channel, reason)
+        logger.info("Unsubscribed %s from %r (%s)", view.sid, view.channel, reason, **of_view(view))
         if view.hub.policy is not None:
             history.close_session(view, view.hub, reason, view.hub.policy)
         _run_hook(view, view.after_disconnect)
         try:
             signals.unsubscribed.send(sender=type(view), view=view, reason=reason)
         except Exception:
-            logger.exception("An unsubscribed receiver failed for %r", view)
+            logger.exception("An unsubscribed receiver failed for %r", view, **of_view(view))
 
 
 def _prepare_recovery(view, outbox, claim):
@@ -181,7 +181,7 @@ def _run_hook(view, hook):
     try:
         hook(*view.args, **view.kwargs)
     except Exception:
-        logger.exception("%s of %r failed", hook.__name__, view)
+        logger.exception("%s of %r failed", hook.__name__, view, **of_view(view))
 
 
 #: Seconds during which the same refusal of the same connection is logged once.
@@ -189,16 +189,20 @@ REFUSAL_LOG_BURST = 10
 _last_logged = {}
 
 
-def _log_error(error, context, connection_id=None):
+def _log_error(error, context, **fields):
     if isinstance(error, ServerError):
-        logger.exception("%s failed", context)
+        logger.exception("%s failed", context, code=error.code, **fields)
     elif isinstance(error, ChannelError):
-        log_refusal(error, context, connection_id)
+        log_refusal(error, context, fields.get("connection_id"), **fields)
 
 
-def log_refusal(error, context, key, level=logging.INFO):
+def log_refusal(error, context, key, level=logging.INFO, **fields):
     """Log that ``error`` refused ``context``: one line per ``key`` (a connection, a client address) and code every
-    :data:`REFUSAL_LOG_BURST` seconds, however many refusals a flood brings."""
+    :data:`REFUSAL_LOG_BURST` seconds, however many refusals a flood brings.
+
+    The record's ``code`` is the error's; ``fields`` are its other
+    structured fields (:data:`socketio_views.logs.FIELDS`).
+    """
     now = time.monotonic()
     key = (key, error.code)
     if now - _last_logged.get(key, -REFUSAL_LOG_BURST) < REFUSAL_LOG_BURST:
@@ -206,4 +210,4 @@ def log_refusal(error, context, key, level=logging.INFO):
     if len(_last_logged) > 10_000:
         _last_logged.clear()
     _last_logged[key] = now
-    logger.log(level, "%s refused: %s (%s)", context, error.message, error.code)
+    logger.log(level, "%s refused: %s (%s)", context, error.message, error.code, code=error.code, **fields)

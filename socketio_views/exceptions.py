@@ -171,6 +171,25 @@ class JsonpRefused(ChannelError):
     default_code = "jsonp_refused"
 
 
+class WebSocketUnsupported(ChannelError):
+    """The server in front of the endpoint cannot serve WebSockets, so the request is refused.
+
+    A WebSocket request that reached the endpoint without being upgraded
+    (a WSGI server without gevent-websocket's handler, or a proxy that drops
+    the ``Upgrade`` header), and every Engine.IO request of a process that
+    gevent did not patch (Django's ``runserver``: long-polling there breaks
+    in gevent's threads), are answered with HTTP 400 and this error as their
+    JSON body; the message says which servers to run instead.
+    """
+
+    default_message = (
+        "This server cannot serve WebSocket connections. Serve the project with "
+        "`manage.py runserver_socketio` in development, or with gunicorn's "
+        "geventwebsocket.gunicorn.workers.GeventWebSocketWorker worker in production."
+    )
+    default_code = "websocket_unsupported"
+
+
 class MessageTooLarge(ChannelError):
     """A message (a WebSocket message or a long-polling request) is larger than ``MAX_MESSAGE_SIZE``.
 

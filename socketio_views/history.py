@@ -24,7 +24,6 @@ Example usage::
 """
 import collections
 import json
-import logging
 import secrets
 import threading
 import time
@@ -34,10 +33,10 @@ import attrs
 from .backends import shared_redis_url
 from .conf import views_settings
 from .identity import user_key
+from .logs import logger, of_view
 from .outages import Outage
 from .state import ProcessWide
 
-logger = logging.getLogger("socketio_views")
 
 #: The offset before every entry of a channel.
 START = "0-0"
@@ -342,7 +341,7 @@ def prepare(view, outbox, claim):
             outbox.skip_sids = {session["sid"]}
             return
         view.recovery_failure = failure
-        logger.info("Recovery of %r by %s refused: %s", view.channel, view.sid, failure)
+        logger.info("Recovery of %r by %s refused: %s", view.channel, view.sid, failure, **of_view(view))
     outbox.pid = new_pid()
     outbox.resume_offset = store.last_offset(view.channel)
     outbox.replay = store.last(view.channel, view.get_send_history_on_subscribe())
@@ -434,7 +433,9 @@ class SessionKeeper:
         try:
             get_history().save_session(pid, session, window)
         except Exception:
-            logger.exception("History: could not save recovery session of %r", session["channel"])
+            logger.exception(
+                "History: could not save recovery session of %r", session["channel"], channel=session["channel"]
+            )
 
     def _renew(self):
         while not self._closed:

@@ -17,16 +17,13 @@ Example usage::
 
     get_hub().emit("message", {"text": "hi"}, channel="rooms/lobby")
 """
-import logging
-
 from . import payloads
 from .backends import write_only_manager
 from .conf import views_settings
 from .history import get_history, policy_for
+from .logs import logger
 from .state import ProcessWide
 from .views import UNSENDABLE_EVENTS
-
-logger = logging.getLogger("socketio_views")
 
 
 def namespace_for(channel):
@@ -104,7 +101,7 @@ class Hub:
         counts = emit_counts.counts
         if counts is not None:
             counts[channel] = counts.get(channel, 0) + 1
-        logger.debug("Sending %r on %r to %s", event, channel, to or "every subscriber")
+        logger.debug("Sending %r on %r to %s", event, channel, to or "every subscriber", channel=channel, sid=to, event=event)
         self.publish(event, data, channel=channel, to=to, skip_sid=skip_sid, callback=callback, history=history)
 
     def publish(self, event, data, *, channel, to=None, skip_sid=None, callback=None, history=True):

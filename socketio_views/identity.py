@@ -19,7 +19,6 @@ user. Two guarantees follow:
 Only a keyed hash of a session key is kept (:func:`session_hash`), never the key.
 """
 import copy
-import logging
 from importlib import import_module
 
 from django.conf import settings
@@ -27,7 +26,8 @@ from django.http import parse_cookie
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-logger = logging.getLogger("socketio_views")
+from .logs import logger
+
 
 #: The namespace of the messages that end identities in every process. No
 #: channel's namespace can be it: channel names never start with ``/``.

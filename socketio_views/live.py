@@ -14,7 +14,6 @@ Enable it by registering the channel on the router that serves the page::
 
     router.register(LIVE_CHANNEL, LiveChannel)
 """
-import logging
 import os
 import socket
 import time
@@ -29,13 +28,12 @@ from . import identity, signals
 from .api import broadcast
 from .exceptions import ChannelNotFound, InvalidPayload, PermissionRefused
 from .hubs import emit_counts, namespace_for
+from .logs import logger
 from .mixins import LoginRequiredMixin, PermissionRequiredMixin, PresenceMixin, UserPassesTestMixin
 from .models import OPERATE_PERMISSION, VIEW_PERMISSION
 from .presence import get_presence
 from .state import ProcessWide
 from .views import ChannelView
-
-logger = logging.getLogger("socketio_views")
 
 #: The channel of the live channels page. Channel names never start with
 #: ``socketio_views/`` otherwise: the name is reserved for it.
@@ -344,7 +342,10 @@ class LiveChannel(LoginRequiredMixin, UserPassesTestMixin, PermissionRequiredMix
             broadcast(channel, data.get("data"), event)
         except (TypeError, ValueError) as exc:
             raise InvalidPayload(str(exc)) from None
-        logger.info("Live channels: %s sent %r on %r", self.request.user.get_username(), event, channel)
+        logger.info(
+            "Live channels: %s sent %r on %r", self.request.user.get_username(), event, channel,
+            channel=channel, event=event,
+        )
         return {"ok": True}
 
     def on_end_subscription(self, data):
@@ -364,7 +365,10 @@ class LiveChannel(LoginRequiredMixin, UserPassesTestMixin, PermissionRequiredMix
             raise InvalidPayload(f"No subscription {sid!r} on {channel!r}: it has ended already.")
         # Elsewhere, python-socketio's pub/sub manager asks the process that holds it.
         server.disconnect(sid, namespace=namespace_for(channel))
-        logger.info("Live channels: %s ended subscription %s on %r", self.request.user.get_username(), sid, channel)
+        logger.info(
+            "Live channels: %s ended subscription %s on %r", self.request.user.get_username(), sid, channel,
+            sid=sid, channel=channel,
+        )
         return {"ok": True}
 
     def on_end_user(self, data):

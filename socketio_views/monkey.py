@@ -18,6 +18,7 @@ after patching, it polls through gevent and a slow query holds only its own
 greenlet; imported before, it waits in C and holds the whole process (the
 ``socketio_views.W020`` system check says so, see :func:`psycopg_blocks`).
 """
+import json
 import os
 import sys
 
@@ -37,6 +38,11 @@ else:
     sys.path[0] = os.path.dirname(os.path.abspath(target))
     runpy.run_path(target, run_name="__main__")
 """
+
+
+#: The environment variable through which :func:`reexec_patched` hands the
+#: command line it replaces to the new process (see :func:`original_command_line`).
+COMMAND_LINE_ENV = "SOCKETIO_VIEWS_COMMAND_LINE"
 
 
 def patch():
@@ -80,6 +86,18 @@ def reexec_patched(argv):
         target = ["path", argv[0]]
     warnings = [f"-W{option}" for option in sys.warnoptions]
     args = [sys.executable, *warnings, "-c", BOOTSTRAP, *target, *argv[1:]]
+    os.environ[COMMAND_LINE_ENV] = json.dumps(sys.orig_argv)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, args)
+
+
+def original_command_line():
+    """The command line (a list, as ``sys.orig_argv``) that :func:`reexec_patched` replaced, or ``None``.
+
+    ``ps`` shows the new process as ``python -c <bootstrap> ...``; the
+    command line it replaced says what the process is. It is read once: the
+    environment variable is removed, so a child process does not inherit it.
+    """
+    value = os.environ.pop(COMMAND_LINE_ENV, None)
+    return json.loads(value) if value else None

@@ -11,9 +11,7 @@ Example usage::
         return []
     _outage.succeeded()
 """
-import logging
-
-logger = logging.getLogger("socketio_views")
+from .logs import logger
 
 
 class Outage:

@@ -16,16 +16,14 @@ Example usage::
     get_presence().list("rooms/lobby")   # [{"sid": "...", "user": "alice"}, ...]
 """
 import json
-import logging
 import threading
 import time
 
 from .backends import presence_url
 from .conf import views_settings
+from .logs import logger
 from .outages import Outage
 from .state import ProcessWide
-
-logger = logging.getLogger("socketio_views")
 
 
 class MemoryPresence:
@@ -185,7 +183,7 @@ class RedisPresence:
                 continue
             self.outage.succeeded()
             for channel, leaves in expired.items():
-                logger.info("Presence: %d expired subscription(s) removed from %r", len(leaves), channel)
+                logger.info("Presence: %d expired subscription(s) removed from %r", len(leaves), channel, channel=channel)
                 broadcast(channel, {"joins": [], "leaves": leaves}, event="presence_diff", history=False)
 
 

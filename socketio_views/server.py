@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from gevent import pywsgi
 from geventwebsocket.websocket import WebSocket as GeventWebSocket
 
-from . import clients, dispatch, frames, history, identity, queues, signals
+from . import clients, dispatch, frames, history, identity, monkey, queues, signals
 from .backends import server_manager
 from .conf import views_settings
 from .db import release_db_connections
@@ -40,11 +40,12 @@ from .exceptions import (
     SlowConsumer,
     TooManyAttachments,
     TooManyPendingAcks,
+    WebSocketUnsupported,
 )
 from .hubs import Hub, namespace_for, packet_args
+from .logs import logger, of_view
 from .state import ProcessWide
 
-logger = logging.getLogger("socketio_views")
 
 #: WSGI environ keys under which the endpoint leaves the router and the
 #: Django request of the Socket.IO handshake.
@@ -174,7 +175,7 @@ class ChannelEngineIOServer(engineio.Server):
                 # raise KeyError (HTTP 500) instead of refusing the session.
                 del self.sockets[sid]
             elif socket is not None and not self._decodes_post_body(environ):
-                logger.warning("Closing connection %s: its POST is not an Engine.IO payload", sid)
+                logger.warning("Closing connection %s: its POST is not an Engine.IO payload", sid, connection_id=sid)
                 self.disconnect(sid)
                 r = self._bad_request("Not an Engine.IO payload")
                 start_response(r["status"], r["headers"] + self._cors_headers(environ))
@@ -189,7 +190,9 @@ class ChannelEngineIOServer(engineio.Server):
         """
         error = SessionMismatch()
         address = clients.client_address(environ)
-        dispatch.log_refusal(error, f"A request for connection {sid} from {address}", address, logging.WARNING)
+        dispatch.log_refusal(
+            error, f"A request for connection {sid} from {address}", address, logging.WARNING, connection_id=sid
+        )
         environ[LOGGED_KEY] = True
         websocket = environ.get("wsgi.websocket")
         if websocket is not None:
@@ -284,6 +287,7 @@ def _checked_websocket(websocket_class):
             engineio_socket = getattr(handler, "__self__", None)
             if engineio_socket is not None:
                 engineio_socket.websocket = self
+            self.connection_id = getattr(engineio_socket, "sid", None)
             self.max_message_size = server.max_http_buffer_size
 
         def wait(self):
@@ -293,12 +297,17 @@ def _checked_websocket(websocket_class):
                     data = frames.receive(ws, self.max_message_size)
                 except MessageTooLarge as error:
                     address = self.environ.get("REMOTE_ADDR")
-                    dispatch.log_refusal(error, f"A websocket message from {address}", address, logging.WARNING)
+                    dispatch.log_refusal(
+                        error, f"A websocket message from {address}", address, logging.WARNING,
+                        connection_id=self.connection_id,
+                    )
                     raise
             else:
                 data = super().wait()
             if isinstance(data, str) and not _is_engineio_packet(data):
-                logger.warning("Closing a websocket: %r is not an Engine.IO packet", data[:40])
+                logger.warning(
+                    "Closing a websocket: %r is not an Engine.IO packet", data[:40], connection_id=self.connection_id
+                )
                 raise NotAnEngineIOPacket("not an Engine.IO packet")
             return data
 
@@ -467,8 +476,9 @@ class ChannelServer(socketio.Server):
 
     def _end_with_error(self, eio_sid, error, sid=None):
         """Send ``error`` to subscription ``sid`` as an ``error`` event, then close its connection; log once per burst."""
-        dispatch.log_refusal(error, f"Connection {eio_sid}", eio_sid, logging.WARNING)
         view = self.views.get(sid) if sid is not None else None
+        fields = of_view(view) if view is not None else {"connection_id": eio_sid}
+        dispatch.log_refusal(error, f"Connection {eio_sid}", eio_sid, logging.WARNING, **fields)
         if view is not None:
             super().emit("error", {**error.as_dict(), "event": None}, to=sid, namespace="/" + view.channel)
         self.eio.disconnect(eio_sid)
@@ -565,6 +575,8 @@ class ChannelServer(socketio.Server):
                 eio_sid,
                 namespace[1:],
                 queue.bytes,
+                connection_id=eio_sid,
+                channel=namespace[1:],
             )
 
     def _end_slow_consumer(self, eio_sid, socket, namespace):
@@ -583,6 +595,9 @@ class ChannelServer(socketio.Server):
             *queued,
             namespace and namespace[1:],
             time.monotonic() - queue.full_since if queue.full_since is not None else 0,
+            connection_id=eio_sid,
+            channel=namespace and namespace[1:],
+            code=SlowConsumer.default_code,
         )
         self.start_background_task(self._close_slow_consumer, eio_sid, socket)
 
@@ -611,7 +626,7 @@ class ChannelServer(socketio.Server):
             last = self._send_entries(eio_sid, namespace, outbox.replay, patience) or last
             last = self._send_entries(eio_sid, namespace, history.catch_up(view, outbox), patience) or last
         except Exception:
-            logger.exception("Could not replay the history of %r to %s", view.channel, view.sid)
+            logger.exception("Could not replay the history of %r to %s", view.channel, view.sid, **of_view(view))
         finally:
             gate.replayed[namespace] = history.parse_offset(last)
             gate.pending -= 1
@@ -709,6 +724,7 @@ class ChannelServer(socketio.Server):
             eio_sid,
             environ.get("REMOTE_ADDR"),
             "websocket" if "transport=websocket" in environ.get("QUERY_STRING", "") else "polling",
+            connection_id=eio_sid,
         )
         signals.connected.send(sender=None, connection_id=eio_sid, request=request, sid=eio_sid)
 
@@ -752,7 +768,10 @@ class ChannelServer(socketio.Server):
         except Exception as exc:
             # Only what no correct client sends gets here (handlers never
             # raise): a malformed or unexpected Socket.IO packet.
-            logger.warning("Closing connection %s: malformed Socket.IO packet (%s: %s)", eio_sid, type(exc).__name__, exc)
+            logger.warning(
+                "Closing connection %s: malformed Socket.IO packet (%s: %s)", eio_sid, type(exc).__name__, exc,
+                connection_id=eio_sid,
+            )
             self._close_refused(eio_sid, "Malformed Socket.IO packet")
 
     def _refuse_packet(self, eio_sid, data, error):
@@ -768,7 +787,9 @@ class ChannelServer(socketio.Server):
         sid = self.manager.sid_from_eio_sid(eio_sid, pkt.namespace or "/") if pkt is not None else None
         view = self.views.get(sid) if sid is not None else None
         if view is None:
-            dispatch.log_refusal(error, f"A packet of connection {eio_sid}", eio_sid, logging.WARNING)
+            dispatch.log_refusal(
+                error, f"A packet of connection {eio_sid}", eio_sid, logging.WARNING, connection_id=eio_sid
+            )
         else:
             event = pkt.data[0] if isinstance(pkt.data, list) and pkt.data else None
             ack = dispatch.report_event_error(view, event, error)
@@ -809,7 +830,7 @@ class ChannelServer(socketio.Server):
         try:
             super()._handle_eio_disconnect(eio_sid, reason)
         finally:
-            logger.info("Connection %s closed (%s)", eio_sid, reason)
+            logger.info("Connection %s closed (%s)", eio_sid, reason, connection_id=eio_sid)
             signals.disconnected.send(sender=None, connection_id=eio_sid, reason=reason, sid=eio_sid)
 
 
@@ -870,6 +891,9 @@ def endpoint_view(request, router):
         # JSONP polling would let another site's <script> open a session
         # without an Origin header; no current client needs it.
         return JsonResponse(JsonpRefused().as_dict(), status=400)
+    unsupported = refuse_unsupported_server(environ)
+    if unsupported is not None:
+        return unsupported
     if _is_handshake(environ):
         error = get_server().addresses.refusal(environ)
         if error is not None:
@@ -902,6 +926,62 @@ def endpoint_view(request, router):
         response._has_been_logged = True
     if _leave_body_unread(environ):
         response["Connection"] = "close"
+    return response
+
+
+#: The refusals of :func:`refuse_unsupported_server` this process has logged (one warning each, not one per request).
+_unsupported_logged = set()
+
+#: Why an unpatched process refuses every Engine.IO request.
+UNPATCHED_MESSAGE = (
+    "This server cannot serve Socket.IO connections: gevent has not patched its process (Django's runserver "
+    "serves long-polling in threads that gevent cannot share, and no WebSockets). Serve the project with "
+    "`manage.py runserver_socketio` in development, or with gunicorn's "
+    "geventwebsocket.gunicorn.workers.GeventWebSocketWorker worker in production."
+)
+
+
+def refuse_unsupported_server(environ):
+    """Refuse a request the server in front cannot serve with HTTP 400 ``websocket_unsupported``; else return ``None``.
+
+    * In a process gevent did not patch (Django's ``runserver``, a WSGI
+      server without gevent), every Engine.IO request: python-socketio runs
+      in gevent mode, and long-polling there failed in the threads
+      (``Waiter.switch`` errors, then ``transport error``), so it is refused
+      at once rather than half-work.
+    * A WebSocket request that reached Django un-upgraded. gevent-websocket's
+      handler (``runserver_socketio``, gunicorn's ``GeventWebSocketWorker``)
+      upgrades it before Django sees it and leaves the socket in
+      ``environ["wsgi.websocket"]``. Without it, python-engineio raised
+      ``RuntimeError`` (HTTP 500, "gevent-websocket server is not configured
+      appropriately") and, for an upgrade, closed the polling session too;
+      now that session is left alone, and the official clients stay on
+      long-polling when their upgrade fails.
+
+    Each reason is logged once per process, as a warning that says what to do.
+    """
+    query = environ.get("QUERY_STRING", "")
+    if not monkey.is_patched():
+        error = WebSocketUnsupported(UNPATCHED_MESSAGE)
+    elif "websocket" not in query or environ.get("wsgi.websocket") is not None:
+        return None
+    elif parse_qs(query).get("transport") != ["websocket"]:
+        return None
+    elif "websocket" in environ.get("HTTP_UPGRADE", "").lower():
+        error = WebSocketUnsupported()
+    else:
+        error = WebSocketUnsupported(
+            "This WebSocket request arrived without its Upgrade header: a proxy in front of the server "
+            "drops it. Make the proxy pass the Upgrade and Connection headers (nginx: "
+            "proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; "
+            'proxy_set_header Connection "upgrade").'
+        )
+    if error.message not in _unsupported_logged:
+        _unsupported_logged.add(error.message)
+        logger.warning("Socket.IO requests refused (%s): %s", error.code, error.message, code=error.code)
+    response = JsonResponse(error.as_dict(), status=400)
+    # Logged once per process above; not by django.request for each request.
+    response._has_been_logged = True
     return response
 
 
@@ -971,7 +1051,10 @@ class WebSocketResponse(StreamingHttpResponse):
             # catches nothing (a refused or oversize frame): the websocket is
             # done, and the session, whose upgrade never ends, too.
             if not isinstance(exc, NotAnEngineIOPacket):  # that one was logged already
-                logger.warning("Closing connection %s: its websocket upgrade failed (%s: %s)", sid, type(exc).__name__, exc)
+                logger.warning(
+                    "Closing connection %s: its websocket upgrade failed (%s: %s)", sid, type(exc).__name__, exc,
+                    connection_id=sid,
+                )
             get_server().eio.disconnect(sid)
         finally:
             self.close()

@@ -13,7 +13,6 @@ Example usage::
             self.broadcast(data)
             return {"ok": True}
 """
-import logging
 import re
 
 from django.core.exceptions import ImproperlyConfigured
@@ -21,6 +20,8 @@ from django.core.exceptions import ImproperlyConfigured
 from . import payloads
 from .conf import views_settings
 from .exceptions import SubscriptionRefused, UnknownEvent
+from .logs import logger, of_view
+
 
 #: Event names a client can never emit: Socket.IO's own lifecycle events and
 #: the names of this framework's hooks.
@@ -63,8 +64,6 @@ SUBSCRIPTION_ATTRIBUTES = frozenset(
         "recovery_failure",
     }
 )
-
-logger = logging.getLogger("socketio_views")
 
 
 def is_client_event(event):
@@ -367,7 +366,7 @@ class ChannelView:
                 callback(*args)
             except Exception:
                 # It runs where the client's ack is received; log it there.
-                logger.exception("Acknowledgement callback of %r failed", self)
+                logger.exception("Acknowledgement callback of %r failed", self, **of_view(self))
 
         return guarded
 

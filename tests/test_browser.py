@@ -124,17 +124,25 @@ def test_two_people_chat_see_each_other_and_survive_a_restart(demo, browser, ste
     expect(alice.locator("#notice")).to_contain_text("Slow down: you can send again in")
     steps("rate-limited")
 
+    bob = steps.pages["bob-again"] = join(browser, url, "ben", "e2e")
+    expect(alice.locator("#online-count")).to_have_text("2")
+    joined = [alice.locator("#messages li.notice", has_text="ben joined").count(),
+              bob.locator("#messages li.notice", has_text="ann joined").count()]
+
     port = int(url.rsplit(":", 1)[1])
     server.stop()
     expect(alice.locator("#status")).to_have_attribute("data-state", "down")
     steps("server-down")
     demo(port=port)
-    expect(alice.locator("#status")).to_have_attribute("data-state", "up", timeout=20_000)
+    for page in (alice, bob):
+        expect(page.locator("#status")).to_have_attribute("data-state", "up", timeout=20_000)
+        expect(page.locator("#online-count")).to_have_text("2")
     # The restarted demo keeps history in memory: nothing to recover, which the page says.
     expect(alice.locator("#messages")).to_contain_text("Some messages sent while you were away could not be recovered.")
-    bob = steps.pages["bob-again"] = join(browser, url, "ben", "e2e")
-    expect(alice.locator("#online-count")).to_have_text("2")
     alice.fill("#text", "after the restart")
     alice.press("#text", "Enter")
     expect(bob.locator("#messages")).to_contain_text("after the restart")
+    # Both came back with the server (the one reconnected first sees the other arrive): that is no new "joined".
+    assert [alice.locator("#messages li.notice", has_text="ben joined").count(),
+            bob.locator("#messages li.notice", has_text="ann joined").count()] == joined
     steps("after-restart")

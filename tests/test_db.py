@@ -1,4 +1,6 @@
 """Database connections: handlers use the ORM, and sockets do not hold connections."""
+import time
+
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
@@ -6,13 +8,24 @@ from django.db import connection
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def server_connections():
-    """Connections to the test database other than this test's own."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return cursor.fetchone()[0]
+def server_connections(patience=5.0):
+    """Connections to the test database other than this test's own, once the closed ones are gone.
+
+    A backend that was told to close leaves pg_stat_activity a moment later
+    (PostgreSQL ends its process asynchronously), so a count above zero is
+    read again until it falls to zero or ``patience`` runs out.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            count = cursor.fetchone()[0]
+        if count == 0 or time.monotonic() > deadline:
+            return count
+        time.sleep(0.05)
 
 
 def test_many_subscriptions_hold_no_database_connections(connect):

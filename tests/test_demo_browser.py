@@ -222,6 +222,19 @@ def test_rate_limit_shows_one_countdown_and_keeps_the_message(demo, contexts):
     expect(ann.locator("#text")).to_have_value("")
 
 
+def test_send_pressed_twice_before_the_answer_sends_once(demo, contexts):
+    """A double Enter (or double click on Send) while the first send awaits its acknowledgement sends one message."""
+    from playwright.sync_api import expect
+
+    ann = enter_room(contexts(), demo.server.url, room_slug("twice"), "ann")
+    ann.fill("#text", "only once")
+    ann.evaluate("() => { const form = document.getElementById('send'); form.requestSubmit(); form.requestSubmit(); }")
+    expect(ann.locator("#text")).to_have_value("")
+    say(ann, "next")  # the one after it goes through
+    expect(ann.locator("#messages li.msg").last).to_contain_text("next")
+    assert texts(ann) == ["only once", "next"]
+
+
 def test_members_redirect_explains_itself_and_presence_counts_people_not_tabs(demo, contexts):
     """The members-only room sends visitors to log in with a reason and back; one user's two tabs are one person."""
     from playwright.sync_api import expect
@@ -375,9 +388,10 @@ def test_the_keyboard_alone_is_enough(demo, contexts):
     expect(page.locator("#nickname")).to_be_focused()
     assert 'textbox "Pick a nickname to join #keys-' in assert_controls_labelled(page)
     page.keyboard.press("Control+A")
-    page.keyboard.type("kim")
+    page.keyboard.type(" kim \u200b lee ")  # kept as the server keeps it: "kim lee"
     page.keyboard.press("Enter")
     expect(page.locator("#status")).to_have_text("Online")
+    expect(page.locator("#me")).to_have_text("kim lee")
     for _ in range(12):
         if page.evaluate("() => document.activeElement.id") == "text":
             break
@@ -391,4 +405,4 @@ def test_the_keyboard_alone_is_enough(demo, contexts):
     again = page.context.new_page()
     again.goto(f"{demo.server.url}/rooms/{room_slug('keys2')}/")
     expect(again.locator("#status")).to_have_text("Online")
-    expect(again.locator("#me")).to_have_text("kim")
+    expect(again.locator("#me")).to_have_text("kim lee")

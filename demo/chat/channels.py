@@ -1,4 +1,6 @@
 """The demo's channels, written only with socketio_views' public API."""
+import unicodedata
+
 import attrs
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -38,13 +40,32 @@ class TypingNotice:
     """The payload of ``typing``: ``{}``."""
 
 
+#: Variation selectors: marks that change nothing visible in a name.
+_VARIATION_SELECTORS = {*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)}
+
+
+def clean_name(value):
+    """``value`` as a nickname: NFKC-normalised, without invisible characters, spaces collapsed, at most 30 characters.
+
+    Full-width letters become plain ones and format characters (zero-width
+    spaces and joiners, soft hyphens, ...) are dropped, so that "alice" with
+    a zero-width space is "alice" and cannot pass for the user alice.
+    """
+    value = unicodedata.normalize("NFKC", value)
+    value = "".join(
+        char for char in value
+        if unicodedata.category(char) not in {"Cc", "Cf", "Co", "Cs", "Cn"} and ord(char) not in _VARIATION_SELECTORS
+    )
+    return " ".join(value.split())[:MAX_NAME]
+
+
 def name_refusal(name):
-    """Why an anonymous visitor may not chat as ``name``, or ``None`` if they may.
+    """Why an anonymous visitor may not chat as ``name`` (a :func:`clean_name`), or ``None`` if they may.
 
     A registered user's name is theirs alone (case aside), so that nobody can
     pass for them without logging in; "system" is the announcements'.
     """
-    if name.lower() in RESERVED_NAMES or get_user_model().objects.filter(username__iexact=name).exists():
+    if name.casefold() in RESERVED_NAMES or get_user_model().objects.filter(username__iexact=name).exists():
         return f'The name "{name}" belongs to a registered user: log in, or pick another nickname.'
     return None
 
@@ -92,7 +113,10 @@ class RoomChannel(RateLimitMixin, PresenceMixin, ChannelView):
         if user.is_authenticated:
             name = user.get_username()
         else:
-            name = str(self.auth.get("name", "")).strip()[:MAX_NAME]
+            name = self.auth.get("name", "")
+            if not isinstance(name, str):
+                raise ChannelError("Your nickname must be text.", code="invalid")
+            name = clean_name(name)
             if not name:
                 raise ChannelError("Pick a nickname first.", code="name_required")
             refusal = name_refusal(name)

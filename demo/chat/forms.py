@@ -1,6 +1,6 @@
 from django import forms
 
-from .channels import name_refusal
+from .channels import clean_name, name_refusal
 from .rooms import RoomRefused, normalize_slug
 
 
@@ -15,7 +15,7 @@ class JoinForm(forms.Form):
         self.user = user
 
     def clean_nickname(self):
-        nickname = self.cleaned_data["nickname"].strip()
+        nickname = clean_name(self.cleaned_data["nickname"])
         if nickname and not (self.user and self.user.is_authenticated):
             refusal = name_refusal(nickname)
             if refusal:

@@ -252,6 +252,17 @@ class PageTests(ChannelTestCase):
         self.assertContains(response, "There are already 2 rooms; join one of them.")
         self.assertFalse(Room.objects.filter(slug="no-room-left").exists())
 
+    def test_the_live_channels_page_is_linked_for_those_who_may_see_it(self):
+        """alice (superuser) finds the admin's live channels page in the header; bob and visitors do not see the link."""
+        link = '<a href="/admin/live-channels/">Live channels</a>'
+        self.assertNotContains(self.client.get("/"), link, html=True)
+        self.client.force_login(User.objects.get(username="bob"))
+        self.assertNotContains(self.client.get("/"), link, html=True)
+        self.client.force_login(User.objects.get(username="alice"))
+        self.assertContains(self.client.get("/"), link, html=True)
+        self.assertContains(self.client.get("/rooms/lobby/"), link, html=True)
+        self.assertEqual(200, self.client.get("/admin/live-channels/").status_code)
+
     def test_a_room_page_with_a_slug_too_long_is_not_found(self):
         """/rooms/<51 characters>/ answers 404."""
         self.assertEqual(404, self.client.get(f"/rooms/{'a' * 51}/").status_code)
@@ -332,6 +343,29 @@ class AbuseTests(ChannelTestCase):
         ChannelTestClient(user=User.objects.get(username="alice")).subscribe("rooms/lobby")
         response = self.client.post("/", {"nickname": "Alice", "room": "lobby"})
         self.assertContains(response, "belongs to a registered user")
+
+    def test_a_registered_name_cannot_be_faked_with_invisible_or_compatibility_characters(self):
+        """"alice" with a zero-width space, in full-width letters or with a soft hyphen is still alice's name."""
+        for name in ("alice\u200b", "\u200dalice", "\uff41\uff4c\uff49\uff43\uff45", "al\u00adice", "bob\u2060", "sy\u200cstem"):
+            with self.subTest(name=name):
+                with self.assertRaises(SubscriptionRefused) as refused:
+                    ChannelTestClient(auth={"name": name}).subscribe("rooms/lobby")
+                self.assertEqual("name_taken", refused.exception.code)
+        response = self.client.post("/", {"nickname": "alice\u200b", "room": "lobby"})
+        self.assertContains(response, "belongs to a registered user")
+        # Invisible characters are dropped from other names too: nobody shows up blank.
+        with self.assertRaises(SubscriptionRefused) as refused:
+            ChannelTestClient(auth={"name": "\u200b\u200b"}).subscribe("rooms/lobby")
+        self.assertEqual("name_required", refused.exception.code)
+
+    def test_a_nickname_that_is_not_text_is_invalid(self):
+        """auth={"name": ["alice"]} or a number is a payload of the wrong shape: refused with invalid, not shown as "['alice']"."""
+        for name in (["alice"], {"n": 1}, 5, True):
+            with self.subTest(name=name):
+                with self.assertRaises(SubscriptionRefused) as refused:
+                    ChannelTestClient(auth={"name": name}).subscribe("rooms/lobby")
+                self.assertEqual("invalid", refused.exception.code)
+                self.assertEqual("Your nickname must be text.", refused.exception.message)
 
     def test_slugs_are_lower_case_and_what_the_model_stores(self):
         """The join form and room pages take names in lower case; channels in another case or too long are refused."""
@@ -434,3 +468,15 @@ class ContrastTests(SimpleTestCase):
                 failing.append(f"{foreground} on {background}: {ratio:.2f} < {needed}")
         self.assertEqual([], failing)
         self.assertGreaterEqual(len(palette), 15)
+
+    def test_no_text_is_faded_below_aa(self):
+        """Text made translucent (presence greyed while offline) still reaches 4.5:1: ink at that opacity on white."""
+        css = (Path(__file__).parent / "static" / "chat" / "chat.css").read_text()
+        palette = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", css))
+        ink = [int(palette["ink"][i:i + 2], 16) for i in (1, 3, 5)]
+        faded = []
+        for opacity in map(float, re.findall(r"opacity:\s*([\d.]+)", css)):
+            blended = "#" + "".join(f"{round(opacity * c + (1 - opacity) * 255):02x}" for c in ink)
+            if contrast(blended, palette["surface"]) < 4.5:
+                faded.append(f"opacity {opacity}: {contrast(blended, palette['surface']):.2f}")
+        self.assertEqual([], faded)

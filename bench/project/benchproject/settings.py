@@ -76,5 +76,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"timed": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "timed"}},
-    "loggers": {"socketio_views": {"handlers": ["console"], "level": "WARNING"}},
+    "loggers": {
+        "socketio_views": {"handlers": ["console"], "level": "WARNING"},
+        # runserver_socketio's access lines (one per request) only for 4xx and 5xx, as before they existed.
+        "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
 }

@@ -3,6 +3,7 @@
 channels from one gevent server, with Django's autoreloader.
 """
 import logging
+import shlex
 import sys
 
 from django.apps import apps
@@ -12,14 +13,40 @@ from django.core.management import CommandError
 from django.db import connections
 from django.utils import autoreload
 from gevent import pywsgi
-from geventwebsocket.handler import WebSocketHandler
+from setproctitle import setproctitle
 
 import socketio_views
-from socketio_views import monkey
+from socketio_views import logs, monkey
+from socketio_views.access import AccessLogHandler
 from socketio_views.routers import mounted_routers
 from socketio_views.tuning import tune_for_serving
 
-logger = logging.getLogger("socketio_views")
+
+def configure_logging():
+    """Print the package's records from INFO up, unless the project's ``LOGGING`` already handles them.
+
+    The handler goes on the ``socketio_views`` logger, not the root one:
+    Django's default ``LOGGING`` prints the ``django`` logger's records
+    itself (with ``DEBUG`` on), and they reach the root logger too.
+    """
+    package_logger = logs.logger.logger
+    if not package_logger.hasHandlers():
+        package_logger.addHandler(logs.console_handler())
+        if package_logger.level == logging.NOTSET:
+            package_logger.setLevel(logging.INFO)
+
+
+def set_process_title():
+    """Show the command line that started this process in ``ps`` and ``top``, not the re-exec's bootstrap.
+
+    :func:`~socketio_views.monkey.reexec_patched` replaced the process with
+    ``python -c <bootstrap> ...``; the title becomes the command line it
+    replaced, such as ``python manage.py runserver_socketio 0.0.0.0:8000``
+    (the autoreloader's process and its server's alike, as with ``runserver``).
+    """
+    command_line = monkey.original_command_line()
+    if command_line:
+        setproctitle(shlex.join(command_line))
 
 
 class Command(runserver.Command):
@@ -31,6 +58,7 @@ class Command(runserver.Command):
         if not monkey.is_patched():
             # Django is already imported unpatched: start again, patched first.
             monkey.reexec_patched(argv)
+        set_process_title()
         super().run_from_argv(argv)
 
     def execute(self, *args, **options):
@@ -55,14 +83,12 @@ class Command(runserver.Command):
         self.check_migrations()
         for connection in connections.all(initialized_only=True):
             connection.close()
-        if not logger.hasHandlers():
-            logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
-            logger.setLevel(logging.INFO)
+        configure_logging()
         try:
             server = pywsgi.WSGIServer(
                 (self.addr, int(self.port)),
                 self.get_handler(*args, **options),
-                handler_class=WebSocketHandler,
+                handler_class=AccessLogHandler,
             )
             server.init_socket()
         except OSError as exc:

@@ -28,7 +28,13 @@
   // Who I am: a logged-in user's username, else a nickname (from the rooms
   // page's form, or remembered in this browser).
   const user = root.dataset.user;
-  let name = user || root.dataset.nickname || remembered();
+  let name = user || cleanName(root.dataset.nickname || remembered());
+
+  /** A nickname as the server keeps it (chat.channels.clean_name): NFKC, no invisible characters, spaces collapsed, 30 characters. */
+  function cleanName(value) {
+    const visible = value.normalize("NFKC").replace(/[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Cn}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}]/gu, "");
+    return Array.from(visible.split(/\s+/).filter(Boolean).join(" ")).slice(0, 30).join("");
+  }
 
   function remembered() {
     try { return localStorage.getItem(STORAGE_KEY) || ""; } catch (error) { return ""; }
@@ -203,11 +209,15 @@
       setStatus("Online", "up");
     }
     if (lost) startGapCheck();
+    clearTimeout(beforeDropTimer);
+    beforeDropTimer = setTimeout(() => { beforeDrop = new Set(); }, 15000);
     setTimeout(() => { if (!list.querySelector(".msg")) empty.hidden = false; }, 300);
     if (notice.dataset.kind === "offline") hideNotice();
   });
 
   room.on("disconnect", (reason) => {
+    clearTimeout(beforeDropTimer);
+    beforeDrop = new Set([...present.values()].map(personOf));
     setOnline(false);
     clearTimeout(backOnlineTimer);
     if (reason === "io client disconnect") setStatus("Offline", "down");
@@ -269,6 +279,12 @@
     return false;
   }
 
+  // The people here when the connection dropped: when they come back within
+  // a few seconds of our reconnection (a restarted server forgot everyone), it
+  // is no news.
+  let beforeDrop = new Set();
+  let beforeDropTimer;
+
   room.on("presence_state", (data) => {
     present.clear();
     data.presences.forEach((entry) => present.set(entry.sid, entry));
@@ -276,7 +292,7 @@
   });
   room.on("presence_diff", (data) => {
     data.joins.forEach((entry) => {
-      const known = personPresent(personOf(entry));
+      const known = personPresent(personOf(entry)) || beforeDrop.delete(personOf(entry));
       present.set(entry.sid, entry);
       if (!known && entry.sid !== room.id) showNotice(entry.user + " joined");
     });
@@ -323,6 +339,7 @@
 
   let cooldownUntil = 0;
   let countdownTimer;
+  let sending = null; // the text awaiting its acknowledgement: pressing Send again does not send it twice
 
   function showSendNotice(text, kind) {
     notice.textContent = text;
@@ -357,10 +374,12 @@
     const text = input.value.trim();
     if (!text) return;
     if (Date.now() < cooldownUntil) return; // the countdown is showing
+    if (text === sending) return; // already on its way
     if (!room.connected) {
       showSendNotice("Not sent: you are offline. Your message stays in the box; send it when you are back online.", "offline");
       return;
     }
+    sending = text;
     room.send({ text: text }).then(() => {
       if (input.value.trim() === text) input.value = "";
       if (notice.dataset.kind === "failed") hideNotice();
@@ -372,6 +391,8 @@
         const why = error.code ? error.message : "no answer from the server.";
         showSendNotice("Not sent: " + why + " Press Send to try again.", "failed");
       }
+    }).finally(() => {
+      if (sending === text) sending = null;
     });
   });
 
@@ -394,8 +415,11 @@
 
   nicknameForm.addEventListener("submit", (event) => {
     event.preventDefault();
-    const value = nicknameInput.value.trim();
-    if (!value) return;
+    const value = cleanName(nicknameInput.value);
+    if (!value) {
+      nicknameError.textContent = "Pick a nickname with letters or digits in it.";
+      return;
+    }
     name = value;
     nicknameError.textContent = "";
     nicknameForm.hidden = true;

@@ -1,0 +1,78 @@
+"""
+The package's logger, whose every record carries the same structured fields.
+
+Each record of the ``socketio_views`` logger has the attributes named in
+:data:`FIELDS` (``None`` where one does not apply), given as logging's
+``extra``, so that a JSON formatter such as python-json-logger writes them as
+keys of their own. Inside the package, every log call goes through
+:data:`logger` and names its fields as keyword arguments::
+
+    from .logs import logger, of_view
+
+    logger.info("Subscribed %s to %r", sid, channel, connection_id=eio_sid, sid=sid, channel=channel)
+    logger.exception("on_disconnect of %r failed", view, **of_view(view))
+"""
+import logging
+
+#: The structured fields of every record of the ``socketio_views`` logger:
+#: the Engine.IO connection, the subscription (python-socketio's ``sid`` in
+#: its namespace), the channel, the client event and the error code.
+FIELDS = ("connection_id", "sid", "channel", "event", "code")
+
+#: Django's ``runserver`` writes its time this way: ``[30/Nov/2026 17:55:01]``.
+SERVER_TIME_FORMAT = "%d/%b/%Y %H:%M:%S"
+
+
+class FieldsAdapter(logging.LoggerAdapter):
+    """A logger whose calls take the :data:`FIELDS` as keyword arguments and put them, all of them, in ``extra``.
+
+    A field a call does not name is ``None``, so a formatter may use any of
+    them on any record of the package.
+    """
+
+    def process(self, msg, kwargs):
+        extra = dict.fromkeys(FIELDS)
+        for name in FIELDS:
+            if name in kwargs:
+                extra[name] = kwargs.pop(name)
+        extra.update(kwargs.get("extra") or {})
+        kwargs["extra"] = extra
+        return msg, kwargs
+
+
+#: The package's logger: ``logging.getLogger("socketio_views")`` with its fields.
+logger = FieldsAdapter(logging.getLogger("socketio_views"), {})
+
+
+def of_view(view, **fields):
+    """The fields of a record about subscription ``view`` (its connection, sid and channel), with ``fields``."""
+    return {"connection_id": view.connection_id, "sid": view.sid, "channel": view.channel, **fields}
+
+
+def event_field(event):
+    """A client's event name as the ``event`` field: ``None`` unless it is a string."""
+    return event if isinstance(event, str) else None
+
+
+class ConsoleFormatter(logging.Formatter):
+    """``runserver_socketio``'s console lines: ``[30/Nov/2026 17:55:01] message``, as ``runserver`` prints its own.
+
+    Warnings and errors name their level: ``[...] WARNING message``.
+    """
+
+    def __init__(self):
+        super().__init__("[%(asctime)s] %(message)s", datefmt=SERVER_TIME_FORMAT)
+
+    def formatMessage(self, record):
+        line = super().formatMessage(record)
+        if record.levelno >= logging.WARNING:
+            stamp = f"[{record.asctime}] "
+            line = f"{stamp}{record.levelname} {line[len(stamp):]}"
+        return line
+
+
+def console_handler():
+    """A handler that prints the package's records on standard error with :class:`ConsoleFormatter`."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(ConsoleFormatter())
+    return handler
