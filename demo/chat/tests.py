@@ -339,7 +339,11 @@ class AbuseTests(ChannelTestCase):
             with self.subTest(name=name), self.assertRaises(SubscriptionRefused) as refused:
                 ChannelTestClient(auth={"name": name}).subscribe("rooms/lobby")
             self.assertEqual("name_taken", refused.exception.code)
-        self.assertIn("belongs to a registered user: log in", refused.exception.message)
+            if name == "Bob":
+                self.assertEqual('The name "Bob" belongs to a registered user: log in, or pick another nickname.', refused.exception.message)
+        # "system" is no user's: it is the name announcements are shown under.
+        self.assertEqual('The name "system" is kept for announcements: pick another nickname.', refused.exception.message)
+        self.assertContains(self.client.post("/", {"nickname": "System", "room": "lobby"}), "is kept for announcements")
         ChannelTestClient(user=User.objects.get(username="alice")).subscribe("rooms/lobby")
         response = self.client.post("/", {"nickname": "Alice", "room": "lobby"})
         self.assertContains(response, "belongs to a registered user")
@@ -373,6 +377,16 @@ class AbuseTests(ChannelTestCase):
         self.assertRedirects(self.client.get("/rooms/LoBBy/"), "/rooms/lobby/", status_code=301)
         self.assertContains(self.client.post("/", {"nickname": "eve", "room": "a" * 51}), "Ensure this value has at most 50 characters")
         self.assertContains(self.client.post("/", {"nickname": "eve", "room": "no spaces"}), "Room names are letters, digits")
+        self.assertRedirects(self.client.post("/", {"nickname": "eve", "room": "snake_case-1"}), "/rooms/snake_case-1/")
+
+    def test_the_room_field_says_what_it_accepts(self):
+        """The label, the browser's check and the error name the same characters: letters, digits, hyphens and underscores."""
+        rules = "letters, digits, hyphens and underscores"
+        page = self.client.get("/").content.decode()
+        self.assertIn(f"Room name ({rules})", page)
+        self.assertRegex(page, r'<input[^>]*name="room"[^>]*pattern="\[-a-zA-Z0-9_\]\+"')
+        error = self.client.post("/", {"nickname": "eve", "room": "a.b"})
+        self.assertContains(error, f"Room names are {rules}.")
         for slug, code in (("Lobby", "room_name_not_lower_case"), ("x" * 194, "room_name_too_long")):
             with self.subTest(slug=slug[:10]), self.assertRaises(SubscriptionRefused) as refused:
                 ChannelTestClient(auth={"name": "eve"}).subscribe(f"rooms/{slug}")
