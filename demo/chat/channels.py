@@ -65,7 +65,9 @@ def name_refusal(name):
     A registered user's name is theirs alone (case aside), so that nobody can
     pass for them without logging in; "system" is the announcements'.
     """
-    if name.casefold() in RESERVED_NAMES or get_user_model().objects.filter(username__iexact=name).exists():
+    if name.casefold() in RESERVED_NAMES:
+        return f'The name "{name}" is kept for announcements: pick another nickname.'
+    if get_user_model().objects.filter(username__iexact=name).exists():
         return f'The name "{name}" belongs to a registered user: log in, or pick another nickname.'
     return None
 
