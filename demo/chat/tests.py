@@ -62,6 +62,18 @@ class RoomChannelTests(ChannelTestCase):
         room.emit("message", {"text": "  " + "x" * 600 + "  "})
         room.assert_received("message", {"user": "ann", "text": "x" * 500, "at": ANY})
 
+    def test_a_message_id_is_echoed_in_its_broadcast(self):
+        """The sender's optional id comes back with the message, so a page knows its message arrived without the ack."""
+        ann = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/ids")
+        ben = ChannelTestClient(auth={"name": "ben"}).subscribe("rooms/ids")
+        ack = ann.emit("message", {"text": "hello", "id": "k3x-1"})
+        self.assertEqual({"ok": True, "at": ANY}, ack)
+        for room in (ann, ben):
+            room.assert_received("message", {"user": "ann", "text": "hello", "at": ack["at"], "id": "k3x-1"})
+        for wrong in ({"text": "x", "id": 5}, {"text": "x", "id": "i" * 65}):
+            with self.subTest(wrong=wrong):
+                self.assertEqual("invalid", ann.emit("message", wrong)["error"]["code"])
+
     def test_empty_message_is_refused_and_not_broadcast(self):
         """An empty text is answered with code invalid and nobody receives a message."""
         room = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/empty")
