@@ -20,6 +20,8 @@
   const nicknameInput = $("nickname");
   const nicknameError = $("nickname-error");
   const changeName = $("change-name");
+  const nicknameSubmit = $("nickname-submit");
+  const nicknameCancel = $("nickname-cancel");
 
   const HISTORY_ON_JOIN = Number(root.dataset.history || 50);
   const GROUP_WITHIN_MS = 5 * 60 * 1000;
@@ -29,6 +31,7 @@
   // page's form, or remembered in this browser).
   const user = root.dataset.user;
   let name = user || cleanName(root.dataset.nickname || remembered());
+  let accepted = null; // the name the server last accepted: what Cancel returns to
 
   /** A nickname as the server keeps it (chat.channels.clean_name): NFKC, no invisible characters, spaces collapsed, 30 characters. */
   function cleanName(value) {
@@ -200,6 +203,7 @@
   SocketIOViews.onConnect(room, ({ recovered, reconnected, lost }) => {
     root.dataset.recovered = String(recovered); // for the curious (and the tests): replayed, not sent again
     remember(name);
+    accepted = name;
     showIdentity();
     setOnline(true);
     clearTimeout(backOnlineTimer);
@@ -507,13 +511,31 @@
     nicknameForm.hidden = true;
   }
 
+  /** Show the nickname form: to join (after `error`, if any), or to change an accepted name, which Cancel keeps. */
   function askNickname(error) {
     identity.hidden = true;
     nicknameForm.hidden = false;
+    nicknameCancel.hidden = !accepted;
+    nicknameSubmit.textContent = accepted ? "Change" : "Join";
     nicknameInput.value = nicknameInput.value || name;
     nicknameError.textContent = error || "";
     nicknameInput.setAttribute("aria-invalid", error ? "true" : "false");
     nicknameInput.focus();
+  }
+
+  /** Back to the room under the accepted name (reconnecting under it if a new name was refused). */
+  function cancelNickname() {
+    if (!accepted) return; // nothing to go back to: a name is needed to join
+    nicknameInput.value = "";
+    nicknameError.textContent = "";
+    nicknameInput.setAttribute("aria-invalid", "false");
+    if (name !== accepted || !room.connected) {
+      name = accepted;
+      setStatus("Connecting…", "connecting");
+      room.connect();
+    }
+    showIdentity();
+    if (changeName) changeName.focus();
   }
 
   nicknameForm.addEventListener("submit", (event) => {
@@ -523,17 +545,30 @@
       nicknameError.textContent = "Pick a nickname with letters or digits in it.";
       return;
     }
+    if (value === accepted && room.connected) {
+      cancelNickname(); // the same name: nothing to change
+      return;
+    }
     name = value;
+    nicknameInput.value = "";
     nicknameError.textContent = "";
     nicknameForm.hidden = true;
     setStatus("Connecting…", "connecting");
     if (room.connected) room.disconnect();
     room.connect();
   });
+  nicknameCancel.addEventListener("click", cancelNickname);
+  nicknameForm.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && accepted) {
+      event.preventDefault();
+      cancelNickname();
+    }
+  });
 
   if (changeName) {
+    // Only the form's submit changes the name (and reconnects); until then the room stays as it is.
     changeName.addEventListener("click", () => {
-      room.disconnect();
+      nicknameInput.value = name;
       askNickname("");
     });
   }
