@@ -32,6 +32,7 @@
   const user = root.dataset.user;
   let name = user || cleanName(root.dataset.nickname || remembered());
   let accepted = null; // the name the server last accepted: what Cancel returns to
+  let rejoining = false; // reconnecting on purpose, under a new name: no "Back online"
 
   /** A nickname as the server keeps it (chat.channels.clean_name): NFKC, no invisible characters, spaces collapsed, 30 characters. */
   function cleanName(value) {
@@ -207,7 +208,9 @@
     showIdentity();
     setOnline(true);
     clearTimeout(backOnlineTimer);
-    if (reconnected) {
+    const comeBack = reconnected && !rejoining;
+    rejoining = false;
+    if (comeBack) {
       setStatus("Back online", "up");
       backOnlineTimer = setTimeout(() => setStatus("Online", "up"), 4000);
     } else {
@@ -532,6 +535,7 @@
     if (name !== accepted || !room.connected) {
       name = accepted;
       setStatus("Connecting…", "connecting");
+      rejoining = true;
       room.connect();
     }
     showIdentity();
@@ -554,6 +558,7 @@
     nicknameError.textContent = "";
     nicknameForm.hidden = true;
     setStatus("Connecting…", "connecting");
+    rejoining = true;
     if (room.connected) room.disconnect();
     room.connect();
   });
