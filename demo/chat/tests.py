@@ -478,7 +478,7 @@ class ContrastTests(SimpleTestCase):
         ("muted", "surface", 4.5), ("muted", "bg", 4.5), ("muted", "own-bg", 4.5), ("muted", "system-bg", 4.5),
         ("accent", "surface", 4.5), ("accent", "bg", 4.5), ("accent", "own-bg", 4.5), ("accent-ink", "accent", 4.5),
         ("tag-ink", "tag-bg", 4.5), ("ok", "surface", 4.5), ("down", "surface", 4.5), ("down", "#fdecea", 4.5),
-        ("ink", "flash-bg", 4.5),
+        ("ink", "flash-bg", 4.5), ("accent-ink", "muted", 4.5),  # the last: a Retry button disabled during the countdown
         # Borders of controls and the focus ring: 3:1 (WCAG 1.4.11).
         ("control-line", "surface", 3), ("accent", "surface", 3),
     ]
