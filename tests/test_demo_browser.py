@@ -225,6 +225,7 @@ def test_a_burst_past_the_rate_limit_loses_no_message(demo, contexts):
 
     unsent.last.get_by_role("button", name="Discard").click()
     expect(unsent).to_have_count(3)
+    screenshot(ann, "room-not-sent-desktop")
     expect(notice).to_be_hidden(timeout=5000)
     for _ in range(3):
         ann.locator("#messages li.unsent").first.get_by_role("button", name="Retry").click()

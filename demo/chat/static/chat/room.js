@@ -184,7 +184,9 @@
       lastOffset = offset;
     }
     if (data && data.user) clearTyping(String(data.user));
-    if (data && typeof data.id === "string") delivered(data.id); // own message: whatever its ack said
+    if (data && typeof data.id === "string" && !data.system && String(data.user) === name) {
+      delivered(data.id); // one's own message arrived, whatever became of its ack
+    }
     showMessage(data || {});
   });
 
@@ -380,7 +382,7 @@
         outbox.forEach(render); // Retry works again
         return;
       }
-      showSendNotice("Slow down: you can send again in " + left + " s. Messages not sent wait below, with a Retry button.", "rate");
+      showSendNotice("Slow down: you can send again in " + left + " s. Messages not sent are kept above, each with a Retry button.", "rate");
     };
     tick();
     countdownTimer = setInterval(tick, 250);
@@ -438,7 +440,7 @@
     const unsent = entry.state === "unsent";
     entry.item.classList.toggle("unsent", unsent);
     entry.item.dataset.state = entry.state;
-    entry.label.textContent = unsent ? "Not sent" : "Sending…";
+    entry.label.textContent = unsent ? "Not sent:" : "Sending…";
     entry.reason.textContent = unsent ? entry.why : "";
     entry.actions.hidden = !unsent;
     entry.retry.disabled = coolingDown();
