@@ -448,6 +448,7 @@ def test_the_keyboard_alone_is_enough(demo, contexts):
     page.keyboard.press("Enter")
     expect(page.locator("#nickname")).to_be_focused()
     expect(page.locator("#nickname")).to_have_value("kim lee")
+    expect(page.get_by_label("Your new nickname")).to_be_visible()
     page.keyboard.type("x")
     page.keyboard.press("Escape")
     expect(page.locator("#nickname-form")).to_be_hidden()

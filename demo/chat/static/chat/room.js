@@ -22,6 +22,8 @@
   const changeName = $("change-name");
   const nicknameSubmit = $("nickname-submit");
   const nicknameCancel = $("nickname-cancel");
+  const nicknameLabel = nicknameForm.querySelector("label");
+  const joinLabel = nicknameLabel.textContent;
 
   const HISTORY_ON_JOIN = Number(root.dataset.history || 50);
   const GROUP_WITHIN_MS = 5 * 60 * 1000;
@@ -522,6 +524,7 @@
     nicknameForm.hidden = false;
     nicknameCancel.hidden = !accepted;
     nicknameSubmit.textContent = accepted ? "Change" : "Join";
+    nicknameLabel.textContent = accepted ? "Your new nickname" : joinLabel;
     nicknameInput.value = nicknameInput.value || name;
     nicknameError.textContent = error || "";
     nicknameInput.setAttribute("aria-invalid", error ? "true" : "false");
