@@ -62,7 +62,8 @@ autodoc_typehints = "none"
 
 html_theme = "furo"
 html_title = f"socketio_views {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["tables.css"]
 
 # Copy commands without their prompts, and console blocks without their output.
 copybutton_prompt_text = r"\$ |>>> |\.\.\. "

@@ -110,8 +110,11 @@ def check_channel_patterns(app_configs, **kwargs):
     """E010 leading slash, E011 unbalanced brackets, W010 duplicate names, W011 shadowed patterns."""
     from .routers import mounted_routers
 
-    messages, names, earlier = [], {}, []
+    messages = []
     for _prefix, router in mounted_routers():
+        # Each router resolves and reverses its own channels: names and
+        # patterns clash only within one.
+        names, earlier = {}, []
         for registration in router:
             pattern, where = registration.pattern, f"{registration.view_class.__name__}"
             if pattern.lstrip("^").startswith("/"):

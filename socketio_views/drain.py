@@ -21,7 +21,6 @@ Example usage (the load balancer's health check)::
 
     urlpatterns = [path("healthz/", health_check), ...]
 """
-import logging
 import random
 import time
 
@@ -32,8 +31,8 @@ from gevent.event import Event
 
 from .conf import views_settings
 from .exceptions import ServerDraining
+from .logs import logger
 
-logger = logging.getLogger("socketio_views")
 
 #: Seconds a closed connection's client is given to close its WebSocket
 #: before the server shuts the TCP connection itself.

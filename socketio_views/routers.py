@@ -11,12 +11,12 @@ import re
 
 import attrs
 from django.apps import apps
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
-from django.urls import URLResolver, path, re_path
+from django.urls import URLPattern, URLResolver, path, re_path
 from django.urls.converters import get_converters
 from django.urls.exceptions import NoReverseMatch
-from django.urls.resolvers import RegexPattern
+from django.urls.resolvers import RegexPattern, RoutePattern
 
 from .exceptions import ChannelNotFound
 from .views import ChannelView
@@ -158,7 +158,8 @@ class ChannelRouter:
         """URL patterns that serve the Socket.IO endpoint for this router's channels."""
         from .server import endpoint_view
 
-        return [path("", endpoint_view, {"router": self}, name="socketio")]
+        pattern = RoutePattern("", name="socketio", is_endpoint=True)
+        return [EndpointPattern(pattern, endpoint_view, {"router": self}, "socketio")]
 
     def __iter__(self):
         return iter(self.registry)
@@ -166,7 +167,7 @@ class ChannelRouter:
 
 def mounted_routers(urlconf=None):
     """Return ``(prefix, router)`` for every :class:`ChannelRouter` included in the URLconf."""
-    from django.urls import URLPattern, get_resolver
+    from django.urls import get_resolver
 
     found = []
 
@@ -183,20 +184,25 @@ def mounted_routers(urlconf=None):
     return found
 
 
-@register(Tags.urls)
-def check_app_installed(app_configs, **kwargs):
-    """E003: a ChannelRouter is included in the URLconf but ``socketio_views`` is not installed.
+class EndpointPattern(URLPattern):
+    """The URL pattern of a router's Socket.IO endpoint, what :attr:`ChannelRouter.urls` holds.
 
-    Registered here, not in :mod:`socketio_views.checks`, since without the
-    app that module is never loaded.
+    Django's URL checks call its ``check()``, so it reports E003 (a router
+    included while ``socketio_views`` is not in ``INSTALLED_APPS``): a check
+    registered by this package would never run in the project that forgot the
+    app, since nothing imports the package before the checks are listed.
     """
-    if apps.is_installed("socketio_views") or not mounted_routers():
-        return []
-    return [
-        Error(
-            "A ChannelRouter is included in the URLconf, but 'socketio_views' is not in INSTALLED_APPS: "
-            "runserver_socketio, the browser client's static files and the {% socketio_scripts %} tag are missing.",
-            hint='Add "socketio_views" to INSTALLED_APPS.',
-            id="socketio_views.E003",
-        )
-    ]
+
+    def check(self):
+        messages = super().check()
+        if not apps.is_installed("socketio_views"):
+            messages.append(
+                Error(
+                    "A ChannelRouter is included in the URLconf, but 'socketio_views' is not in INSTALLED_APPS: "
+                    "runserver_socketio, the browser client's static files and the {% socketio_scripts %} tag "
+                    "are missing.",
+                    hint='Add "socketio_views" to INSTALLED_APPS.',
+                    id="socketio_views.E003",
+                )
+            )
+        return messages

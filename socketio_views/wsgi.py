@@ -43,8 +43,8 @@ from django.utils.module_loading import import_string
 from django.core.signals import setting_changed
 
 from .conf import SETTING_NAME, views_settings
+from .logs import logger
 
-logger = logging.getLogger("socketio_views")
 
 #: Characters of a URL pattern that make it a regular expression, not a plain prefix.
 REGEX_CHARS = frozenset("^$*+?()[]{}|\\")

@@ -50,6 +50,19 @@ def test_channel_pattern_mistakes_are_reported():
     assert "'things/<int:number>' (RoomChannel) is shadowed by 'things/<str:name>'" in messages["socketio_views.W011"].msg
 
 
+@override_settings(ROOT_URLCONF="tests.urls_two_routers")
+def test_each_router_is_checked_on_its_own():
+    """Routers at their own paths resolve and reverse apart: a name or pattern they share is no mistake, one router's shadowing is."""
+    messages = [m for m in run_checks() if m.id.startswith("socketio_views.")]
+    assert [(m.id, m.msg) for m in messages] == [
+        (
+            "socketio_views.W011",
+            "Channel pattern 'rooms/<slug:room>' (RoomChannel) is shadowed by 'rooms/<str:room>', registered "
+            "before it: a channel such as 'rooms/a' goes to the first.",
+        )
+    ]
+
+
 def test_an_unknown_converter_names_the_registered_ones():
     """A converter typo is refused at registration with the valid converters listed."""
     import pytest
@@ -69,6 +82,43 @@ def test_a_mounted_router_needs_the_app_installed():
     with override_settings(INSTALLED_APPS=apps_without):
         [message] = [m for m in run_checks() if m.id == "socketio_views.E003"]
     assert message.hint == 'Add "socketio_views" to INSTALLED_APPS.'
+
+
+#: A project that mounts a router but forgot "socketio_views" in INSTALLED_APPS.
+PROJECT_WITHOUT_APP = {
+    "settings.py": (
+        'SECRET_KEY = "x"\n'
+        'INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]\n'
+        'ROOT_URLCONF = "urls"\n'
+    ),
+    "urls.py": (
+        "from django.urls import include, path\n"
+        "from socketio_views import ChannelRouter, ChannelView\n"
+        "router = ChannelRouter()\n"
+        'router.register("rooms/<slug:room>", ChannelView)\n'
+        'urlpatterns = [path("socket.io/", include(router.urls))]\n'
+    ),
+}
+
+
+def test_manage_py_check_reports_the_missing_app(tmp_path):
+    """``manage.py check`` in a fresh process reports E003, though nothing imported socketio_views before the checks ran."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    for name, text in PROJECT_WITHOUT_APP.items():
+        (tmp_path / name).write_text(text)
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings", "PYTHONPATH": os.pathsep.join([str(tmp_path), root])}
+    out = subprocess.run(
+        [sys.executable, "-m", "django", "check"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "?: (socketio_views.E003) A ChannelRouter is included in the URLconf, but 'socketio_views' is not in INSTALLED_APPS" in out.stderr
+    assert 'HINT: Add "socketio_views" to INSTALLED_APPS.' in out.stderr
+    assert out.stderr.count("socketio_views.E003") == 1
 
 
 #: A process that imports psycopg, patches (or not) in the given order, then runs the checks and prints their ids.
