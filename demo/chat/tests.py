@@ -275,6 +275,16 @@ class PageTests(ChannelTestCase):
         self.assertContains(self.client.get("/rooms/lobby/"), link, html=True)
         self.assertEqual(200, self.client.get("/admin/live-channels/").status_code)
 
+    def test_the_metrics_are_served_to_staff_only(self):
+        """/metrics/ gives Prometheus's text to alice (staff) and 403 to bob and to visitors."""
+        self.assertEqual(403, self.client.get("/metrics/").status_code)
+        self.client.force_login(User.objects.get(username="bob"))
+        self.assertEqual(403, self.client.get("/metrics/").status_code)
+        self.client.force_login(User.objects.get(username="alice"))
+        response = self.client.get("/metrics/")
+        self.assertEqual(200, response.status_code)
+        self.assertIn(b"# TYPE socketio_views_subscriptions gauge", response.content)
+
     def test_a_room_page_with_a_slug_too_long_is_not_found(self):
         """/rooms/<51 characters>/ answers 404."""
         self.assertEqual(404, self.client.get(f"/rooms/{'a' * 51}/").status_code)

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from socketio_views.admin import live_urls
 from socketio_views.live import LIVE_CHANNEL, LiveChannel
+from socketio_views.metrics import metrics_view
 
 from chat import views
 from chat.routing import router
@@ -17,6 +18,8 @@ urlpatterns = [
     path("announce/", views.announce, name="announce"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Prometheus's scrape target; staff only (alice), as socketio_views refuses everyone else by default.
+    path("metrics/", metrics_view, name="metrics"),
     path("admin/live-channels/", include(live_urls(admin.site))),
     path("admin/", admin.site.urls),
     path("socket.io/", include(router.urls)),
