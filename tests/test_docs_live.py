@@ -59,6 +59,7 @@ class LiveRoomTests(LiveChannelsTestCase):
             sio.disconnect()
 
 
+# The page shows the next test with the imports it needs.
 # [live-fixture]
 import pytest
 import socketio
