@@ -103,7 +103,9 @@ setup(
         # runserver_socketio's process title (ps shows the command, not its re-exec).
         "setproctitle>=1.3",
     ],
-    extras_require={"redis": ["redis>=5"]},
+    # prometheus-client is optional: many sites monitor otherwise, and
+    # socketio_views.metrics records nothing (at the cost of a call) without it.
+    extras_require={"redis": ["redis>=5"], "metrics": ["prometheus-client>=0.20"]},
     cmdclass={"build_py": BuildPyWithBrowserClient, "sdist": SdistWithBrowserClient},
     entry_points={"pytest11": ["socketio_views = socketio_views.testing.pytest_plugin"]},
     classifiers=[

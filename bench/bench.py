@@ -61,6 +61,12 @@ SERVERS = {
         "label": "socketio_views, channel with history = 100 (runserver_socketio)",
         "protocol": "sio",
     },
+    # The baseline records Prometheus metrics when prometheus-client is in
+    # the project venv (METRICS' default); this row does not.
+    "socketio_views-no-metrics": {
+        "label": "socketio_views, METRICS = False (runserver_socketio)",
+        "protocol": "sio",
+    },
     "python-socketio": {
         "label": "python-socketio, raw (gevent pywsgi)",
         "protocol": "sio",
@@ -78,6 +84,8 @@ SERVERS = {
         "protocol": "sio",
     },
 }
+#: The rows run when --servers is not given (socketio_views-no-metrics only on request).
+DEFAULT_SERVERS = [name for name in SERVERS if name != "socketio_views-no-metrics"]
 BASELINE = "socketio_views"
 WORKLOADS = ("fanout", "idle", "rooms", "scaleout", "storm")
 #: What runs without --workloads (the reconnect storm only on request).
@@ -255,12 +263,14 @@ def gunicorn_extra_options():
 def server_command(name, port, redis=None, redis_prefix=None):
     """(cmd, cwd, env) of server ``name`` on ``port``; ``redis`` for the scale-out workload."""
     env = {"BENCH_WORK_DIR": str(WORK), "PYTHONUNBUFFERED": "1"}
-    if name in ("socketio_views", "socketio_views-history"):
+    if name in ("socketio_views", "socketio_views-history", "socketio_views-no-metrics"):
         cmd = [MAIN_PY, "manage.py", "runserver_socketio", "--noreload", f"127.0.0.1:{port}"]
         cwd = PROJECT
         if name == "socketio_views-history":
             # Every broadcast kept (in memory, or in Redis with a backend) and numbered.
             env["BENCH_HISTORY"] = "100"
+        if name == "socketio_views-no-metrics":
+            env["BENCH_METRICS"] = "off"
     elif name == "socketio_views-gunicorn":
         cmd = [
             MAIN_BIN / "gunicorn",
@@ -403,6 +413,7 @@ def scaleout_availability():
         reasons["python-socketio"] = "not available: the redis package is not installed in the project venv"
     if "socketio_views" in reasons:
         reasons["socketio_views-history"] = reasons["socketio_views"]
+    reasons["socketio_views-no-metrics"] = "not run (compare it with the baseline in the fan-out workload)"
     reasons["socketio_views-gunicorn"] = "not run (the runserver row measures the same backend)"
     reasons["channels-memory"] = "n/a: the in-memory layer does not cross processes"
     return reasons
@@ -413,7 +424,7 @@ def versions():
         "import json, platform\n"
         "from importlib.metadata import version\n"
         "v = {'Python': platform.python_version()}\n"
-        "for d in ('socketio-views', 'Django', 'python-socketio', 'python-engineio', 'gevent', 'gevent-websocket', 'gunicorn', 'redis'):\n"
+        "for d in ('socketio-views', 'Django', 'python-socketio', 'python-engineio', 'gevent', 'gevent-websocket', 'gunicorn', 'redis', 'prometheus-client'):\n"
         "    try: v[d] = version(d)\n"
         "    except Exception: v[d] = None\n"
         "print(json.dumps(v))\n"
@@ -421,7 +432,7 @@ def versions():
     out, err = python_probe(MAIN_PY, main_code)
     result = {"project venv": json.loads(out) if out else {"error": err}}
     ch_code = main_code.replace(
-        "('socketio-views', 'Django', 'python-socketio', 'python-engineio', 'gevent', 'gevent-websocket', 'gunicorn', 'redis')",
+        "('socketio-views', 'Django', 'python-socketio', 'python-engineio', 'gevent', 'gevent-websocket', 'gunicorn', 'redis', 'prometheus-client')",
         "('Django', 'channels', 'daphne', 'channels_redis', 'redis', 'Twisted', 'matplotlib')",
     )
     out, err = python_probe(CHANNELS_PY, ch_code) if CHANNELS_PY.exists() else (None, "no bench venv")
@@ -647,7 +658,7 @@ def print_ratios(results, opts, reference="python-socketio"):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--servers", help=f"comma-separated, among {','.join(SERVERS)} (default: all)")
+    p.add_argument("--servers", help=f"comma-separated, among {','.join(SERVERS)} (default: all but socketio_views-no-metrics)")
     p.add_argument("--workloads", help=f"comma-separated, among {','.join(WORKLOADS)} (default: all but storm)")
     p.add_argument("--ns", help="fan-out subscriber counts (default 100,1000; --quick 100)")
     p.add_argument("--ks", help="idle connection counts (default 1000,5000,10000; --quick 1000)")
@@ -663,7 +674,7 @@ def parse_args(argv=None):
         return [cast(x) for x in value.split(",") if x.strip()] if value else default
 
     q = opts.quick
-    opts.servers = csv(opts.servers, list(SERVERS))
+    opts.servers = csv(opts.servers, list(DEFAULT_SERVERS))
     opts.workloads = csv(opts.workloads, list(DEFAULT_WORKLOADS))
     for s in opts.servers:
         if s not in SERVERS:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import socketio
 from django.core.exceptions import ImproperlyConfigured
 
+from . import metrics
 from .conf import views_settings
 from .identity import CONTROL_NAMESPACE, parse_control
 from .outages import Outage
@@ -44,7 +45,45 @@ class ControlMessages:
             self.server.start_background_task(end_here, **identity)
 
 
-class RedisManager(ControlMessages, socketio.RedisManager):
+def _count_delivery(manager, event, namespace, room, skip_sid):
+    server = manager.server
+    if server is not None:
+        getattr(server, "meter", metrics.NULL_METER).delivered(manager.rooms, event, namespace or "/", room, skip_sid)
+
+
+class LocalManager(socketio.Manager):
+    """python-socketio's in-memory manager (no ``BACKEND``), which counts deliveries (:mod:`socketio_views.metrics`).
+
+    Each emit is counted once, with the number of its recipients, before
+    python-socketio sends it packet by packet.
+    """
+
+    def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs):
+        _count_delivery(self, event, namespace, to or room, skip_sid)
+        return super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to, **kwargs)
+
+
+class CountedDelivery:
+    """A pub/sub manager mixin: counts what this process delivers, once per emit (:mod:`socketio_views.metrics`).
+
+    A pub/sub manager delivers to its own process's subscribers in
+    ``_handle_emit()`` (a broadcast of this process or of another), or at once
+    for an emit with ``ignore_queue``.
+    """
+
+    def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None, to=None, **kwargs):
+        if kwargs.get("ignore_queue"):
+            _count_delivery(self, event, namespace, to or room, skip_sid)
+        return super().emit(
+            event, data, namespace=namespace, room=room, skip_sid=skip_sid, callback=callback, to=to, **kwargs
+        )
+
+    def _handle_emit(self, message):
+        _count_delivery(self, message.get("event"), message.get("namespace"), message.get("room"), message.get("skip_sid"))
+        return super()._handle_emit(message)
+
+
+class RedisManager(ControlMessages, CountedDelivery, socketio.RedisManager):
     """python-socketio's Redis manager, which heals quickly and logs an outage once.
 
     python-socketio's own manager logs two errors for every message it fails
@@ -82,6 +121,7 @@ class RedisManager(ControlMessages, socketio.RedisManager):
             if self.write_only or self._listening:
                 self.outage.succeeded()
             return result
+        metrics.get_meter().backend_error("publish")
         self.outage.failed(error)
         return None
 
@@ -93,6 +133,7 @@ class RedisManager(ControlMessages, socketio.RedisManager):
                 pubsub = self.pubsub
                 pubsub.subscribe(self.channel)
             except Exception as exc:
+                metrics.get_meter().backend_error("listen")
                 self.outage.failed(exc)
                 time.sleep(delay)
                 delay = min(delay * 2, self.max_retry_delay)
@@ -103,17 +144,18 @@ class RedisManager(ControlMessages, socketio.RedisManager):
             try:
                 yield from pubsub.listen()
             except Exception as exc:
+                metrics.get_meter().backend_error("listen")
                 self.outage.failed(exc)
             finally:
                 self._listening = False
             time.sleep(delay)
 
 
-class KafkaManager(ControlMessages, socketio.KafkaManager):
+class KafkaManager(ControlMessages, CountedDelivery, socketio.KafkaManager):
     """python-socketio's Kafka manager, which carries the messages that end identities."""
 
 
-class KombuManager(ControlMessages, socketio.KombuManager):
+class KombuManager(ControlMessages, CountedDelivery, socketio.KombuManager):
     """python-socketio's Kombu manager, which carries the messages that end identities."""
 
 
@@ -142,10 +184,10 @@ def make_manager(url, write_only=False, **options):
 
 
 def server_manager():
-    """The manager of this process's socket server, or ``None`` without a backend."""
+    """The manager of this process's socket server: a pub/sub one with a backend, else :class:`LocalManager`."""
     url = views_settings.BACKEND
     if not url:
-        return None
+        return LocalManager()
     return make_manager(url, **views_settings.BACKEND_OPTIONS)
 
 

@@ -77,6 +77,18 @@ DEFAULTS = {
     # Where history and recovery sessions are kept: None means the BACKEND
     # when it is Redis, else this process's memory; or a Redis URL.
     "HISTORY_URL": None,
+    # Prometheus metrics (socketio_views.metrics): None means on when
+    # prometheus-client is installed, True requires it, False turns them off.
+    "METRICS": None,
+    # Who may read the metrics view besides active staff users: bearer tokens
+    # (Authorization: Bearer <token>) and client addresses or networks
+    # ("10.0.0.0/8"), the address read as the connection limits read it.
+    "METRICS_TOKENS": [],
+    "METRICS_IPS": [],
+    # python-socketio's Admin UI (namespace /admin) for staff users: False
+    # (off), True, or a dict of options (mode, read_only, namespace,
+    # server_id, server_stats_interval, allowed_origins).
+    "ADMIN_UI": False,
     # Seconds over which a process that stops (SIGTERM: gunicorn's graceful
     # shutdown, a container stop) closes its connections' transports, spread
     # and jittered, so that their clients reconnect elsewhere as a steady

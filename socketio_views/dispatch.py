@@ -8,7 +8,7 @@ so a test exercises exactly the code that serves real clients.
 import logging
 import time
 
-from . import history, payloads, signals
+from . import history, metrics, payloads, signals
 from .conf import views_settings
 from .exceptions import (
     ChannelError,
@@ -23,7 +23,7 @@ from .hubs import Outbox
 from .logs import event_field, logger, of_view
 from .origins import is_origin_allowed
 from .payloads import wire
-from .views import is_client_event
+from .views import handled_events, is_client_event
 
 
 def start_subscription(router, hub, *, channel, sid, request, auth=None, connection_id=None, open_subscriptions=0):
@@ -35,7 +35,8 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
     :class:`~socketio_views.exceptions.ChannelError` to refuse.
     ``open_subscriptions`` is how many the connection already holds.
     """
-    view_class = None
+    view_class = match = None
+    meter = metrics.get_meter()
     try:
         origin = request.META.get("HTTP_ORIGIN")
         if not is_origin_allowed(request):
@@ -56,6 +57,7 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
         view = view_class(**match.initkwargs)
         auth, claim = history.claim_of(auth)
         outbox = Outbox(hub)
+        outbox.meter = meter.route(match.route)
         view.setup(
             hub=outbox,
             request=request,
@@ -73,13 +75,18 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
         view.subscribe()
     except Exception as exc:
         error = to_channel_error(exc)
-        _log_error(error, f"Subscription to {channel!r}", connection_id=connection_id, sid=sid, channel=channel)
+        _log_error(
+            error, f"Subscription to {channel!r}", route=match and match.route,
+            connection_id=connection_id, sid=sid, channel=channel,
+        )
         signals.subscription_refused.send(
             sender=view_class, channel=channel, error=error, request=request
         )
         raise error from (None if error is exc else exc)
     logger.info("Subscribed %s to %r (%s)", sid, channel, view_class.__name__, **of_view(view))
     if outbox.policy is not None:
+        if view.recovered or view.recovery_failure is not None:
+            meter.recovery(match.route, "recovered" if view.recovered else view.recovery_failure)
         history.open_session(view, outbox, outbox.policy)
     _run_hook(view, view.after_subscribe)
     signals.subscribed.send(sender=view_class, view=view)
@@ -93,6 +100,9 @@ def handle_event(view, event, args):
     returns. A refusal or a failure never propagates: the client receives an
     ``error`` event and the acknowledgement ``{"error": {...}}``.
     """
+    meter = getattr(view.hub, "meter", metrics.NULL_ROUTE)
+    handled = event in handled_events(type(view))
+    meter.received(event if handled else metrics.OTHER_EVENT)
     try:
         if not is_client_event(event):
             raise UnknownEvent(f"Event {event!r} cannot be emitted by clients.")
@@ -101,9 +111,17 @@ def handle_event(view, event, args):
         data = args[0] if args else None
         check_depth(data, views_settings.MAX_PAYLOAD_DEPTH)
         signals.message_received.send(sender=type(view), view=view, event=event, data=data)
+        if handled and meter.enabled:
+            started = time.perf_counter()
+            try:
+                value = view.dispatch(event, data)
+            finally:
+                meter.handled(event, time.perf_counter() - started)
+        else:
+            value = view.dispatch(event, data)
         # Converted here, not by the encoder, so that a handler bug (a value
         # JSON cannot carry) is an error ack instead of a closed connection.
-        return acknowledgement(view.dispatch(event, data), view.payload_converter)
+        return acknowledgement(value, view.payload_converter)
     except Exception as exc:
         return report_event_error(view, event, exc)
 
@@ -136,7 +154,8 @@ def report_event_error(view, event, exc):
     """Log ``exc``, send the ``error`` signal and event, and return the error acknowledgement."""
     error = to_channel_error(exc)
     fields = of_view(view, event=event_field(event))
-    _log_error(error, f"Event {event!r} on {view.channel!r}", **fields)
+    route = getattr(view.hub, "meter", metrics.NULL_ROUTE).route or None
+    _log_error(error, f"Event {event!r} on {view.channel!r}", route=route, **fields)
     try:
         payload = wire({**error.as_dict(), "event": event if isinstance(event, str) else None})
     except TypeError:
@@ -189,20 +208,24 @@ REFUSAL_LOG_BURST = 10
 _last_logged = {}
 
 
-def _log_error(error, context, **fields):
+def _log_error(error, context, *, route=None, **fields):
     if isinstance(error, ServerError):
+        metrics.get_meter().refused(route, error.code)
         logger.exception("%s failed", context, code=error.code, **fields)
     elif isinstance(error, ChannelError):
-        log_refusal(error, context, fields.get("connection_id"), **fields)
+        log_refusal(error, context, fields.get("connection_id"), route=route, **fields)
 
 
-def log_refusal(error, context, key, level=logging.INFO, **fields):
-    """Log that ``error`` refused ``context``: one line per ``key`` (a connection, a client address) and code every
-    :data:`REFUSAL_LOG_BURST` seconds, however many refusals a flood brings.
+def log_refusal(error, context, key, level=logging.INFO, *, route=None, **fields):
+    """Count and log that ``error`` refused ``context``: one line per ``key`` (a connection, a client address) and
+    code every :data:`REFUSAL_LOG_BURST` seconds, however many refusals a flood brings.
 
-    The record's ``code`` is the error's; ``fields`` are its other
-    structured fields (:data:`socketio_views.logs.FIELDS`).
+    Every refusal is counted (``socketio_views_refusals_total``), under
+    ``route`` (the registered pattern) if one is concerned. The record's
+    ``code`` is the error's; ``fields`` are its other structured fields
+    (:data:`socketio_views.logs.FIELDS`).
     """
+    metrics.get_meter().refused(route, error.code)
     now = time.monotonic()
     key = (key, error.code)
     if now - _last_logged.get(key, -REFUSAL_LOG_BURST) < REFUSAL_LOG_BURST:

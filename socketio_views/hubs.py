@@ -22,6 +22,7 @@ from .backends import write_only_manager
 from .conf import views_settings
 from .history import get_history, policy_for
 from .logs import logger
+from .metrics import NULL_ROUTE
 from .state import ProcessWide
 from .views import UNSENDABLE_EVENTS
 
@@ -164,6 +165,8 @@ class Outbox(Hub):
         self.skip_sids = set()
         #: The channel's :class:`~socketio_views.history.Policy`, or ``None`` without history.
         self.policy = None
+        #: What the subscription's route records (:class:`~socketio_views.metrics.RouteMeter`).
+        self.meter = NULL_ROUTE
 
     def publish(self, event, data, **kwargs):
         if self.held is None:

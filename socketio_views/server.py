@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from gevent import pywsgi
 from geventwebsocket.websocket import WebSocket as GeventWebSocket
 
-from . import clients, dispatch, drain, frames, history, identity, monkey, queues, signals
+from . import clients, dispatch, drain, frames, history, identity, metrics, monkey, queues, signals
 from .backends import server_manager
 from .conf import views_settings
 from .db import release_db_connections
@@ -289,8 +289,15 @@ def _checked_websocket(websocket_class):
                 engineio_socket.websocket = self
             self.connection_id = getattr(engineio_socket, "sid", None)
             self.max_message_size = server.max_http_buffer_size
+            # A polling session this websocket upgrades, until the upgrade is
+            # counted (python-engineio has no hook for it).
+            self.upgrading = engineio_socket if engineio_socket is not None and engineio_socket.connected else None
+            self.meter = getattr(server, "meter", metrics.NULL_METER)
 
         def wait(self):
+            if self.upgrading is not None and self.upgrading.upgraded:
+                self.meter.connection_upgraded(self.upgrading.sid)
+                self.upgrading = None
             ws = getattr(self, "_sock", None)
             if isinstance(ws, GeventWebSocket):
                 try:
@@ -330,6 +337,10 @@ class ChannelServer(socketio.Server):
 
     def __init__(self, **options):
         super().__init__(namespaces="*", **{**DEFAULT_SERVER_OPTIONS, **options})
+        #: What this process records (:mod:`socketio_views.metrics`).
+        self.meter = self.eio.meter = metrics.get_meter()
+        #: The Socket.IO Admin UI's instrumentation (:mod:`socketio_views.admin_ui`), or ``None``.
+        self.admin_ui = None
         self.hub = ServerHub(self)
         #: The live subscriptions of this process: sid -> ChannelView.
         self.views = {}
@@ -402,6 +413,7 @@ class ChannelServer(socketio.Server):
         self.views[sid] = view
         self._open[eio_sid] = self._open.get(eio_sid, 0) + 1
         outbox = view.hub
+        self.meter.subscribed(namespace, outbox.meter)
         if outbox.pid is None:
             for eio_pkt in held:
                 self._queue(eio_sid, eio_pkt)
@@ -425,6 +437,7 @@ class ChannelServer(socketio.Server):
             return self._refuse_reserved(sid, "disconnect", args)
         view = self.views.pop(sid, None)
         if view is not None:
+            self.meter.unsubscribed(namespace, view.hub.meter)
             if self._open.get(view.connection_id, 0) > 1:
                 self._open[view.connection_id] -= 1
             else:
@@ -608,6 +621,7 @@ class ChannelServer(socketio.Server):
         return False
 
     def _drop(self, eio_sid, queue, namespace, attachments):
+        self.meter.message_dropped(namespace)
         queue.dropped += 1
         queue.skip_attachments = attachments
         now = time.monotonic()
@@ -629,6 +643,7 @@ class ChannelServer(socketio.Server):
         queue = socket.queue
         queued = (queue.qsize(), queue.bytes)
         queue.ending = True
+        self.meter.slow_consumer_ended(namespace)
         queue.discard()
         if namespace is not None:
             error = SlowConsumer()
@@ -694,11 +709,13 @@ class ChannelServer(socketio.Server):
         to read, until ``patience`` (a ``time.monotonic()``); then the
         channel's slow-consumer policy applies.
         """
+        sent = 0
         for count, entry in enumerate(entries, 1):
             pkt = self.packet_class(socketio.packet.EVENT, namespace=namespace, data=[entry.event, entry.data, entry.offset])
             while True:
                 try:
                     super()._send_packet(eio_sid, pkt)
+                    sent += 1
                     break
                 except queues.Overflow:
                     socket = self.eio.sockets.get(eio_sid)
@@ -708,6 +725,7 @@ class ChannelServer(socketio.Server):
                     self.sleep(0.01)
             if count % REPLAY_BATCH == 0:
                 self.sleep(0.001)  # a long replay lets other connections in (sleep(0) polls no I/O)
+        self.meter.replayed(namespace, sent)
         return entries[-1].offset if entries else None
 
     def _close_later(self, eio_sid, delay=1):
@@ -751,6 +769,8 @@ class ChannelServer(socketio.Server):
                 super().emit("error", error, to=sid, namespace=namespace, ignore_queue=True)
                 self.disconnect(sid, namespace=namespace, ignore_queue=True)
                 count += 1
+            if self.admin_ui is not None:
+                self.admin_ui.end([eio_sid for eio_sid, authenticated in ended.items() if authenticated])
         finally:
             release_db_connections()
         logger.info("Logged out %d subscription(s) of %d connection(s)", count, len(ended))
@@ -768,13 +788,9 @@ class ChannelServer(socketio.Server):
         self.eio.identities[eio_sid] = identity.Identity.of(environ)
         self.addresses.opened(eio_sid, environ)
         request = environ.get(REQUEST_KEY)
-        logger.info(
-            "Connection %s from %s (%s)",
-            eio_sid,
-            environ.get("REMOTE_ADDR"),
-            "websocket" if "transport=websocket" in environ.get("QUERY_STRING", "") else "polling",
-            connection_id=eio_sid,
-        )
+        transport = "websocket" if "transport=websocket" in environ.get("QUERY_STRING", "") else "polling"
+        self.meter.connection_opened(eio_sid, transport)
+        logger.info("Connection %s from %s (%s)", eio_sid, environ.get("REMOTE_ADDR"), transport, connection_id=eio_sid)
         signals.connected.send(sender=None, connection_id=eio_sid, request=request, sid=eio_sid)
 
     def _handle_event(self, eio_sid, namespace, id, data):
@@ -782,6 +798,7 @@ class ChannelServer(socketio.Server):
         if not self.manager.is_connected(self.manager.sid_from_eio_sid(eio_sid, namespace), namespace):
             # python-socketio would drop it silently; tell the client why.
             error = NotSubscribed(f"Not subscribed to {namespace[1:]!r}; subscribe before emitting.")
+            self.meter.refused(None, error.code)
             self._send_packet(
                 eio_sid,
                 self.packet_class(
@@ -880,6 +897,7 @@ class ChannelServer(socketio.Server):
         try:
             super()._handle_eio_disconnect(eio_sid, reason)
         finally:
+            self.meter.connection_closed(eio_sid)
             logger.info("Connection %s closed (%s)", eio_sid, reason, connection_id=eio_sid)
             signals.disconnected.send(sender=None, connection_id=eio_sid, reason=reason, sid=eio_sid)
 
@@ -903,13 +921,17 @@ class _Gate:
 
 
 def make_server():
-    """A :class:`ChannelServer` from the settings."""
+    """A :class:`ChannelServer` from the settings, instrumented for the Admin UI if ``ADMIN_UI`` is on."""
     options = {
         "client_manager": server_manager(),
         "max_http_buffer_size": views_settings.MAX_MESSAGE_SIZE,
         **views_settings.SERVER_OPTIONS,
     }
-    return ChannelServer(**options)
+    server = ChannelServer(**options)
+    from .admin_ui import instrument
+
+    server.admin_ui = instrument(server)
+    return server
 
 
 _server = ProcessWide(make_server, keep_between_tests=True)

@@ -3,10 +3,11 @@ Process tuning for a server that holds thousands of long-lived sockets.
 
 ``runserver_socketio`` calls :func:`tune_for_serving` just before it serves.
 Under gunicorn, this module is also a configuration whose ``post_worker_init``
-hook calls it: ``gunicorn --config python:socketio_views.tuning ...``, or, in
-a ``gunicorn.conf.py`` of your own::
+hook calls it, and whose ``child_exit`` hook keeps Prometheus gauges right
+(:mod:`socketio_views.metrics`): ``gunicorn --config python:socketio_views.tuning ...``,
+or, in a ``gunicorn.conf.py`` of your own::
 
-    from socketio_views.tuning import post_worker_init  # noqa: F401
+    from socketio_views.tuning import child_exit, post_worker_init  # noqa: F401
 """
 import gc
 import os
@@ -36,3 +37,21 @@ def tune_for_serving():
 def post_worker_init(worker):
     """gunicorn's hook, run in each worker once it has loaded the application: :func:`tune_for_serving`."""
     tune_for_serving()
+
+
+def child_exit(server, worker):
+    """gunicorn's hook, run in the master when a worker exits: drop its live Prometheus gauges.
+
+    In prometheus-client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``
+    set), ``socketio_views_connections`` and ``socketio_views_subscriptions``
+    would otherwise keep counting what a dead worker held. Nothing is
+    imported before a worker exits: the master stays free of Django and
+    prometheus-client, which the workers import after gevent patched.
+    """
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    try:
+        from prometheus_client import multiprocess
+    except ImportError:
+        return
+    multiprocess.mark_process_dead(worker.pid)

@@ -75,6 +75,11 @@ def is_client_event(event):
     )
 
 
+def handled_events(view_class):
+    """The client events ``view_class`` dispatches to a handler (a mapping whose keys are the event names)."""
+    return view_class._ChannelView__handler_names
+
+
 class ChannelView:
     """Serve one client's subscription to one channel.
 

@@ -84,7 +84,7 @@ def test_two_people_chat_see_each_other_and_survive_a_restart(demo, browser, ste
 
     rooms = steps.pages["rooms"] = browser.new_context().new_page()
     rooms.goto(url + "/")
-    expect(rooms.locator('li[data-channel="rooms/e2e"] .count')).to_have_text("2")
+    expect(rooms.locator('li[data-channel="rooms/e2e"] .count')).to_have_text("2 people online")
     steps("counts")
 
     alice.fill("#text", "hello from alice")
@@ -108,12 +108,12 @@ def test_two_people_chat_see_each_other_and_survive_a_restart(demo, browser, ste
     bob.context.close()
     expect(alice.locator("#online-count")).to_have_text("1")
     expect(alice.locator("#messages")).to_contain_text("ben left")
-    expect(rooms.locator('li[data-channel="rooms/e2e"] .count')).to_have_text("1")
+    expect(rooms.locator('li[data-channel="rooms/e2e"] .count')).to_have_text("1 person online")
     steps("bob-left")
 
     carol = steps.pages["carol"] = join(browser, url, "cat", "e2e-new")
-    expect(rooms.locator('li[data-channel="rooms/e2e-new"] .count')).to_have_text("1")
-    expect(rooms.locator('li[data-channel="rooms/e2e"] .count')).to_have_text("1")
+    expect(rooms.locator('li[data-channel="rooms/e2e-new"] .count')).to_have_text("1 person online")
+    expect(rooms.locator('li[data-channel="rooms/e2e"] .count')).to_have_text("1 person online")
     carol.context.close()
     steps("new-room")
 

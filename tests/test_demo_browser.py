@@ -194,14 +194,16 @@ def test_history_timestamps_own_messages_links_and_typing(demo, contexts):
     expect(ann.locator("#typing")).to_have_text("", timeout=500)
 
 
-def test_rate_limit_shows_one_countdown_and_keeps_the_message(demo, contexts):
-    """A burst beyond the limit shows one notice counting down from retry_after; the refused text stays and sends later."""
+def test_a_burst_past_the_rate_limit_loses_no_message(demo, contexts):
+    """A burst of 10 distinct messages: one countdown; each refused one is listed as not sent, in order; Retry delivers each once."""
     from playwright.sync_api import expect
 
-    ann = enter_room(contexts(), demo.server.url, room_slug("burst"), "ann")
+    url, slug = demo.server.url, room_slug("burst")
+    ben = enter_room(contexts(), url, slug, "ben")
+    ann = enter_room(contexts(), url, slug, "ann")  # second: no "ben joined" line in her list
     ann.evaluate(
         "() => { const input = document.getElementById('text'); const form = document.getElementById('send');"
-        " for (let n = 0; n < 9; n++) { input.value = 'flood ' + n; form.requestSubmit(); } }"
+        " for (let n = 0; n < 10; n++) { input.value = 'flood ' + n; form.requestSubmit(); } }"
     )
     notice = ann.locator("#notice")
     expect(notice).to_be_visible()
@@ -210,16 +212,30 @@ def test_rate_limit_shows_one_countdown_and_keeps_the_message(demo, contexts):
     assert 1 <= first <= 3
     assert ann.locator("#notice, #messages li.notice, #messages li.error").count() == 1  # one notice, no red lines
     assert "rate_limited" not in ann.inner_text("main")
-    kept = ann.input_value("#text")
-    assert kept.startswith("flood ")
-    expect(ann.locator("#messages li.msg")).to_have_count(6)  # the burst the server allows; the rest refused, not lost
-
-    expect(notice).to_be_hidden(timeout=5000)
-    assert ann.input_value("#text") == kept
-    ann.press("#text", "Enter")
-    expect(ann.locator("#messages li.msg")).to_have_count(7)
-    expect(ann.locator("#messages li.msg").last).to_contain_text(kept)
+    expect(ann.locator("#messages li.msg")).to_have_count(6)  # the burst the server allows
+    unsent = ann.locator("#messages li.unsent")
+    expect(unsent).to_have_count(4)  # the rest: each one listed, none lost
+    refused = unsent.locator(".text").all_inner_texts()
+    assert sorted(texts(ann) + refused) == sorted(f"flood {n}" for n in range(10))
+    assert refused == sorted(refused, key=lambda text: int(text.split()[1]))  # in the order typed, below the sent ones
+    assert ann.evaluate("() => [...document.querySelectorAll('#messages li')].slice(-4).every((li) => li.matches('.unsent'))")
+    expect(unsent.first).to_contain_text("Not sent")
+    expect(unsent.first.get_by_role("button", name="Retry")).to_be_disabled()  # until the countdown ends
     expect(ann.locator("#text")).to_have_value("")
+
+    unsent.last.get_by_role("button", name="Discard").click()
+    expect(unsent).to_have_count(3)
+    screenshot(ann, "room-not-sent-desktop")
+    expect(notice).to_be_hidden(timeout=5000)
+    for _ in range(3):
+        ann.locator("#messages li.unsent").first.get_by_role("button", name="Retry").click()
+    expect(ann.locator("#messages li.outgoing")).to_have_count(0)
+    expect(ann.locator("#messages li.msg")).to_have_count(9)
+    expect(ben.locator("#messages li.msg")).to_have_count(9)
+    ben.wait_for_timeout(300)  # no late duplicate
+    for page in (ann, ben):
+        assert texts(page) == texts(ben)[:6] + refused[:3]
+        assert sorted(texts(page)) == sorted(f"flood {n}" for n in range(10) if f"flood {n}" != refused[3])
 
 
 def test_send_pressed_twice_before_the_answer_sends_once(demo, contexts):
@@ -286,6 +302,10 @@ def test_a_message_sent_during_a_restart_arrives_once_in_both_browsers(demo, con
     for page in (ann, ben):
         expect(page.locator("#status")).to_have_text("Reconnecting…")
         expect(page.locator("#people")).to_have_class(re.compile(r"\boffline\b"))
+    say(ann, "typed while offline")  # listed as not sent, with a Retry for when the server is back
+    expect(ann.locator("#messages li.unsent")).to_contain_text("Not sent")
+    expect(ann.locator("#messages li.unsent .text")).to_have_text("typed while offline")
+    expect(ann.locator("#text")).to_have_value("")
     subprocess.run(
         [sys.executable, "manage.py", "shell", "-c",
          "import socketio_views; from chat.channels import now_iso; "
@@ -302,10 +322,12 @@ def test_a_message_sent_during_a_restart_arrives_once_in_both_browsers(demo, con
         expect(page.locator("#room")).to_have_attribute("data-recovered", "true")  # Socket.IO's recovery, from Redis
         expect(page.locator("#messages li.msg", has_text="sent during the outage")).to_have_count(1)
         expect(page.locator("#people")).not_to_have_class(re.compile(r"\boffline\b"))
+    ann.locator("#messages li.unsent").get_by_role("button", name="Retry").click()
+    expect(ann.locator("#messages li.outgoing")).to_have_count(0)
     say(ben, "after the restart")
     for page in (ann, ben):
         expect(page.locator("#messages li.msg").last).to_contain_text("after the restart")
-        assert texts(page) == ["before the restart", "sent during the outage", "after the restart"]
+        assert texts(page) == ["before the restart", "sent during the outage", "typed while offline", "after the restart"]
         assert page.locator("#messages li.notice", has_text="could not be recovered").count() == 0
 
 
@@ -314,11 +336,24 @@ def test_phone_layout_accessibility_and_screenshots(demo, contexts):
     from playwright.sync_api import expect
 
     url = demo.server.url
-    desktop = contexts().new_page()
+    problems = []  # console errors and failed requests (such as a missing /favicon.ico) on any page
+
+    def watch(context):
+        context.on("console", lambda message: message.type == "error" and problems.append(
+            f"{message.text} ({message.location.get('url')})"
+        ))
+        context.on("response", lambda response: response.status >= 400 and problems.append(f"{response.status} {response.url}"))
+        return context
+
+    desktop = watch(contexts()).new_page()
     desktop.goto(url + "/")
+    expect(desktop.locator("#rooms li .count").first).to_contain_text(re.compile(r"^\d+ (person|people) online$"))
+    rooms_snapshot = desktop.locator("#rooms").aria_snapshot()
+    assert re.search(r'link "#lobby":\n.*\n\s*- text: \d+ (person|people) online\n', rooms_snapshot + "\n"), rooms_snapshot
+    assert desktop.get_by_label("Room name (letters, digits, hyphens and underscores)").count() == 1
     screenshot(desktop, "rooms-desktop")
 
-    phone = contexts(viewport=PHONE, has_touch=True, is_mobile=True)
+    phone = watch(contexts(viewport=PHONE, has_touch=True, is_mobile=True))
     log_in(phone, url, "alice")
     rooms = phone.new_page()
     rooms.goto(url + "/")
@@ -371,6 +406,7 @@ def test_phone_layout_accessibility_and_screenshots(demo, contexts):
     assert '- textbox "Message"' in snapshot and 'log "Messages in #members"' in snapshot, snapshot
     assert re.search(r'- button "Online \d+" \[expanded\]', snapshot), snapshot
     expect(room.locator("#messages")).to_have_attribute("aria-live", "polite")
+    assert problems == []
 
 
 def test_the_keyboard_alone_is_enough(demo, contexts):
@@ -401,8 +437,39 @@ def test_the_keyboard_alone_is_enough(demo, contexts):
     page.keyboard.type("typed without a mouse")
     page.keyboard.press("Enter")
     expect(page.locator("#messages li.msg.own")).to_contain_text("typed without a mouse")
+    # Changing the nickname is a form: Escape or Cancel returns to the room as it was, still connected.
+    page.evaluate("""() => { const status = document.getElementById('status'); window.statuses = [];
+        new MutationObserver(() => window.statuses.push(status.textContent)).observe(status, {childList: true}); }""")
+    page.keyboard.press("Shift+Tab")
+    for _ in range(12):
+        if page.evaluate("() => document.activeElement.id") == "change-name":
+            break
+        page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator("#nickname")).to_be_focused()
+    expect(page.locator("#nickname")).to_have_value("kim lee")
+    expect(page.get_by_label("Your new nickname")).to_be_visible()
+    page.keyboard.type("x")
+    page.keyboard.press("Escape")
+    expect(page.locator("#nickname-form")).to_be_hidden()
+    expect(page.locator("#me")).to_have_text("kim lee")
+    expect(page.locator("#change-name")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#nickname")).to_have_value("kim lee")  # what was typed and cancelled is gone
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#identity")).to_be_visible()
+    assert page.evaluate("() => window.statuses") == []  # never disconnected
+    expect(page.locator("#status")).to_have_text("Online")
     # The nickname is remembered in this browser: the next room needs no form.
     again = page.context.new_page()
     again.goto(f"{demo.server.url}/rooms/{room_slug('keys2')}/")
     expect(again.locator("#status")).to_have_text("Online")
     expect(again.locator("#me")).to_have_text("kim lee")
+    # Submitting the form is what changes the name (and reconnects under it).
+    again.get_by_role("button", name="Change nickname").click()
+    again.fill("#nickname", "kim")
+    again.press("#nickname", "Enter")
+    expect(again.locator("#me")).to_have_text("kim")
+    expect(again.locator("#status")).to_have_text("Online", timeout=2000)  # a chosen reconnection: no "Back online"
+    say(again, "renamed")
+    expect(again.locator("#messages li.msg.own .meta strong")).to_have_text("kim (you)")

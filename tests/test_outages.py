@@ -66,13 +66,24 @@ def test_publishing_during_a_backend_outage_warns_once_then_once_when_back(caplo
     from .test_scaleout import REDIS_URL, redis_reachable
 
     require(redis_reachable(REDIS_URL), f"Redis is not reachable at {REDIS_URL}")
+    failures = _backend_errors("publish")
     manager = make_manager(UNREACHABLE, write_only=True)
     for n in range(5):
         manager.emit("message", {"n": n}, namespace="/rooms/outage", room="/rooms/outage")
     manager.redis_url = REDIS_URL  # Redis is back
     manager.emit("message", {"n": 5}, namespace="/rooms/outage", room="/rooms/outage")
+    assert 5 == _backend_errors("publish") - failures  # every failed publish is counted (socketio_views.metrics)
     assert [1, 1] == [
         len(warnings_about(caplog, "Cross-process delivery (Redis) unavailable")),
         len(warnings_about(caplog, "Cross-process delivery (Redis) is available again")),
     ]
     assert [] == [r.getMessage() for r in caplog.records if r.name.startswith("socketio") and r.name != "socketio_views"]
+
+
+def _backend_errors(operation):
+    from prometheus_client import REGISTRY
+
+    from socketio_views import metrics
+
+    metrics.collectors()
+    return REGISTRY.get_sample_value("socketio_views_backend_errors_total", {"operation": operation}) or 0

@@ -1,16 +1,22 @@
 """What ``runserver_socketio`` prints, and what ``ps`` shows of it, in a project as ``startproject`` makes it."""
 import os
+import pty
 import re
+import select
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 import time
+import uuid
 
 import pytest
 import requests
 
 from socketio_views.testing import LiveServer
 
+from .test_scaleout import redis_url  # noqa: F401 (a fixture)
 from .waiting import wait_until
 from .wire import WireClient
 
@@ -114,3 +120,178 @@ def test_one_line_per_refused_subscription_with_its_code(live_channels_server):
     line = server.wait_for_output(r"Subscription to 'private/vault' refused", start=mark)
     assert line.endswith("refused: Wrong token. (permission_denied)"), line
     assert len(matching(server.lines_since(mark), r"Subscription to 'private/vault' refused")) == 1
+
+
+class Terminal:
+    """A command run as a shell runs a foreground job: on a pseudo-terminal, in a process group of its own.
+
+    :meth:`ctrl_c` sends SIGINT to the whole group, as the terminal does when
+    Ctrl-C is pressed: the autoreloader's process and the server it runs get it alike.
+    """
+
+    def __init__(self, argv, env):
+        master, slave = pty.openpty()
+        self.process = subprocess.Popen(
+            argv, stdin=slave, stdout=slave, stderr=slave, env={**os.environ, **env}, start_new_session=True
+        )
+        os.close(slave)
+        self._master = master
+        self._chunks = []
+        self._closed = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        while not self._closed.is_set():
+            if not select.select([self._master], [], [], 0.1)[0]:
+                continue
+            try:
+                data = os.read(self._master, 65536)
+            except OSError:  # EIO: every process holding the terminal has exited
+                break
+            if not data:
+                break
+            self._chunks.append(data)
+        self._closed.set()
+
+    @property
+    def text(self):
+        """Everything printed so far, with the terminal's CRLF made LF."""
+        return b"".join(self._chunks).decode(errors="replace").replace("\r\n", "\n")
+
+    def wait_for(self, pattern, timeout=30):
+        wait_until(lambda: re.search(pattern, self.text, re.MULTILINE) or self.process.poll() is not None,
+                   timeout=timeout, message=lambda: f"no {pattern!r} in:\n{self.text}")
+        assert re.search(pattern, self.text, re.MULTILINE), self.text
+
+    def settle(self, quiet=0.5, timeout=5):
+        """Wait until nothing more is printed for ``quiet`` seconds."""
+        deadline = time.monotonic() + timeout
+        seen = len(self._chunks)
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            if len(self._chunks) == seen:
+                return
+            seen = len(self._chunks)
+
+    def ctrl_c(self):
+        os.killpg(self.process.pid, signal.SIGINT)
+
+    def group_alive(self):
+        try:
+            os.killpg(self.process.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def close(self):
+        if self.group_alive():
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+        self._closed.wait(5)
+        self._closed.set()
+        self._reader.join(5)
+        os.close(self._master)
+
+
+def stopped_by_ctrl_c(terminal, timeout=10):
+    """Press Ctrl-C on ``terminal``; return (what was printed after it, the exit status, seconds until every process had exited)."""
+    terminal.settle()
+    mark = len(terminal.text)
+    started = time.monotonic()
+    terminal.ctrl_c()
+    status = terminal.process.wait(timeout)
+    wait_until(lambda: not terminal.group_alive(), timeout=timeout, message="a process of the group outlived Ctrl-C")
+    seconds = time.monotonic() - started
+    wait_until(terminal._closed.is_set, timeout=5, message="the terminal was not closed")
+    return terminal.text[mark:], status, seconds
+
+
+def django_command(*args):
+    return [sys.executable, "-m", "django", *args, "127.0.0.1:0", "--skip-checks"]
+
+
+@pytest.fixture(scope="module")
+def debug_env(django_db_setup):
+    from django.db import connection
+
+    return {
+        "DJANGO_SETTINGS_MODULE": "tests.settings_debug",
+        "SOCKETIO_VIEWS_TEST_DB": connection.settings_dict["NAME"],
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def test_ctrl_c_stops_quietly_as_runserver_does(debug_env):
+    """Ctrl-C on the terminal stops runserver_socketio and its autoreloader as it stops runserver: nothing printed, the same status, at once."""
+    runserver = Terminal(django_command("runserver"), debug_env)
+    try:
+        runserver.wait_for(r"^Quit the server with CONTROL-C\.$")
+        expected_after, expected_status, _ = stopped_by_ctrl_c(runserver)
+    finally:
+        runserver.close()
+    # What runserver does, in this Django version, on this machine.
+    assert (expected_after, expected_status) == ("", 0), runserver.text
+    assert runserver.text.count("Watching for file changes with StatReloader") == 1, runserver.text
+
+    terminal = Terminal(django_command("runserver_socketio"), debug_env)
+    client = None
+    try:
+        terminal.wait_for(r"^Quit the server with CONTROL-C\.$")
+        url = re.search(r"Starting gevent server at (http://\S+)/", terminal.text).group(1)
+        # An open WebSocket connection does not hold the server up.
+        client = WireClient(url).connect("rooms/ctrl-c", auth={"name": "x"})
+        after, status, seconds = stopped_by_ctrl_c(terminal)
+    finally:
+        if client is not None:
+            client.close()
+        terminal.close()
+    assert (after, status) == (expected_after, expected_status), terminal.text
+    assert seconds < 5, seconds
+    # The autoreloader's line, printed once, first, as runserver prints it.
+    assert terminal.text.count("Watching for file changes with StatReloader") == 1, terminal.text
+    assert terminal.text.startswith("Watching for file changes with StatReloader\n"), terminal.text
+
+
+def test_ctrl_c_without_the_autoreloader_stops_quietly(debug_env):
+    """With --noreload, Ctrl-C stops the server at once and quietly too, open connections and all."""
+    terminal = Terminal([*django_command("runserver_socketio"), "--noreload"], debug_env)
+    client = None
+    try:
+        terminal.wait_for(r"^Quit the server with CONTROL-C\.$")
+        url = re.search(r"Starting gevent server at (http://\S+)/", terminal.text).group(1)
+        client = WireClient(url).connect("rooms/ctrl-c", auth={"name": "x"})
+        after, status, seconds = stopped_by_ctrl_c(terminal)
+    finally:
+        if client is not None:
+            client.close()
+        terminal.close()
+    assert (after, status) == ("", 0), terminal.text
+    assert seconds < 3, seconds
+    assert "Watching for file changes" not in terminal.text
+
+
+def test_ctrl_c_during_a_drain_stops_at_once(redis_url, debug_env):  # noqa: F811
+    """SIGTERM drains (over 30 s here); Ctrl-C meanwhile stops the server at once, quietly."""
+    env = {
+        **debug_env,
+        "DJANGO_SETTINGS_MODULE": "tests.settings_drain",
+        "SOCKETIO_VIEWS_DRAIN_WINDOW": "30",
+        "SOCKETIO_VIEWS_BACKEND_CHANNEL": f"svt-ctrlc-{uuid.uuid4().hex[:8]}",
+    }
+    terminal = Terminal([*django_command("runserver_socketio"), "--noreload"], env)
+    client = None
+    try:
+        terminal.wait_for(r"^Quit the server with CONTROL-C\.$")
+        url = re.search(r"Starting gevent server at (http://\S+)/", terminal.text).group(1)
+        client = WireClient(url).connect("rooms/ctrl-c-drain", auth={"name": "x"})
+        terminal.process.send_signal(signal.SIGTERM)
+        terminal.wait_for(r"Draining: closing 1 connection\(s\) over 30\.0 s")
+        assert terminal.process.poll() is None
+        after, status, seconds = stopped_by_ctrl_c(terminal)
+    finally:
+        if client is not None:
+            client.close()
+        terminal.close()
+    assert (after, status) == ("", 0), terminal.text
+    assert seconds < 3, seconds

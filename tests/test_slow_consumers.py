@@ -10,6 +10,7 @@ import pytest
 import websocket
 
 from .test_limits import Witness, rss_kb
+from .test_metrics import scrape_as_staff, value
 from .waiting import wait_until
 from .wire import WireClient
 
@@ -88,6 +89,7 @@ class StalledClient:
 def test_a_subscriber_that_stops_reading_is_disconnected_with_slow_consumer(live_channels_server):
     """Past the queue bound the stalled connection ends with slow_consumer; the others get everything; memory stays bounded."""
     channel = f"flood/{uuid.uuid4().hex[:8]}"
+    ended_before = value(scrape_as_staff(live_channels_server.url), "socketio_views_slow_consumer_disconnects_total", route="flood/<str:name>")
     witness = Witness(live_channels_server.url)
     reader = WireClient(live_channels_server.url).connect(channel)
     stalled = StalledClient(live_channels_server.url, channel)
@@ -120,12 +122,15 @@ def test_a_subscriber_that_stops_reading_is_disconnected_with_slow_consumer(live
     assert len([line for line in lines if "Closing connection" in line and "slow consumer" in line]) == 1
     assert rss_growth_mb < 1 + 10
     assert worst < 0.2
+    ended = value(scrape_as_staff(live_channels_server.url), "socketio_views_slow_consumer_disconnects_total", route="flood/<str:name>")
+    assert 1 == ended - ended_before
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_ticker_drops_what_does_not_fit_and_keeps_the_subscriber(live_channels_server):
     """With slow_consumer_policy = "drop" what does not fit is dropped, counted and logged once; the subscriber stays."""
     channel = f"ticker/{uuid.uuid4().hex[:8]}"
+    dropped_before = value(scrape_as_staff(live_channels_server.url), "socketio_views_dropped_messages_total", route="ticker/<str:name>")
     reader = WireClient(live_channels_server.url).connect(channel)
     stalled = StalledClient(live_channels_server.url, channel)
     start = live_channels_server.mark()
@@ -139,6 +144,8 @@ def test_a_ticker_drops_what_does_not_fit_and_keeps_the_subscriber(live_channels
         assert reader.call(channel, "flood", {"count": 5, "size": 10}, timeout=10) == {"sent": 5}
         reading.join()
         lines = live_channels_server.lines_since(start)
+        # Its acknowledgement came after every item: the reader has what was not dropped for it.
+        read = len(reader.received(channel, "item"))
     finally:
         stalled.close()
         reader.close()
@@ -149,6 +156,9 @@ def test_a_ticker_drops_what_does_not_fit_and_keeps_the_subscriber(live_channels
     assert stalled.events(frames, "error") == []
     assert len([line for line in lines if "Dropped" in line and stalled.connection_id in line]) == 1
     assert [line for line in lines if "Traceback" in line] == []
+    dropped = value(scrape_as_staff(live_channels_server.url), "socketio_views_dropped_messages_total", route="ticker/<str:name>")
+    # Each subscriber (the reader may lag too on a busy machine) was dropped what it did not receive.
+    assert (905 - len(items)) + (905 - read) == dropped - dropped_before
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,6 +11,7 @@ import queue
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -111,11 +112,15 @@ class Server:
     """``manage.py runserver_socketio`` as the page starts it, on a free port, its output collected."""
 
     def __init__(self, argv, cwd, env):
+        # In a process group of its own, as a shell runs it: the autoreloader's
+        # process and the server it runs are signalled together.
         self.process = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,
         )
         self.lines = []
         self._arrivals = queue.Queue()
+        self._closed = threading.Event()  # every process of the group has closed its output
         threading.Thread(target=self._read, daemon=True).start()
         match = self.wait_for(r"Starting gevent server at http://127\.0\.0\.1:(\d+)/")
         self.wait_for(r"Quit the server with CONTROL-C\.")
@@ -126,6 +131,7 @@ class Server:
             self.lines.append(line.rstrip("\n"))
             self._arrivals.put(None)
         self._arrivals.put(None)
+        self._closed.set()
 
     def output(self):
         return "\n".join(self.lines)
@@ -145,16 +151,32 @@ class Server:
                 pass
         raise AssertionError(f"no line matching {pattern!r} in the server's output:\n{self.output()}")
 
+    def interrupt(self, timeout=10):
+        """Press Ctrl-C: SIGINT to the process group, as a terminal sends it; return (the lines printed after it, the exit status)."""
+        mark = len(self.lines)
+        os.killpg(self.process.pid, signal.SIGINT)
+        status = self.process.wait(timeout)
+        assert self._closed.wait(timeout), "a process of the server outlived Ctrl-C"
+        return self.lines[mark:], status
+
     def stop(self):
         if self.process.stdout.closed:
             return
-        self.process.terminate()
+        self._signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self._signal(signal.SIGKILL)
             self.process.wait(timeout=5)
+        if not self._closed.wait(5):
+            self._signal(signal.SIGKILL)  # the autoreloader's child, had it outlived its parent
         self.process.stdout.close()
+
+    def _signal(self, number):
+        try:
+            os.killpg(self.process.pid, number)
+        except ProcessLookupError:
+            pass
 
 
 class Tutorial:
@@ -210,7 +232,8 @@ class Tutorial:
             raise AssertionError(f"the test does not know how to run {command!r}")
         if argv[1:3] == ["manage.py", "runserver_socketio"]:
             assert self.server is None
-            self.server = Server([*argv, "127.0.0.1:0", "--noreload"], self.cwd, self.env)
+            # With the autoreloader, as the page runs it.
+            self.server = Server([*argv, "127.0.0.1:0"], self.cwd, self.env)
             return
         result = subprocess.run(
             argv, cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=60
@@ -232,14 +255,14 @@ def tutorial(tmp_path):
 
 
 def check_banner(server, shown):
-    """The start-up output shown on the page is what the server prints, versions and port aside."""
-    for line in shown:
-        line = (
-            line.replace("0.1.0", socketio_views.__version__)
-            .replace("5.2.19", django.get_version())
-            .replace(DOC_URL, server.url)
-        )
-        assert line in server.lines, f"{line!r} not in the server's output:\n{server.output()}"
+    """The start-up output shown on the page is what the server prints first, line for line, versions and port aside."""
+    expected = [
+        line.replace("0.1.0", socketio_views.__version__)
+        .replace("5.2.19", django.get_version())
+        .replace(DOC_URL, server.url)
+        for line in shown
+    ]
+    assert server.lines[: len(expected)] == expected, f"the server printed:\n{server.output()}"
 
 
 def subscribe_watcher(url):
@@ -327,7 +350,9 @@ def check_page_in_browser(server):
             page.evaluate("room.send({}).catch(() => {})")
             log.get_by_text('invalid: Send {"text": "..."}.', exact=True).wait_for(timeout=10_000)
             # ... and a server that went away with transport_error, retried.
-            server.stop()
+            # Ctrl-C stops it as it stops runserver: at once, printing nothing, status 0.
+            after, status = server.interrupt()
+            assert (after, status) == ([], 0), server.output()
             log.get_by_text(re.compile(r"^cannot reach the server \((xhr poll|websocket) error\), retrying$")).first.wait_for(
                 timeout=10_000
             )

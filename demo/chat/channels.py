@@ -17,6 +17,7 @@ from .rooms import ROOM_LIST, RoomRefused, open_room, room_counts
 
 MAX_NAME = 30
 MAX_TEXT = 500
+MAX_CLIENT_ID = 64
 #: Names nobody may chat under (announcements are shown as "System").
 RESERVED_NAMES = {"system"}
 #: Typing notices have their own, looser limit: they never use up the message budget.
@@ -30,9 +31,15 @@ def _not_blank(instance, attribute, value):
 
 @attrs.define
 class ChatMessage:
-    """The payload of ``message``: ``{"text": "..."}``, not blank; trimmed and cut to 500 characters when sent."""
+    """The payload of ``message``: ``{"text": "..."}``, not blank; trimmed and cut to 500 characters when sent.
+
+    ``id`` (optional, at most 64 characters) is the sender's own name for the
+    message, echoed in its broadcast: the room page knows its message arrived
+    even when the acknowledgement was lost with the connection.
+    """
 
     text: str = attrs.field(validator=_not_blank)
+    id: str = attrs.field(default="", validator=attrs.validators.max_len(MAX_CLIENT_ID))
 
 
 @attrs.define
@@ -65,7 +72,9 @@ def name_refusal(name):
     A registered user's name is theirs alone (case aside), so that nobody can
     pass for them without logging in; "system" is the announcements'.
     """
-    if name.casefold() in RESERVED_NAMES or get_user_model().objects.filter(username__iexact=name).exists():
+    if name.casefold() in RESERVED_NAMES:
+        return f'The name "{name}" is kept for announcements: pick another nickname.'
+    if get_user_model().objects.filter(username__iexact=name).exists():
         return f'The name "{name}" belongs to a registered user: log in, or pick another nickname.'
     return None
 
@@ -87,9 +96,10 @@ class RoomChannel(RateLimitMixin, PresenceMixin, ChannelView):
 
     Subscribe with ``auth={"name": "nickname"}`` (or be logged in: then one
     chats as one's username, and anonymous visitors may not take it); emit
-    ``message`` with ``{"text": "..."}``, acknowledged with ``{"ok": true}``;
-    every subscriber, the sender included, receives ``message`` with
-    ``{"user": ..., "text": ..., "at": "<ISO 8601 UTC>"}``. Who is online
+    ``message`` with ``{"text": "..."}`` (and optionally an ``"id"`` of the
+    sender's), acknowledged with ``{"ok": true}``; every subscriber, the
+    sender included, receives ``message`` with ``{"user": ..., "text": ...,
+    "at": "<ISO 8601 UTC>"}`` (and the ``id``, if given). Who is online
     arrives as ``presence_state`` and ``presence_diff`` (each entry with a
     ``person``: one person's several tabs share it). More than 3 messages a
     second (bursts of 6) are refused with ``rate_limited`` and
@@ -167,7 +177,10 @@ class RoomChannel(RateLimitMixin, PresenceMixin, ChannelView):
 
     def on_message(self, message: ChatMessage, room):
         at = now_iso()
-        self.broadcast({"user": self.name, "text": message.text.strip()[:MAX_TEXT], "at": at})
+        data = {"user": self.name, "text": message.text.strip()[:MAX_TEXT], "at": at}
+        if message.id:
+            data["id"] = message.id
+        self.broadcast(data)
         Room.objects.filter(slug=room, members_only=self.members_only).update(last_message=timezone.now())
         return {"ok": True, "at": at}
 

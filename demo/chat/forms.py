@@ -1,14 +1,19 @@
 from django import forms
 
 from .channels import clean_name, name_refusal
-from .rooms import RoomRefused, normalize_slug
+from .rooms import ROOM_NAME_RULES, RoomRefused, normalize_slug
 
 
 class JoinForm(forms.Form):
     """The rooms page's form: a nickname (for visitors) and a room, whose name is taken in lower case."""
 
     nickname = forms.CharField(max_length=30, required=False)
-    room = forms.CharField(max_length=50, initial="lobby")
+    room = forms.CharField(
+        max_length=50,
+        initial="lobby",
+        # What normalize_slug() accepts (Django's validate_slug), so the browser refuses what the server would.
+        widget=forms.TextInput(attrs={"pattern": "[-a-zA-Z0-9_]+", "title": ROOM_NAME_RULES}),
+    )
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -31,6 +31,9 @@ from .models import Room
 ROOM_LIST = "rooms"
 #: Rooms of the demo's data migration, never closed.
 PERMANENT = {"lobby", "members"}
+#: What a room name may hold (Django's slugs), as the form's label and its errors say it.
+ROOM_NAME_CHARACTERS = "letters, digits, hyphens and underscores"
+ROOM_NAME_RULES = f"Room names are {ROOM_NAME_CHARACTERS}."
 
 
 def max_rooms():
@@ -78,9 +81,7 @@ def normalize_slug(slug):
     try:
         validate_slug(slug)
     except ValidationError:
-        raise RoomRefused(
-            "Room names are letters, digits, hyphens and underscores.", code="invalid_room_name"
-        ) from None
+        raise RoomRefused(ROOM_NAME_RULES, code="invalid_room_name") from None
     return slug.lower()
 
 

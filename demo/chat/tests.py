@@ -62,6 +62,18 @@ class RoomChannelTests(ChannelTestCase):
         room.emit("message", {"text": "  " + "x" * 600 + "  "})
         room.assert_received("message", {"user": "ann", "text": "x" * 500, "at": ANY})
 
+    def test_a_message_id_is_echoed_in_its_broadcast(self):
+        """The sender's optional id comes back with the message, so a page knows its message arrived without the ack."""
+        ann = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/ids")
+        ben = ChannelTestClient(auth={"name": "ben"}).subscribe("rooms/ids")
+        ack = ann.emit("message", {"text": "hello", "id": "k3x-1"})
+        self.assertEqual({"ok": True, "at": ANY}, ack)
+        for room in (ann, ben):
+            room.assert_received("message", {"user": "ann", "text": "hello", "at": ack["at"], "id": "k3x-1"})
+        for wrong in ({"text": "x", "id": 5}, {"text": "x", "id": "i" * 65}):
+            with self.subTest(wrong=wrong):
+                self.assertEqual("invalid", ann.emit("message", wrong)["error"]["code"])
+
     def test_empty_message_is_refused_and_not_broadcast(self):
         """An empty text is answered with code invalid and nobody receives a message."""
         room = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/empty")
@@ -339,7 +351,11 @@ class AbuseTests(ChannelTestCase):
             with self.subTest(name=name), self.assertRaises(SubscriptionRefused) as refused:
                 ChannelTestClient(auth={"name": name}).subscribe("rooms/lobby")
             self.assertEqual("name_taken", refused.exception.code)
-        self.assertIn("belongs to a registered user: log in", refused.exception.message)
+            if name == "Bob":
+                self.assertEqual('The name "Bob" belongs to a registered user: log in, or pick another nickname.', refused.exception.message)
+        # "system" is no user's: it is the name announcements are shown under.
+        self.assertEqual('The name "system" is kept for announcements: pick another nickname.', refused.exception.message)
+        self.assertContains(self.client.post("/", {"nickname": "System", "room": "lobby"}), "is kept for announcements")
         ChannelTestClient(user=User.objects.get(username="alice")).subscribe("rooms/lobby")
         response = self.client.post("/", {"nickname": "Alice", "room": "lobby"})
         self.assertContains(response, "belongs to a registered user")
@@ -373,6 +389,16 @@ class AbuseTests(ChannelTestCase):
         self.assertRedirects(self.client.get("/rooms/LoBBy/"), "/rooms/lobby/", status_code=301)
         self.assertContains(self.client.post("/", {"nickname": "eve", "room": "a" * 51}), "Ensure this value has at most 50 characters")
         self.assertContains(self.client.post("/", {"nickname": "eve", "room": "no spaces"}), "Room names are letters, digits")
+        self.assertRedirects(self.client.post("/", {"nickname": "eve", "room": "snake_case-1"}), "/rooms/snake_case-1/")
+
+    def test_the_room_field_says_what_it_accepts(self):
+        """The label, the browser's check and the error name the same characters: letters, digits, hyphens and underscores."""
+        rules = "letters, digits, hyphens and underscores"
+        page = self.client.get("/").content.decode()
+        self.assertIn(f"Room name ({rules})", page)
+        self.assertRegex(page, r'<input[^>]*name="room"[^>]*pattern="\[-a-zA-Z0-9_\]\+"')
+        error = self.client.post("/", {"nickname": "eve", "room": "a.b"})
+        self.assertContains(error, f"Room names are {rules}.")
         for slug, code in (("Lobby", "room_name_not_lower_case"), ("x" * 194, "room_name_too_long")):
             with self.subTest(slug=slug[:10]), self.assertRaises(SubscriptionRefused) as refused:
                 ChannelTestClient(auth={"name": "eve"}).subscribe(f"rooms/{slug}")
@@ -452,7 +478,7 @@ class ContrastTests(SimpleTestCase):
         ("muted", "surface", 4.5), ("muted", "bg", 4.5), ("muted", "own-bg", 4.5), ("muted", "system-bg", 4.5),
         ("accent", "surface", 4.5), ("accent", "bg", 4.5), ("accent", "own-bg", 4.5), ("accent-ink", "accent", 4.5),
         ("tag-ink", "tag-bg", 4.5), ("ok", "surface", 4.5), ("down", "surface", 4.5), ("down", "#fdecea", 4.5),
-        ("ink", "flash-bg", 4.5),
+        ("ink", "flash-bg", 4.5), ("accent-ink", "muted", 4.5),  # the last: a Retry button disabled during the countdown
         # Borders of controls and the focus ring: 3:1 (WCAG 1.4.11).
         ("control-line", "surface", 3), ("accent", "surface", 3),
     ]

@@ -10,7 +10,7 @@ from socketio_views.throttling import RateLimiter
 from .channels import RoomChannel, now_iso
 from .forms import AnnouncementForm, JoinForm
 from .models import Room
-from .rooms import RoomRefused, max_rooms, normalize_slug, open_room, remove_idle_rooms
+from .rooms import ROOM_NAME_CHARACTERS, RoomRefused, max_rooms, normalize_slug, open_room, remove_idle_rooms
 
 
 def announcement_rate():
@@ -30,7 +30,8 @@ def index(request):
             return redirect("room", slug=room.slug)
     if request.method == "GET":
         remove_idle_rooms()
-    return render(request, "chat/index.html", {"form": form, "rooms": Room.objects.all()[: max_rooms()]})
+    context = {"form": form, "rooms": Room.objects.all()[: max_rooms()], "room_name_characters": ROOM_NAME_CHARACTERS}
+    return render(request, "chat/index.html", context)
 
 
 def room(request, slug):

@@ -2,6 +2,7 @@ from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
 from socketio_views.drain import health_check
+from socketio_views.metrics import metrics_view
 
 from . import views
 from .routing import router
@@ -14,5 +15,6 @@ urlpatterns = [
     path("requests/", views.request_counts),
     path("logout/", LogoutView.as_view(next_page="/")),
     path("disconnect-user/", views.disconnect_user),
+    path("metrics/", metrics_view),
     path("healthz/", health_check),
 ]

@@ -10,6 +10,9 @@ Environment (set by bench/bench.py):
   settings.
 * ``BENCH_LEAN_MIDDLEWARE=1``: only the session and authentication middleware,
   to measure what the rest of the usual stack costs each handshake.
+* ``BENCH_METRICS=off`` (or ``on``): ``SOCKETIO_VIEWS["METRICS"]`` False (or
+  True); unset, the default (on when prometheus-client is installed). Used
+  only if socketio_views has that setting.
 * ``BENCH_SOCKETIO_VIEWS``: a JSON object merged into ``SOCKETIO_VIEWS``
   (``bench/soak.py --setting``).
 * ``BENCH_STATS=1``: mounts ``/stats/`` (``benchchat/stats.py``), the soak's
@@ -68,6 +71,12 @@ if _backend:
         SOCKETIO_VIEWS["BACKEND"] = _backend
     if "BACKEND_OPTIONS" in _DEFAULTS and os.environ.get("BENCH_SOCKETIO_VIEWS_CHANNEL"):
         SOCKETIO_VIEWS["BACKEND_OPTIONS"] = {"channel": os.environ["BENCH_SOCKETIO_VIEWS_CHANNEL"]}
+
+if os.environ.get("BENCH_METRICS") in ("on", "off"):
+    from socketio_views.conf import DEFAULTS as _DEFAULTS
+
+    if "METRICS" in _DEFAULTS:
+        SOCKETIO_VIEWS["METRICS"] = os.environ["BENCH_METRICS"] == "on"
 
 SOCKETIO_VIEWS.update(json.loads(os.environ.get("BENCH_SOCKETIO_VIEWS") or "{}"))
 

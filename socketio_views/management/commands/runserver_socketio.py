@@ -54,6 +54,22 @@ def set_process_title():
         setproctitle(shlex.join(command_line))
 
 
+def stop_quietly_on_ctrl_c():
+    """Let Ctrl-C stop this process as it stops ``runserver``: no ``KeyboardInterrupt`` printed.
+
+    SIGINT raises :exc:`KeyboardInterrupt` while gevent's hub waits for
+    something to do; the hub prints it with a timestamp, then raises it in
+    the main greenlet, where Django's autoreloader (or :meth:`Command.inner_run`)
+    ends the process with status 0. Both processes of the autoreloader get
+    the terminal's SIGINT, so each printed it. The hub of this thread is told
+    that it is not an error to print (gevent's ``Hub.NOT_ERROR``); it is
+    still raised.
+    """
+    hub = gevent.get_hub()
+    if not issubclass(KeyboardInterrupt, hub.NOT_ERROR):
+        hub.NOT_ERROR = (*hub.NOT_ERROR, KeyboardInterrupt)
+
+
 class Command(runserver.Command):
     """``runserver`` (with staticfiles' ``--nostatic`` and ``--insecure``) on a gevent server."""
 
@@ -73,6 +89,7 @@ class Command(runserver.Command):
                 "imported: run it from the command line, or call "
                 "socketio_views.monkey.patch() first thing in your entry point."
             )
+        stop_quietly_on_ctrl_c()
         return super().execute(*args, **options)
 
     def get_handler(self, *args, **options):
@@ -105,7 +122,12 @@ class Command(runserver.Command):
         try:
             server.serve_forever()
         except KeyboardInterrupt:
-            server.stop(timeout=1)
+            # Ctrl-C (without the autoreloader): stop now, as runserver does,
+            # even during a drain; open connections close as the process exits.
+            shutdown_message = options.get("shutdown_message", "")
+            if shutdown_message:
+                self.stdout.write(shutdown_message)
+            sys.exit(0)
 
     def drain_on_stop(self, server, use_reloader):
         """Drain (:mod:`socketio_views.drain`) on SIGTERM, then stop; drain briefly before an autoreload."""

@@ -20,6 +20,10 @@
   const nicknameInput = $("nickname");
   const nicknameError = $("nickname-error");
   const changeName = $("change-name");
+  const nicknameSubmit = $("nickname-submit");
+  const nicknameCancel = $("nickname-cancel");
+  const nicknameLabel = nicknameForm.querySelector("label");
+  const joinLabel = nicknameLabel.textContent;
 
   const HISTORY_ON_JOIN = Number(root.dataset.history || 50);
   const GROUP_WITHIN_MS = 5 * 60 * 1000;
@@ -29,6 +33,8 @@
   // page's form, or remembered in this browser).
   const user = root.dataset.user;
   let name = user || cleanName(root.dataset.nickname || remembered());
+  let accepted = null; // the name the server last accepted: what Cancel returns to
+  let rejoining = false; // reconnecting on purpose, under a new name: no "Back online"
 
   /** A nickname as the server keeps it (chat.channels.clean_name): NFKC, no invisible characters, spaces collapsed, 30 characters. */
   function cleanName(value) {
@@ -61,7 +67,7 @@
 
   function append(item) {
     const stick = nearBottom();
-    list.appendChild(item);
+    list.insertBefore(item, list.querySelector("li.outgoing")); // messages not (yet) sent stay last
     if (stick) list.scrollTop = list.scrollHeight;
     empty.hidden = true;
   }
@@ -180,6 +186,9 @@
       lastOffset = offset;
     }
     if (data && data.user) clearTyping(String(data.user));
+    if (data && typeof data.id === "string" && !data.system && String(data.user) === name) {
+      delivered(data.id); // one's own message arrived, whatever became of its ack
+    }
     showMessage(data || {});
   });
 
@@ -199,10 +208,13 @@
   SocketIOViews.onConnect(room, ({ recovered, reconnected, lost }) => {
     root.dataset.recovered = String(recovered); // for the curious (and the tests): replayed, not sent again
     remember(name);
+    accepted = name;
     showIdentity();
     setOnline(true);
     clearTimeout(backOnlineTimer);
-    if (reconnected) {
+    const comeBack = reconnected && !rejoining;
+    rejoining = false;
+    if (comeBack) {
       setStatus("Back online", "up");
       backOnlineTimer = setTimeout(() => setStatus("Online", "up"), 4000);
     } else {
@@ -212,7 +224,6 @@
     clearTimeout(beforeDropTimer);
     beforeDropTimer = setTimeout(() => { beforeDrop = new Set(); }, 15000);
     setTimeout(() => { if (!list.querySelector(".msg")) empty.hidden = false; }, 300);
-    if (notice.dataset.kind === "offline") hideNotice();
   });
 
   room.on("disconnect", (reason) => {
@@ -335,11 +346,16 @@
     }
   });
 
-  // ---- Sending -------------------------------------------------------------
+  // ---- Sending ---------------------------------------------------------------
+  // A message leaves the box as soon as it is sent and waits at the end of
+  // the list (shown only if its answer is slow) until the server acknowledges
+  // it, or its own broadcast comes back (by its client id). A refused or
+  // unanswered one stays there, marked "Not sent" with Retry and Discard, in
+  // the order typed: no message is ever lost.
 
   let cooldownUntil = 0;
   let countdownTimer;
-  let sending = null; // the text awaiting its acknowledgement: pressing Send again does not send it twice
+  const outbox = new Map(); // client id -> {id, text, state, item, ...}
 
   function showSendNotice(text, kind) {
     notice.textContent = text;
@@ -353,6 +369,10 @@
     delete notice.dataset.kind;
   }
 
+  function coolingDown() {
+    return Date.now() < cooldownUntil;
+  }
+
   function startCountdown(retryAfter) {
     cooldownUntil = Math.max(cooldownUntil, Date.now() + Math.max(1, Number(retryAfter) || 1) * 1000);
     clearInterval(countdownTimer);
@@ -361,39 +381,133 @@
       if (left <= 0) {
         clearInterval(countdownTimer);
         hideNotice();
+        outbox.forEach(render); // Retry works again
         return;
       }
-      showSendNotice("Slow down: you can send again in " + left + " s. Your message was not sent; it is still in the box.", "rate");
+      showSendNotice("Slow down: you can send again in " + left + " s. Messages not sent are kept above, each with a Retry button.", "rate");
     };
     tick();
     countdownTimer = setInterval(tick, 250);
+    outbox.forEach(render);
+  }
+
+  let clientIds = 0;
+  function newClientId() {
+    clientIds += 1;
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10) + "-" + clientIds;
+  }
+
+  function control(text, className, onClick, describedBy) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = className;
+    button.textContent = text;
+    button.setAttribute("aria-describedby", describedBy);
+    button.addEventListener("click", onClick);
+    return button;
+  }
+
+  function outgoing(text) {
+    const entry = { id: newClientId(), text: text, state: "new", why: "" };
+    const item = document.createElement("li");
+    item.className = "outgoing";
+    item.hidden = true;
+    const head = document.createElement("div");
+    head.className = "meta";
+    entry.label = document.createElement("strong");
+    entry.reason = document.createElement("span");
+    head.append(entry.label, " ", entry.reason);
+    const body = document.createElement("p");
+    body.className = "text";
+    body.id = "outgoing-" + entry.id;
+    body.textContent = text;
+    entry.actions = document.createElement("div");
+    entry.actions.className = "actions";
+    entry.retry = control("Retry", "retry", () => {
+      deliver(entry);
+      if (entry.state !== "unsent") focusAfter(entry);
+    }, body.id);
+    entry.discard = control("Discard", "link discard", () => { focusAfter(entry); forget(entry); }, body.id);
+    entry.actions.append(entry.retry, entry.discard);
+    item.append(head, body, entry.actions);
+    entry.item = item;
+    outbox.set(entry.id, entry);
+    const stick = nearBottom();
+    list.appendChild(item);
+    if (stick) list.scrollTop = list.scrollHeight;
+    return entry;
+  }
+
+  function render(entry) {
+    const unsent = entry.state === "unsent";
+    entry.item.classList.toggle("unsent", unsent);
+    entry.item.dataset.state = entry.state;
+    entry.label.textContent = unsent ? "Not sent:" : "Sending…";
+    entry.reason.textContent = unsent ? entry.why : "";
+    entry.actions.hidden = !unsent;
+    entry.retry.disabled = coolingDown();
+    if (unsent) show(entry);
+  }
+
+  function show(entry) {
+    clearTimeout(entry.slow);
+    entry.item.hidden = false;
+    empty.hidden = true;
+  }
+
+  function refuse(entry, why) {
+    entry.state = "unsent";
+    entry.why = why;
+    render(entry);
+  }
+
+  function forget(entry) {
+    clearTimeout(entry.slow);
+    outbox.delete(entry.id);
+    entry.item.remove();
+  }
+
+  /** The server has the message with client id `id`: it leaves the list of those waiting. */
+  function delivered(id) {
+    const entry = outbox.get(id);
+    if (entry) forget(entry);
+  }
+
+  /** Before `entry` goes (or stops being retryable), move the focus to the next message not sent, else the box. */
+  function focusAfter(entry) {
+    const others = [...outbox.values()].filter((other) => other !== entry && other.state === "unsent");
+    const next = others.find((other) => !other.retry.disabled);
+    (next ? next.retry : input).focus();
+  }
+
+  function deliver(entry) {
+    if (entry.state === "sending") return;
+    if (!room.connected) return refuse(entry, "you are offline.");
+    if (coolingDown()) return refuse(entry, "too many messages at once.");
+    const retried = entry.state === "unsent";
+    entry.state = "sending";
+    render(entry);
+    if (retried) show(entry); // it stays in view, now "Sending…"
+    else entry.slow = setTimeout(() => show(entry), 700);
+    room.send({ text: entry.text, id: entry.id }).then(() => {
+      delivered(entry.id);
+    }).catch((error) => {
+      if (!outbox.has(entry.id)) return; // its broadcast arrived meanwhile: delivered after all
+      if (error.code === "rate_limited") {
+        startCountdown(error.retry_after);
+        refuse(entry, "too many messages at once.");
+      } else {
+        refuse(entry, error.code ? error.message : room.connected ? "no answer from the server." : "the connection dropped.");
+      }
+    });
   }
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = input.value.trim();
     if (!text) return;
-    if (Date.now() < cooldownUntil) return; // the countdown is showing
-    if (text === sending) return; // already on its way
-    if (!room.connected) {
-      showSendNotice("Not sent: you are offline. Your message stays in the box; send it when you are back online.", "offline");
-      return;
-    }
-    sending = text;
-    room.send({ text: text }).then(() => {
-      if (input.value.trim() === text) input.value = "";
-      if (notice.dataset.kind === "failed") hideNotice();
-    }).catch((error) => {
-      if (!input.value.trim()) input.value = text; // never lose what was typed
-      if (error.code === "rate_limited") {
-        startCountdown(error.retry_after);
-      } else {
-        const why = error.code ? error.message : "no answer from the server.";
-        showSendNotice("Not sent: " + why + " Press Send to try again.", "failed");
-      }
-    }).finally(() => {
-      if (sending === text) sending = null;
-    });
+    input.value = ""; // on its way, or listed as not sent: never lost
+    deliver(outgoing(text));
   });
 
   // ---- Nickname --------------------------------------------------------------
@@ -404,13 +518,33 @@
     nicknameForm.hidden = true;
   }
 
+  /** Show the nickname form: to join (after `error`, if any), or to change an accepted name, which Cancel keeps. */
   function askNickname(error) {
     identity.hidden = true;
     nicknameForm.hidden = false;
+    nicknameCancel.hidden = !accepted;
+    nicknameSubmit.textContent = accepted ? "Change" : "Join";
+    nicknameLabel.textContent = accepted ? "Your new nickname" : joinLabel;
     nicknameInput.value = nicknameInput.value || name;
     nicknameError.textContent = error || "";
     nicknameInput.setAttribute("aria-invalid", error ? "true" : "false");
     nicknameInput.focus();
+  }
+
+  /** Back to the room under the accepted name (reconnecting under it if a new name was refused). */
+  function cancelNickname() {
+    if (!accepted) return; // nothing to go back to: a name is needed to join
+    nicknameInput.value = "";
+    nicknameError.textContent = "";
+    nicknameInput.setAttribute("aria-invalid", "false");
+    if (name !== accepted || !room.connected) {
+      name = accepted;
+      setStatus("Connecting…", "connecting");
+      rejoining = true;
+      room.connect();
+    }
+    showIdentity();
+    if (changeName) changeName.focus();
   }
 
   nicknameForm.addEventListener("submit", (event) => {
@@ -420,17 +554,31 @@
       nicknameError.textContent = "Pick a nickname with letters or digits in it.";
       return;
     }
+    if (value === accepted && room.connected) {
+      cancelNickname(); // the same name: nothing to change
+      return;
+    }
     name = value;
+    nicknameInput.value = "";
     nicknameError.textContent = "";
     nicknameForm.hidden = true;
     setStatus("Connecting…", "connecting");
+    rejoining = true;
     if (room.connected) room.disconnect();
     room.connect();
   });
+  nicknameCancel.addEventListener("click", cancelNickname);
+  nicknameForm.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && accepted) {
+      event.preventDefault();
+      cancelNickname();
+    }
+  });
 
   if (changeName) {
+    // Only the form's submit changes the name (and reconnects); until then the room stays as it is.
     changeName.addEventListener("click", () => {
-      room.disconnect();
+      nicknameInput.value = name;
       askNickname("");
     });
   }

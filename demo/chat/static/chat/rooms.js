@@ -21,9 +21,14 @@
       const link = document.createElement("a");
       link.href = "/rooms/" + encodeURIComponent(room.slug) + "/";
       link.textContent = "#" + room.slug;
+      // The number, and for screen readers what it counts ("2 people online").
       const count = document.createElement("span");
       count.className = "count";
-      count.title = "online now";
+      const number = document.createElement("span");
+      number.className = "number";
+      const counted = document.createElement("span");
+      counted.className = "visually-hidden";
+      count.append(number, counted);
       item.append(link, " ");
       if (room.members_only) {
         const tag = document.createElement("span");
@@ -39,7 +44,9 @@
 
   function setCount(channel, count) {
     const item = find(channel);
-    if (item) item.querySelector(".count").textContent = count;
+    if (!item) return;
+    item.querySelector(".count .number").textContent = count;
+    item.querySelector(".count .visually-hidden").textContent = count === 1 ? " person online" : " people online";
   }
 
   function show(room) {
