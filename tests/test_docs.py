@@ -301,3 +301,93 @@ def test_the_tutorial_names_the_supported_versions():
     assert pythons and djangos
     says("tutorial.rst", f"You need Python {', '.join(pythons[:-1])} or {pythons[-1]};")
     says("tutorial.rst", f"socketio_views supports Django {', '.join(djangos[:-1])} and {djangos[-1]},")
+
+
+# Code in the docs comes from tested files.
+
+#: Python blocks written in a page rather than included from a tested file,
+#: each with why: {"page.rst:line of the directive": "reason"}. Keep it tiny.
+#: ``pycon`` blocks need no entry: tests/test_docs_examples.py runs them as doctests.
+UNTESTED_PYTHON_BLOCKS = {
+    # Pending, not justified: docs/operations.rst arrived with the metrics
+    # branch while its snippets moved elsewhere; they go to docs/examples/
+    # like the others, and these lines go with them.
+    **dict.fromkeys(
+        ["operations.rst:24", "operations.rst:54", "operations.rst:179", "operations.rst:286", "operations.rst:292"],
+        "pending: docs/operations.rst's snippets are not yet in docs/examples/",
+    ),
+}
+
+PYTHON_LANGUAGES = {"python", "python3", "py", "py3", "ipython", "ipython3"}
+
+
+def looks_like_python(lines):
+    """Whether a block with no language (Sphinx then highlights Python) holds Python statements.
+
+    Data (a JSON object, a list) parses as Python too, but only as an
+    expression of literals, which is not counted.
+    """
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return False
+    data = (ast.Constant, ast.Dict, ast.List, ast.Tuple, ast.Set, ast.UnaryOp)
+    return any(not (isinstance(node, ast.Expr) and isinstance(node.value, data)) for node in tree.body)
+
+
+def written_python_blocks(path, root=DOCS):
+    """``page:line`` of each Python code block written in an .rst file (not a literalinclude, not pycon)."""
+    lines = path.read_text().splitlines()
+    for number, line in enumerate(lines):
+        stripped = line.lstrip()
+        indent = len(line) - len(stripped)
+        directive = re.match(r"\.\. (?:code-block|code|sourcecode)::\s*(\S*)", stripped)
+        literal = stripped.endswith("::") and not stripped.startswith("..")
+        if not directive and not literal:
+            continue
+        body = []
+        for text in lines[number + 1:]:
+            if text.strip() and len(text) - len(text.lstrip()) <= indent:
+                break
+            if not (directive and not body and re.match(r"\s+:[\w-]+:", text)):
+                body.append(text)
+        body = [text for text in body if text.strip()]
+        inner = min((len(text) - len(text.lstrip()) for text in body), default=0)
+        body = [text[inner:] for text in body]
+        language = directive.group(1).lower() if directive else ""
+        if language in PYTHON_LANGUAGES or (language in ("", "default") and looks_like_python(body)):
+            yield f"{path.relative_to(root).as_posix()}:{number + 1}"
+
+
+def test_every_python_block_comes_from_a_tested_file():
+    """No page writes Python inline: each block is a literalinclude of docs/examples/ or tests/, which tests run.
+
+    docs/examples/ holds the pages' app (``chat``) and project
+    (``myproject``); tests/test_docs_examples.py and tests/test_docs_live.py
+    import and exercise them, and hold the tests the pages show.
+    """
+    written = [block for path in sorted(DOCS.rglob("*.rst")) if "_build" not in path.parts for block in written_python_blocks(path)]
+    assert [block for block in written if block not in UNTESTED_PYTHON_BLOCKS] == [], (
+        "Move these snippets into docs/examples/ (or a test) and literalinclude them"
+    )
+    assert sorted(set(UNTESTED_PYTHON_BLOCKS) - set(written)) == [], "UNTESTED_PYTHON_BLOCKS lists a block that is gone"
+
+
+def test_python_includes_come_from_files_a_test_runs():
+    """Each Python literalinclude names a file of docs/examples/, tests/, demo/ or the package, all run by tests."""
+    tested = ("examples/", "tutorial/", "../tests/", "../demo/", "../socketio_views/")
+    for path in sorted(DOCS.rglob("*.rst")):
+        for include in re.findall(r"^\s*\.\. literalinclude:: (\S+\.py)$", path.read_text(), flags=re.MULTILINE):
+            assert include.startswith(tested), f"docs/{path.name} includes {include}, which no test runs"
+
+
+def test_the_check_finds_a_written_python_block(tmp_path):
+    """written_python_blocks() finds code-block:: python, and a literal block of Python, not JSON or a shell."""
+    page = tmp_path / "page.rst"
+    page.write_text(
+        "Text:\n\n.. code-block:: python\n   :caption: x.py\n\n    import os\n\n"
+        "Data::\n\n    {\"a\": 1}\n\nShell::\n\n    $ pip install x\n\n"
+        "Code::\n\n    router.register(\"x\", View)\n\n"
+        ".. code-block:: pycon\n\n    >>> 1\n    1\n"
+    )
+    assert list(written_python_blocks(page, root=tmp_path)) == ["page.rst:3", "page.rst:16"]
