@@ -308,15 +308,7 @@ def test_the_tutorial_names_the_supported_versions():
 #: Python blocks written in a page rather than included from a tested file,
 #: each with why: {"page.rst:line of the directive": "reason"}. Keep it tiny.
 #: ``pycon`` blocks need no entry: tests/test_docs_examples.py runs them as doctests.
-UNTESTED_PYTHON_BLOCKS = {
-    # Pending, not justified: docs/operations.rst arrived with the metrics
-    # branch while its snippets moved elsewhere; they go to docs/examples/
-    # like the others, and these lines go with them.
-    **dict.fromkeys(
-        ["operations.rst:24", "operations.rst:54", "operations.rst:179", "operations.rst:286", "operations.rst:292"],
-        "pending: docs/operations.rst's snippets are not yet in docs/examples/",
-    ),
-}
+UNTESTED_PYTHON_BLOCKS = {}
 
 PYTHON_LANGUAGES = {"python", "python3", "py", "py3", "ipython", "ipython3"}
 

@@ -14,6 +14,7 @@ import ast
 import doctest
 import importlib
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ import pytest
 from django.conf import global_settings
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import ImproperlyConfigured
-from django.test import RequestFactory, modify_settings, override_settings
+from django.test import Client, RequestFactory, modify_settings, override_settings
 from django.urls import include, path, resolve
 from django.urls import converters as url_converters
 from django.urls import resolvers as url_resolvers
@@ -514,11 +515,41 @@ def test_the_wsgi_module_serves_socketio_views_application():
     assert isinstance(example("myproject.wsgi").application, SocketIOApplication)
 
 
-def test_the_gunicorn_conf_imports_the_worker_hook():
-    """deployment.rst: a gunicorn.conf.py of one's own gets post_worker_init from socketio_views.tuning."""
+def test_the_gunicorn_conf_imports_the_worker_hooks(tmp_path, monkeypatch):
+    """deployment.rst, operations.rst: one's own gunicorn.conf.py has the hooks.
+
+    Its child_exit, called as gunicorn's master calls it, drops the exited
+    worker's live gauge files from PROMETHEUS_MULTIPROC_DIR and keeps its
+    counters and the other workers' gauges.
+    """
     from socketio_views import tuning
 
-    assert example("myproject.gunicorn_conf").post_worker_init is tuning.post_worker_init
+    gunicorn_conf = example("myproject.gunicorn_conf")
+    assert gunicorn_conf.post_worker_init is tuning.post_worker_init
+    assert gunicorn_conf.child_exit is tuning.child_exit
+    files = ["gauge_livesum_4242.db", "counter_4242.db", "gauge_livesum_4343.db"]
+    for name in files:
+        (tmp_path / name).write_bytes(b"")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    gunicorn_conf.child_exit(SimpleNamespace(), SimpleNamespace(pid=4242))
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(files[1:])
+
+
+@pytest.mark.django_db
+def test_the_metrics_url_serves_staff_and_refuses_anonymous():
+    """operations.rst's urls.py: metrics/ answers a staff session, 403 to anonymous."""
+    urls_metrics = example("myproject.urls_metrics")
+    router = example("chat.routing").router
+    assert mounted_routers("myproject.urls_metrics") == [("socket.io/", router)]
+    with override_settings(ROOT_URLCONF=urls_metrics.__name__):
+        anonymous = Client().get("/metrics/")
+        assert anonymous.status_code == 403 and b"METRICS_TOKENS" in anonymous.content
+        staff = Client()
+        staff.force_login(User.objects.create_user("prometheus-reader", is_staff=True))
+        response = staff.get("/metrics/")
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("text/plain; version=")
+    assert b"socketio_views_connections" in response.content
 
 
 def test_the_live_channels_page_comes_before_the_admins_catch_all():
@@ -553,15 +584,33 @@ def test_the_custom_entry_point_patches_before_importing_django():
     assert get_commands()["runserver_socketio"] == "socketio_views"
 
 
-FRAGMENTS = ["scaleout", "proxy-ssl", "client-ip", "allowed-origins", "logging", "sqlite-test-db"]
+FRAGMENTS = [
+    "scaleout",
+    "proxy-ssl",
+    "client-ip",
+    "allowed-origins",
+    "logging",
+    "sqlite-test-db",
+    "metrics-access",
+    "admin-ui",
+    "admin-ui-options",
+]
+
+
+def run_fragment(marker):
+    """The names a settings fragment sets, run with the module's BASE_DIR and os."""
+    names = {"BASE_DIR": Path("/srv/myproject"), "os": os}
+    code = compile(section("myproject/settings_fragments.py", marker), marker, "exec")
+    exec(code, names)
+    del names["__builtins__"], names["BASE_DIR"], names["os"]
+    return names
 
 
 @pytest.mark.parametrize("marker", FRAGMENTS)
-def test_each_settings_fragment_sets_real_settings(marker):
+def test_each_settings_fragment_sets_real_settings(marker, monkeypatch):
     """Each settings fragment the pages show sets Django settings or keys of socketio_views.conf.DEFAULTS."""
-    names = {"BASE_DIR": Path("/srv/myproject")}
-    exec(compile(section("myproject/settings_fragments.py", marker), marker, "exec"), names)
-    del names["__builtins__"], names["BASE_DIR"]
+    monkeypatch.setenv("METRICS_TOKEN", "from-the-environment")
+    names = run_fragment(marker)
     assert names
     for name, value in names.items():
         assert name.isupper() and (name == "SOCKETIO_VIEWS" or hasattr(global_settings, name)), name
@@ -576,6 +625,31 @@ def test_each_settings_fragment_sets_real_settings(marker):
     if "DATABASES" in names:
         database = names["DATABASES"]["default"]
         assert database["TEST"]["NAME"] != database["NAME"] != ":memory:"
+
+
+@pytest.mark.django_db
+def test_the_metrics_access_fragment_admits_its_token_and_network(monkeypatch):
+    """operations.rst: the token of METRICS_TOKENS and an address of 10.0.0.0/8 read."""
+    monkeypatch.setenv("METRICS_TOKEN", "from-the-environment")
+    options = run_fragment("metrics-access")["SOCKETIO_VIEWS"]
+    with override_settings(SOCKETIO_VIEWS=options, ROOT_URLCONF="myproject.urls_metrics"):
+        for token, status in [("from-the-environment", 200), ("guessed", 403)]:
+            response = Client().get("/metrics/", HTTP_AUTHORIZATION=f"Bearer {token}")
+            assert response.status_code == status
+        assert Client(REMOTE_ADDR="10.20.30.40").get("/metrics/").status_code == 200
+        assert Client(REMOTE_ADDR="192.0.2.1").get("/metrics/").status_code == 403
+
+
+def test_the_admin_ui_fragments_pass_its_option_check():
+    """operations.rst: ADMIN_UI True and the dict of defaults pass admin_ui_options()."""
+    from socketio_views.admin_ui import DEFAULT_OPTIONS, admin_ui_options
+
+    on = run_fragment("admin-ui")["SOCKETIO_VIEWS"]
+    with_options = run_fragment("admin-ui-options")["SOCKETIO_VIEWS"]
+    assert with_options["ADMIN_UI"] == DEFAULT_OPTIONS, "the page calls them defaults"
+    for options in (on, with_options):
+        with override_settings(SOCKETIO_VIEWS=options):
+            assert admin_ui_options() == DEFAULT_OPTIONS
 
 
 def test_every_settings_fragment_is_tested():

@@ -1,4 +1,4 @@
-"""docs/deployment.rst: a gunicorn.conf.py of your own, with socketio_views' worker hook."""
-# [hook]
-from socketio_views.tuning import post_worker_init  # noqa: F401
-# [/hook]
+"""docs/deployment.rst, docs/operations.rst: a gunicorn.conf.py of your own."""
+# [hooks]
+from socketio_views.tuning import child_exit, post_worker_init  # noqa: F401
+# [/hooks]

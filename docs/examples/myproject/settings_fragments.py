@@ -3,6 +3,7 @@
 tests/test_docs_examples.py runs each fragment on its own and checks the
 names it sets: Django settings, or keys of ``socketio_views.conf.DEFAULTS``.
 """
+import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,3 +48,27 @@ DATABASES = {
     }
 }
 # [/sqlite-test-db]
+
+# [metrics-access]
+SOCKETIO_VIEWS = {
+    "METRICS_TOKENS": [os.environ["METRICS_TOKEN"]],
+    "METRICS_IPS": ["10.0.0.0/8"],
+}
+# [/metrics-access]
+
+# [admin-ui]
+SOCKETIO_VIEWS = {"ADMIN_UI": True}
+# [/admin-ui]
+
+# [admin-ui-options]
+SOCKETIO_VIEWS = {
+    "ADMIN_UI": {
+        "mode": "production",      # "development" also lists every socket and event
+        "read_only": True,         # False lets the UI emit, join, leave and disconnect
+        "namespace": "/admin",
+        "server_id": None,         # the name this process shows
+        "server_stats_interval": 2,
+        "allowed_origins": [],     # e.g. ["https://admin.socket.io"]
+    }
+}
+# [/admin-ui-options]
