@@ -13,7 +13,10 @@ stop; or ``runserver_socketio``'s autoreload), :func:`start`:
   over the drain window. The official clients then reconnect by themselves
   (to another process), one after another instead of all in the same
   second, and on channels with history they recover what was sent meanwhile
-  (:mod:`socketio_views.history`).
+  (:mod:`socketio_views.history`). :class:`~socketio_views.mixins.PresenceMixin`
+  does not announce them as leaving (:data:`REASON` is their
+  ``disconnect_reason``): with Redis their entries expire after
+  ``PRESENCE_TTL``, by when their clients are listed again under new ids.
 
 Example usage (the load balancer's health check)::
 
@@ -37,6 +40,10 @@ from .logs import logger
 #: Seconds a closed connection's client is given to close its WebSocket
 #: before the server shuts the TCP connection itself.
 SHUT_GRACE = 2
+
+#: The reason of the connections the drain closes (``disconnect_reason`` of
+#: their subscriptions): a handover, not a departure; the client reconnects.
+REASON = "server draining"
 
 
 class Drain:
@@ -130,14 +137,14 @@ def _close_transports(window, notice):
             socket = eio.sockets.get(sid)
             if socket is None or socket.closing or socket.closed:
                 continue
-            eio.disconnect(sid, reason="server draining")
+            eio.disconnect(sid, reason=REASON)
             closed.append(socket)
             state.closed += 1
         # Connections opened since (before the load balancer noticed) go too.
         for sid in list(eio.sockets):
             socket = eio.sockets.get(sid)
             if socket is not None:
-                eio.disconnect(sid, reason="server draining")
+                eio.disconnect(sid, reason=REASON)
                 closed.append(socket)
                 state.closed += 1
         state.sent.set()

@@ -13,6 +13,7 @@ one hook, :meth:`AccessMixin.handle_no_permission`: anonymous users get code
 """
 from django.core.exceptions import ImproperlyConfigured
 
+from . import drain
 from .clients import client_address
 from .exceptions import LoginRequired, PermissionRefused, RateLimited
 from .presence import get_presence
@@ -173,7 +174,10 @@ class PresenceMixin:
     :meth:`get_presence_meta`. With ``presence_events`` (the default) a new
     subscriber receives ``presence_state`` (``{"presences": [...]}``) and the
     others ``presence_diff`` (``{"joins": [...], "leaves": [...]}``) whenever
-    someone comes or goes.
+    someone comes or goes. A subscription that a stopping process's drain
+    closes (:mod:`socketio_views.drain`) is not announced as leaving then:
+    its client reconnects at once (a new subscription); with Redis the old
+    entry expires after ``PRESENCE_TTL``, and its leave is announced then.
     """
 
     #: Send ``presence_state`` and ``presence_diff`` events.
@@ -201,6 +205,12 @@ class PresenceMixin:
         try:
             return super().teardown(reason)
         finally:
-            entry = get_presence().leave(self.channel, self.sid)
-            if self.presence_events and entry is not None:
-                self.broadcast({"joins": [], "leaves": [entry]}, event="presence_diff", include_self=False, history=False)
+            if reason == drain.REASON:
+                # A handover, not a departure: the client reconnects at once
+                # (elsewhere, or here restarted). Telling the others it left
+                # would have them announce its return as a new arrival.
+                get_presence().release(self.channel, self.sid)
+            else:
+                entry = get_presence().leave(self.channel, self.sid)
+                if self.presence_events and entry is not None:
+                    self.broadcast({"joins": [], "leaves": [entry]}, event="presence_diff", include_self=False, history=False)

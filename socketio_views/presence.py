@@ -51,6 +51,12 @@ class MemoryPresence:
             self.channels.pop(channel, None)
         return entry
 
+    def release(self, channel, sid):
+        """Stop answering for ``sid`` without removing it: this process is stopping (a drain).
+
+        In memory its entry goes with the process; until then it stays listed.
+        """
+
     def list(self, channel):
         """Every present subscription of ``channel``: ``[{"sid": ..., **meta}, ...]`` in join order."""
         return list(self.channels.get(channel, {}).values())
@@ -117,6 +123,16 @@ class RedisPresence:
             return None
         self.outage.succeeded()
         return _strip(json.loads(raw)) if removed and raw else None
+
+    def release(self, channel, sid):
+        """Stop renewing ``sid`` without removing it (a drain closed it): it expires after ``PRESENCE_TTL``.
+
+        Its client reconnects, to another process, within seconds: until
+        then it is still listed, and nobody is told it left. Once expired,
+        a heartbeat removes it and broadcasts its leave, as for a crashed
+        process's subscriptions.
+        """
+        self.local.pop((channel, sid), None)
 
     def list(self, channel):
         key, meta_key = self._keys(channel)

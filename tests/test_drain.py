@@ -17,6 +17,7 @@ from socketio_views.testing import LiveServer
 
 from .ci import require
 from .test_scaleout import redis_url  # noqa: F401 (a fixture)
+from .waiting import wait_until
 from .wire import WireClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -91,6 +92,52 @@ def test_sigterm_hands_every_client_to_the_other_process(redis_url, django_db_se
         # A exited by itself once drained.
         assert 0 == a.process.wait(timeout=10)
     finally:
+        a.stop()
+        b.stop()
+
+
+def test_a_drain_hands_presence_over_without_announcing_leaves(redis_url, django_db_setup):  # noqa: F811
+    """The subscribers A's drain closes are not announced as leaving (they reconnect at once); those that never come back expire after PRESENCE_TTL, as a crashed process's do."""
+    # A short window: A's heartbeat must not find the first entry expired (2 s) before the last one closes.
+    a, b = start_pair(0.5)
+    channel = f"presence/drain-{uuid.uuid4().hex[:8]}"
+    diffs_on_b = []  # (monotonic time, presence_diff) as carl, on B, receives them
+    carl = WireClient(b.url)
+    carl.sio.on("presence_diff", lambda data: diffs_on_b.append((time.monotonic(), data)), namespace="/" + channel)
+    clients = [carl]
+    try:
+        carl.connect(channel, auth={"name": "carl"})
+        ann = WireClient(a.url).connect(channel, auth={"name": "ann"})
+        clients.append(ann)
+        ben = WireClient(a.url).connect(channel, auth={"name": "ben"})
+        clients.append(ben)
+        ann.wait_for(channel, "presence_diff")  # ben's join
+        wait_until(lambda: len(diffs_on_b) >= 2, message=lambda: f"carl did not see ann and ben join: {diffs_on_b}")
+
+        os.kill(a.process.pid, signal.SIGTERM)
+        gone = {}
+
+        def both_gone():
+            for name, client in (("ann", ann), ("ben", ben)):
+                if client.disconnects and name not in gone:
+                    gone[name] = time.monotonic()
+            return len(gone) == 2
+        wait_until(both_gone, timeout=1 + 0.5 + 2 + 5, interval=0.01, message=lambda: f"A's drain did not close both: {gone}")
+
+        def leaves(diffs):
+            return [entry["user"] for diff in diffs for entry in diff["leaves"]]
+
+        # On A, the one closed second heard nothing of the one closed first.
+        assert ([], []) == (leaves(ann.received(channel, "presence_diff")), leaves(ben.received(channel, "presence_diff")))
+        # On B, carl hears of them only once their entries expired (PRESENCE_TTL: 2 s, less one renewal).
+        wait_until(lambda: sorted(leaves(d for _t, d in diffs_on_b)) == ["ann", "ben"], timeout=2 * 2 + 5,
+                   message=lambda: f"ann's and ben's entries did not expire: {diffs_on_b}")
+        late = {entry["user"]: at - gone[entry["user"]] for at, diff in diffs_on_b for entry in diff["leaves"]}
+        assert all(delay > 0.5 for delay in late.values()), late
+        assert 0 == a.process.wait(timeout=10)
+    finally:
+        for client in clients:
+            client.close()
         a.stop()
         b.stop()
 
