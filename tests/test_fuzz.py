@@ -22,7 +22,7 @@ import websocket
 from hypothesis import HealthCheck, Phase, given, settings
 
 from . import strategies
-from .test_limits import Witness
+from .test_limits import ThreadWitness
 from .waiting import wait_until
 from .wire import WireClient
 
@@ -51,8 +51,8 @@ def fuzz_settings(examples):
     )
 
 
-class SequencedWitness(Witness):
-    """A :class:`Witness` whose messages are numbered, and a second client that must receive each number once, in order."""
+class SequencedWitness(ThreadWitness):
+    """A :class:`~tests.test_limits.ThreadWitness` whose messages are numbered, and a second client that must receive each number once, in order."""
 
     def __init__(self, url):
         self.sent_at = []  # monotonic time at which message n was sent
