@@ -349,6 +349,8 @@ def check_page_in_browser(server):
             # A refused event reaches onError with the server's code ...
             page.evaluate("room.send({}).catch(() => {})")
             log.get_by_text('invalid: Send {"text": "..."}.', exact=True).wait_for(timeout=10_000)
+            # The server has logged that refusal too (the page can see it first).
+            server.wait_for(r"\(invalid\)$")
             # ... and a server that went away with transport_error, retried.
             # Ctrl-C stops it as it stops runserver: at once, printing nothing, status 0.
             after, status = server.interrupt()
