@@ -196,10 +196,7 @@ class ChannelEngineIOServer(engineio.Server):
         environ[LOGGED_KEY] = True
         websocket = environ.get("wsgi.websocket")
         if websocket is not None:
-            if isinstance(websocket, GeventWebSocket):
-                frames.close(websocket, frames.POLICY_VIOLATION, error)
-            else:
-                websocket.close()
+            _close_websocket(websocket, frames.POLICY_VIOLATION, error)
             return []
         start_response("403 Forbidden", [("Content-Type", "application/json")] + self._cors_headers(environ))
         return [json.dumps(error.as_dict()).encode()]
@@ -1062,6 +1059,14 @@ def refuse_unsupported_server(environ):
     return response
 
 
+def _close_websocket(websocket, code, error):
+    """Close a refused WebSocket with ``code`` and ``error`` as its reason (gevent-websocket's); other kinds plainly."""
+    if isinstance(websocket, GeventWebSocket):
+        frames.close(websocket, code, error)
+    else:
+        websocket.close()
+
+
 def _refuse_while_draining(environ, error):
     """Refuse a handshake while this process drains: HTTP 503, or a WebSocket closed with 1013 (try again later).
 
@@ -1071,10 +1076,7 @@ def _refuse_while_draining(environ, error):
     environ[LOGGED_KEY] = True
     websocket = environ.get("wsgi.websocket")
     if websocket is not None:
-        if isinstance(websocket, GeventWebSocket):
-            frames.close(websocket, frames.TRY_AGAIN_LATER, error)
-        else:
-            websocket.close()
+        _close_websocket(websocket, frames.TRY_AGAIN_LATER, error)
         response = HttpResponse(status=101)
     else:
         response = JsonResponse(error.as_dict(), status=503)
