@@ -11,7 +11,6 @@ served and the witness saw every message once, in order, in bounded time.
 ones on every run (the default is a fixed, reproducible set sized for CI).
 """
 import json
-import multiprocessing
 import os
 import threading
 import time
@@ -22,7 +21,7 @@ import websocket
 from hypothesis import HealthCheck, Phase, given, settings
 
 from . import strategies
-from .test_limits import ThreadWitness
+from .test_limits import ThreadWitness, WitnessProcess
 from .waiting import wait_until
 from .wire import WireClient
 
@@ -79,7 +78,7 @@ class SequencedWitness(ThreadWitness):
             self.received.append((n, time.monotonic() - self.sent_at[n]))
 
     def stop(self):
-        """Stop sending, wait for the last delivery; return a summary (see :class:`WitnessProcess`)."""
+        """Stop sending, wait for the last delivery; return a summary (its :meth:`report`)."""
         worst_round_trip = super().stop()
         try:
             wait_until(lambda: len(self.received) >= len(self.sent_at), timeout=5, interval=0.01)
@@ -95,44 +94,9 @@ class SequencedWitness(ThreadWitness):
             "tracebacks": "Traceback" in repr(self.client.events) + repr(self.receiver.events),
         }
 
-
-def run_witness(url, ready, stopping, results):
-    try:
-        witness = SequencedWitness(url)
-    except Exception as exc:
-        results.put({"error": repr(exc)})
-        raise
-    finally:
-        ready.set()
-    stopping.wait(3600)
-    results.put(witness.stop())
-
-
-class WitnessProcess:
-    """A :class:`SequencedWitness` in a process of its own.
-
-    In the test process, hypothesis's garbage collections (140 ms pauses
-    measured) and its example generation would be counted as the server's
-    latency.
-    """
-
-    def __init__(self, url):
-        context = multiprocessing.get_context("spawn")
-        self.ready, self.stopping, self.results = context.Event(), context.Event(), context.Queue()
-        self.process = context.Process(target=run_witness, args=(url, self.ready, self.stopping, self.results), daemon=True)
-        self.process.start()
-        assert self.ready.wait(60), "the witness did not start"
-
-    def stop(self):
-        """Return ``{"sent", "received", "worst_round_trip", "worst_delivery", "tracebacks"}``, or ``{"error"}``."""
-        self.stopping.set()
-        try:
-            return self.results.get(timeout=60)
-        finally:
-            self.process.join(10)
-            if self.process.is_alive():
-                self.process.kill()
-                self.process.join(10)
+    def report(self):
+        """``{"sent", "received", "worst_round_trip", "worst_delivery", "tracebacks"}``, once stopped."""
+        return self.stop()
 
 
 class Fuzzing:
@@ -230,7 +194,7 @@ def send_frames(url, frames, sid=None):
 def fuzz_live_server(server, strategy, examples, send):
     """Send each example of ``strategy`` with ``send(url, example)`` -> ``(sid, statuses, received)`` while a witness runs; check each, then the whole."""
     fuzzing = Fuzzing(server)
-    witness = WitnessProcess(server.url)
+    witness = WitnessProcess(server.url, SequencedWitness)
 
     @fuzz_settings(examples=examples)
     @given(strategy)

@@ -86,47 +86,62 @@ class ThreadWitness:
         self.client.close()
         return self.worst
 
+    def report(self):
+        """Stop; return ``{"worst": seconds, "error": repr or None}``."""
+        worst = self.stop()
+        return {"worst": worst, "error": repr(self.error) if self.error else None}
 
-def run_witness(url, ready, stopping, results):
+
+def run_witness(witness_class, url, ready, stopping, results):
     try:
-        witness = ThreadWitness(url)
+        witness = witness_class(url)
     except Exception as exc:
         results.put({"error": repr(exc)})
         raise
     finally:
         ready.set()
     stopping.wait(600)
-    worst = witness.stop()
-    results.put({"worst": worst, "error": repr(witness.error) if witness.error else None})
+    results.put(witness.report())
 
 
-class Witness:
-    """A :class:`ThreadWitness` in a process of its own; ``stop()`` returns the slowest round trip in seconds.
+class WitnessProcess:
+    """A witness (``witness_class(url)``) in a process of its own; ``stop()`` returns its ``report()``, or ``{"error"}``.
 
-    In the test process the witness shares the GIL with the test's other
-    clients: decoding a flood's 900 large messages there delayed its round
-    trips by up to 0.8 s, which was counted as the server's latency.
+    In the test process the witness would share the GIL and the garbage
+    collector with the test: decoding a flood's 900 large messages there
+    delayed its round trips by up to 0.8 s, and hypothesis's collections
+    paused it for 140 ms, all counted as the server's latency.
     """
 
-    def __init__(self, url):
+    def __init__(self, url, witness_class):
         context = multiprocessing.get_context("spawn")
         self.ready, self.stopping, self.results = context.Event(), context.Event(), context.Queue()
         self.process = context.Process(
-            target=run_witness, args=(url, self.ready, self.stopping, self.results), daemon=True
+            target=run_witness, args=(witness_class, url, self.ready, self.stopping, self.results), daemon=True
         )
         self.process.start()
         assert self.ready.wait(60), "the witness did not start"
-        self.error = None
 
     def stop(self):
         self.stopping.set()
         try:
-            result = self.results.get(timeout=60)
+            return self.results.get(timeout=60)
         finally:
             self.process.join(10)
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join(10)
+
+
+class Witness(WitnessProcess):
+    """A :class:`ThreadWitness` in a process of its own; ``stop()`` returns the slowest round trip in seconds."""
+
+    def __init__(self, url):
+        super().__init__(url, ThreadWitness)
+        self.error = None
+
+    def stop(self):
+        result = super().stop()
         assert "worst" in result, f"the witness failed: {result['error']}"
         self.error = result["error"]
         return result["worst"]
