@@ -18,7 +18,6 @@ gevent-websocket's own access lines are not written, so none is printed twice.
 """
 import logging
 import time
-from urllib.parse import parse_qs
 
 from geventwebsocket.handler import WebSocketHandler
 
@@ -68,7 +67,6 @@ class AccessLogHandler(WebSocketHandler):
 
     def _connection_id(self):
         """The Engine.IO session the request belongs to, if it names one (``sid`` in its query string)."""
-        query = (getattr(self, "environ", None) or {}).get("QUERY_STRING", "")
-        if "sid=" not in query:
-            return None
-        return parse_qs(query).get("sid", [None])[0]
+        from .server import session_id
+
+        return session_id((getattr(self, "environ", None) or {}).get("QUERY_STRING", ""))

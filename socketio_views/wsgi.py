@@ -29,7 +29,6 @@ the URLconf, as the endpoint view is mounted there too).
 import logging
 import weakref
 from http import HTTPStatus
-from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.core import signals
@@ -85,10 +84,9 @@ class SocketIOApplication:
         from . import server
 
         query = environ.get("QUERY_STRING", "")
-        if server.SESSION_ID_RE.search(query) and not server._asks_for_jsonp(query):
-            sid = parse_qs(query).get("sid", [None])[0]
-            if sid in server.get_server().eio.sockets:
-                return _serve_established(environ, start_response)
+        sid = server.session_id(query)
+        if sid is not None and not server._asks_for_jsonp(query) and sid in server.get_server().eio.sockets:
+            return _serve_established(environ, start_response)
         return self._serve_handshake(environ, start_response, router, middleware)
 
     def endpoints(self):
