@@ -45,6 +45,12 @@ class AccessLogHandler(WebSocketHandler):
 
     def log_request(self):
         code = self._status_code()
+        if code.isdigit() and len(code) == 3:
+            level = logging.ERROR if code[0] == "5" else logging.WARNING if code[0] == "4" else logging.INFO
+        else:
+            level = logging.INFO
+        if not server_logger.isEnabledFor(level):
+            return
         extra = {
             **dict.fromkeys(FIELDS),
             "connection_id": self._connection_id(),
@@ -53,9 +59,6 @@ class AccessLogHandler(WebSocketHandler):
         }
         if code.isdigit() and len(code) == 3:
             extra["status_code"] = int(code)
-            level = logging.ERROR if code[0] == "5" else logging.WARNING if code[0] == "4" else logging.INFO
-        else:
-            level = logging.INFO
         server_logger.log(level, '"%s" %s %s', self.requestline or "", code, self.body_length, extra=extra)
 
     def _status_code(self):

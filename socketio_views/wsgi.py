@@ -191,18 +191,30 @@ def handshake_middleware():
 
     Unless the project sets ``HANDSHAKE_MIDDLEWARE``, those of the default
     list (sessions, authentication) that its ``MIDDLEWARE`` lists too.
+    Worked out once, again when the settings change.
     """
+    if _handshake_middleware is _UNKNOWN:
+        _remember_handshake_middleware()
+    return _handshake_middleware
+
+
+def _remember_handshake_middleware():
+    global _handshake_middleware
     middleware = views_settings.HANDSHAKE_MIDDLEWARE
-    if middleware is None or "HANDSHAKE_MIDDLEWARE" in views_settings.user_settings:
-        return middleware
-    return [path for path in middleware if path in settings.MIDDLEWARE]
+    if middleware is not None and "HANDSHAKE_MIDDLEWARE" not in views_settings.user_settings:
+        middleware = [path for path in middleware if path in settings.MIDDLEWARE]
+    _handshake_middleware = None if middleware is None else list(middleware)
 
 
+_UNKNOWN = object()
+_handshake_middleware = _UNKNOWN
 _applications = weakref.WeakSet()
 
 
 def _reset_on_setting_change(*, setting, **kwargs):
+    global _handshake_middleware
     if setting in (SETTING_NAME, "ROOT_URLCONF", "MIDDLEWARE"):
+        _handshake_middleware = _UNKNOWN
         for application in _applications:
             application.reset()
 
