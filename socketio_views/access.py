@@ -19,15 +19,14 @@ gevent-websocket's own access lines are not written, so none is printed twice.
 import logging
 import time
 
-from geventwebsocket.handler import WebSocketHandler
-
+from .handlers import LeanWebSocketHandler
 from .logs import FIELDS, SERVER_TIME_FORMAT
 
 server_logger = logging.getLogger("django.server")
 
 
-class AccessLogHandler(WebSocketHandler):
-    """gevent-websocket's handler, logging each request as Django's ``runserver`` does.
+class AccessLogHandler(LeanWebSocketHandler):
+    """:class:`~socketio_views.handlers.LeanWebSocketHandler`, logging each request as Django's ``runserver`` does.
 
     The size logged is the response body's, as ``runserver`` logs it (gevent
     counts the status line and headers too).

@@ -18,12 +18,20 @@ connections at once.
 import gevent
 from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as BaseWorker
 
+from .handlers import LeanWebSocketHandler
+
 # Nothing of Django here: gunicorn's arbiter imports the worker class before
 # the worker patches the standard library, and Django must be imported after.
 
 
 class GeventWebSocketWorker(BaseWorker):
-    """``geventwebsocket.gunicorn.workers.GeventWebSocketWorker`` that drains on SIGTERM and serves Engine.IO by the lean path."""
+    """``geventwebsocket.gunicorn.workers.GeventWebSocketWorker`` that drains on SIGTERM and serves Engine.IO by the lean path.
+
+    Its connections are read through a small buffer
+    (:class:`~socketio_views.handlers.LeanWebSocketHandler`).
+    """
+
+    wsgi_handler = LeanWebSocketHandler
 
     def load_wsgi(self):
         super().load_wsgi()

@@ -185,3 +185,16 @@ def test_gunicorn_gevent_websocket_worker_serves_channels(test_db_env, tmp_path)
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(10)
     assert "MonkeyPatchWarning" not in log_path.read_text()
+
+
+def test_long_requests_and_messages_are_read_whole_through_the_small_read_buffer(connect):
+    """Each connection is read through a 1 KB buffer (socketio_views.handlers): a handshake whose headers are
+    several times longer, and 60 KB messages, arrive whole, over both transports."""
+    from socketio_views.handlers import LeanWebSocketHandler
+
+    assert LeanWebSocketHandler.read_buffer_size == 1024
+    client = connect("rooms/buffer", auth={"name": "b"}, headers={"Cookie": "padding=" + "x" * 4000})
+    texts = ["y" * 60_000, "z" * 1500, "é" * 700]
+    for text in texts:
+        client.emit("rooms/buffer", "echo", {"text": text})
+    assert [{"text": text} for text in texts] == client.wait_for("rooms/buffer", "echo", count=3)
