@@ -39,6 +39,15 @@ class GeventWebSocketWorker(BaseWorker):
 
         self.wsgi = SocketIOApplication.wrap(self.wsgi)
 
+    def run(self):
+        super().run()
+        from . import drain
+
+        if drain.state.sent.is_set():
+            # The last clients may have closed their WebSockets (which ends
+            # gunicorn's wait) before their subscriptions were torn down.
+            drain.wait(self.cfg.graceful_timeout, shut=False)
+
     def handle_exit(self, sig, frame):
         super().handle_exit(sig, frame)
         from . import drain
