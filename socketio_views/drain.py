@@ -65,7 +65,10 @@ class Drain:
         self.torn_down = Event()
         #: Set once the drain is over (transports that did not close are shut too).
         self.done = Event()
+        #: Connections told to close so far.
         self.closed = 0
+        #: Connections told to close whose subscriptions are not torn down yet.
+        self.tearing_down = 0
         #: Set once the health check has answered 503 (the load balancer knows).
         self.noticed = Event()
 
@@ -123,7 +126,6 @@ def wait(timeout=None, *, shut=True):
 def _close_transports(window, notice):
     from .server import get_server, server_exists
 
-    teardowns = None
     try:
         if notice:
             state.noticed.wait(notice)
@@ -135,7 +137,7 @@ def _close_transports(window, notice):
         random.shuffle(sids)
         logger.warning("Draining: closing %d connection(s) over %.1f s", len(sids), window)
         started = time.monotonic()
-        teardowns = _Teardowns()
+        teardowns = _Teardowns(eio)
         closed = []
         for index, sid in enumerate(sids):
             # Each connection at a jittered moment of its own slot of the
@@ -150,15 +152,10 @@ def _close_transports(window, notice):
         for sid in list(eio.sockets):
             _close(eio, sid, teardowns, closed)
         state.sent.set()
-        shut_at = time.monotonic() + SHUT_GRACE
-        if not teardowns.join():
-            logger.warning("Drained: %d teardown(s) still running", teardowns.running)
+        shutting = gevent.spawn(_shut_unclosed, eio, closed)
+        teardowns.join()
         state.torn_down.set()
-        while time.monotonic() < shut_at and any(map(_transport_open, closed)):
-            gevent.sleep(0.05)
-        for socket in closed:
-            if _transport_open(socket):
-                eio.shut_transport(socket)
+        shutting.join()
         logger.warning("Drained: %d connection(s) closed in %.1f s", state.closed, time.monotonic() - started)
     except Exception:
         logger.exception("Draining failed")
@@ -166,6 +163,16 @@ def _close_transports(window, notice):
         state.sent.set()
         state.torn_down.set()
         state.done.set()
+
+
+def _shut_unclosed(eio, closed):
+    """Shut the WebSockets of ``closed`` (Engine.IO sockets) whose clients have not closed them within :data:`SHUT_GRACE`."""
+    deadline = time.monotonic() + SHUT_GRACE
+    while time.monotonic() < deadline and any(map(_transport_open, closed)):
+        gevent.sleep(0.05)
+    for socket in closed:
+        if _transport_open(socket):
+            eio.shut_transport(socket)
 
 
 def _close(eio, sid, teardowns, closed):
@@ -187,7 +194,7 @@ def _close(eio, sid, teardowns, closed):
     socket.queue.put(engineio.packet.Packet(engineio.packet.CLOSE))
     closed.append(socket)
     state.closed += 1
-    teardowns.put(eio, sid, socket)
+    teardowns.put(sid, socket)
 
 
 class _Teardowns:
@@ -197,24 +204,23 @@ class _Teardowns:
     to Redis (redis-py's pool opens one per waiting greenlet) or the database.
     """
 
-    def __init__(self):
+    def __init__(self, eio):
+        self.eio = eio
         self.waiting = Queue()
-        self.running = 0
         self.workers = [gevent.spawn(self._work) for _ in range(CONCURRENT_TEARDOWNS)]
 
-    def put(self, eio, sid, socket):
-        self.running += 1
-        self.waiting.put((eio, sid, socket))
+    def put(self, sid, socket):
+        state.tearing_down += 1
+        self.waiting.put((sid, socket))
 
-    def join(self, timeout=None):
-        """Wait until every teardown has run; return whether they have."""
+    def join(self):
+        """Wait until every teardown has run (the callers of :func:`wait` bound it)."""
         for _worker in self.workers:
             self.waiting.put(StopIteration)
-        gevent.joinall(self.workers, timeout=timeout)
-        return not self.running
+        gevent.joinall(self.workers)
 
     def _work(self):
-        for eio, sid, socket in self.waiting:
+        for sid, socket in self.waiting:
             try:
                 # What python-engineio's close() does after CLOSE: the
                 # disconnect handlers, and the end of the socket's queue.
@@ -223,8 +229,8 @@ class _Teardowns:
             except Exception:
                 logger.exception("Draining: the teardown of connection %s failed", sid, connection_id=sid)
             finally:
-                eio.sockets.pop(sid, None)
-                self.running -= 1
+                self.eio.sockets.pop(sid, None)
+                state.tearing_down -= 1
 
 
 def _transport_open(socket):
