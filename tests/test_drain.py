@@ -161,12 +161,13 @@ def test_slow_teardowns_do_not_hold_up_the_closes(redis_url, django_db_setup):  
                     closed_at[index] = time.monotonic() - stopped
             return len(closed_at) == count
 
-        # One after another, on_disconnect alone would take count * 0.5 = 10 s.
         wait_until(all_closed, timeout=notice + window + 8, interval=0.01,
                    message=lambda: f"A's drain closed {len(closed_at)} of {count}: {sorted(closed_at.values())}")
-        assert max(closed_at.values()) <= notice + window + 1, sorted(closed_at.values())
+        # (A margin of 2 s for a loaded machine: half a second per teardown, one after another, is 10 s.)
+        assert max(closed_at.values()) <= notice + window + 2, sorted(closed_at.values())
         assert 0 == a.process.wait(timeout=10)
-        # Every subscription was torn down (history's session kept for its recovery) before A exited.
+
+        # Every subscription was torn down (on_disconnect, then its recovery session saved) before A exited.
         def torn_down():
             return sum(f"from {channel!r} (server draining)" in line for line in list(a.output))
 
