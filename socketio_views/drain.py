@@ -17,6 +17,9 @@ stop; or ``runserver_socketio``'s autoreload), :func:`start`:
   does not announce them as leaving (:data:`REASON` is their
   ``disconnect_reason``): with Redis their entries expire after
   ``PRESENCE_TTL``, by when their clients are listed again under new ids.
+  Each connection's subscriptions are torn down on the server right after
+  its CLOSE packet is queued, :data:`CONCURRENT_TEARDOWNS` at a time, so
+  that the closes keep to their schedule however long the teardowns take.
 
 Example usage (the load balancer's health check)::
 
