@@ -35,7 +35,7 @@ from django.core import signals
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIRequest, get_script_name
-from django.urls import set_script_prefix
+from django.urls import get_script_prefix, set_script_prefix
 from django.utils.log import log_response
 from django.utils.module_loading import import_string
 
@@ -110,7 +110,9 @@ class SocketIOApplication:
         from .server import ROUTER_KEY
 
         # As Django's WSGIHandler does, minus URL resolution and the other middleware.
-        set_script_prefix(get_script_name(environ))
+        prefix = get_script_name(environ)
+        if (prefix if prefix.endswith("/") else prefix + "/") != get_script_prefix():
+            set_script_prefix(prefix)
         signals.request_started.send(sender=self.__class__, environ=environ)
         environ[ROUTER_KEY] = router
         request = WSGIRequest(environ)
@@ -139,9 +141,7 @@ def build_handler(middleware):
     from .server import ROUTER_KEY, endpoint_view
 
     def endpoint(request):
-        # ALLOWED_HOSTS, as CommonMiddleware checks it on the full path:
-        # DisallowedHost is answered with HTTP 400.
-        request.get_host()
+        check_host(request)
         return endpoint_view(request, request.environ[ROUTER_KEY])
 
     handler = convert_exception_to_response(endpoint)
@@ -158,6 +158,31 @@ def build_handler(middleware):
             continue
         handler = convert_exception_to_response(instance)
     return handler
+
+
+#: The request ``META`` values that :meth:`~django.http.HttpRequest.get_host` reads.
+HOST_KEYS = ("HTTP_X_FORWARDED_HOST", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT")
+
+#: How many accepted hosts :func:`check_host` remembers.
+MAX_REMEMBERED_HOSTS = 256
+
+_accepted_hosts = set()
+
+
+def check_host(request):
+    """Check the request's host against ``ALLOWED_HOSTS`` as ``CommonMiddleware`` does on the full path.
+
+    Raises :exc:`~django.core.exceptions.DisallowedHost` (answered with HTTP
+    400) from :meth:`~django.http.HttpRequest.get_host`. The hosts it
+    accepted are remembered (until the settings change), so that each is
+    validated once, not on every handshake.
+    """
+    key = tuple(map(request.META.get, HOST_KEYS))
+    if key in _accepted_hosts:
+        return
+    request.get_host()
+    if len(_accepted_hosts) < MAX_REMEMBERED_HOSTS:
+        _accepted_hosts.add(key)
 
 
 def _serve_established(environ, start_response):
@@ -213,6 +238,8 @@ _applications = weakref.WeakSet()
 
 def _reset_on_setting_change(*, setting, **kwargs):
     global _handshake_middleware
+    if setting in ("ALLOWED_HOSTS", "DEBUG", "USE_X_FORWARDED_HOST"):
+        _accepted_hosts.clear()
     if setting in (SETTING_NAME, "ROOT_URLCONF", "MIDDLEWARE"):
         _handshake_middleware = _UNKNOWN
         for application in _applications:
