@@ -35,7 +35,7 @@ from django.core import signals
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIRequest, get_script_name
-from django.urls import get_script_prefix, set_script_prefix
+from django.urls import set_script_prefix
 from django.utils.log import log_response
 from django.utils.module_loading import import_string
 
@@ -111,7 +111,8 @@ class SocketIOApplication:
 
         # As Django's WSGIHandler does, minus URL resolution and the other middleware.
         prefix = get_script_name(environ)
-        if (prefix if prefix.endswith("/") else prefix + "/") != get_script_prefix():
+        if prefix.strip("/"):
+            # Unset, it is "/" already (each connection's greenlet is new).
             set_script_prefix(prefix)
         signals.request_started.send(sender=self.__class__, environ=environ)
         environ[ROUTER_KEY] = router

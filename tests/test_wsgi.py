@@ -96,6 +96,19 @@ def test_a_host_accepted_once_is_checked_again_when_allowed_hosts_change(monkeyp
         assert "400 Bad Request" == call(app, env())[0]
 
 
+def test_a_handshake_under_a_script_name_sets_the_script_prefix(monkeypatch):
+    """A site mounted under a path (SCRIPT_NAME) reverses URLs under it in channels, as on the full path."""
+    from django.urls import get_script_prefix, set_script_prefix
+
+    monkeypatch.setattr("socketio_views.monkey.is_patched", lambda: True)
+    env = {**environ("/socket.io/", "EIO=4&transport=polling"), "SCRIPT_NAME": "/chat"}
+    try:
+        assert "200 OK" == call(SocketIOApplication(Recorder()), env)[0]
+        assert "/chat/" == get_script_prefix()
+    finally:
+        set_script_prefix("/")
+
+
 @override_settings(SOCKETIO_VIEWS={"HANDSHAKE_MIDDLEWARE": None})
 def test_none_sends_every_engineio_request_through_django():
     """With HANDSHAKE_MIDDLEWARE None the endpoint is served by the wrapped application (Django's full stack)."""
