@@ -18,17 +18,15 @@ gevent-websocket's own access lines are not written, so none is printed twice.
 """
 import logging
 import time
-from urllib.parse import parse_qs
 
-from geventwebsocket.handler import WebSocketHandler
-
+from .handlers import LeanWebSocketHandler
 from .logs import FIELDS, SERVER_TIME_FORMAT
 
 server_logger = logging.getLogger("django.server")
 
 
-class AccessLogHandler(WebSocketHandler):
-    """gevent-websocket's handler, logging each request as Django's ``runserver`` does.
+class AccessLogHandler(LeanWebSocketHandler):
+    """:class:`~socketio_views.handlers.LeanWebSocketHandler`, logging each request as Django's ``runserver`` does.
 
     The size logged is the response body's, as ``runserver`` logs it (gevent
     counts the status line and headers too).
@@ -46,6 +44,12 @@ class AccessLogHandler(WebSocketHandler):
 
     def log_request(self):
         code = self._status_code()
+        if code.isdigit() and len(code) == 3:
+            level = logging.ERROR if code[0] == "5" else logging.WARNING if code[0] == "4" else logging.INFO
+        else:
+            level = logging.INFO
+        if not server_logger.isEnabledFor(level):
+            return
         extra = {
             **dict.fromkeys(FIELDS),
             "connection_id": self._connection_id(),
@@ -54,9 +58,6 @@ class AccessLogHandler(WebSocketHandler):
         }
         if code.isdigit() and len(code) == 3:
             extra["status_code"] = int(code)
-            level = logging.ERROR if code[0] == "5" else logging.WARNING if code[0] == "4" else logging.INFO
-        else:
-            level = logging.INFO
         server_logger.log(level, '"%s" %s %s', self.requestline or "", code, self.body_length, extra=extra)
 
     def _status_code(self):
@@ -68,7 +69,6 @@ class AccessLogHandler(WebSocketHandler):
 
     def _connection_id(self):
         """The Engine.IO session the request belongs to, if it names one (``sid`` in its query string)."""
-        query = (getattr(self, "environ", None) or {}).get("QUERY_STRING", "")
-        if "sid=" not in query:
-            return None
-        return parse_qs(query).get("sid", [None])[0]
+        from .server import session_id
+
+        return session_id((getattr(self, "environ", None) or {}).get("QUERY_STRING", ""))

@@ -8,6 +8,7 @@ one they forward::
 
 A forwarding header is never trusted unless ``CLIENT_IP_HEADER`` names it.
 """
+import functools
 import ipaddress
 import math
 
@@ -55,6 +56,11 @@ def client_address(environ):
     return entries[-min(max(views_settings.NUM_PROXIES, 1), len(entries))]
 
 
+#: Addresses whose parsed forms are remembered (each parsed once, not on every handshake).
+ADDRESS_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=ADDRESS_CACHE_SIZE)
 def limit_key(address):
     """The key under which ``address`` is counted: the address, or its /64 network for IPv6.
 
@@ -154,11 +160,13 @@ def _ip(address):
         return None
 
 
+@functools.lru_cache(maxsize=ADDRESS_CACHE_SIZE)
 def _is_loopback(address):
     ip = _ip(address)
     return ip is not None and (ip.is_loopback or (ip.version == 6 and ip.ipv4_mapped is not None and ip.ipv4_mapped.is_loopback))
 
 
+@functools.lru_cache(maxsize=ADDRESS_CACHE_SIZE)
 def _is_internal(address):
     ip = _ip(address)
     if ip is not None and ip.version == 6 and ip.ipv4_mapped is not None:

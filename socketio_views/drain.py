@@ -17,6 +17,9 @@ stop; or ``runserver_socketio``'s autoreload), :func:`start`:
   does not announce them as leaving (:data:`REASON` is their
   ``disconnect_reason``): with Redis their entries expire after
   ``PRESENCE_TTL``, by when their clients are listed again under new ids.
+  Each connection's subscriptions are torn down on the server right after
+  its CLOSE packet is queued, :data:`CONCURRENT_TEARDOWNS` at a time, so
+  that the closes keep to their schedule however long the teardowns take.
 
 Example usage (the load balancer's health check)::
 
@@ -27,10 +30,12 @@ Example usage (the load balancer's health check)::
 import random
 import time
 
+import engineio.packet
 import gevent
 from django.db import transaction
 from django.http import JsonResponse
 from gevent.event import Event
+from gevent.queue import Queue
 
 from .conf import views_settings
 from .exceptions import ServerDraining
@@ -45,6 +50,11 @@ SHUT_GRACE = 2
 #: their subscriptions): a handover, not a departure; the client reconnects.
 REASON = "server draining"
 
+#: How many closed connections' teardowns (their subscriptions' ``on_disconnect``,
+#: recovery sessions, presence) run at once: each may hold a connection to Redis
+#: and one to the database while it runs.
+CONCURRENT_TEARDOWNS = 16
+
 
 class Drain:
     """The drain state of this process (one instance: :data:`state`)."""
@@ -54,9 +64,14 @@ class Drain:
         self.window = None
         #: Set once every transport has been told to close (CLOSE packets queued).
         self.sent = Event()
+        #: Set once, besides, the subscriptions of every closed connection have been torn down.
+        self.torn_down = Event()
         #: Set once the drain is over (transports that did not close are shut too).
         self.done = Event()
+        #: Connections told to close so far.
         self.closed = 0
+        #: Connections told to close whose subscriptions are not torn down yet.
+        self.tearing_down = 0
         #: Set once the health check has answered 503 (the load balancer knows).
         self.noticed = Event()
 
@@ -89,7 +104,7 @@ def start(window=None, notice=None):
 
     Safe to call from a signal handler (it only spawns a greenlet) and more
     than once (the first call wins). :func:`wait` returns once every
-    connection's transport is closed.
+    connection's transport is closed and its subscriptions torn down.
     """
     if state.active:
         return
@@ -102,10 +117,13 @@ def start(window=None, notice=None):
 def wait(timeout=None, *, shut=True):
     """Block (cooperatively) until the drain is over; return whether it is.
 
-    With ``shut=False``, only until every transport has been told to close
-    (the process is about to exit anyway).
+    Over: every connection's transport has been told to close, the
+    subscriptions of each have been torn down (``on_disconnect``, recovery
+    sessions saved) and the WebSockets their clients did not close within
+    :data:`SHUT_GRACE` are shut. With ``shut=False``, only until the
+    teardowns have run (the process is about to exit anyway).
     """
-    return (state.done if shut else state.sent).wait(timeout)
+    return (state.done if shut else state.torn_down).wait(timeout)
 
 
 def _close_transports(window, notice):
@@ -122,44 +140,100 @@ def _close_transports(window, notice):
         random.shuffle(sids)
         logger.warning("Draining: closing %d connection(s) over %.1f s", len(sids), window)
         started = time.monotonic()
+        teardowns = _Teardowns(eio)
         closed = []
-        count = max(len(sids), 1)
-        nominal = window / count
         for index, sid in enumerate(sids):
-            # One connection per slot, at a jittered moment: a steady stream
-            # of reconnections. A process that fell behind (busy) spreads the
-            # rest over what is left of the window, at most four times as
-            # fast as planned, rather than closing them all at once to catch up.
-            remaining = count - index
-            time_left = started + window - time.monotonic()
-            gap = max(time_left / remaining, nominal / 4)
-            gevent.sleep(gap * (0.5 + random.random()) if gap > 0 else 0)
-            socket = eio.sockets.get(sid)
-            if socket is None or socket.closing or socket.closed:
-                continue
-            eio.disconnect(sid, reason=REASON)
-            closed.append(socket)
-            state.closed += 1
+            # Each connection at a jittered moment of its own slot of the
+            # window: a steady stream of reconnections. A process held up
+            # (busy) closes at once those whose moment has passed, so that it
+            # keeps to the schedule: one wake-up may close several.
+            delay = started + window * (index + random.random()) / len(sids) - time.monotonic()
+            if delay > 0:
+                gevent.sleep(delay)
+            _close(eio, sid, teardowns, closed)
         # Connections opened since (before the load balancer noticed) go too.
         for sid in list(eio.sockets):
-            socket = eio.sockets.get(sid)
-            if socket is not None:
-                eio.disconnect(sid, reason=REASON)
-                closed.append(socket)
-                state.closed += 1
+            _close(eio, sid, teardowns, closed)
         state.sent.set()
-        deadline = time.monotonic() + SHUT_GRACE
-        while time.monotonic() < deadline and any(map(_transport_open, closed)):
-            gevent.sleep(0.05)
-        for socket in closed:
-            if _transport_open(socket):
-                eio.shut_transport(socket)
+        shutting = gevent.spawn(_shut_unclosed, eio, closed)
+        teardowns.join()
+        state.torn_down.set()
+        shutting.join()
         logger.warning("Drained: %d connection(s) closed in %.1f s", state.closed, time.monotonic() - started)
     except Exception:
         logger.exception("Draining failed")
     finally:
         state.sent.set()
+        state.torn_down.set()
         state.done.set()
+
+
+def _shut_unclosed(eio, closed):
+    """Shut the WebSockets of ``closed`` (Engine.IO sockets) whose clients have not closed them within :data:`SHUT_GRACE`."""
+    deadline = time.monotonic() + SHUT_GRACE
+    while time.monotonic() < deadline and any(map(_transport_open, closed)):
+        gevent.sleep(0.05)
+    for socket in closed:
+        if _transport_open(socket):
+            eio.shut_transport(socket)
+
+
+def _close(eio, sid, teardowns, closed):
+    """Send Engine.IO CLOSE to connection ``sid`` now; hand its teardown to ``teardowns``.
+
+    python-engineio's ``Socket.close()`` runs the disconnect handlers (the
+    subscriptions' teardown, which may wait for Redis or the database) before
+    it queues the CLOSE packet; here the packet goes first, so that the
+    transports close on schedule however long the teardowns take.
+    """
+    socket = eio.sockets.get(sid)
+    if socket is None or socket.closing or socket.closed:
+        return
+    # Until its teardown, python-engineio's close() does nothing for this
+    # socket (the client closing its WebSocket meanwhile included), so that
+    # its subscriptions end once, with REASON.
+    socket.closing = True
+    socket.queue.ending = True  # nothing is queued after the CLOSE packet
+    socket.queue.put(engineio.packet.Packet(engineio.packet.CLOSE))
+    closed.append(socket)
+    state.closed += 1
+    teardowns.put(sid, socket)
+
+
+class _Teardowns:
+    """The teardowns of the connections the drain closed, :data:`CONCURRENT_TEARDOWNS` at a time.
+
+    Bounded, so that thousands of teardowns do not open as many connections
+    to Redis (redis-py's pool opens one per waiting greenlet) or the database.
+    """
+
+    def __init__(self, eio):
+        self.eio = eio
+        self.waiting = Queue()
+        self.workers = [gevent.spawn(self._work) for _ in range(CONCURRENT_TEARDOWNS)]
+
+    def put(self, sid, socket):
+        state.tearing_down += 1
+        self.waiting.put((sid, socket))
+
+    def join(self):
+        """Wait until every teardown has run (the callers of :func:`wait` bound it)."""
+        for _worker in self.workers:
+            self.waiting.put(StopIteration)
+        gevent.joinall(self.workers)
+
+    def _work(self):
+        for sid, socket in self.waiting:
+            try:
+                # What python-engineio's close() does after CLOSE: the
+                # disconnect handlers, and the end of the socket's queue.
+                socket.closing = False
+                socket.close(wait=False, abort=True, reason=REASON)
+            except Exception:
+                logger.exception("Draining: the teardown of connection %s failed", sid, connection_id=sid)
+            finally:
+                self.eio.sockets.pop(sid, None)
+                state.tearing_down -= 1
 
 
 def _transport_open(socket):

@@ -134,6 +134,17 @@ class MemoryHistory:
         """Keep a recovery session for ``ttl`` seconds."""
         self.sessions[pid] = (self.clock() + ttl, session)
 
+    def extend_session(self, pid, session, ttl):
+        """Keep ``session`` for ``ttl`` more seconds if it is still the one kept under ``pid``.
+
+        Not if it expired or was dropped, nor if another subscription (another
+        ``sid``) has recovered it since.
+        """
+        with self._lock:
+            current = self.load_session(pid)
+            if current is not None and current["sid"] == session["sid"]:
+                self.save_session(pid, session, ttl)
+
     def drop_session(self, pid):
         """Forget the recovery session ``pid``."""
         self.sessions.pop(pid, None)
@@ -181,6 +192,15 @@ class _MemoryStream:
             self.max_deleted = self.entries.popleft().offset
 
 
+#: Set the session (ARGV[1]) with a ttl (ARGV[3]) if the key holds one of the same sid (ARGV[2]).
+EXTEND_SESSION = """
+local current = redis.call('GET', KEYS[1])
+if current and cjson.decode(current)['sid'] == ARGV[2] then
+    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+end
+"""
+
+
 class RedisHistory:
     """History in Redis streams and recovery sessions in Redis keys, shared by every process."""
 
@@ -189,6 +209,7 @@ class RedisHistory:
 
         self.redis = redis.Redis.from_url(url)
         self.prefix = prefix
+        self._extend = self.redis.register_script(EXTEND_SESSION)
         #: One warning when Redis goes away, one when it is back.
         self.outage = Outage(
             "History (Redis)", "broadcasts are delivered live without being kept or numbered, and nothing is recovered"
@@ -242,6 +263,10 @@ class RedisHistory:
 
     def save_session(self, pid, session, ttl):
         self.redis.set(f"{self.prefix}:session:{pid}", json.dumps(session), ex=max(1, int(ttl)))
+
+    def extend_session(self, pid, session, ttl):
+        """:meth:`MemoryHistory.extend_session`, in one round trip (a script: no other client's write comes between)."""
+        self._extend(keys=[f"{self.prefix}:session:{pid}"], args=[json.dumps(session), session["sid"], max(1, int(ttl))])
 
     def drop_session(self, pid):
         self.redis.delete(f"{self.prefix}:session:{pid}")
@@ -418,7 +443,14 @@ class SessionKeeper:
             return  # already recovered by a newer subscription, which owns the session now
         del self.live[pid]
         if window:
-            self._save(pid, entry[0], window)
+            # Unless recovered meanwhile on another process (a drain's
+            # teardown runs after its client was told to reconnect).
+            try:
+                get_history().extend_session(pid, entry[0], window)
+            except Exception:
+                logger.exception(
+                    "History: could not save recovery session of %r", entry[0]["channel"], channel=entry[0]["channel"]
+                )
         else:
             try:
                 get_history().drop_session(pid)

@@ -18,7 +18,6 @@ user. Two guarantees follow:
 
 Only a keyed hash of a session key is kept (:func:`session_hash`), never the key.
 """
-import copy
 from importlib import import_module
 
 from django.conf import settings
@@ -139,12 +138,19 @@ def subscription_request(request, identity):
         except Exception:
             # The session store is unreachable: this subscription is anonymous, the connection is kept.
             logger.exception("Could not check the session of a new subscription; subscribing it anonymously")
-            request = copy.copy(request)
+            request = _copy(request)
             make_anonymous(request)
             return request
         if ended:
             end(identity, request)
-    return copy.copy(request)
+    return _copy(request)
+
+
+def _copy(request):
+    # copy.copy() without its generic protocol (__reduce_ex__), on every subscription.
+    duplicate = request.__class__.__new__(request.__class__)
+    duplicate.__dict__.update(request.__dict__)
+    return duplicate
 
 
 def _session_has_ended(request):

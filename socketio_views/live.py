@@ -223,6 +223,9 @@ def get_sampler():
 
 _enabled = None
 
+#: The ``dispatch_uid`` of :func:`_on_connected`'s connection to :data:`~socketio_views.signals.connected`.
+DISPATCH_UID = "socketio_views.live"
+
 
 def _on_connected(sender, **kwargs):
     """Start sampling in a process that serves sockets, once, if a router registers :class:`LiveChannel`."""
@@ -235,6 +238,8 @@ def _on_connected(sender, **kwargs):
                 live_endpoint()
             except ImproperlyConfigured:
                 _enabled = False
+                # Nothing to sample in this process: no call on every connection.
+                signals.connected.disconnect(dispatch_uid=DISPATCH_UID)
                 return
             _enabled = True
         get_sampler()
@@ -246,7 +251,7 @@ def _on_connected(sender, **kwargs):
 
 def connect_receivers():
     """Start sampling on this process's first connection (called by the app's ``ready()``)."""
-    signals.connected.connect(_on_connected, dispatch_uid="socketio_views.live")
+    signals.connected.connect(_on_connected, dispatch_uid=DISPATCH_UID)
 
 
 @register(Tags.urls)

@@ -77,8 +77,23 @@ SLOW_CONSUMER_GRACE = 2
 #: Seconds between two log lines about one connection's dropped messages.
 DROP_LOG_INTERVAL = 10
 
-#: An Engine.IO session id in a query string.
-SESSION_ID_RE = re.compile(r"(?:^|&)sid=")
+#: The values of a query string's plain ``sid`` parameters.
+SESSION_ID_RE = re.compile(r"(?:^|&)sid=([^&]*)")
+
+
+def session_id(query_string):
+    """The Engine.IO session id a query string names, read as python-engineio reads it; ``None`` if none.
+
+    python-engineio takes the first non-blank ``sid`` of ``parse_qs()``,
+    which also decodes ``s%69d=`` and ``+``: so does this, without parsing
+    the common query strings that need no decoding.
+    """
+    if "%" in query_string or "+" in query_string:
+        return parse_qs(query_string).get("sid", [None])[0]
+    for match in SESSION_ID_RE.finditer(query_string):
+        if match.group(1):
+            return match.group(1)
+    return None
 
 #: Bytes of a refused long-polling request's body that are still read (and
 #: discarded) so that its client gets the answer; past them the connection closes.
@@ -163,7 +178,7 @@ class ChannelEngineIOServer(engineio.Server):
 
     def handle_request(self, environ, start_response):
         query = environ.get("QUERY_STRING", "")
-        sid = parse_qs(query).get("sid", [None])[0] if SESSION_ID_RE.search(query) else None
+        sid = session_id(query)
         if sid is not None:
             owner = self.identities.get(sid)
             if owner is not None and not owner.owns(environ):
@@ -1088,7 +1103,7 @@ def _refuse_while_draining(environ, error):
 
 def _is_handshake(environ):
     """Whether the request opens a new Engine.IO connection (a GET without a session id)."""
-    return environ.get("REQUEST_METHOD") == "GET" and SESSION_ID_RE.search(environ.get("QUERY_STRING", "")) is None
+    return environ.get("REQUEST_METHOD") == "GET" and session_id(environ.get("QUERY_STRING", "")) is None
 
 
 def _refuse_handshake(environ, error):
@@ -1142,7 +1157,7 @@ class WebSocketResponse(StreamingHttpResponse):
         self.environ = environ
 
     def __iter__(self):
-        sid = parse_qs(self.environ.get("QUERY_STRING", "")).get("sid", [None])[0]
+        sid = session_id(self.environ.get("QUERY_STRING", ""))
         try:
             get_server().handle_request(self.environ, lambda status, headers, exc_info=None: None)
         except Exception as exc:

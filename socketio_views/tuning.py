@@ -17,6 +17,13 @@ import gevent
 #: The environment variable through which gevent's own setting, when given, wins.
 GREENLET_TREE_ENV = "GEVENT_TRACK_GREENLET_TREE"
 
+#: Python's default garbage-collection thresholds (:func:`gc.get_threshold`).
+PYTHON_GC_THRESHOLDS = (700, 10, 10)
+
+#: The thresholds :func:`tune_for_serving` sets instead: a young collection
+#: every 50,000 net allocations rather than 700, an older one every 20 of them.
+GC_THRESHOLDS = (50_000, 20, 10)
+
 
 def tune_for_serving():
     """Tune this process for many idle sockets and short garbage-collection pauses; call it once, just before serving.
@@ -26,12 +33,21 @@ def tune_for_serving():
       ``GEVENT_TRACK_GREENLET_TREE`` is set in the environment;
     * what start-up created (modules, settings, the URLconf) is left out of
       later garbage collections (:func:`gc.freeze`): a full collection walks
-      every tracked object, and every socket of the process waits while it runs.
+      every tracked object, and every socket of the process waits while it runs;
+    * garbage is collected less often (:data:`GC_THRESHOLDS`, unless the
+      project changed Python's thresholds itself): each connection keeps
+      about a hundred objects alive, which every collection of the older
+      generations walks again, and with Python's thresholds a server that
+      accepts thousands of connections spent a third of its time there.
+      Objects that only a reference cycle keeps alive wait longer to be
+      freed (up to 50,000 allocations), a few megabytes at most.
     """
     if GREENLET_TREE_ENV not in os.environ:
         gevent.config.track_greenlet_tree = False
     gc.collect()
     gc.freeze()
+    if gc.get_threshold() == PYTHON_GC_THRESHOLDS:
+        gc.set_threshold(*GC_THRESHOLDS)
 
 
 def post_worker_init(worker):

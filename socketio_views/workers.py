@@ -11,25 +11,44 @@ On SIGTERM (gunicorn's graceful shutdown: the arbiter's ``TERM``, a
 this worker and waits up to ``graceful_timeout`` for the open ones to end;
 this worker also drains (:mod:`socketio_views.drain`): it closes its
 connections' transports over ``DRAIN_WINDOW`` seconds, so that their clients
-reconnect to the other workers one after another. Keep ``graceful_timeout``
-above ``DRAIN_WINDOW`` plus a few seconds, or gunicorn kills the remaining
-connections at once.
+reconnect to the other workers one after another, and exits once their
+subscriptions are torn down. Keep ``graceful_timeout`` above ``DRAIN_WINDOW``
+plus a few seconds, or gunicorn kills the remaining connections at once.
 """
 import gevent
 from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as BaseWorker
+
+from .handlers import LeanWebSocketHandler
 
 # Nothing of Django here: gunicorn's arbiter imports the worker class before
 # the worker patches the standard library, and Django must be imported after.
 
 
 class GeventWebSocketWorker(BaseWorker):
-    """``geventwebsocket.gunicorn.workers.GeventWebSocketWorker`` that drains on SIGTERM and serves Engine.IO by the lean path."""
+    """``geventwebsocket.gunicorn.workers.GeventWebSocketWorker`` that drains on SIGTERM and serves Engine.IO by the lean path.
+
+    Its connections are read through a small buffer
+    (:class:`~socketio_views.handlers.LeanWebSocketHandler`).
+    """
+
+    wsgi_handler = LeanWebSocketHandler
 
     def load_wsgi(self):
         super().load_wsgi()
         from .wsgi import SocketIOApplication
 
         self.wsgi = SocketIOApplication.wrap(self.wsgi)
+
+    def run(self):
+        """Serve until SIGTERM, wait for the open connections as gunicorn does, then for the drain's teardowns."""
+        super().run()
+        from . import drain
+        from .logs import logger
+
+        # The last clients may have closed their WebSockets (which ends
+        # gunicorn's wait) before their subscriptions were torn down.
+        if drain.state.sent.is_set() and not drain.wait(self.cfg.graceful_timeout, shut=False):
+            logger.warning("Stopping before the drain is over: %d teardown(s) unfinished", drain.state.tearing_down)
 
     def handle_exit(self, sig, frame):
         super().handle_exit(sig, frame)

@@ -29,14 +29,13 @@ the URLconf, as the endpoint view is mounted there too).
 import logging
 import weakref
 from http import HTTPStatus
-from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIRequest, get_script_name
-from django.urls import set_script_prefix
+from django.urls import get_script_prefix, set_script_prefix
 from django.utils.log import log_response
 from django.utils.module_loading import import_string
 
@@ -85,10 +84,9 @@ class SocketIOApplication:
         from . import server
 
         query = environ.get("QUERY_STRING", "")
-        if server.SESSION_ID_RE.search(query) and not server._asks_for_jsonp(query):
-            sid = parse_qs(query).get("sid", [None])[0]
-            if sid in server.get_server().eio.sockets:
-                return _serve_established(environ, start_response)
+        sid = server.session_id(query)
+        if sid is not None and not server._asks_for_jsonp(query) and sid in server.get_server().eio.sockets:
+            return _serve_established(environ, start_response)
         return self._serve_handshake(environ, start_response, router, middleware)
 
     def endpoints(self):
@@ -112,7 +110,9 @@ class SocketIOApplication:
         from .server import ROUTER_KEY
 
         # As Django's WSGIHandler does, minus URL resolution and the other middleware.
-        set_script_prefix(get_script_name(environ))
+        prefix = get_script_name(environ)
+        if (prefix if prefix.endswith("/") else prefix + "/") != get_script_prefix():
+            set_script_prefix(prefix)
         signals.request_started.send(sender=self.__class__, environ=environ)
         environ[ROUTER_KEY] = router
         request = WSGIRequest(environ)
@@ -141,9 +141,7 @@ def build_handler(middleware):
     from .server import ROUTER_KEY, endpoint_view
 
     def endpoint(request):
-        # ALLOWED_HOSTS, as CommonMiddleware checks it on the full path:
-        # DisallowedHost is answered with HTTP 400.
-        request.get_host()
+        check_host(request)
         return endpoint_view(request, request.environ[ROUTER_KEY])
 
     handler = convert_exception_to_response(endpoint)
@@ -160,6 +158,31 @@ def build_handler(middleware):
             continue
         handler = convert_exception_to_response(instance)
     return handler
+
+
+#: The request ``META`` values that :meth:`~django.http.HttpRequest.get_host` reads.
+HOST_KEYS = ("HTTP_X_FORWARDED_HOST", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT")
+
+#: How many accepted hosts :func:`check_host` remembers.
+MAX_REMEMBERED_HOSTS = 256
+
+_accepted_hosts = set()
+
+
+def check_host(request):
+    """Check the request's host against ``ALLOWED_HOSTS`` as ``CommonMiddleware`` does on the full path.
+
+    Raises :exc:`~django.core.exceptions.DisallowedHost` (answered with HTTP
+    400) from :meth:`~django.http.HttpRequest.get_host`. The hosts it
+    accepted are remembered (until the settings change), so that each is
+    validated once, not on every handshake.
+    """
+    key = tuple(map(request.META.get, HOST_KEYS))
+    if key in _accepted_hosts:
+        return
+    request.get_host()
+    if len(_accepted_hosts) < MAX_REMEMBERED_HOSTS:
+        _accepted_hosts.add(key)
 
 
 def _serve_established(environ, start_response):
@@ -193,18 +216,32 @@ def handshake_middleware():
 
     Unless the project sets ``HANDSHAKE_MIDDLEWARE``, those of the default
     list (sessions, authentication) that its ``MIDDLEWARE`` lists too.
+    Worked out once, again when the settings change.
     """
+    if _handshake_middleware is _UNKNOWN:
+        _remember_handshake_middleware()
+    return _handshake_middleware
+
+
+def _remember_handshake_middleware():
+    global _handshake_middleware
     middleware = views_settings.HANDSHAKE_MIDDLEWARE
-    if middleware is None or "HANDSHAKE_MIDDLEWARE" in views_settings.user_settings:
-        return middleware
-    return [path for path in middleware if path in settings.MIDDLEWARE]
+    if middleware is not None and "HANDSHAKE_MIDDLEWARE" not in views_settings.user_settings:
+        middleware = [path for path in middleware if path in settings.MIDDLEWARE]
+    _handshake_middleware = None if middleware is None else list(middleware)
 
 
+_UNKNOWN = object()
+_handshake_middleware = _UNKNOWN
 _applications = weakref.WeakSet()
 
 
 def _reset_on_setting_change(*, setting, **kwargs):
+    global _handshake_middleware
+    if setting in ("ALLOWED_HOSTS", "DEBUG", "USE_X_FORWARDED_HOST"):
+        _accepted_hosts.clear()
     if setting in (SETTING_NAME, "ROOT_URLCONF", "MIDDLEWARE"):
+        _handshake_middleware = _UNKNOWN
         for application in _applications:
             application.reset()
 

@@ -142,6 +142,42 @@ def test_a_drain_hands_presence_over_without_announcing_leaves(redis_url, django
         b.stop()
 
 
+def test_slow_teardowns_do_not_hold_up_the_closes(redis_url, django_db_setup):  # noqa: F811
+    """Each transport closes on schedule however long its subscriptions' on_disconnect takes, and every teardown still runs before A exits."""
+    window, notice, count = 1, 1, 20
+    a = LiveServer(settings_module="tests.settings_drain", env={"SOCKETIO_VIEWS_DRAIN_WINDOW": str(window)}).start()
+    channel = f"slow-teardown/drain-{uuid.uuid4().hex[:8]}"
+    clients = []
+    try:
+        for _ in range(count):
+            clients.append(WireClient(a.url).connect(channel))
+        os.kill(a.process.pid, signal.SIGTERM)
+        stopped = time.monotonic()
+        closed_at = {}
+
+        def all_closed():
+            for index, client in enumerate(clients):
+                if client.disconnects and index not in closed_at:
+                    closed_at[index] = time.monotonic() - stopped
+            return len(closed_at) == count
+
+        wait_until(all_closed, timeout=notice + window + 8, interval=0.01,
+                   message=lambda: f"A's drain closed {len(closed_at)} of {count}: {sorted(closed_at.values())}")
+        # (A margin of 2 s for a loaded machine: half a second per teardown, one after another, is 10 s.)
+        assert max(closed_at.values()) <= notice + window + 2, sorted(closed_at.values())
+        assert 0 == a.process.wait(timeout=10)
+
+        # Every subscription was torn down (on_disconnect, then its recovery session saved) before A exited.
+        def torn_down():
+            return sum(f"from {channel!r} (server draining)" in line for line in list(a.output))
+
+        wait_until(lambda: torn_down() == count, timeout=5, message=lambda: f"{torn_down()} torn down:\n{a.log()}")
+    finally:
+        for client in clients:
+            client.close()
+        a.stop()
+
+
 def test_draining_process_refuses_handshakes_and_fails_its_health_check(django_db_setup):
     """While A drains, its health check answers 503 and a polling handshake gets 503 server_draining with Retry-After; A then exits."""
     server = LiveServer(settings_module="tests.settings_drain", env={"SOCKETIO_VIEWS_DRAIN_WINDOW": "3"}).start()

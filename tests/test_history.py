@@ -287,6 +287,48 @@ def test_a_late_teardown_of_the_old_subscription_leaves_the_recovered_session_al
     assert _keeper.get().live[new.pid][0]["sid"] == new.sid
 
 
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_a_late_teardown_on_another_process_leaves_the_recovered_session_alone(backend, monkeypatch):
+    """A process that ends a subscription (its drain, or a dead transport it noticed late) after the client recovered on another process does not put the old session back."""
+    import os
+    import uuid
+
+    from socketio_views import history
+    from socketio_views.history import RedisHistory, SessionKeeper
+
+    from .ci import require
+
+    if backend == "memory":
+        store = MemoryHistory()
+    else:
+        url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        store = RedisHistory(url, prefix=f"svt-{uuid.uuid4().hex[:8]}")
+        try:
+            store.redis.ping()
+        except Exception:
+            require(False, f"Redis is not reachable at {url}")
+    monkeypatch.setattr(history, "get_history", lambda: store)
+    a, b = SessionKeeper(), SessionKeeper()  # the two processes
+    try:
+        a.keep("p1", {"channel": "c", "user": None, "sid": "on-a", "offset": "1-0"}, 120)
+        b.keep("p1", {"channel": "c", "user": None, "sid": "on-b", "offset": "2-0"}, 120)  # recovered on B
+        a.release("p1", "on-a", 120)
+        assert "on-b" == store.load_session("p1")["sid"]
+        b.release("p1", "on-b", 120)  # B's own teardown keeps it for the recovery window
+        assert "on-b" == store.load_session("p1")["sid"]
+        a.keep("p2", {"channel": "c", "user": None, "sid": "gone", "offset": "1-0"}, 120)
+        store.drop_session("p2")
+        a.release("p2", "gone", 120)  # ended meanwhile (its client left): not brought back
+        assert store.load_session("p2") is None
+    finally:
+        a.close()
+        b.close()
+        if backend == "redis":
+            store.drop_session("p1")
+            store.drop_session("p2")
+            store.close()
+
+
 @pytest.mark.django_db
 def test_recovery_runs_the_access_checks_again(router):
     """A pid does not bypass the mixins: the same pid without the login is refused with login_required."""

@@ -1,4 +1,5 @@
 """runserver_socketio and gunicorn: the two ways the project serves channels."""
+import json
 import os
 import re
 import signal
@@ -61,10 +62,28 @@ def test_serves_the_django_site_on_the_same_port(live_channels_server):
 
 
 def test_tunes_the_process_before_serving(live_channels_server):
-    """runserver_socketio freezes its start-up objects and stops recording greenlets' spawning stacks."""
+    """runserver_socketio freezes its start-up objects, stops recording greenlets' spawning stacks and collects
+    garbage less often."""
+    from socketio_views.tuning import GC_THRESHOLDS
+
     tuning = requests.get(live_channels_server.url + "/tuning/", timeout=5).json()
     assert tuning["frozen"] > 10_000, tuning
     assert tuning["track_greenlet_tree"] is False
+    assert list(GC_THRESHOLDS) == tuning["gc_threshold"], tuning
+
+
+@pytest.mark.parametrize("preset", [None, (1000, 5, 5)])
+def test_tune_for_serving_leaves_a_projects_own_gc_thresholds_alone(preset):
+    """Python's default garbage-collection thresholds are raised; thresholds the project set itself are kept."""
+    code = (
+        "import gc, json; from socketio_views import tuning; "
+        + (f"gc.set_threshold(*{preset!r}); " if preset else "")
+        + "tuning.tune_for_serving(); print(json.dumps([gc.get_threshold(), tuning.GC_THRESHOLDS]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    threshold, tuned = json.loads(out)
+    assert tuple(preset or tuned) == tuple(threshold)
+    assert tuned[0] > 700
 
 
 @pytest.mark.parametrize("env, tracked", [({}, False), ({"GEVENT_TRACK_GREENLET_TREE": "1"}, True)])
@@ -166,3 +185,16 @@ def test_gunicorn_gevent_websocket_worker_serves_channels(test_db_env, tmp_path)
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(10)
     assert "MonkeyPatchWarning" not in log_path.read_text()
+
+
+def test_long_requests_and_messages_are_read_whole_through_the_small_read_buffer(connect):
+    """Each connection is read through a 1 KB buffer (socketio_views.handlers): a handshake whose headers are
+    several times longer, and 60 KB messages, arrive whole, over both transports."""
+    from socketio_views.handlers import LeanWebSocketHandler
+
+    assert LeanWebSocketHandler.read_buffer_size == 1024
+    client = connect("rooms/buffer", auth={"name": "b"}, headers={"Cookie": "padding=" + "x" * 4000})
+    texts = ["y" * 60_000, "z" * 1500, "é" * 700]
+    for text in texts:
+        client.emit("rooms/buffer", "echo", {"text": text})
+    assert [{"text": text} for text in texts] == client.wait_for("rooms/buffer", "echo", count=3)

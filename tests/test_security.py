@@ -1,4 +1,5 @@
 """Refusals over real connections, and abuse that must not hurt anyone else."""
+import http.client
 import json
 import threading
 import time
@@ -375,6 +376,36 @@ def test_a_stolen_polling_sid_is_refused_and_receives_nothing(live_channels_serv
         assert [["welcome", {"welcome": alice}]] == events_on(packets, channel)
         assert "OK" == owner.post(f'42/{channel},1["message",{{}}]').text
         assert f'43/{channel},1[{{"ok":true}}]' in owner.read_until(lambda p: p.startswith("43/"))
+    finally:
+        owner.close()
+
+
+@pytest.mark.parametrize("spelling", ["s%69d", "%73id", "sid=&sid"])
+def test_a_stolen_sid_is_refused_however_its_parameter_is_spelt(live_channels_server, spelling):
+    """python-engineio reads the query string with ``parse_qs``, which decodes ``s%69d=`` to ``sid=`` and skips
+    a blank ``sid=``: the ownership check reads it the same way, so a thief cannot slip past it. (Sent with
+    http.client: requests would rewrite ``%69`` to ``i``.)"""
+    alice = unique("alice")
+    owner = RawPolling(live_channels_server.url, cookie=session_cookie(alice))
+    channel = unique("members/spelt")
+    path = f"/socket.io/?EIO=4&transport=polling&{spelling}={owner.sid}"
+
+    def stolen(method, body=None):
+        connection = http.client.HTTPConnection(live_channels_server.url.split("//", 1)[1], timeout=5)
+        try:
+            connection.request(method, path, body=body, headers={"Content-Type": "text/plain;charset=UTF-8"})
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
+
+    try:
+        assert "OK" == owner.post(f"40/{channel},").text
+        for status, body in (stolen("GET"), stolen("POST", f'42/{channel},["message",{{}}]'.encode())):
+            assert 403 == status, body
+            assert "session_mismatch" == json.loads(body)["code"]
+        packets = owner.read_until(lambda p: p.startswith(f"42/{channel},"))
+        assert [["welcome", {"welcome": alice}]] == events_on(packets, channel)
     finally:
         owner.close()
 

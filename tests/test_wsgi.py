@@ -84,6 +84,18 @@ def test_a_host_that_allowed_hosts_refuses_gets_400_on_the_lean_path():
     assert "400 Bad Request" == status
 
 
+def test_a_host_accepted_once_is_checked_again_when_allowed_hosts_change(monkeypatch):
+    """Accepted hosts are remembered, not validated on every handshake, until ALLOWED_HOSTS changes."""
+    monkeypatch.setattr("socketio_views.monkey.is_patched", lambda: True)
+    app = SocketIOApplication(Recorder())
+    env = lambda: {**environ("/socket.io/", "EIO=4&transport=polling"), "HTTP_HOST": "chat.example"}  # noqa: E731
+    with override_settings(ALLOWED_HOSTS=["chat.example"]):
+        assert "200 OK" == call(app, env())[0]
+        assert "200 OK" == call(app, env())[0]
+    with override_settings(ALLOWED_HOSTS=["other.example"]):
+        assert "400 Bad Request" == call(app, env())[0]
+
+
 @override_settings(SOCKETIO_VIEWS={"HANDSHAKE_MIDDLEWARE": None})
 def test_none_sends_every_engineio_request_through_django():
     """With HANDSHAKE_MIDDLEWARE None the endpoint is served by the wrapped application (Django's full stack)."""

@@ -364,3 +364,13 @@ class TickerChannel(FloodChannel):
     """What does not fit in a slow subscriber's queue is dropped."""
 
     slow_consumer_policy = "drop"
+
+
+# Graceful drain (socketio_views.drain).
+
+
+class SlowTeardownChannel(HistoryChannel):
+    """A channel with history whose every ``on_disconnect`` takes half a second (tests/test_drain.py)."""
+
+    def on_disconnect(self, room):
+        time.sleep(0.5)

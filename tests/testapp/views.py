@@ -39,7 +39,11 @@ def direct(request):
 def tuning(request):
     """How the serving process is tuned (socketio_views.tuning)."""
     return JsonResponse(
-        {"frozen": gc.get_freeze_count(), "track_greenlet_tree": gevent.config.track_greenlet_tree}
+        {
+            "frozen": gc.get_freeze_count(),
+            "track_greenlet_tree": gevent.config.track_greenlet_tree,
+            "gc_threshold": gc.get_threshold(),
+        }
     )
 
 

@@ -137,7 +137,8 @@ class Command(runserver.Command):
 
     def _drain_and_stop(self, server):
         drain.start()
-        drain.wait(views_settings.DRAIN_NOTICE + drain.state.window + drain.SHUT_GRACE + 5)
+        if not drain.wait(views_settings.DRAIN_NOTICE + drain.state.window + drain.SHUT_GRACE + 5):
+            logs.logger.warning("Stopping before the drain is over: %d teardown(s) unfinished", drain.state.tearing_down)
         server.stop(timeout=1)
 
     def _drain_before_reload(self, sender, file_path, **kwargs):

@@ -1,0 +1,85 @@
+"""socketio_views.handlers: the request handler's own header parsing reads requests as gevent's does."""
+import http.client
+import io
+
+import pytest
+from gevent.pywsgi import headers_factory
+
+from socketio_views.handlers import Headers, read_headers
+
+PLAIN = {
+    "a websocket upgrade": (
+        b"Host: 127.0.0.1:8000\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://127.0.0.1:8000\r\n"
+        b"Cookie: sessionid=abc; csrftoken=def\r\n\r\n"
+    ),
+    "repeated names in several cases": b"X-Forwarded-For: 1.1.1.1\r\nx-forwarded-for: 2.2.2.2\r\n\r\n",
+    "spaces and tabs around values": b"A:value  \r\nB:\t \tv w\r\nC: \r\nD:\r\n\r\n",
+    "a Latin-1 byte": b"X-Name: caf\xe9\r\n\r\n",
+    "bare newlines": b"Host: a\nContent-Length: 3\n\n",
+    "no header": b"\r\n",
+    "a POST": b"Content-Type: text/plain;charset=UTF-8\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "the end of the stream before the blank line": b"Host: a\r\n",
+}
+
+UNUSUAL = {
+    "a folded line": b"X-Long: one\r\n two\r\nHost: a\r\n\r\n",
+    "a space before the colon": b"Host : a\r\nX: b\r\n\r\n",
+    "a line without colon": b"Host: a\r\nnonsense\r\nX: b\r\n\r\n",
+    "a bare carriage return": b"X-A: one\rX-B: two\r\nHost: a\r\n\r\n",
+    "a name that is not a token": b"X(A): b\r\n\r\n",
+    "a line too long": b"X: " + b"a" * 70_000 + b"\r\n\r\n",
+}
+
+
+def both(raw):
+    """(ours, gevent's) messages for ``raw`` followed by a body, and what each left unread."""
+    results = []
+    for parse in (read_headers, headers_factory):
+        stream = io.BytesIO(raw + b"BODY")
+        results.append((parse(stream), stream.read()))
+    return results
+
+
+def observed(message, names):
+    """What gevent's handler reads of a message."""
+    return {
+        "status": message.status,
+        "lines": list(message.headers),
+        "values": {name: message.get(name) for name in names},
+        "getheader": message.getheader("content-length"),
+        "typeheader": message.typeheader,
+    }
+
+
+@pytest.mark.parametrize("raw", list(PLAIN.values()) + list(UNUSUAL.values()), ids=list(PLAIN) + list(UNUSUAL))
+def test_read_as_gevent_reads_them(raw):
+    """Status, header lines, values by name in any case, and the bytes left for the body are gevent's."""
+    (ours, ours_left), (theirs, theirs_left) = both(raw)
+    names = ["host", "HOST", "x-forwarded-for", "a", "B", "c", "d", "x-name", "x-long", "x", "x-a", "absent"]
+    assert observed(theirs, names) == observed(ours, names)
+    assert theirs_left == ours_left
+    for name in ("content-length", "X-Forwarded-For"):
+        try:
+            del theirs[name]
+        except KeyError:
+            pass
+        del ours[name]
+    assert list(theirs.headers) == list(ours.headers)
+
+
+@pytest.mark.parametrize("raw", PLAIN.values(), ids=PLAIN.keys())
+def test_plain_headers_are_parsed_directly(raw):
+    assert isinstance(read_headers(io.BytesIO(raw)), Headers)
+
+
+@pytest.mark.parametrize("raw", UNUSUAL.values(), ids=UNUSUAL.keys())
+def test_anything_else_goes_to_gevents_parser(raw):
+    assert not isinstance(read_headers(io.BytesIO(raw)), Headers)
+
+
+def test_more_than_100_headers_are_refused_as_gevent_refuses_them():
+    raw = b"".join(b"X-%d: v\r\n" % i for i in range(101)) + b"\r\n"
+    for parse in (read_headers, headers_factory):
+        with pytest.raises(http.client.HTTPException, match="more than 100 headers"):
+            parse(io.BytesIO(raw))
