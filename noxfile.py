@@ -84,6 +84,7 @@ MAIN_ONLY_FILES = [
     "tests/test_drain.py",
     "tests/test_exceptions.py",
     "tests/test_fuzz.py",
+    "tests/test_handlers.py",
     "tests/test_limits.py",
     "tests/test_live_browser.py",
     "tests/test_outages.py",
