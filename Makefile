@@ -41,7 +41,7 @@ docs: docs-packages install
 	$(BIN)/sphinx-build -W --keep-going -b html -q docs docs/_build/html
 
 # The whole suite on the main combination (Django 5.2, Python 3.11) in .venv, then
-# the quick tests on the other supported ones, each in its own nox virtualenv.
+# the quick tests (noxfile.py's QUICK_FILES) on the other supported ones, each in its own nox virtualenv.
 test: system-packages install docs
 	$(BIN)/python -m pytest
 	cd demo && ../$(BIN)/python -m pytest

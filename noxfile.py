@@ -8,8 +8,10 @@ Example usage::
 Each session creates its own virtualenv with the exact versions of
 requirements-dev.txt but its Django, installs this checkout and runs the tests:
 the whole suite and the demo's on the main combination (as ``make test`` does
-in .venv), the quick files and the demo's on the others (``make test`` runs
-those two sessions after the whole suite). Extra arguments go to pytest:
+in .venv), the quick files (``QUICK_FILES``: those that meet Django's APIs, about
+100 s of tests) and the demo's on the others (``make test`` runs those two
+sessions after the whole suite). Every test file is in ``QUICK_FILES`` or
+``MAIN_ONLY_FILES``. Extra arguments go to pytest:
 ``nox -s django-6.0 -- -x tests/test_views.py``.
 """
 import glob
@@ -30,20 +32,64 @@ COMBINATIONS = {
     "6.1": ("3.13", "6.1.3", False),
 }
 
-#: Test files left out of the quick run, so that it takes under 2 minutes
-#: with its virtualenv: each starts many live servers, hostile clients,
-#: hundreds of connections or Redis outages and waits on their timeouts
-#: (test_security.py alone takes 2.5 minutes), and what they exercise is
-#: python-socketio, gevent and Redis rather than Django. The quick run keeps
-#: the core over both transports (test_server.py), runserver_socketio and
-#: gunicorn, the checks, the test client, the package and the demo.
-SLOW_FILES = [
+#: The quick run of the other combinations: the test files that meet Django's
+#: own APIs, whose behaviour may change between its versions (settings, auth,
+#: sessions, the ORM and migrations, checks, management commands and
+#: startproject, the admin, templates, middleware and the test client), and the
+#: core over both transports (test_server.py), runserver_socketio and gunicorn,
+#: the package and the demo. About 100 s of tests; the demo's run after them.
+QUICK_FILES = [
+    "tests/test_admin_ui.py",
+    "tests/test_checks.py",
+    "tests/test_compat.py",
+    "tests/test_compat_chat.py",
+    "tests/test_db.py",
+    "tests/test_demo.py",
+    "tests/test_dispatch.py",
+    "tests/test_docs.py",
+    "tests/test_docs_examples.py",
+    "tests/test_docs_live.py",
+    "tests/test_history.py",
+    "tests/test_hubs.py",
+    "tests/test_identity.py",
+    "tests/test_live.py",
+    "tests/test_live_case.py",
+    "tests/test_logs.py",
+    "tests/test_metrics.py",
+    "tests/test_mixins.py",
+    "tests/test_origins.py",
+    "tests/test_packaging.py",
+    "tests/test_presence.py",
+    "tests/test_routers.py",
+    "tests/test_runserver.py",
+    "tests/test_runserver_output.py",
+    "tests/test_server.py",
+    "tests/test_testing.py",
+    "tests/test_tutorial.py",
+    "tests/test_unsupported_server.py",
+    "tests/test_views.py",
+    "tests/test_wsgi.py",
+]
+
+#: Test files run on the main combination only. What they exercise is
+#: python-socketio, gevent, Redis, Chromium or plain Python rather than Django:
+#: hostile clients, hundreds of connections, Redis outages, slow consumers,
+#: drains and the browser, many of them waiting on timeouts (test_security.py
+#: alone takes over a minute). tests/test_packaging.py checks that every test
+#: file is in one of the two lists: a new one must be classified.
+MAIN_ONLY_FILES = [
     "tests/test_browser.py",
+    "tests/test_ci.py",
     "tests/test_demo_browser.py",
+    "tests/test_drain.py",
+    "tests/test_exceptions.py",
     "tests/test_fuzz.py",
+    "tests/test_handlers.py",
     "tests/test_limits.py",
     "tests/test_live_browser.py",
     "tests/test_outages.py",
+    "tests/test_payloads.py",
+    "tests/test_queues.py",
     "tests/test_recovery.py",
     "tests/test_scaleout.py",
     "tests/test_security.py",
@@ -84,10 +130,14 @@ def requirements_with(django, folder):
 
 def add_session(series, python, django, whole):
     def tests(session):
-        session.install("-r", requirements_with(django, session.create_tmp()))
+        # uv writes no bytecode unless asked (pip does), and where PYTHONDONTWRITEBYTECODE
+        # is set (this machine sets it) nothing else would: every server process the
+        # tests start would compile Django and its dependencies again, seconds each.
+        compiled = {"UV_COMPILE_BYTECODE": "1"}
+        session.install("-r", requirements_with(django, session.create_tmp()), env=compiled)
         # setuptools is pinned in requirements-dev.txt: no index needed to build.
         session.install("--no-build-isolation", "--no-deps", "-e", ".")
-        selection = session.posargs or ([] if whole else [f"--ignore={path}" for path in SLOW_FILES])
+        selection = session.posargs or ([] if whole else QUICK_FILES)
         session.run("python", "-m", "pytest", *selection)
         if not session.posargs:
             session.chdir("demo")

@@ -1,4 +1,4 @@
-"""The demo project (demo/) served by live servers, for tests/test_demo.py, tests/test_browser.py and tests/test_demo_browser.py."""
+"""The demo project (demo/) served by live servers (with tests/settings_demo.py), for tests/test_demo.py, tests/test_browser.py and tests/test_demo_browser.py."""
 import os
 import subprocess
 import sys
@@ -24,7 +24,7 @@ def demo_servers(folder, env=None):
         # The demo, and this checkout's socketio_views (not another one installed in the virtualenv).
         "PYTHONPATH": os.pathsep.join([str(DEMO_DIR), str(DEMO_DIR.parent)]),
         "DEMO_DATABASE": str(Path(folder) / "db.sqlite3"),
-        "DJANGO_SETTINGS_MODULE": "demo.settings",
+        "DJANGO_SETTINGS_MODULE": "tests.settings_demo",
         **(env or {}),
     }
     subprocess.run(
@@ -36,7 +36,7 @@ def demo_servers(folder, env=None):
     servers = []
 
     def start(port=0):
-        servers.append(LiveServer(settings_module="demo.settings", env=env, port=port).start())
+        servers.append(LiveServer(settings_module="tests.settings_demo", env=env, port=port).start())
         return servers[-1]
 
     try:

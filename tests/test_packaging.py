@@ -95,15 +95,35 @@ def build(source, outdir, *what):
     )
 
 
-def nox_combinations():
-    """``COMBINATIONS`` of noxfile.py, read without importing nox."""
+def nox_constant(name):
+    """The value of noxfile.py's module-level constant ``name``, read without importing nox."""
     tree = ast.parse((ROOT / "noxfile.py").read_text(encoding="utf-8"))
     [value] = [
         node.value
         for node in tree.body
-        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["COMBINATIONS"]
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]
     ]
     return ast.literal_eval(value)
+
+
+def nox_combinations():
+    """``COMBINATIONS`` of noxfile.py."""
+    return nox_constant("COMBINATIONS")
+
+
+def test_every_test_file_is_in_the_quick_run_or_on_the_main_combination_only():
+    """Each tests/test_*.py is in exactly one of noxfile.py's QUICK_FILES and MAIN_ONLY_FILES, each listed once.
+
+    A new test file must be classified: run on Django 6.0 and 6.1 too (it meets Django's APIs)
+    or on the main combination only.
+    """
+    quick, main_only = nox_constant("QUICK_FILES"), nox_constant("MAIN_ONLY_FILES")
+    files = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "tests").glob("test_*.py"))
+    unclassified = sorted(set(files) - set(quick) - set(main_only))
+    assert [] == unclassified, "add each to noxfile.py's QUICK_FILES or MAIN_ONLY_FILES"
+    assert [] == sorted(set(quick + main_only) - set(files)), "noxfile.py lists files that do not exist"
+    assert [] == sorted(set(quick) & set(main_only))
+    assert sorted(set(quick)) == quick and sorted(set(main_only)) == main_only
 
 
 @pytest.fixture(scope="module")

@@ -131,7 +131,13 @@ class WireClient:
     def close(self):
         """Disconnect if connected, and release the sockets, also of a connection the server dropped."""
         try:
-            self.sio.disconnect()
+            if self.sio.namespaces:
+                self.sio.disconnect()
+            else:
+                # Every subscription was refused: the server closes the
+                # connection itself within a second. Over polling, waiting for
+                # the client's pending GET would take a ping interval.
+                self.sio.eio.disconnect(abort=True)
         finally:
             # python-engineio's client leaves its websocket open when the
             # server drops the connection without a close packet.
