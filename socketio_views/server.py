@@ -1147,9 +1147,12 @@ class WebSocketResponse(StreamingHttpResponse):
 
     The WSGI server reads the body once Django's handler and middleware have
     returned, so each idle connection's greenlet keeps a short stack (less
-    memory, cheaper switches). The request finishes (``request_finished`` is
-    sent) when the socket closes, also under gevent-websocket, which never
-    closes a WebSocket request's response.
+    memory, cheaper switches). The request finishes when the socket closes,
+    also under gevent-websocket, which never closes a WebSocket request's
+    response: through Django's handler, ``request_finished`` is sent then; on
+    the lean path (:mod:`socketio_views.wsgi`), which sends no request
+    signals, the database connections the socket's greenlet still holds are
+    closed.
     """
 
     def __init__(self, environ):
@@ -1177,5 +1180,14 @@ class WebSocketResponse(StreamingHttpResponse):
         yield b""
 
     def close(self):
-        if not self.closed:
+        if self.closed:
+            return
+        from .wsgi import LEAN_KEY, close_quietly
+
+        if self.environ.get(LEAN_KEY):
+            # Django's request_finished would close what the socket's
+            # handlers left open; the lean path sends no request signals.
+            close_quietly(self)
+            release_db_connections(always=True)
+        else:
             super().close()

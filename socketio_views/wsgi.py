@@ -20,7 +20,11 @@ endpoint of a mounted :class:`~socketio_views.ChannelRouter` is served so:
   ``HANDSHAKE_MIDDLEWARE`` setting's list (sessions and authentication by
   default, as Channels' ``AuthMiddlewareStack``), so ``self.request.session``
   and ``self.request.user`` work in channels, then through the endpoint view
-  itself, whose refusals are those of the full path.
+  itself, whose refusals are those of the full path. Django's
+  ``request_started`` and ``request_finished`` signals are not sent (as
+  Channels sends none for its consumers): their receivers, Django's
+  database and cache clean-up, cost about a twentieth of a handshake, and
+  the endpoint closes the database connections of each request itself.
 
 Every other request, and every request when ``HANDSHAKE_MIDDLEWARE`` is
 ``None``, goes to the wrapped application (Django's whole ``MIDDLEWARE`` and
@@ -31,7 +35,6 @@ import weakref
 from http import HTTPStatus
 
 from django.conf import settings
-from django.core import signals
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIRequest, get_script_name
@@ -109,13 +112,14 @@ class SocketIOApplication:
     def _serve_handshake(self, environ, start_response, router, middleware):
         from .server import ROUTER_KEY
 
-        # As Django's WSGIHandler does, minus URL resolution and the other middleware.
+        # As Django's WSGIHandler does, minus URL resolution, the other
+        # middleware and the request signals.
         prefix = get_script_name(environ)
         if prefix.strip("/"):
             # Unset, it is "/" already (each connection's greenlet is new).
             set_script_prefix(prefix)
-        signals.request_started.send(sender=self.__class__, environ=environ)
         environ[ROUTER_KEY] = router
+        environ[LEAN_KEY] = True
         request = WSGIRequest(environ)
         response = self.handler(middleware)(request)
         if response.status_code >= 400:
@@ -124,12 +128,42 @@ class SocketIOApplication:
         status = f"{response.status_code} {response.reason_phrase}"
         headers = [*response.items(), *(("Set-Cookie", c.OutputString()) for c in response.cookies.values())]
         start_response(status, headers)
-        return response  # its close() sends request_finished
+        return QuietResponse(response)
 
     def reset(self):
         """Forget the endpoints and the handler (the URLconf or the settings changed)."""
         self._endpoints = None
         self._handler = None
+
+
+#: WSGI environ key set on the requests the lean path serves through Django (handshakes).
+LEAN_KEY = "socketio_views.lean"
+
+
+class QuietResponse:
+    """A response of the lean path as the WSGI server reads it: closed without ``request_finished``."""
+
+    def __init__(self, response):
+        self.response = response
+
+    def __iter__(self):
+        return iter(self.response)
+
+    def close(self):
+        close_quietly(self.response)
+
+
+def close_quietly(response):
+    """What ``HttpResponse.close()`` does but send ``request_finished`` (the lean path sends no request signals)."""
+    if getattr(response, "closed", False):
+        return
+    for closer in response._resource_closers:
+        try:
+            closer()
+        except Exception:
+            pass
+    response._resource_closers.clear()
+    response.closed = True
 
 
 def build_handler(middleware):

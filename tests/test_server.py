@@ -315,11 +315,12 @@ def test_send_to_one_sid_from_a_django_view(connect, live_channels_server):
 
 
 def test_a_websocket_request_finishes_when_the_socket_closes():
-    """request_finished is sent once a WebSocket closes, as for every request, so that its receivers run.
+    """Through Django's handler (HANDSHAKE_MIDDLEWARE None), request_finished is sent once a WebSocket closes, as
+    for every request, so that its receivers run.
 
     A server of its own: on the session's server, other tests' long-polls may be pending.
     """
-    server = LiveServer().start()
+    server = LiveServer(env={"SOCKETIO_VIEWS_TEST_FULL_STACK": "1"}).start()
     try:
         counts_url = server.url + "/requests/"
 
@@ -334,6 +335,24 @@ def test_a_websocket_request_finishes_when_the_socket_closes():
         finally:
             client.close()
         wait_until(lambda: unfinished() == 0, message=lambda: f"{unfinished()} request(s) not finished")
+    finally:
+        server.stop()
+
+
+def test_the_lean_path_sends_no_request_signals():
+    """On the lean path (the default), Engine.IO handshakes send neither request_started nor request_finished, as
+    Channels sends none for its consumers; the site's own requests still send both."""
+    server = LiveServer().start()
+    try:
+        counts_url = server.url + "/requests/"
+        before = requests.get(counts_url, timeout=5).json()
+        for transport in ("websocket", "polling"):
+            client = WireClient(server.url, transport=transport).connect("rooms/quiet", auth={"name": "q"})
+            client.call("rooms/quiet", "whoami")
+            client.close()
+        after = requests.get(counts_url, timeout=5).json()
+        # Only the two requests for the counts themselves started; the first of them finished.
+        assert {"started": before["started"] + 1, "finished": before["finished"] + 1} == after
     finally:
         server.stop()
 
