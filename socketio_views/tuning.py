@@ -17,8 +17,9 @@ import gevent
 #: The environment variable through which gevent's own setting, when given, wins.
 GREENLET_TREE_ENV = "GEVENT_TRACK_GREENLET_TREE"
 
-#: Python's default garbage-collection thresholds (:func:`gc.get_threshold`).
-PYTHON_GC_THRESHOLDS = (700, 10, 10)
+#: Python's default garbage-collection thresholds (:func:`gc.get_threshold`):
+#: 3.11's and 3.12's, then 3.13's.
+PYTHON_GC_THRESHOLDS = ((700, 10, 10), (2000, 10, 10))
 
 #: The thresholds :func:`tune_for_serving` sets instead: a young collection
 #: every 50,000 net allocations rather than 700, an older one every 20 of them.
@@ -35,7 +36,7 @@ def tune_for_serving():
       later garbage collections (:func:`gc.freeze`): a full collection walks
       every tracked object, and every socket of the process waits while it runs;
     * garbage is collected less often (:data:`GC_THRESHOLDS`, unless the
-      project changed Python's thresholds itself): each connection keeps
+      project changed Python's default thresholds itself): each connection keeps
       about a hundred objects alive, which every collection of the older
       generations walks again, and with Python's thresholds a server that
       accepts thousands of connections spent a third of its time there.
@@ -46,7 +47,7 @@ def tune_for_serving():
         gevent.config.track_greenlet_tree = False
     gc.collect()
     gc.freeze()
-    if gc.get_threshold() == PYTHON_GC_THRESHOLDS:
+    if gc.get_threshold() in PYTHON_GC_THRESHOLDS:
         gc.set_threshold(*GC_THRESHOLDS)
 
 
