@@ -44,10 +44,10 @@ class AccessLogHandler(LeanWebSocketHandler):
 
     def log_request(self):
         code = self._status_code()
-        if code.isdigit() and len(code) == 3:
-            level = logging.ERROR if code[0] == "5" else logging.WARNING if code[0] == "4" else logging.INFO
-        else:
-            level = logging.INFO
+        known = code.isdigit() and len(code) == 3
+        level = logging.INFO
+        if known and code[0] in "45":
+            level = logging.ERROR if code[0] == "5" else logging.WARNING
         if not server_logger.isEnabledFor(level):
             return
         extra = {
@@ -56,7 +56,7 @@ class AccessLogHandler(LeanWebSocketHandler):
             "request": self.socket,
             "server_time": time.strftime(SERVER_TIME_FORMAT),
         }
-        if code.isdigit() and len(code) == 3:
+        if known:
             extra["status_code"] = int(code)
         server_logger.log(level, '"%s" %s %s', self.requestline or "", code, self.body_length, extra=extra)
 

@@ -124,7 +124,6 @@ class SocketIOApplication:
         response = self.handler(middleware)(request)
         if response.status_code >= 400:
             log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
-        response._handler_class = self.__class__
         status = f"{response.status_code} {response.reason_phrase}"
         headers = [*response.items(), *(("Set-Cookie", c.OutputString()) for c in response.cookies.values())]
         start_response(status, headers)
