@@ -743,6 +743,35 @@ def test_connections_per_address_are_capped(proxied_server, transport):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_acknowledgements_do_not_free_a_place_under_the_address_cap(proxied_server):
+    """A connection that acknowledges a server message still counts against MAX_CONNECTIONS_PER_IP."""
+    import socketio
+
+    address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    clients = []
+    try:
+        for n in range(3):
+            client = WireClient(proxied_server.url)
+            clients.append(client)
+            client.answers["question"] = lambda data: {"answer": data["n"]}
+            client.connect(f"rooms/ack-cap-{n}", auth={"name": "c"}, headers=forwarded_for(address))
+            assert client.call(f"rooms/ack-cap-{n}", "ask_many", {"count": 1}) == {"asked": 1}
+            client.wait_for(f"rooms/ack-cap-{n}", "answered", count=1)
+            time.sleep(0.6)  # within HANDSHAKE_RATE (2/s)
+        refused = WireClient(proxied_server.url, transport="polling")
+        clients.append(refused)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            refused.connect("rooms/ack-cap-3", auth={"name": "c"}, headers=forwarded_for(address))
+        assert refused.connect_errors["rooms/ack-cap-3"] == {
+            "message": "Too many connections from this address (MAX_CONNECTIONS_PER_IP is 3).",
+            "code": "too_many_connections",
+        }
+    finally:
+        for client in clients:
+            client.close()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_refused_websocket_handshake_refuses_each_subscription_with_the_code(proxied_server):
     """A WebSocket handshake over the limit (gevent-websocket accepted the upgrade) opens, each subscription gets connect_error with the code, and it closes."""
     from .waiting import wait_until
