@@ -515,7 +515,6 @@ class ChannelServer(socketio.Server):
             self._pending_acks[eio_sid] = owed
         else:
             self._pending_acks.pop(eio_sid, None)
-        self.addresses.closed(eio_sid)
 
     def _end_with_error(self, eio_sid, error, sid=None):
         """Send ``error`` to subscription ``sid`` as an ``error`` event, then close its connection; log once per burst."""
