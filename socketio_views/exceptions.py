@@ -185,7 +185,7 @@ class WebSocketUnsupported(ChannelError):
     default_message = (
         "This server cannot serve WebSocket connections. Serve the project with "
         "`manage.py runserver_socketio` in development, or with gunicorn's "
-        "geventwebsocket.gunicorn.workers.GeventWebSocketWorker worker in production."
+        "socketio_views.workers.GeventWebSocketWorker worker in production."
     )
     default_code = "websocket_unsupported"
 

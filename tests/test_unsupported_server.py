@@ -17,7 +17,7 @@ from .waiting import wait_until
 pytestmark = pytest.mark.django_db(transaction=True)
 
 #: What the refusal's message names: the two servers that serve websockets.
-FIXES = ("manage.py runserver_socketio", "geventwebsocket.gunicorn.workers.GeventWebSocketWorker")
+FIXES = ("manage.py runserver_socketio", "socketio_views.workers.GeventWebSocketWorker")
 
 
 class PlainRunserver:
