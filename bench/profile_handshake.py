@@ -97,7 +97,7 @@ def main(argv=None):
     from django.test.utils import override_settings
 
     from socketio_views.conf import views_settings
-    from socketio_views.server import get_server
+    from socketio_views.transport.server import get_server
     from socketio_views.wsgi import SocketIOApplication
 
     app = SocketIOApplication(get_wsgi_application())

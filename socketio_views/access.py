@@ -21,6 +21,7 @@ import time
 
 from .handlers import LeanWebSocketHandler
 from .logs import FIELDS, SERVER_TIME_FORMAT
+from .transport.environ import session_id
 
 server_logger = logging.getLogger("django.server")
 
@@ -69,6 +70,5 @@ class AccessLogHandler(LeanWebSocketHandler):
 
     def _connection_id(self):
         """The Engine.IO session the request belongs to, if it names one (``sid`` in its query string)."""
-        from .server import session_id
 
         return session_id((getattr(self, "environ", None) or {}).get("QUERY_STRING", ""))

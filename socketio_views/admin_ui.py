@@ -24,6 +24,7 @@ from .db import release_db_connections
 from .exceptions import LoggedOut, LoginRequired, OriginNotAllowed, PermissionRefused
 from .logs import logger
 from .origins import is_origin_allowed
+from .transport.environ import REQUEST_KEY
 
 #: The options of ``ADMIN_UI = True``; a dict given instead overrides some of them.
 DEFAULT_OPTIONS = {
@@ -68,7 +69,7 @@ def admin_ui_options():
 class StaffAdminUI(InstrumentedServer):
     """python-socketio's ``InstrumentedServer`` whose namespace admits the active staff users of the Django session.
 
-    :param sio: the :class:`~socketio_views.server.ChannelServer` to instrument.
+    :param sio: the :class:`~socketio_views.transport.server.ChannelServer` to instrument.
     :param allowed_origins: origins allowed besides those of any subscription.
     :param options: ``mode``, ``read_only``, ``namespace``, ``server_id`` and
         ``server_stats_interval``, as ``socketio.Server.instrument()`` takes them.
@@ -101,8 +102,6 @@ class StaffAdminUI(InstrumentedServer):
 
     def refusal(self, sid, environ):
         """Why the connection ``sid`` with WSGI ``environ`` may not open the UI (a ChannelError), or ``None``."""
-        from .server import REQUEST_KEY
-
         request = environ.get(REQUEST_KEY)
         if request is None:
             return PermissionRefused("The Socket.IO Admin UI is served through the Socket.IO endpoint only.")
@@ -112,8 +111,8 @@ class StaffAdminUI(InstrumentedServer):
                 f"Origin {origin!r} may not open the Socket.IO Admin UI; add it to "
                 f"SOCKETIO_VIEWS['ADMIN_UI']['allowed_origins']."
             )
-        eio_sid = self.sio.manager.eio_sid_from_sid(sid, self.admin_namespace)
-        owner = self.sio.eio.identities.get(eio_sid)
+        connection = self.sio.connections.get(self.sio.manager.eio_sid_from_sid(sid, self.admin_namespace))
+        owner = connection.identity if connection is not None else None
         request = identity.subscription_request(request, owner)
         user = request.user
         if not user.is_authenticated:
@@ -126,11 +125,10 @@ class StaffAdminUI(InstrumentedServer):
 
     def end(self, connection_ids):
         """Close the UI's namespace on connections ``connection_ids``, whose user logged out (``logged_out``)."""
-        error = {**LoggedOut().as_dict(), "event": None}
-        for eio_sid in connection_ids:
-            sid = self.sio.manager.sid_from_eio_sid(eio_sid, self.admin_namespace)
+        for connection_id in connection_ids:
+            sid = self.sio.manager.sid_from_eio_sid(connection_id, self.admin_namespace)
             if sid is not None:
-                self.sio.emit("error", error, to=sid, namespace=self.admin_namespace, ignore_queue=True)
+                self.sio.send_error(sid, self.admin_namespace, LoggedOut(), ignore_queue=True)
                 self.sio.disconnect(sid, namespace=self.admin_namespace, ignore_queue=True)
 
     def serialize_socket(self, sid, namespace, eio_sid=None):

@@ -1,7 +1,7 @@
 """Send to channels from anywhere in Django: a view, a management command, a shell, a task."""
 from django.db import transaction
 
-from . import identity
+from . import logout
 from .hubs import get_hub
 
 
@@ -59,4 +59,4 @@ def disconnect_user(user):
     user out, also end their sessions (a password change does, for the other
     sessions; ``user.is_active = False`` does, for every one).
     """
-    identity.end_user(user)
+    logout.end_user(user)

@@ -10,7 +10,7 @@ class SocketIOViewsConfig(AppConfig):
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
         from . import db  # noqa: F401  (notes which greenlets open database connections)
-        from .identity import connect_receivers
+        from .logout import connect_receivers
         from .live import connect_receivers as connect_live_receivers
 
         connect_receivers()

@@ -1,7 +1,7 @@
 """
 Transport-independent dispatch: start a subscription, deliver an event, end a subscription.
 
-The Socket.IO server (:mod:`socketio_views.server`) and the test client
+The Socket.IO server (:mod:`socketio_views.transport.server`) and the test client
 (:mod:`socketio_views.testing`) both drive channels through these functions,
 so a test exercises exactly the code that serves real clients.
 """
@@ -19,7 +19,7 @@ from .exceptions import (
     UnknownEvent,
     to_channel_error,
 )
-from .hubs import Outbox
+from .sending import Outbox
 from .logs import event_field, logger, of_view
 from .origins import is_origin_allowed
 from .payloads import wire
@@ -29,7 +29,7 @@ from .views import handled_events, is_client_event
 def start_subscription(router, hub, *, channel, sid, request, auth=None, connection_id=None, open_subscriptions=0):
     """Resolve ``channel``, build its view and run its subscription checks.
 
-    Returns the view. Its ``hub`` is an :class:`~socketio_views.hubs.Outbox`
+    Returns the view. Its ``hub`` is an :class:`~socketio_views.sending.Outbox`
     that holds what it sent until the transport, once the client is
     subscribed, calls its ``release()``. Raises a
     :class:`~socketio_views.exceptions.ChannelError` to refuse.

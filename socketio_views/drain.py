@@ -30,7 +30,6 @@ Example usage (the load balancer's health check)::
 import random
 import time
 
-import engineio.packet
 import gevent
 from django.db import transaction
 from django.http import JsonResponse
@@ -74,6 +73,8 @@ class Drain:
         self.tearing_down = 0
         #: Set once the health check has answered 503 (the load balancer knows).
         self.noticed = Event()
+        #: The Engine.IO server whose connections a drain closes (:func:`serve`), or ``None``.
+        self.engine = None
 
     @property
     def active(self):
@@ -82,7 +83,9 @@ class Drain:
 
     def reset(self):
         """Accept connections again (tests)."""
+        engine = self.engine
         self.__init__()
+        self.engine = engine
 
 
 #: This process's drain.
@@ -126,16 +129,19 @@ def wait(timeout=None, *, shut=True):
     return (state.done if shut else state.torn_down).wait(timeout)
 
 
-def _close_transports(window, notice):
-    from .server import get_server, server_exists
+def serve(engine):
+    """Drain the connections of ``engine`` (the Engine.IO server of this process, which calls this when it starts)."""
+    state.engine = engine
 
+
+def _close_transports(window, notice):
     try:
         if notice:
             state.noticed.wait(notice)
-        if not server_exists():
+        eio = state.engine
+        if eio is None:
             logger.info("Draining: no connection to close")
             return
-        eio = get_server().eio
         sids = list(eio.sockets)
         random.shuffle(sids)
         logger.warning("Draining: closing %d connection(s) over %.1f s", len(sids), window)
@@ -171,30 +177,23 @@ def _close_transports(window, notice):
 def _shut_unclosed(eio, closed):
     """Shut the WebSockets of ``closed`` (Engine.IO sockets) whose clients have not closed them within :data:`SHUT_GRACE`."""
     deadline = time.monotonic() + SHUT_GRACE
-    while time.monotonic() < deadline and any(map(_transport_open, closed)):
+    while time.monotonic() < deadline and any(map(eio.transport_open, closed)):
         gevent.sleep(0.05)
     for socket in closed:
-        if _transport_open(socket):
+        if eio.transport_open(socket):
             eio.shut_transport(socket)
 
 
 def _close(eio, sid, teardowns, closed):
     """Send Engine.IO CLOSE to connection ``sid`` now; hand its teardown to ``teardowns``.
 
-    python-engineio's ``Socket.close()`` runs the disconnect handlers (the
-    subscriptions' teardown, which may wait for Redis or the database) before
-    it queues the CLOSE packet; here the packet goes first, so that the
-    transports close on schedule however long the teardowns take.
+    The subscriptions' teardown may wait for Redis or the database: the
+    packet goes first, so that the transports close on schedule however long
+    the teardowns take.
     """
-    socket = eio.sockets.get(sid)
-    if socket is None or socket.closing or socket.closed:
+    socket = eio.close_first(sid)
+    if socket is None:
         return
-    # Until its teardown, python-engineio's close() does nothing for this
-    # socket (the client closing its WebSocket meanwhile included), so that
-    # its subscriptions end once, with REASON.
-    socket.closing = True
-    socket.queue.ending = True  # nothing is queued after the CLOSE packet
-    socket.queue.put(engineio.packet.Packet(engineio.packet.CLOSE))
     closed.append(socket)
     state.closed += 1
     teardowns.put(sid, socket)
@@ -225,21 +224,11 @@ class _Teardowns:
     def _work(self):
         for sid, socket in self.waiting:
             try:
-                # What python-engineio's close() does after CLOSE: the
-                # disconnect handlers, and the end of the socket's queue.
-                socket.closing = False
-                socket.close(wait=False, abort=True, reason=REASON)
+                self.eio.tear_down(sid, socket, REASON)
             except Exception:
                 logger.exception("Draining: the teardown of connection %s failed", sid, connection_id=sid)
             finally:
-                self.eio.sockets.pop(sid, None)
                 state.tearing_down -= 1
-
-
-def _transport_open(socket):
-    """Whether the WebSocket of Engine.IO ``socket`` is still open (its client has not closed it)."""
-    ws = getattr(getattr(socket, "websocket", None), "_sock", None)
-    return ws is not None and not getattr(ws, "closed", True)
 
 
 def refusal():

@@ -11,7 +11,7 @@ in C::
     message = receive(ws, max_size=100_000)  # str, bytes, or None once closed
 
 python-engineio's websocket driver calls it (see
-:class:`socketio_views.server.ChannelEngineIOServer`), under
+:class:`socketio_views.transport.engine.ChannelEngineIOServer`), under
 ``runserver_socketio`` and gunicorn's ``GeventWebSocketWorker`` alike.
 """
 import json

@@ -36,6 +36,7 @@ from .identity import user_key
 from .logs import logger, of_view
 from .outages import Outage
 from .state import ProcessWide
+from .mounts import mounted_routers
 
 
 #: The offset before every entry of a channel.
@@ -312,8 +313,6 @@ def policy_for(channel):
         return policies[channel]
     except KeyError:
         pass
-    from .routers import mounted_routers
-
     policy = None
     for _prefix, router in mounted_routers():
         try:

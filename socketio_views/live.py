@@ -2,7 +2,7 @@
 What the live channels page shows, and the staff-only channel it arrives on.
 
 Every process that serves sockets samples, once a second, how many messages
-each channel sent (counted by :meth:`socketio_views.hubs.Hub.emit`) and, while
+each channel sent (counted by :meth:`socketio_views.sending.Hub.emit`) and, while
 someone is present on :data:`LIVE_CHANNEL`, broadcasts its own snapshot there:
 its routes, their channels, subscriber counts and message rates. With a
 ``BACKEND`` the snapshots of every process reach every page, which adds them
@@ -24,16 +24,18 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 from socketio import PubSubManager
 
-from . import identity, signals
+from . import identity, logout, signals
 from .api import broadcast
 from .exceptions import ChannelNotFound, InvalidPayload, PermissionRefused
-from .hubs import emit_counts, namespace_for
+from .sending import emit_counts, namespace_for
 from .logs import logger
 from .mixins import LoginRequiredMixin, PermissionRequiredMixin, PresenceMixin, UserPassesTestMixin
 from .models import OPERATE_PERMISSION, VIEW_PERMISSION
 from .presence import get_presence
 from .state import ProcessWide
+from .transport.server import get_server, server_exists
 from .views import ChannelView
+from .mounts import mounted_routers
 
 #: The channel of the live channels page. Channel names never start with
 #: ``socketio_views/`` otherwise: the name is reserved for it.
@@ -56,8 +58,6 @@ def process_name():
 
 def registered_routers():
     """Every :class:`~socketio_views.routers.ChannelRouter` included in the URLconf."""
-    from .routers import mounted_routers
-
     return [router for _prefix, router in mounted_routers()]
 
 
@@ -66,8 +66,6 @@ def live_endpoint():
 
     Raises ``ImproperlyConfigured`` when no included router registers it.
     """
-    from .routers import mounted_routers
-
     for prefix, router in mounted_routers():
         if any(issubclass(registration.view_class, LiveChannel) for registration in router):
             return prefix
@@ -80,7 +78,7 @@ def live_endpoint():
 class Sampler:
     """Samples this process's channels every :data:`INTERVAL` seconds and broadcasts snapshots while watched.
 
-    :param server: the :class:`~socketio_views.server.ChannelServer` of this process.
+    :param server: the :class:`~socketio_views.transport.server.ChannelServer` of this process.
     """
 
     def __init__(self, server):
@@ -206,8 +204,6 @@ class Sampler:
 
 
 def _make_sampler():
-    from .server import get_server
-
     return Sampler(get_server())
 
 
@@ -327,8 +323,6 @@ class LiveChannel(LoginRequiredMixin, UserPassesTestMixin, PermissionRequiredMix
             raise PermissionRefused(f"Sending and ending subscriptions needs the {permission!r} permission.")
 
     def after_subscribe(self):
-        from .server import server_exists
-
         if server_exists():
             self.send(get_sampler().snapshot(), event="snapshot")
 
@@ -360,8 +354,6 @@ class LiveChannel(LoginRequiredMixin, UserPassesTestMixin, PermissionRequiredMix
             namespace_for(channel)
         except ValueError as exc:
             raise InvalidPayload(str(exc)) from None
-        from .server import get_server
-
         server = get_server()
         held_here = server.views.get(sid)
         if held_here is not None and held_here.channel != channel:
@@ -379,7 +371,7 @@ class LiveChannel(LoginRequiredMixin, UserPassesTestMixin, PermissionRequiredMix
     def on_end_user(self, data):
         self.check_operate()
         user_id = _text(data, "user_id")
-        identity.end_user(user_id)
+        logout.end_user(user_id)
         logger.info("Live channels: %s ended every subscription of user %s", self.request.user.get_username(), user_id)
         return {"ok": True}
 

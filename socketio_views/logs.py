@@ -10,7 +10,7 @@ keys of their own. Inside the package, every log call goes through
     from .logs import logger, of_view
 
     logger.info(
-        "Subscribed %s to %r", sid, channel, connection_id=eio_sid, sid=sid, channel=channel
+        "Subscribed %s to %r", sid, channel, connection_id=connection_id, sid=sid, channel=channel
     )
     logger.exception("on_disconnect of %r failed", view, **of_view(view))
 """

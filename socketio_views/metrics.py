@@ -25,6 +25,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse, HttpResponseForbidden, HttpResponseNotFound
 
+from .clients import client_address
 from .conf import views_settings
 from .state import ProcessWide
 
@@ -219,21 +220,21 @@ class Meter:
 
     # Connections.
 
-    def connection_opened(self, eio_sid, transport):
+    def connection_opened(self, connection_id, transport):
         """Count an open connection on ``transport`` (``"polling"`` or ``"websocket"``)."""
-        child = self._transports[eio_sid] = self._connections[transport]
+        child = self._transports[connection_id] = self._connections[transport]
         child.inc()
 
-    def connection_upgraded(self, eio_sid):
+    def connection_upgraded(self, connection_id):
         """Move a polling connection to the websocket count."""
-        if self._transports.get(eio_sid) is self._connections["polling"]:
+        if self._transports.get(connection_id) is self._connections["polling"]:
             self._connections["polling"].dec()
-            child = self._transports[eio_sid] = self._connections["websocket"]
+            child = self._transports[connection_id] = self._connections["websocket"]
             child.inc()
 
-    def connection_closed(self, eio_sid):
+    def connection_closed(self, connection_id):
         """Count a closed connection."""
-        child = self._transports.pop(eio_sid, None)
+        child = self._transports.pop(connection_id, None)
         if child is not None:
             child.dec()
 
@@ -330,13 +331,13 @@ class _NullMeter:
     def route(self, route):
         return NULL_ROUTE
 
-    def connection_opened(self, eio_sid, transport):
+    def connection_opened(self, connection_id, transport):
         pass
 
-    def connection_upgraded(self, eio_sid):
+    def connection_upgraded(self, connection_id):
         pass
 
-    def connection_closed(self, eio_sid):
+    def connection_closed(self, connection_id):
         pass
 
     def subscribed(self, namespace, route_meter):
@@ -412,8 +413,6 @@ def may_read_metrics(request):
                 return True
     networks = views_settings.METRICS_IPS
     if networks:
-        from .clients import client_address
-
         try:
             address = ipaddress.ip_address(client_address(request.META))
         except ValueError:

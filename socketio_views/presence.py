@@ -19,6 +19,7 @@ import json
 import threading
 import time
 
+from .api import broadcast
 from .backends import presence_url
 from .conf import views_settings
 from .logs import logger
@@ -186,8 +187,6 @@ class RedisPresence:
                     self._heartbeat.start()
 
     def _beat(self):
-        from .api import broadcast
-
         while True:
             time.sleep(self.ttl / 3)
             if self._closed:

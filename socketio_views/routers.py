@@ -10,15 +10,15 @@ Example usage::
 import re
 
 import attrs
-from django.apps import apps
-from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
-from django.urls import URLPattern, URLResolver, path, re_path
+from django.urls import URLResolver, path, re_path
 from django.urls.converters import get_converters
 from django.urls.exceptions import NoReverseMatch
 from django.urls.resolvers import RegexPattern, RoutePattern
 
 from .exceptions import ChannelNotFound
+from .mounts import EndpointPattern
+from .transport.endpoint import endpoint_view
 from .views import ChannelView
 
 #: Longest channel name accepted, in characters.
@@ -156,53 +156,8 @@ class ChannelRouter:
     @property
     def urls(self):
         """URL patterns that serve the Socket.IO endpoint for this router's channels."""
-        from .server import endpoint_view
-
         pattern = RoutePattern("", name="socketio", is_endpoint=True)
         return [EndpointPattern(pattern, endpoint_view, {"router": self}, "socketio")]
 
     def __iter__(self):
         return iter(self.registry)
-
-
-def mounted_routers(urlconf=None):
-    """Return ``(prefix, router)`` for every :class:`ChannelRouter` included in the URLconf."""
-    from django.urls import get_resolver
-
-    found = []
-
-    def walk(patterns, prefix):
-        for entry in patterns:
-            if isinstance(entry, URLResolver):
-                walk(entry.url_patterns, prefix + str(entry.pattern))
-            elif isinstance(entry, URLPattern):
-                router = entry.default_args.get("router")
-                if isinstance(router, ChannelRouter):
-                    found.append((prefix + str(entry.pattern), router))
-
-    walk(get_resolver(urlconf).url_patterns, "")
-    return found
-
-
-class EndpointPattern(URLPattern):
-    """The URL pattern of a router's Socket.IO endpoint, what :attr:`ChannelRouter.urls` holds.
-
-    Django's URL checks call its ``check()``, so it reports E003 (a router
-    included while ``socketio_views`` is not in ``INSTALLED_APPS``): a check
-    registered by this package would never run in the project that forgot the
-    app, since nothing imports the package before the checks are listed.
-    """
-
-    def check(self):
-        messages = super().check()
-        if not apps.is_installed("socketio_views"):
-            messages.append(
-                Error(
-                    "A ChannelRouter is included in the URLconf, but 'socketio_views' is not in INSTALLED_APPS: "
-                    "runserver_socketio, the browser client's static files and the {% socketio_scripts %} tag "
-                    "are missing.",
-                    hint='Add "socketio_views" to INSTALLED_APPS.',
-                    id="socketio_views.E003",
-                )
-            )
-        return messages

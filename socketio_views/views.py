@@ -20,7 +20,9 @@ from django.core.exceptions import ImproperlyConfigured
 from . import payloads
 from .conf import views_settings
 from .exceptions import SubscriptionRefused, UnknownEvent
+from .history import Policy
 from .logs import logger, of_view
+from .queues import POLICIES
 
 
 #: Event names a client can never emit: Socket.IO's own lifecycle events and
@@ -205,8 +207,6 @@ class ChannelView:
 
     def get_slow_consumer_policy(self):
         """Return ``"disconnect"`` or ``"drop"``: what a message that does not fit in a slow subscriber's queue does."""
-        from .queues import POLICIES
-
         if self.slow_consumer_policy not in POLICIES:
             raise ImproperlyConfigured(
                 f"{type(self).__name__}.slow_consumer_policy is {self.slow_consumer_policy!r}; "
@@ -216,8 +216,6 @@ class ChannelView:
 
     def get_history_policy(self):
         """The channel's :class:`~socketio_views.history.Policy`, or ``None`` without history."""
-        from .history import Policy
-
         size = self.get_history()
         if not size:
             return None

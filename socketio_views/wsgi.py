@@ -45,7 +45,11 @@ from django.utils.module_loading import import_string
 from django.core.signals import setting_changed
 
 from .conf import SETTING_NAME, views_settings
-from .logs import logger
+from . import drain
+from .mounts import mounted_routers
+from .transport.endpoint import WebSocketResponse, close_quietly, endpoint_view, leave_body_unread
+from .transport.environ import LEAN_KEY, LOGGED_KEY, ROUTER_KEY, asks_for_jsonp, session_id
+from .transport.server import get_server
 
 
 #: Characters of a URL pattern that make it a regular expression, not a plain prefix.
@@ -84,19 +88,15 @@ class SocketIOApplication:
         router = self.endpoints().get(environ.get("PATH_INFO"))
         if router is None:
             return self.application(environ, start_response)
-        from . import server
-
         query = environ.get("QUERY_STRING", "")
-        sid = server.session_id(query)
-        if sid is not None and not server._asks_for_jsonp(query) and sid in server.get_server().eio.sockets:
+        sid = session_id(query)
+        if sid is not None and not asks_for_jsonp(query) and sid in get_server().eio.sockets:
             return _serve_established(environ, start_response)
         return self._serve_handshake(environ, start_response, router, middleware)
 
     def endpoints(self):
         """``{PATH_INFO: router}`` of the mounted routers whose prefix is plain (not a regular expression)."""
         if self._endpoints is None:
-            from .routers import mounted_routers
-
             self._endpoints = {
                 "/" + prefix: router for prefix, router in mounted_routers() if not REGEX_CHARS & set(prefix)
             }
@@ -110,8 +110,6 @@ class SocketIOApplication:
         return self._handler
 
     def _serve_handshake(self, environ, start_response, router, middleware):
-        from .server import ROUTER_KEY
-
         # As Django's WSGIHandler does, minus URL resolution, the other
         # middleware and the request signals.
         prefix = get_script_name(environ)
@@ -135,10 +133,6 @@ class SocketIOApplication:
         self._handler = None
 
 
-#: WSGI environ key set on the requests the lean path serves through Django (handshakes).
-LEAN_KEY = "socketio_views.lean"
-
-
 class QuietResponse:
     """A response of the lean path as the WSGI server reads it: closed without ``request_finished``."""
 
@@ -152,19 +146,6 @@ class QuietResponse:
         close_quietly(self.response)
 
 
-def close_quietly(response):
-    """What ``HttpResponse.close()`` does but send ``request_finished`` (the lean path sends no request signals)."""
-    if getattr(response, "closed", False):
-        return
-    for closer in response._resource_closers:
-        try:
-            closer()
-        except Exception:
-            pass
-    response._resource_closers.clear()
-    response.closed = True
-
-
 def build_handler(middleware):
     """A callable ``request -> response``: the endpoint view inside ``middleware`` (import paths, outermost first).
 
@@ -172,8 +153,6 @@ def build_handler(middleware):
     then ``__call__``), so its ``process_request`` and ``process_response``
     run; there is no view resolution, so no ``process_view``.
     """
-    from .server import ROUTER_KEY, endpoint_view
-
     def endpoint(request):
         check_host(request)
         return endpoint_view(request, request.environ[ROUTER_KEY])
@@ -221,23 +200,21 @@ def check_host(request):
 
 def _serve_established(environ, start_response):
     """Serve a request of an established Engine.IO connection with python-engineio alone."""
-    from . import drain, server
-
     if environ.get("wsgi.websocket") is not None:
-        return server.WebSocketResponse(environ)
+        return WebSocketResponse(environ)
     status_headers = {}
 
     def capture(status, headers, exc_info=None):
         status_headers["status"], status_headers["headers"] = status, headers
 
-    body = server.get_server().handle_request(environ, capture)
+    body = get_server().handle_request(environ, capture)
     headers = list(status_headers["headers"])
-    if server._leave_body_unread(environ) or drain.is_draining():
+    if leave_body_unread(environ) or drain.is_draining():
         headers.append(("Connection", "close"))
     # python-engineio says "400 BAD REQUEST"; Django, as the full path does, "400 Bad Request".
     code = int(status_headers["status"].split(" ", 1)[0])
     reason = HTTPStatus(code).phrase
-    if code >= 400 and not environ.get(server.LOGGED_KEY):
+    if code >= 400 and not environ.get(LOGGED_KEY):
         logging.getLogger("django.request").warning(
             "%s: %s", reason, environ.get("PATH_INFO"), extra={"status_code": code}
         )

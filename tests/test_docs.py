@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from socketio_views import ChannelRouter, ChannelView, backends, conf, history, mixins, presence, throttling
-from socketio_views.server import make_server
+from socketio_views.transport.server import make_server
 from socketio_views.testing import ChannelTestClient, SubscriptionRefused
 
 ROOT = Path(__file__).resolve().parent.parent

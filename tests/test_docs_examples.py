@@ -32,7 +32,7 @@ from django.urls import resolvers as url_resolvers
 
 import socketio_views
 from socketio_views import ChannelRouter, ChannelView, conf, mixins
-from socketio_views.routers import mounted_routers
+from socketio_views.mounts import mounted_routers
 from socketio_views.testing import ChannelTestCase, ChannelTestClient, SubscriptionRefused
 
 from .testapp import channels as testapp_channels

@@ -51,7 +51,7 @@ def router():
 @pytest.fixture(autouse=True)
 def mounted(router, monkeypatch):
     """Broadcasts from outside a view find the channel's history policy through the mounted routers."""
-    monkeypatch.setattr("socketio_views.routers.mounted_routers", lambda urlconf=None: [("socket.io/", router)])
+    monkeypatch.setattr("socketio_views.mounts.mounted_routers", lambda urlconf=None: [("socket.io/", router)])
 
 
 def texts(subscription, event="message"):

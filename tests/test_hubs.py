@@ -5,8 +5,9 @@ from django.test import override_settings
 
 import socketio_views
 from socketio_views import ChannelRouter, ChannelView
-from socketio_views.hubs import Outbox, PublisherHub, get_hub, use_hub
-from socketio_views.server import ServerHub, get_server
+from socketio_views.hubs import PublisherHub, get_hub, use_hub
+from socketio_views.sending import Outbox
+from socketio_views.transport.server import ServerHub, get_server
 from socketio_views.testing import ChannelTestClient, default_hub
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -115,7 +116,7 @@ def test_the_hub_in_force(settings):
 
 def test_emit_counts_messages_per_channel_only_while_sampled(room):
     """Hub.emit counts each message once per channel after emit_counts.start(), never refused ones; take() starts again from zero."""
-    from socketio_views.hubs import emit_counts
+    from socketio_views.sending import emit_counts
 
     assert emit_counts.counts is None
     socketio_views.broadcast("send/x", {"n": 0})

@@ -13,7 +13,7 @@ from django.contrib.auth.signals import user_logged_out
 from django.test import RequestFactory
 
 import socketio_views
-from socketio_views import identity
+from socketio_views import identity, logout
 from socketio_views.exceptions import LoggedOut
 from socketio_views.testing import ChannelTestClient, InMemoryHub, SubscriptionRefused, using_test_hub
 
@@ -140,7 +140,7 @@ def test_deleting_a_session_ends_it_but_expired_sessions_are_left_alone():
     live, expired = store_class(), store_class()
     live.create()
     expired.create()
-    model = identity.session_model()
+    model = logout.session_model()
     model.objects.filter(pk=expired.session_key).update(expire_date=timezone.now() - timedelta(days=1))
     hub = RecordingHub()
 

@@ -10,7 +10,7 @@ from django.test import RequestFactory
 
 from socketio_views import SubscriptionRefused
 from socketio_views.logs import FIELDS, ConsoleFormatter, logger
-from socketio_views.server import get_server
+from socketio_views.transport.server import get_server
 from socketio_views.testing import ChannelTestClient, LiveServer
 
 from .waiting import wait_until

@@ -3,7 +3,7 @@ import pytest
 from django.test import override_settings
 
 from socketio_views import ChannelRouter, ChannelView
-from socketio_views.backends import make_manager
+from socketio_views.transport.managers import make_manager
 from socketio_views.testing import ChannelTestClient
 
 from .ci import require

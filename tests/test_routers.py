@@ -7,7 +7,7 @@ from django.urls import NoReverseMatch
 
 from socketio_views import ChannelRouter, ChannelView
 from socketio_views.exceptions import ChannelNotFound
-from socketio_views.routers import mounted_routers
+from socketio_views.mounts import mounted_routers
 
 from .testapp.routing import router as test_router
 

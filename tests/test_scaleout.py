@@ -150,7 +150,7 @@ import django, json, os, sys
 django.setup()
 from django.db import transaction
 import socketio_views
-from socketio_views.server import server_exists
+from socketio_views.transport.server import server_exists
 channel, sid = sys.argv[1], sys.argv[2]
 socketio_views.broadcast(channel, {"from": "script"}, event="news")
 try:
@@ -389,7 +389,7 @@ import django, sys
 django.setup()
 from django.contrib.auth.models import User
 import socketio_views
-from socketio_views.server import server_exists
+from socketio_views.transport.server import server_exists
 socketio_views.disconnect_user(User.objects.get(username=sys.argv[1]))
 print("server_created", server_exists())
 """

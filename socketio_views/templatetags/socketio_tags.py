@@ -7,7 +7,7 @@ from django.templatetags.static import static
 from django.urls import get_script_prefix
 from django.utils.html import format_html, json_script
 
-from ..routers import mounted_routers
+from ..mounts import mounted_routers
 
 register = template.Library()
 

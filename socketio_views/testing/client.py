@@ -29,11 +29,11 @@ from django.apps import apps
 from django.conf import settings
 from django.test import RequestFactory
 
-from .. import dispatch, history, hubs, identity, queues, signals
+from .. import dispatch, history, hubs, identity, queues, sending, signals
 from ..conf import views_settings
 from ..exceptions import ChannelError, LoggedOut, SlowConsumer, SubscriptionRefused
+from ..mounts import mounted_routers
 from ..payloads import wire
-from ..routers import mounted_routers
 from ..state import reset_process_state
 
 CLIENT_DISCONNECT = "client disconnect"
@@ -63,7 +63,7 @@ class Broadcast:
     skip_sid: str | None
 
 
-class InMemoryHub(hubs.Hub):
+class InMemoryHub(sending.Hub):
     """Connects test clients: delivers what views emit to subscriptions in memory.
 
     Test clients share :func:`default_hub` unless given another; the pytest

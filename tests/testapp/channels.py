@@ -124,7 +124,7 @@ class SignalsChannel(ChannelView):
         return "pong"
 
     def on_live_views(self, data, name):
-        from socketio_views.server import get_server
+        from socketio_views.transport.server import get_server
 
         return len(get_server().views)
 

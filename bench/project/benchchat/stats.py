@@ -35,7 +35,7 @@ def _kind(g):
 
 
 def _server_figures():
-    from socketio_views.server import get_server, server_exists
+    from socketio_views.transport.server import get_server, server_exists
 
     if not server_exists():
         return {}

@@ -22,7 +22,7 @@ import socketio_views
 from socketio_views import drain, logs, monkey
 from socketio_views.access import AccessLogHandler
 from socketio_views.conf import views_settings
-from socketio_views.routers import mounted_routers
+from socketio_views.mounts import mounted_routers
 from socketio_views.tuning import tune_for_serving
 from socketio_views.wsgi import SocketIOApplication
 
