@@ -49,6 +49,7 @@ QUICK_FILES = [
     "tests/test_docs.py",
     "tests/test_docs_examples.py",
     "tests/test_docs_live.py",
+    "tests/test_engine.py",
     "tests/test_history.py",
     "tests/test_hubs.py",
     "tests/test_identity.py",
@@ -150,3 +151,39 @@ def add_session(series, python, django, whole):
 
 for series, (python, django, whole) in COMBINATIONS.items():
     add_session(series, python, django, whole)
+
+
+#: The tests of the transport run by the ``upstream`` session: the adapter's
+#: hooks, the server over both transports, the limits, recovery and scale-out.
+UPSTREAM_FILES = [
+    "tests/test_engine.py",
+    "tests/test_server.py",
+    "tests/test_limits.py",
+    "tests/test_slow_consumers.py",
+    "tests/test_recovery.py",
+    "tests/test_scaleout.py",
+]
+
+
+@nox.session(python=find_python(COMBINATIONS["5.2"][0]), default=False)
+def upstream(session):
+    """The transport's tests against the newest released python-socketio and python-engineio (not part of make test).
+
+    setup.py admits only the tested minor series; this session installs the
+    newest releases over them, to learn before an upgrade what it breaks
+    (see docs/upgrading.rst).
+    """
+    folder = session.create_tmp()
+    lines = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
+    unpinned = [line for line in lines if not re.match(r"python-(socketio|engineio)\s*==", line, re.IGNORECASE)]
+    path = Path(folder) / "requirements.txt"
+    path.write_text("\n".join(unpinned) + "\n", encoding="utf-8")
+    session.install("-r", str(path), env={"UV_COMPILE_BYTECODE": "1"})
+    session.install("--upgrade", "python-socketio", "python-engineio")
+    session.install("--no-build-isolation", "--no-deps", "-e", ".")
+    session.run(
+        "python", "-c",
+        "from importlib.metadata import version as v; "
+        "print('python-socketio', v('python-socketio'), '/ python-engineio', v('python-engineio'))",
+    )
+    session.run("python", "-m", "pytest", *(session.posargs or UPSTREAM_FILES))

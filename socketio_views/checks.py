@@ -5,6 +5,9 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from .conf import DEFAULTS, SETTING_NAME
+from .monkey import psycopg_blocks
+from .mounts import mounted_routers
+from .transport.engine import TESTED_VERSIONS, check_hooks
 
 
 @register(Tags.compatibility)
@@ -40,10 +43,26 @@ def check_settings(app_configs, **kwargs):
 
 
 @register(Tags.compatibility)
+def check_library_hooks(app_configs, **kwargs):
+    """E020: the installed python-socketio or python-engineio lacks a hook of the transport's adapter, or changed it."""
+    problems = check_hooks()
+    if not problems:
+        return []
+    tested = ", ".join(f"{name} {series}.x" for name, series in TESTED_VERSIONS.items())
+    return [
+        Error(
+            f"The installed python-socketio or python-engineio is not one socketio_views works with: {problem}.",
+            hint=f"Install the versions socketio_views is tested with ({tested}): pip install socketio_views "
+            "resolves them; see docs/upgrading.rst.",
+            id="socketio_views.E020",
+        )
+        for problem in problems
+    ]
+
+
+@register(Tags.compatibility)
 def check_database_waits(app_configs, **kwargs):
     """W020: psycopg was imported before gevent patched, so its queries block every connection."""
-    from .monkey import psycopg_blocks
-
     if not psycopg_blocks():
         return []
     return [
@@ -61,8 +80,6 @@ def check_database_waits(app_configs, **kwargs):
 @register(Tags.urls)
 def check_router_mounted(app_configs, **kwargs):
     """W001: no ChannelRouter is included in ``ROOT_URLCONF``."""
-    from .routers import mounted_routers
-
     if mounted_routers():
         return []
     return [
@@ -108,8 +125,6 @@ def brackets_balanced(pattern):
 @register(Tags.urls)
 def check_channel_patterns(app_configs, **kwargs):
     """E010 leading slash, E011 unbalanced brackets, W010 duplicate names, W011 shadowed patterns."""
-    from .routers import mounted_routers
-
     messages = []
     for _prefix, router in mounted_routers():
         # Each router resolves and reverses its own channels: names and
