@@ -17,7 +17,7 @@ Example usage::
 
     get_hub().emit("message", {"text": "hi"}, channel="rooms/lobby")
 """
-from . import payloads
+from . import outgoing, payloads
 from .backends import write_only_manager
 from .conf import views_settings
 from .history import get_history, policy_for
@@ -80,6 +80,9 @@ class Hub:
     methods); callers use :meth:`emit`.
     """
 
+    #: Whether :meth:`emit` checks payloads against the views' ``emits`` (``None``: the ``CHECK_EMITS`` setting).
+    check_emits = None
+
     def emit(
         self, event, data, *, channel, to=None, skip_sid=None, callback=None, converter=payloads.converter, history=True
     ):
@@ -98,6 +101,7 @@ class Hub:
         namespace_for(channel)
         if callback is not None and to is None:
             raise ValueError("A callback needs one recipient: pass to=<sid> (send(), not broadcast()).")
+        outgoing.check(self, event, data, channel=channel, converter=converter)
         data = payloads.unstructure(data, converter)
         counts = emit_counts.counts
         if counts is not None:
@@ -167,6 +171,8 @@ class Outbox(Hub):
         self.policy = None
         #: What the subscription's route records (:class:`~socketio_views.metrics.RouteMeter`).
         self.meter = NULL_ROUTE
+        #: The view class whose sends this carries, and whether they are checked against its ``emits``.
+        self.view_class, self.check_emits = None, hub.check_emits
 
     def publish(self, event, data, **kwargs):
         if self.held is None:
