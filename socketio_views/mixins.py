@@ -9,7 +9,8 @@ Mixins that add checks to a :class:`~socketio_views.ChannelView`, named after
 Access mixins refuse the subscription before ``on_subscribe`` runs, through
 one hook, :meth:`AccessMixin.handle_no_permission`: anonymous users get code
 ``login_required``, authenticated users without permission
-``permission_denied``.
+``permission_denied``. :class:`EventPermissionMixin` refuses single events
+the same way, before their handler runs.
 """
 from django.core.exceptions import ImproperlyConfigured
 
@@ -18,6 +19,7 @@ from .clients import client_address
 from .exceptions import LoginRequired, PermissionRefused, RateLimited
 from .presence import get_presence
 from .throttling import RateLimiter
+from .views import ChannelView
 
 
 def _refuse(view):
@@ -109,6 +111,67 @@ class UserPassesTestMixin(AccessMixin):
         if not self.get_test_func()():
             _refuse(self)
         return super().subscribe()
+
+
+class EventPermissionMixin:
+    """Refuse client events whose permissions the user lacks, with code ``permission_denied``; the handler never runs.
+
+    Example usage::
+
+        class RoomChannel(EventPermissionMixin, ChannelView):
+            event_permissions = {"delete": "chat.delete_message"}
+
+    An event not in ``event_permissions`` needs no permission. Anonymous
+    users have none, so they are refused too (with the same code: they are
+    subscribed already). ``manage.py channels_schema`` lists each event's
+    permissions.
+    """
+
+    #: ``{event: permission}``, a permission being ``"app.codename"`` or an iterable of them (all needed).
+    event_permissions = None
+    #: The message of a refusal; ``{event}`` is replaced by the event's name.
+    event_permission_denied_message = "You do not have permission to send {event!r} on this channel."
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__mro__.index(EventPermissionMixin) > cls.__mro__.index(ChannelView):
+            return  # ChannelView refuses the order itself
+        handled = cls.allowed_events()
+        unknown = sorted(set(cls.event_permissions or ()) - set(handled))
+        if unknown:
+            raise ImproperlyConfigured(
+                f"{cls.__name__}.event_permissions names {', '.join(map(repr, unknown))}, which {cls.__name__} "
+                f"does not handle (it handles {', '.join(map(repr, sorted(handled))) or 'no event'}). "
+                f"Fix the name, or add on_{unknown[0]}()."
+            )
+
+    def get_event_permissions(self, event):
+        """Return the permissions ``event`` needs, as an iterable (``event_permissions`` by default)."""
+        required = (self.event_permissions or {}).get(event, ())
+        return (required,) if isinstance(required, str) else tuple(required)
+
+    def has_event_permission(self, event):
+        """Return whether the user has every permission ``event`` needs."""
+        required = self.get_event_permissions(event)
+        return not required or self.request.user.has_perms(required)
+
+    def get_event_permission_denied_message(self, event):
+        """Override this to change the message of an event's ``permission_denied`` refusal."""
+        return self.event_permission_denied_message.format(event=event)
+
+    def handle_no_event_permission(self, event):
+        """Refuse ``event``: raise :exc:`~socketio_views.exceptions.PermissionRefused`.
+
+        Override it to refuse with another error; an override that returns
+        instead of raising still refuses, with ``permission_denied``.
+        """
+        raise PermissionRefused(self.get_event_permission_denied_message(event))
+
+    def dispatch(self, event, data):
+        if not self.has_event_permission(event):
+            self.handle_no_event_permission(event)
+            raise PermissionRefused(self.get_event_permission_denied_message(event))
+        return super().dispatch(event, data)
 
 
 class RateLimitMixin:
