@@ -291,20 +291,29 @@ def test_the_testapp_declarations_compile_with_every_payload_shape(ts_dir, tmp_p
 
 
 def test_yaml_output_reads_back_as_the_same_data():
-    """Strings that YAML would read as other types, or as line breaks, are quoted and escaped."""
+    """Strings that YAML would read as other types, or as line breaks, are quoted and escaped; plain keys are names."""
+    data = {
+        "a": ["null", "3", "x\u2028y\x85\n", "é", {"b": True, "c": []}, [1, 2.5]],
+        "$ref": {},
+        "on": None,
+        "rooms/{room}": "x",
+        "x-pattern": "[0-9]+",
+    }
     assert (
-        '"a":\n'
+        "a:\n"
         '  - "null"\n'
         '  - "3"\n'
         '  - "x\\u2028y\\u0085\\n"\n'
         '  - "é"\n'
-        '  - "b": true\n'
-        '    "c": []\n'
-        '  - - 1\n'
-        '    - 2.5\n'
-        '"d": {}\n'
-        '"e": null\n'
-    ) == dump({"a": ["null", "3", "x\u2028y\x85\n", "é", {"b": True, "c": []}, [1, 2.5]], "d": {}, "e": None})
+        "  - b: true\n"
+        "    c: []\n"
+        "  - - 1\n"
+        "    - 2.5\n"
+        "$ref: {}\n"
+        '"on": null\n'
+        '"rooms/{room}": "x"\n'
+        'x-pattern: "[0-9]+"\n'
+    ) == dump(data)
 
 
 # Typed outgoing events.

@@ -6,10 +6,12 @@ Example usage::
     from socketio_views.contracts.yaml import dump
     print(dump({"asyncapi": "3.0.0", "channels": {}}))
 
-Block style for objects and arrays, and every string double-quoted with
-JSON's escapes (which YAML's double-quoted scalars share), so that no string
-can be read back as a number, a boolean or null: a YAML parser reads back
-exactly the data :func:`json.dumps` would have written.
+Block style for objects and arrays, and every string value double-quoted
+with JSON's escapes (which YAML's double-quoted scalars share), so that no
+string can be read back as a number, a boolean or null; keys are plain only
+when they are names that no YAML version reads as anything but a string
+(``address``, ``$ref``, ``x-pattern``). A YAML parser reads back exactly the
+data :func:`json.dumps` would have written.
 """
 import json
 import re
@@ -23,6 +25,20 @@ def dump(data):
 #: Characters YAML does not allow as they are in a double-quoted scalar (or
 #: reads as line breaks), escaped where JSON would leave them.
 _UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
+#: A key written without quotes: a name, starting with a letter, ``_`` or ``$``.
+_PLAIN_KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_.$-]*\Z")
+#: Names that YAML 1.1 or 1.2 reads as booleans or null.
+_SPECIAL_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
+
+
+def _key(key):
+    if not isinstance(key, str):
+        raise TypeError(f"Key {key!r} must be a string.")
+    if _PLAIN_KEY.match(key) and key.lower() not in _SPECIAL_WORDS:
+        return key
+    return _string(key)
 
 
 def _string(value):
@@ -42,13 +58,11 @@ def _lines(data, indent):
     pad = " " * indent
     if isinstance(data, dict) and data:
         for key, value in data.items():
-            if not isinstance(key, str):
-                raise TypeError(f"Key {key!r} must be a string.")
             if _is_block(value):
-                yield f"{pad}{_string(key)}:"
+                yield f"{pad}{_key(key)}:"
                 yield from _lines(value, indent + 2)
             else:
-                yield f"{pad}{_string(key)}: {_inline(value)}"
+                yield f"{pad}{_key(key)}: {_inline(value)}"
     elif isinstance(data, list) and data:
         for value in data:
             if _is_block(value):

@@ -381,9 +381,12 @@ class SlowTeardownChannel(HistoryChannel):
 import enum  # noqa: E402
 import typing  # noqa: E402
 
+from attrs import validators  # noqa: E402
+
 from socketio_views.mixins import EventPermissionMixin  # noqa: E402
 
 
+# [contracts-payloads]
 class Colour(enum.Enum):
     RED = "red"
     BLUE = "blue"
@@ -401,15 +404,15 @@ class Point:
 class Shape:
     """A shape: its name, points and colour."""
 
-    name: str = attrs.field(validator=[attrs.validators.min_len(1), attrs.validators.max_len(20)])
-    points: list[Point] = attrs.field(validator=attrs.validators.max_len(10))
+    name: str = attrs.field(validator=[validators.min_len(1), validators.max_len(20)])
+    points: list[Point] = attrs.field(validator=validators.max_len(10))
     colour: Colour
-    tags: list[str] = attrs.field(factory=list, validator=attrs.validators.max_len(5))
+    tags: list[str] = attrs.field(factory=list, validator=validators.max_len(5))
     label: str | None = None
     kind: typing.Literal["open", "closed"] = "open"
-    size: int = attrs.field(default=1, validator=[attrs.validators.ge(1), attrs.validators.lt(100)])
-    code: str = attrs.field(default="a", validator=attrs.validators.matches_re(r"[a-z]+"))
-    layer: str = attrs.field(default="top", validator=attrs.validators.in_(["top", "bottom"]))
+    size: int = attrs.field(default=1, validator=[validators.ge(1), validators.lt(100)])
+    code: str = attrs.field(default="a", validator=validators.matches_re(r"[a-z]+"))
+    layer: str = attrs.field(default="top", validator=validators.in_(["top", "bottom"]))
 
 
 @attrs.define
@@ -426,10 +429,12 @@ class ShapeAdded:
 
     shape: Shape
     by: str
+# [/contracts-payloads]
 
 
+# [contracts-view]
 class ContractsChannel(EventPermissionMixin, ChannelView):
-    """``contracts/<str:name>``: typed in both directions, with a permission on ``erase``."""
+    """``contracts/<str:name>``: typed both ways, with a permission on ``erase``."""
 
     emits = {"added": ShapeAdded, "erased": dict[str, int], "note": None}
     event_permissions = {"erase": "auth.delete_user"}
@@ -441,9 +446,10 @@ class ContractsChannel(EventPermissionMixin, ChannelView):
         return Drawn(len(shape.points), by)
 
     def on_erase(self, data, name):
-        """Erase everything (permission ``auth.delete_user``); every subscriber receives ``erased``."""
+        """Erase everything (permission ``auth.delete_user``); all receive ``erased``."""
         self.broadcast({"count": 1}, event="erased")
         return {"ok": True}
+# [/contracts-view]
 
     def on_bad_send(self, data, name):
         """Broadcast ``added`` with a payload that does not fit its type."""
