@@ -13,8 +13,9 @@ one hook, :meth:`AccessMixin.handle_no_permission`: anonymous users get code
 the same way, before their handler runs.
 """
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.crypto import salted_hmac
 
-from . import drain
+from . import drain, idempotency
 from .clients import client_address
 from .exceptions import LoginRequired, PermissionRefused, RateLimited
 from .presence import get_presence
@@ -172,6 +173,51 @@ class EventPermissionMixin:
             self.handle_no_event_permission(event)
             raise PermissionRefused(self.get_event_permission_denied_message(event))
         return super().dispatch(event, data)
+
+
+class IdempotentEventsMixin:
+    """Answer a repeat of an event with the first answer, without running its handler again.
+
+    Example usage::
+
+        class RoomChannel(IdempotentEventsMixin, RateLimitMixin, ChannelView):
+            idempotent_events = {"message"}
+
+    An event of ``idempotent_events`` whose payload carries an id of the
+    client's choosing (``idempotency_key``, ``"id"`` by default: a non-empty
+    string) is remembered with its answer for ``idempotency_window`` seconds;
+    the same id again, from the same user (or session, or recovered
+    subscription), gets that answer. Put it before :class:`RateLimitMixin`,
+    so that a repeat costs no rate. See :mod:`socketio_views.idempotency`.
+    """
+
+    #: The events whose repeats are answered from memory.
+    idempotent_events = None
+    #: The payload field that holds the client's id of an event.
+    idempotency_key = "id"
+    #: Seconds an answer is remembered.
+    idempotency_window = 120
+
+    def get_idempotency_scope(self):
+        """Whose ids these are: the user, else the Django session, else the (recovered) subscription."""
+        user = getattr(self.request, "user", None)
+        if user is not None and user.is_authenticated:
+            return f"user:{user.pk}"
+        session = getattr(self.request, "session", None)
+        if session is not None and session.session_key:
+            return f"session:{salted_hmac('socketio_views.idempotency', session.session_key).hexdigest()}"
+        # A recovered subscription keeps its recovery session id (channels with history).
+        return f"pid:{self.hub.pid}" if getattr(self.hub, "pid", None) else f"sid:{self.sid}"
+
+    def dispatch(self, event, data):
+        if event not in (self.idempotent_events or ()):
+            return super().dispatch(event, data)
+        client_id = idempotency.client_id(data, self.idempotency_key)
+        if client_id is None:
+            return super().dispatch(event, data)
+        key = f"{self.channel}:{self.get_idempotency_scope()}:{event}:{client_id}"
+        run = super().dispatch
+        return idempotency.once(key, self.idempotency_window, lambda: run(event, data), self.payload_converter)
 
 
 class RateLimitMixin:
