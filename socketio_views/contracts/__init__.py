@@ -13,7 +13,7 @@ Example usage::
 (:mod:`~socketio_views.contracts.asyncapi`) or TypeScript declarations for
 socket.io-client (:mod:`~socketio_views.contracts.typescript`). Everything
 comes from the views: ``on_<event>`` handlers and their payload and return
-annotations, ``emits``, ``event_permissions`` and the mixins.
+annotations, ``emits``, ``event_permissions``, ``idempotent_events`` and the mixins.
 """
 import inspect
 import re
@@ -74,6 +74,8 @@ class ClientEvent:
     ack: object
     permissions: tuple
     description: str
+    #: The payload field of the client's id, if repeats are answered from memory (``IdempotentEventsMixin``).
+    idempotency_key: str | None = None
 
 
 @attrs.frozen
@@ -193,6 +195,7 @@ def _group_end(text, start):
 def client_events(view_class):
     """The :class:`ClientEvent` of each event ``view_class`` dispatches, in name order."""
     permissions = getattr(view_class, "event_permissions", None) or {}
+    idempotent = getattr(view_class, "idempotent_events", None) or ()
     events = []
     for event, name in sorted(view_class.allowed_events().items()):
         handler = getattr(view_class, name)
@@ -204,6 +207,7 @@ def client_events(view_class):
                 ack=ack_type(handler),
                 permissions=(required,) if isinstance(required, str) else tuple(required),
                 description=first_paragraph(handler),
+                idempotency_key=view_class.idempotency_key if event in idempotent else None,
             )
         )
     return events

@@ -163,9 +163,16 @@ def client_message(event, schemas):
             f" Requires the permission{'s' if len(event.permissions) > 1 else ''} "
             f"{', '.join(f'`{p}`' for p in event.permissions)}: refused with `permission_denied` otherwise."
         )
+    if event.idempotency_key:
+        description += (
+            f" Idempotent: a repeat with the same `{event.idempotency_key}` (a string of the client's choosing) "
+            "gets the first answer, without being handled again."
+        )
     message = {"name": event.name, "title": event.name, "description": description, "payload": schemas.of(event.payload)}
     if event.permissions:
         message["x-permissions"] = list(event.permissions)
+    if event.idempotency_key:
+        message["x-idempotency-key"] = event.idempotency_key
     return message
 
 

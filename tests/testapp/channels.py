@@ -454,3 +454,26 @@ class ContractsChannel(EventPermissionMixin, ChannelView):
     def on_bad_send(self, data, name):
         """Broadcast ``added`` with a payload that does not fit its type."""
         self.broadcast({"shape": {"name": "x"}, "by": 3}, event="added")
+
+
+# Idempotent client events (socketio_views.idempotency).
+
+import itertools  # noqa: E402
+
+from socketio_views.mixins import IdempotentEventsMixin  # noqa: E402
+
+_posts = itertools.count(1)
+
+
+# [idempotent-view]
+class IdempotentChannel(IdempotentEventsMixin, ChannelView):
+    """``post`` ``{"id", "text", "delay"}``: ``posted`` once per id, ``delay`` s later."""
+
+    idempotent_events = {"post"}
+    history = 100
+
+    def on_post(self, data, name):
+        time.sleep(data.get("delay", 0))
+        self.broadcast({"id": data.get("id"), "text": data["text"]}, event="posted")
+        return {"ok": True, "post": next(_posts)}
+# [/idempotent-view]
