@@ -86,18 +86,22 @@ class RedisAnswers:
         return f"{self.prefix}:answer:{key}"
 
     def reserve(self, key, window):
+        """As :meth:`MemoryAnswers.reserve`, with ``SET NX``: one process reserves a key."""
         if self.redis.set(self._key(key), _PENDING, nx=True, ex=max(1, int(window))):
             return None
         found = self.redis.get(self._key(key))
         return _PENDING if found is None else found.decode()
 
     def store(self, key, answer, window):
+        """As :meth:`MemoryAnswers.store`."""
         self.redis.set(self._key(key), answer, ex=max(1, int(window)))
 
     def release(self, key):
+        """As :meth:`MemoryAnswers.release`."""
         self.redis.delete(self._key(key))
 
     def close(self):
+        """Close the connection pool."""
         self.redis.close()
 
 

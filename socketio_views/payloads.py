@@ -214,7 +214,7 @@ def check_outgoing(view_class, event, data, converter=converter):
         details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in fields.items())
         raise OutgoingPayloadError(
             f"{view_class.__name__} emits {event!r} as {_type_name(expected)}, but the payload does not match: "
-            f"{details} (got {data!r}).",
+            f"{details} (got {_short_repr(data)}).",
             view=view_class,
             event=event,
             fields=fields,
@@ -239,6 +239,11 @@ def _misfit(data, expected, converter):
     except Exception as exc:
         return {"__all__": [str(exc) or type(exc).__name__]}
     return {}
+
+
+def _short_repr(data, limit=200):
+    text = repr(data)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _type_name(tp):

@@ -223,8 +223,9 @@ def ack_type(handler):
     return None if annotation is inspect.Signature.empty else annotation
 
 
-#: JSON Schema of the events :class:`~socketio_views.mixins.PresenceMixin` sends.
+#: JSON Schema of one entry of :class:`~socketio_views.mixins.PresenceMixin`'s events.
 PRESENCE_ENTRY = {"type": "object", "properties": {"sid": {"type": "string"}}, "required": ["sid"]}
+#: JSON Schema of the events :class:`~socketio_views.mixins.PresenceMixin` sends.
 PRESENCE_EVENTS = {
     "presence_state": {
         "type": "object",

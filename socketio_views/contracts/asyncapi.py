@@ -21,6 +21,7 @@ from .. import exceptions
 from ..conf import views_settings
 from .jsonschema import Schemas, first_paragraph, identifier
 
+#: The version of the AsyncAPI specification the document follows.
 ASYNCAPI_VERSION = "3.0.0"
 
 _EXTRA_FIELDS = {
