@@ -34,6 +34,7 @@ extensions = [
     "sphinx.ext.intersphinx",
     "sphinx.ext.viewcode",
     "sphinx_copybutton",
+    "channels_schema_directive",
 ]
 
 # Intersphinx inventories come from local packages, not the network (see

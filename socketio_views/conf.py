@@ -77,6 +77,9 @@ DEFAULTS = {
     # Where history and recovery sessions are kept: None means the BACKEND
     # when it is Redis, else this process's memory; or a Redis URL.
     "HISTORY_URL": None,
+    # When sends are checked against the views' ``emits``: "debug" (while
+    # DEBUG is on), "always" or "never". The test client always checks.
+    "CHECK_EMITS": "debug",
     # Prometheus metrics (socketio_views.metrics): None means on when
     # prometheus-client is installed, True requires it, False turns them off.
     "METRICS": None,

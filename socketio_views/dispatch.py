@@ -58,6 +58,7 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
         auth, claim = history.claim_of(auth)
         outbox = Outbox(hub)
         outbox.meter = meter.route(match.route)
+        outbox.view_class = view_class
         view.setup(
             hub=outbox,
             request=request,

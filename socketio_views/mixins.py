@@ -9,15 +9,18 @@ Mixins that add checks to a :class:`~socketio_views.ChannelView`, named after
 Access mixins refuse the subscription before ``on_subscribe`` runs, through
 one hook, :meth:`AccessMixin.handle_no_permission`: anonymous users get code
 ``login_required``, authenticated users without permission
-``permission_denied``.
+``permission_denied``. :class:`EventPermissionMixin` refuses single events
+the same way, before their handler runs.
 """
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.crypto import salted_hmac
 
-from . import drain
+from . import drain, idempotency
 from .clients import client_address
 from .exceptions import LoginRequired, PermissionRefused, RateLimited
 from .presence import get_presence
 from .throttling import RateLimiter
+from .views import ChannelView
 
 
 def _refuse(view):
@@ -109,6 +112,112 @@ class UserPassesTestMixin(AccessMixin):
         if not self.get_test_func()():
             _refuse(self)
         return super().subscribe()
+
+
+class EventPermissionMixin:
+    """Refuse client events whose permissions the user lacks, with code ``permission_denied``; the handler never runs.
+
+    Example usage::
+
+        class RoomChannel(EventPermissionMixin, ChannelView):
+            event_permissions = {"delete": "chat.delete_message"}
+
+    An event not in ``event_permissions`` needs no permission. Anonymous
+    users have none, so they are refused too (with the same code: they are
+    subscribed already). ``manage.py channels_schema`` lists each event's
+    permissions.
+    """
+
+    #: ``{event: permission}``, a permission being ``"app.codename"`` or an iterable of them (all needed).
+    event_permissions = None
+    #: The message of a refusal; ``{event}`` is replaced by the event's name.
+    event_permission_denied_message = "You do not have permission to send {event!r} on this channel."
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__mro__.index(EventPermissionMixin) > cls.__mro__.index(ChannelView):
+            return  # ChannelView refuses the order itself
+        handled = cls.allowed_events()
+        unknown = sorted(set(cls.event_permissions or ()) - set(handled))
+        if unknown:
+            raise ImproperlyConfigured(
+                f"{cls.__name__}.event_permissions names {', '.join(map(repr, unknown))}, which {cls.__name__} "
+                f"does not handle (it handles {', '.join(map(repr, sorted(handled))) or 'no event'}). "
+                f"Fix the name, or add on_{unknown[0]}()."
+            )
+
+    def get_event_permissions(self, event):
+        """Return the permissions ``event`` needs, as an iterable (``event_permissions`` by default)."""
+        required = (self.event_permissions or {}).get(event, ())
+        return (required,) if isinstance(required, str) else tuple(required)
+
+    def has_event_permission(self, event):
+        """Return whether the user has every permission ``event`` needs."""
+        required = self.get_event_permissions(event)
+        return not required or self.request.user.has_perms(required)
+
+    def get_event_permission_denied_message(self, event):
+        """Override this to change the message of an event's ``permission_denied`` refusal."""
+        return self.event_permission_denied_message.format(event=event)
+
+    def handle_no_event_permission(self, event):
+        """Refuse ``event``: raise :exc:`~socketio_views.exceptions.PermissionRefused`.
+
+        Override it to refuse with another error; an override that returns
+        instead of raising still refuses, with ``permission_denied``.
+        """
+        raise PermissionRefused(self.get_event_permission_denied_message(event))
+
+    def dispatch(self, event, data):
+        if not self.has_event_permission(event):
+            self.handle_no_event_permission(event)
+            raise PermissionRefused(self.get_event_permission_denied_message(event))
+        return super().dispatch(event, data)
+
+
+class IdempotentEventsMixin:
+    """Answer a repeat of an event with the first answer, without running its handler again.
+
+    Example usage::
+
+        class RoomChannel(IdempotentEventsMixin, RateLimitMixin, ChannelView):
+            idempotent_events = {"message"}
+
+    An event of ``idempotent_events`` whose payload carries an id of the
+    client's choosing (``idempotency_key``, ``"id"`` by default: a non-empty
+    string) is remembered with its answer for ``idempotency_window`` seconds;
+    the same id again, from the same user (or session, or recovered
+    subscription), gets that answer. Put it before :class:`RateLimitMixin`,
+    so that a repeat costs no rate. See :mod:`socketio_views.idempotency`.
+    """
+
+    #: The events whose repeats are answered from memory.
+    idempotent_events = None
+    #: The payload field that holds the client's id of an event.
+    idempotency_key = "id"
+    #: Seconds an answer is remembered.
+    idempotency_window = 120
+
+    def get_idempotency_scope(self):
+        """Whose ids these are: the user, else the Django session, else the (recovered) subscription."""
+        user = getattr(self.request, "user", None)
+        if user is not None and user.is_authenticated:
+            return f"user:{user.pk}"
+        session = getattr(self.request, "session", None)
+        if session is not None and session.session_key:
+            return f"session:{salted_hmac('socketio_views.idempotency', session.session_key).hexdigest()}"
+        # A recovered subscription keeps its recovery session id (channels with history).
+        return f"pid:{self.hub.pid}" if getattr(self.hub, "pid", None) else f"sid:{self.sid}"
+
+    def dispatch(self, event, data):
+        if event not in (self.idempotent_events or ()):
+            return super().dispatch(event, data)
+        client_id = idempotency.client_id(data, self.idempotency_key)
+        if client_id is None:
+            return super().dispatch(event, data)
+        key = f"{self.channel}:{self.get_idempotency_scope()}:{event}:{client_id}"
+        run = super().dispatch
+        return idempotency.once(key, self.idempotency_window, lambda: run(event, data), self.payload_converter)
 
 
 class RateLimitMixin:

@@ -22,6 +22,7 @@ import typing
 
 import attrs
 import cattrs
+from django.core.exceptions import ImproperlyConfigured
 
 from .exceptions import InvalidPayload
 
@@ -155,3 +156,95 @@ def unstructure(value, converter=converter):
     if attrs.has(type(value)):
         return converter.unstructure(value)
     return value
+
+
+# Typed outgoing events: a view's ``emits``.
+
+
+class OutgoingPayloadError(TypeError):
+    """A payload sent as an event that the view declares in ``emits`` does not have the declared type.
+
+    ``view`` is the view class, ``event`` the event, ``fields`` the errors of
+    each field (``{"__all__": [...]}`` for the payload as a whole).
+    """
+
+    def __init__(self, message, *, view, event, fields):
+        super().__init__(message)
+        self.view, self.event, self.fields = view, event, fields
+
+
+def check_emits_declaration(view_class, unsendable=()):
+    """Raise ``ImproperlyConfigured`` unless ``view_class.emits`` maps event names (none of ``unsendable``) to types (or ``None``)."""
+    declared = view_class.emits
+    if declared is None:
+        return
+    name = view_class.__name__
+    if not isinstance(declared, dict):
+        raise ImproperlyConfigured(
+            f"{name}.emits must be a dict of event names to payload types, such as "
+            f'{{"message": ChatMessage}} (got {declared!r} that is a {type(declared).__name__}).'
+        )
+    for event, expected in declared.items():
+        if not isinstance(event, str) or not event or event in unsendable:
+            raise ImproperlyConfigured(
+                f"{name}.emits declares {event!r}, which the server cannot send; use another event name."
+            )
+        if expected is not None and not (isinstance(expected, type) or typing.get_origin(expected) is not None):
+            raise ImproperlyConfigured(
+                f"{name}.emits[{event!r}] must be a type, such as an attrs class, dict or list[str], "
+                f"or None for any JSON (got {expected!r})."
+            )
+
+
+def check_outgoing(view_class, event, data, converter=converter):
+    """Raise :class:`OutgoingPayloadError` if ``view_class`` declares ``event`` in ``emits`` and ``data`` does not fit.
+
+    An instance of the declared attrs class fits; a dict fits if the class can
+    be built from it as an incoming payload would be (strictly: no missing,
+    unknown or mistyped field, every validator passed). Other declared types
+    (``dict``, ``list[str]``...) are structured with ``converter``. ``None``
+    declares any JSON.
+    """
+    declared = view_class.emits or {}
+    if event not in declared or declared[event] is None or declared[event] is typing.Any:
+        return
+    expected = declared[event]
+    fields = _misfit(data, expected, converter)
+    if fields:
+        details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in fields.items())
+        raise OutgoingPayloadError(
+            f"{view_class.__name__} emits {event!r} as {_type_name(expected)}, but the payload does not match: "
+            f"{details} (got {_short_repr(data)}).",
+            view=view_class,
+            event=event,
+            fields=fields,
+        )
+
+
+def _misfit(data, expected, converter):
+    if isinstance(expected, type) and attrs.has(expected):
+        if isinstance(data, expected):
+            return {}
+        if attrs.has(type(data)):
+            return {"__all__": [f"expected {expected.__name__}, got {type(data).__name__}."]}
+        try:
+            structure(data, expected, converter)
+        except InvalidPayload as exc:
+            return exc.extra.get("fields") or {"__all__": [exc.message]}
+        return {}
+    try:
+        converter.structure(unstructure(data, converter), expected)
+    except cattrs.BaseValidationError as exc:
+        return {"__all__": list(cattrs.transform_error(exc, format_exception=_format_exception))}
+    except Exception as exc:
+        return {"__all__": [str(exc) or type(exc).__name__]}
+    return {}
+
+
+def _short_repr(data, limit=200):
+    text = repr(data)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _type_name(tp):
+    return tp.__name__ if isinstance(tp, type) else repr(tp).replace("typing.", "")

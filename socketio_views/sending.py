@@ -12,7 +12,7 @@ Example usage (what :func:`socketio_views.broadcast` does)::
 
     get_hub().emit("message", {"text": "hi"}, channel="rooms/lobby")
 """
-from . import payloads
+from . import outgoing, payloads
 from .history import get_history, policy_for
 from .logs import logger
 from .metrics import NULL_ROUTE
@@ -72,6 +72,9 @@ class Hub:
     methods); callers use :meth:`emit`.
     """
 
+    #: Whether :meth:`emit` checks payloads against the views' ``emits`` (``None``: the ``CHECK_EMITS`` setting).
+    check_emits = None
+
     def emit(
         self, event, data, *, channel, to=None, skip_sid=None, callback=None, converter=payloads.converter, history=True
     ):
@@ -90,6 +93,7 @@ class Hub:
         namespace_for(channel)
         if callback is not None and to is None:
             raise ValueError("A callback needs one recipient: pass to=<sid> (send(), not broadcast()).")
+        outgoing.check(self, event, data, channel=channel, converter=converter)
         data = payloads.unstructure(data, converter)
         counts = emit_counts.counts
         if counts is not None:
@@ -159,6 +163,8 @@ class Outbox(Hub):
         self.policy = None
         #: What the subscription's route records (:class:`~socketio_views.metrics.RouteMeter`).
         self.meter = NULL_ROUTE
+        #: The view class whose sends this carries, and whether they are checked against its ``emits``.
+        self.view_class, self.check_emits = None, hub.check_emits
 
     def publish(self, event, data, **kwargs):
         if self.held is None:

@@ -128,6 +128,9 @@ class ChannelView:
     #: ``"drop"`` drops the message for that subscriber (tickers). See
     #: :mod:`socketio_views.queues`.
     slow_consumer_policy = "disconnect"
+    #: The events this view sends and their payload types (``{"message": ChatPost}``): sends of
+    #: them are checked (see :mod:`socketio_views.outgoing`) and ``manage.py channels_schema`` lists them.
+    emits = None
 
     def __init__(self, **kwargs):
         for key, value in kwargs.items():
@@ -137,6 +140,7 @@ class ChannelView:
         super().__init_subclass__(**kwargs)
         cls.__check_names()
         cls.__check_mixin_order()
+        payloads.check_emits_declaration(cls, UNSENDABLE_EVENTS)
         cls.__handler_names = cls.__collect_handlers()
         cls.__payload_types = {
             event: payload_type

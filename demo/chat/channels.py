@@ -8,7 +8,12 @@ from django.utils.crypto import salted_hmac
 
 import socketio_views
 from socketio_views import ChannelError, ChannelView
-from socketio_views.mixins import LoginRequiredMixin, PresenceMixin, RateLimitMixin
+from socketio_views.mixins import (
+    IdempotentEventsMixin,
+    LoginRequiredMixin,
+    PresenceMixin,
+    RateLimitMixin,
+)
 from socketio_views.presence import get_presence
 from socketio_views.throttling import RateLimiter
 
@@ -91,7 +96,7 @@ class RoomListChannel(ChannelView):
         self.send({"rooms": room_counts()}, event="rooms")
 
 
-class RoomChannel(RateLimitMixin, PresenceMixin, ChannelView):
+class RoomChannel(IdempotentEventsMixin, RateLimitMixin, PresenceMixin, ChannelView):
     """``rooms/<slug:room>``: everyone in a room sees everyone's messages.
 
     Subscribe with ``auth={"name": "nickname"}`` (or be logged in: then one
@@ -110,6 +115,9 @@ class RoomChannel(RateLimitMixin, PresenceMixin, ChannelView):
 
     rate_limit = "3/s"
     rate_limit_burst = 6
+    # A message sent again (socket.io-client's retries, or the page after a
+    # reconnection) with the same "id" is answered once, posted once.
+    idempotent_events = {"message"}
     members_only = False
     # The last 100 messages are kept for a day of silence: a newcomer sees 50
     # of them, and a client that reconnects receives what it missed.

@@ -71,6 +71,9 @@ class InMemoryHub(sending.Hub):
     :func:`using_test_hub`).
     """
 
+    #: Sends are always checked against the views' ``emits`` in tests.
+    check_emits = True
+
     def __init__(self):
         self.subscriptions = {}  # sid -> ChannelSubscription
         self.broadcasts = []

@@ -374,3 +374,106 @@ class SlowTeardownChannel(HistoryChannel):
 
     def on_disconnect(self, room):
         time.sleep(0.5)
+
+
+# Contracts (socketio_views.contracts, outgoing checks, EventPermissionMixin).
+
+import enum  # noqa: E402
+import typing  # noqa: E402
+
+from attrs import validators  # noqa: E402
+
+from socketio_views.mixins import EventPermissionMixin  # noqa: E402
+
+
+# [contracts-payloads]
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@attrs.define
+class Point:
+    """A point of a shape."""
+
+    x: int
+    y: float
+
+
+@attrs.define
+class Shape:
+    """A shape: its name, points and colour."""
+
+    name: str = attrs.field(validator=[validators.min_len(1), validators.max_len(20)])
+    points: list[Point] = attrs.field(validator=validators.max_len(10))
+    colour: Colour
+    tags: list[str] = attrs.field(factory=list, validator=validators.max_len(5))
+    label: str | None = None
+    kind: typing.Literal["open", "closed"] = "open"
+    size: int = attrs.field(default=1, validator=[validators.ge(1), validators.lt(100)])
+    code: str = attrs.field(default="a", validator=validators.matches_re(r"[a-z]+"))
+    layer: str = attrs.field(default="top", validator=validators.in_(["top", "bottom"]))
+
+
+@attrs.define
+class Drawn:
+    """What ``draw`` is acknowledged with."""
+
+    points: int
+    by: str
+
+
+@attrs.define
+class ShapeAdded:
+    """A shape someone drew."""
+
+    shape: Shape
+    by: str
+# [/contracts-payloads]
+
+
+# [contracts-view]
+class ContractsChannel(EventPermissionMixin, ChannelView):
+    """``contracts/<str:name>``: typed both ways, with a permission on ``erase``."""
+
+    emits = {"added": ShapeAdded, "erased": dict[str, int], "note": None}
+    event_permissions = {"erase": "auth.delete_user"}
+
+    def on_draw(self, shape: Shape, name) -> Drawn:
+        """Draw a shape; every subscriber receives ``added``."""
+        by = self.request.user.get_username()
+        self.broadcast(ShapeAdded(shape, by), event="added")
+        return Drawn(len(shape.points), by)
+
+    def on_erase(self, data, name):
+        """Erase everything (permission ``auth.delete_user``); all receive ``erased``."""
+        self.broadcast({"count": 1}, event="erased")
+        return {"ok": True}
+# [/contracts-view]
+
+    def on_bad_send(self, data, name):
+        """Broadcast ``added`` with a payload that does not fit its type."""
+        self.broadcast({"shape": {"name": "x"}, "by": 3}, event="added")
+
+
+# Idempotent client events (socketio_views.idempotency).
+
+import itertools  # noqa: E402
+
+from socketio_views.mixins import IdempotentEventsMixin  # noqa: E402
+
+_posts = itertools.count(1)
+
+
+# [idempotent-view]
+class IdempotentChannel(IdempotentEventsMixin, ChannelView):
+    """``post`` ``{"id", "text", "delay"}``: ``posted`` once per id, ``delay`` s later."""
+
+    idempotent_events = {"post"}
+    history = 100
+
+    def on_post(self, data, name):
+        time.sleep(data.get("delay", 0))
+        self.broadcast({"id": data.get("id"), "text": data["text"]}, event="posted")
+        return {"ok": True, "post": next(_posts)}
+# [/idempotent-view]
