@@ -157,11 +157,12 @@ def report_event_error(view, event, exc):
     fields = of_view(view, event=event_field(event))
     route = getattr(view.hub, "meter", metrics.NULL_ROUTE).route or None
     _log_error(error, f"Event {event!r} on {view.channel!r}", route=route, **fields)
+    event_name = event if isinstance(event, str) else None
     try:
-        payload = wire({**error.as_dict(), "event": event if isinstance(event, str) else None})
+        payload = wire(error.as_event(event_name))
     except TypeError:
         logger.exception("The extra data of %r cannot be sent; sending server_error instead", error, code=error.code, **fields)
-        payload = {**ServerError().as_dict(), "event": event if isinstance(event, str) else None}
+        payload = ServerError().as_event(event_name)
     try:
         signals.error.send(sender=type(view), view=view, event=event, error=error, exception=exc)
         view.hub.emit("error", payload, channel=view.channel, to=view.sid)

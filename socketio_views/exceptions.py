@@ -28,8 +28,12 @@ class ChannelError(Exception):
         super().__init__(self.message)
 
     def as_dict(self):
-        """The error as the JSON object clients receive."""
+        """The error as the JSON object clients receive (in ``connect_error``, an HTTP refusal's body)."""
         return {"message": self.message, "code": self.code, **self.extra}
+
+    def as_event(self, event=None):
+        """The payload of the ``error`` event that reports this error: :meth:`as_dict` and the ``event`` refused (or ``None``)."""
+        return {**self.as_dict(), "event": event}
 
     def __repr__(self):
         return f"{type(self).__name__}({self.message!r}, code={self.code!r})"

@@ -298,7 +298,9 @@ def test_a_paused_client_past_the_bound_is_disconnected_with_slow_consumer_and_r
     for n in range(30):
         other.emit("message", {"n": n, "text": "x" * 50})
     assert room.closed and room.close_reason == "slow consumer"
-    client.assert_received("error", {"message": "This connection reads too slowly for what it is sent; reconnect.", "code": "slow_consumer"})
+    client.assert_received(
+        "error", {"message": "This connection reads too slowly for what it is sent; reconnect.", "code": "slow_consumer", "event": None}
+    )
     assert client.received("message") == []  # what waited was discarded
     (recovered,) = client.reconnect()
     assert recovered.recovered

@@ -368,7 +368,7 @@ class ChannelTestClient:
         identity.end(self.identity, self.request)
         if not authenticated:
             return
-        error = wire({**LoggedOut().as_dict(), "event": None})
+        error = wire(LoggedOut().as_event())
         for subscription in list(self.subscriptions.values()):
             if not subscription.closed:
                 self._deliver(subscription, "error", error)
@@ -410,7 +410,7 @@ class ChannelTestClient:
             subscription.dropped_messages += 1
         else:
             self._unread, self._unread_bytes = [], 0
-            self.inbox.append(Received(subscription.channel, "error", SlowConsumer().as_dict()))
+            self.inbox.append(Received(subscription.channel, "error", SlowConsumer().as_event()))
             self.paused = False
             self.drop(reason=SLOW_CONSUMER)
 

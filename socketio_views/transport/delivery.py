@@ -174,7 +174,7 @@ class Delivery:
         queue.discard()
         if namespace is not None:
             # Past the full queue: the notice is the one packet left in it.
-            notice = self.error_packet(namespace, SlowConsumer().as_dict())
+            notice = self.error_packet(namespace, SlowConsumer().as_event())
             queue.put_anyway(engineio.packet.Packet(engineio.packet.MESSAGE, data=notice.encode()))
         logger.warning(
             "Closing connection %s: slow consumer (%d messages, %d bytes queued on %r; full for %.2f s)",

@@ -242,7 +242,7 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
 
     def send_error(self, sid, namespace, error, *, ignore_queue=False):
         """Send ``error`` (a :exc:`~socketio_views.exceptions.ChannelError`) to subscription ``sid`` as the ``error`` event."""
-        self.emit("error", {**error.as_dict(), "event": None}, to=sid, namespace=namespace, ignore_queue=ignore_queue)
+        self.emit("error", error.as_event(), to=sid, namespace=namespace, ignore_queue=ignore_queue)
 
     def end_with_error(self, connection_id, error, sid=None):
         """Send ``error`` to subscription ``sid`` as an ``error`` event, then close its connection; log once per burst."""
