@@ -17,6 +17,7 @@ from .history import get_history, policy_for
 from .logs import logger
 from .metrics import NULL_ROUTE
 from .views import UNSENDABLE_EVENTS
+from .transport import acks
 
 
 def namespace_for(channel):
@@ -91,8 +92,7 @@ class Hub:
         if event in UNSENDABLE_EVENTS:
             raise ValueError(f"{event!r} is reserved by Socket.IO; choose another event name.")
         namespace_for(channel)
-        if callback is not None and to is None:
-            raise ValueError("A callback needs one recipient: pass to=<sid> (send(), not broadcast()).")
+        acks.require_recipient(callback, to)
         outgoing.check(self, event, data, channel=channel, converter=converter)
         data = payloads.unstructure(data, converter)
         counts = emit_counts.counts

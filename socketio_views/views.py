@@ -21,8 +21,8 @@ from . import payloads
 from .conf import views_settings
 from .exceptions import SubscriptionRefused, UnknownEvent
 from .history import Policy
-from .logs import logger, of_view
 from .queues import POLICIES
+from .transport import acks
 
 
 #: Event names a client can never emit: Socket.IO's own lifecycle events and
@@ -333,7 +333,7 @@ class ChannelView:
             data,
             channel=self.channel,
             to=self.sid,
-            callback=callback and self.__guard(callback),
+            callback=callback and acks.guarded(callback, self),
             converter=self.payload_converter,
         )
 
@@ -366,16 +366,6 @@ class ChannelView:
     def disconnect(self):
         """Close the client's whole connection, with all its subscriptions."""
         self.hub.disconnect(self.channel, self.sid)
-
-    def __guard(self, callback):
-        def guarded(*args):
-            try:
-                callback(*args)
-            except Exception:
-                # It runs where the client's ack is received; log it there.
-                logger.exception("Acknowledgement callback of %r failed", self, **of_view(self))
-
-        return guarded
 
     def __repr__(self):
         channel = getattr(self, "channel", None)

@@ -2,7 +2,10 @@
 Server-to-client acknowledgements: the rules of ``send(..., callback=...)``.
 
 * A callback needs one recipient: ``send()``, never ``broadcast()``
-  (:meth:`socketio_views.sending.Hub.emit` refuses it with ``ValueError``).
+  (:func:`require_recipient`, which :meth:`socketio_views.sending.Hub.emit`
+  applies: ``ValueError``).
+* A callback that raises is logged with its view, where the client's
+  acknowledgement arrives (:func:`guarded`); nothing reaches the client.
 * A connection may owe at most ``MAX_PENDING_ACKS`` acknowledgements; past
   that it gets the ``too_many_pending_acks`` error and is closed, and the
   send over the limit is not sent.
@@ -17,6 +20,26 @@ Example usage, in a view::
 """
 from ..conf import views_settings
 from ..exceptions import TooManyPendingAcks
+from ..logs import logger, of_view
+
+
+def require_recipient(callback, to):
+    """Refuse a ``callback`` without one recipient ``to`` (a broadcast cannot be acknowledged): ``ValueError``."""
+    if callback is not None and to is None:
+        raise ValueError("A callback needs one recipient: pass to=<sid> (send(), not broadcast()).")
+
+
+def guarded(callback, view):
+    """``callback`` whose exceptions are logged with ``view``'s fields instead of raised."""
+
+    def acknowledged(*args):
+        try:
+            callback(*args)
+        except Exception:
+            # It runs where the client's ack is received; log it there.
+            logger.exception("Acknowledgement callback of %r failed", view, **of_view(view))
+
+    return acknowledged
 
 
 class Acks:
