@@ -34,9 +34,9 @@ from .backends import shared_redis_url
 from .conf import views_settings
 from .identity import user_key
 from .logs import logger, of_view
+from .mounts import mounted_routers
 from .outages import Outage
 from .state import ProcessWide
-from .mounts import mounted_routers
 
 
 #: The offset before every entry of a channel.

@@ -27,6 +27,7 @@ from socketio import PubSubManager
 from . import identity, logout, signals
 from .api import broadcast
 from .exceptions import ChannelNotFound, InvalidPayload, PermissionRefused
+from .mounts import mounted_routers
 from .sending import emit_counts, namespace_for
 from .logs import logger
 from .mixins import LoginRequiredMixin, PermissionRequiredMixin, PresenceMixin, UserPassesTestMixin
@@ -35,7 +36,6 @@ from .presence import get_presence
 from .state import ProcessWide
 from .transport.server import get_server, server_exists
 from .views import ChannelView
-from .mounts import mounted_routers
 
 #: The channel of the live channels page. Channel names never start with
 #: ``socketio_views/`` otherwise: the name is reserved for it.

@@ -16,8 +16,8 @@ from . import outgoing, payloads
 from .history import get_history, policy_for
 from .logs import logger
 from .metrics import NULL_ROUTE
-from .views import UNSENDABLE_EVENTS
 from .transport import acks
+from .views import UNSENDABLE_EVENTS
 
 
 def namespace_for(channel):
