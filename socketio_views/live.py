@@ -27,12 +27,12 @@ from socketio import PubSubManager
 from . import identity, logout, signals
 from .api import broadcast
 from .exceptions import ChannelNotFound, InvalidPayload, PermissionRefused
-from .mounts import mounted_routers
-from .sending import emit_counts, namespace_for
 from .logs import logger
 from .mixins import LoginRequiredMixin, PermissionRequiredMixin, PresenceMixin, UserPassesTestMixin
 from .models import OPERATE_PERMISSION, VIEW_PERMISSION
+from .mounts import mounted_routers
 from .presence import get_presence
+from .sending import emit_counts, namespace_for
 from .state import ProcessWide
 from .transport.server import get_server, server_exists
 from .views import ChannelView
