@@ -94,6 +94,7 @@ MAIN_ONLY_FILES = [
     "tests/test_payloads.py",
     "tests/test_queues.py",
     "tests/test_recovery.py",
+    "tests/test_routing.py",
     "tests/test_scaleout.py",
     "tests/test_security.py",
     "tests/test_slow_consumers.py",
@@ -163,6 +164,7 @@ UPSTREAM_FILES = [
     "tests/test_limits.py",
     "tests/test_slow_consumers.py",
     "tests/test_recovery.py",
+    "tests/test_routing.py",
     "tests/test_scaleout.py",
 ]
 

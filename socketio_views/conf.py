@@ -60,6 +60,11 @@ DEFAULTS = {
     "BACKEND": None,
     # Keyword arguments of the python-socketio manager, e.g. {"channel": "chat"}.
     "BACKEND_OPTIONS": {},
+    # How a Redis BACKEND carries broadcasts: None or "channel" (each channel
+    # on a Redis channel of its own, heard only by the processes that serve
+    # it), "sharded" (the same with Redis 7's sharded pub/sub), "shared" (one
+    # Redis channel that every process reads, as python-socketio does).
+    "BACKEND_ROUTING": None,
     # Where presence is kept: None means the BACKEND when it is Redis, else
     # this process's memory; or a Redis URL.
     "PRESENCE_URL": None,

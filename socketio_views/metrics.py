@@ -110,6 +110,10 @@ class Collectors:
             "Failures of the scale-out backend, by operation (publish, listen).",
             ["operation"],
         )
+        self.backend_messages = pc.Counter(
+            "socketio_views_backend_messages_received",
+            "Messages this process read from the scale-out backend (its share of the routing work).",
+        )
         self.slow_consumers = pc.Counter(
             "socketio_views_slow_consumer_disconnects",
             "Connections ended because they did not read what was sent to them, by route.",
@@ -305,6 +309,10 @@ class Meter:
         """Count a failure of the scale-out backend (``"publish"`` or ``"listen"``)."""
         self.collectors.backend_errors.labels(operation).inc()
 
+    def backend_message_received(self):
+        """Count a message read from the scale-out backend."""
+        self.collectors.backend_messages.inc()
+
     def slow_consumer_ended(self, namespace):
         """Count a connection ended as a slow consumer while sending on ``namespace``."""
         self.collectors.slow_consumers.labels(self.route_of(namespace)).inc()
@@ -356,6 +364,9 @@ class _NullMeter:
         pass
 
     def backend_error(self, operation):
+        pass
+
+    def backend_message_received(self):
         pass
 
     def slow_consumer_ended(self, namespace):

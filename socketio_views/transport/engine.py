@@ -55,6 +55,7 @@ HOOKS = (
     (socketio.RedisManager, "_redis_connect", ("self",), "reconnect before publishing again"),
     (socketio.RedisManager, "_redis_listen_with_retries", ("self",), "listen again within seconds"),
     (socketio.PubSubManager, "_handle_emit", ("self", "message"), "control messages; delivery counts"),
+    (socketio.RedisManager, "_listen", ("self",), "count what is read; read each channel's Redis channel"),
 )
 
 

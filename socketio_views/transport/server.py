@@ -156,6 +156,9 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
         # read a recovery session) are held, not sent before the confirmation.
         held = connection.subscribing[namespace] = []
         try:
+            # Confirmed only once this process hears the channel's broadcasts
+            # from the backend: the subscriber misses nothing sent after.
+            self.manager.wait_until_routed(namespace)
             return self._subscribe(namespace, sid, connection, environ, auth, held)
         finally:
             connection.subscribing.pop(namespace, None)
