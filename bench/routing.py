@@ -1,0 +1,181 @@
+"""Room-routed fan-out on Redis against one shared Redis channel, side by side.
+
+Four ``runserver_socketio`` processes of the bench project share one Redis;
+broadcasts are published from this process through socketio_views' own
+write-only manager (as a web worker or a task would). Each workload runs with
+``BACKEND_ROUTING = "channel"`` (the default) and ``"shared"`` (python-socketio's
+one channel, which every process reads) in turn, and prints the CPU each
+server process spent (``/proc/<pid>/stat``, utime + stime) and the ratios:
+
+* ``one-room``: 20 subscribers of one room, all on process 1; 2,000 broadcasts
+  (``--one-room``).
+  The figure: CPU of each process without subscribers / CPU of the busy one.
+* ``rooms``: 400 rooms, each with one subscriber on process ``room % 4``;
+  20,000 broadcasts spread over the rooms (``--rooms``). The figure: total CPU
+  per delivery.
+
+Servers are pinned to core 0 and the clients to core 1, as in bench.py; run it
+on a quiet machine. It asserts nothing and is never run by CI.
+
+    .venv/bin/python bench/routing.py [--json bench/results/routing.json]
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PROJECT = BENCH / "project"
+sys.path.insert(0, str(ROOT))
+
+import socketio  # noqa: E402
+
+from socketio_views.transport.managers import make_manager  # noqa: E402
+
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+PROCESSES = 4
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_ticks(pid):
+    """utime + stime of process ``pid``, in clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def start_servers(routing, channel, logs):
+    env = {
+        **os.environ,
+        "BENCH_SOCKETIO_VIEWS_BACKEND": REDIS_URL,
+        "BENCH_SOCKETIO_VIEWS_CHANNEL": channel,
+        "BENCH_SOCKETIO_VIEWS": json.dumps({"BACKEND_ROUTING": routing}),
+        "BENCH_METRICS": "off",
+        "PYTHONUNBUFFERED": "1",
+    }
+    servers = []
+    for index in range(PROCESSES):
+        port = free_port()
+        log = open(logs / f"routing-{routing}-{index}.log", "w")
+        proc = subprocess.Popen(
+            ["taskset", "-c", "0", sys.executable, "manage.py", "runserver_socketio", "--noreload", f"127.0.0.1:{port}"],
+            cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        servers.append((proc, port))
+    for proc, port in servers:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"server on port {port} did not start (see {logs})")
+                time.sleep(0.2)
+    return servers
+
+
+class Counter:
+    def __init__(self):
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, *args):
+        with self.lock:
+            self.count += 1
+
+
+def connect(port, rooms, counter):
+    client = socketio.Client()
+    for room in rooms:
+        client.on("message", counter, namespace=f"/rooms/{room}")
+    client.connect(
+        f"http://127.0.0.1:{port}", namespaces=[f"/rooms/{room}" for room in rooms], transports=["websocket"],
+        auth={"name": "bench"}, wait_timeout=30,
+    )
+    return client
+
+
+def run(workload, routing, logs, broadcasts):
+    channel = f"bench-routing-{uuid.uuid4().hex[:8]}"
+    servers = start_servers(routing, channel, logs)
+    clients, counter = [], Counter()
+    try:
+        if workload == "one-room":
+            # Every process serves a socket (so each listens to Redis); process 1 holds the room.
+            clients += [connect(port, [f"idle-{index}"], Counter()) for index, (_proc, port) in enumerate(servers)]
+            clients += [connect(servers[0][1], ["busy"], counter) for _ in range(20)]
+            namespaces, expected = ["/rooms/busy"] * broadcasts, 20 * broadcasts
+        else:
+            for index, (_proc, port) in enumerate(servers):
+                clients.append(connect(port, [f"r{room}" for room in range(index, 400, PROCESSES)], counter))
+            namespaces, expected = [f"/rooms/r{n % 400}" for n in range(broadcasts)], broadcasts
+        time.sleep(1)  # the subscriptions reach Redis
+        publisher = make_manager(REDIS_URL, write_only=True, routing=routing, channel=channel)
+        before = [cpu_ticks(proc.pid) for proc, _port in servers]
+        for n, namespace in enumerate(namespaces):
+            publisher.emit("message", {"user": "bench", "text": str(n)}, namespace=namespace)
+        deadline = time.monotonic() + 120
+        while counter.count < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the idle processes finish reading
+        spent = [cpu_ticks(proc.pid) - b for (proc, _port), b in zip(servers, before)]
+        return {"workload": workload, "routing": routing, "received": counter.count, "expected": expected, "ticks": spent}
+    finally:
+        for client in clients:
+            client.disconnect()
+        for proc, _port in servers:
+            proc.terminate()
+        for proc, _port in servers:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", help="write the results there too")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--one-room", type=int, default=2000, help="broadcasts of the one-room workload")
+    parser.add_argument("--rooms", type=int, default=20000, help="broadcasts of the rooms workload")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {1})
+    logs = BENCH / ".work" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    results = []
+    for _run in range(args.runs):
+        for workload in ("one-room", "rooms"):
+            for routing in ("channel", "shared"):
+                broadcasts = args.one_room if workload == "one-room" else args.rooms
+                result = run(workload, routing, logs, broadcasts)
+                results.append(result)
+                ticks = result["ticks"]
+                line = f"{workload:<9} {routing:<8} received {result['received']}/{result['expected']}  ticks per process {ticks}"
+                if workload == "one-room":
+                    line += f"  idle/busy {max(ticks[1:]) / max(ticks[0], 1):.1%}"
+                else:
+                    line += f"  total {sum(ticks)}: {sum(ticks) * 1e6 / os.sysconf('SC_CLK_TCK') / result['expected']:.0f} µs per delivery"
+                print(line, flush=True)
+    for workload in ("one-room", "rooms"):
+        pairs = [(r["routing"], sum(r["ticks"])) for r in results if r["workload"] == workload]
+        channel = [t for routing, t in pairs if routing == "channel"]
+        shared = [t for routing, t in pairs if routing == "shared"]
+        print(f"{workload}: total CPU channel / shared = ×{sum(channel) / max(sum(shared), 1):.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
