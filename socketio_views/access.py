@@ -21,7 +21,7 @@ import time
 
 from .handlers import LeanWebSocketHandler
 from .logs import FIELDS, SERVER_TIME_FORMAT
-from .transport.environ import session_id
+from .transport.environ import session_id_of
 
 server_logger = logging.getLogger("django.server")
 
@@ -70,5 +70,4 @@ class AccessLogHandler(LeanWebSocketHandler):
 
     def _connection_id(self):
         """The Engine.IO session the request belongs to, if it names one (``sid`` in its query string)."""
-
-        return session_id((getattr(self, "environ", None) or {}).get("QUERY_STRING", ""))
+        return session_id_of(getattr(self, "environ", None) or {})

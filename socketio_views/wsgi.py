@@ -48,7 +48,7 @@ from .conf import SETTING_NAME, views_settings
 from . import drain
 from .mounts import mounted_routers
 from .transport.endpoint import WebSocketResponse, close_quietly, endpoint_view, leave_body_unread
-from .transport.environ import LEAN_KEY, LOGGED_KEY, ROUTER_KEY, asks_for_jsonp, session_id
+from .transport.environ import LEAN_KEY, LOGGED_KEY, ROUTER_KEY, asks_for_jsonp, session_id_of
 from .transport.server import get_server
 
 
@@ -89,7 +89,7 @@ class SocketIOApplication:
         if router is None:
             return self.application(environ, start_response)
         query = environ.get("QUERY_STRING", "")
-        sid = session_id(query)
+        sid = session_id_of(environ)
         if sid is not None and not asks_for_jsonp(query) and sid in get_server().eio.sockets:
             return _serve_established(environ, start_response)
         return self._serve_handshake(environ, start_response, router, middleware)

@@ -27,7 +27,7 @@ from ..dispatch import log_refusal
 from ..exceptions import JsonpRefused, WebSocketUnsupported
 from ..logs import logger
 from . import websocket
-from .environ import LEAN_KEY, LOGGED_KEY, REFUSAL_KEY, REQUEST_KEY, ROUTER_KEY, asks_for_jsonp, is_handshake, session_id
+from .environ import LEAN_KEY, LOGGED_KEY, REFUSAL_KEY, REQUEST_KEY, ROUTER_KEY, asks_for_jsonp, is_handshake, session_id_of
 from .server import get_server
 from .websocket import NotAnEngineIOPacket
 
@@ -217,7 +217,7 @@ class WebSocketResponse(StreamingHttpResponse):
         self.environ = environ
 
     def __iter__(self):
-        sid = session_id(self.environ.get("QUERY_STRING", ""))
+        sid = session_id_of(self.environ)
         try:
             get_server().handle_request(self.environ, lambda status, headers, exc_info=None: None)
         except Exception as exc:

@@ -34,7 +34,7 @@ from ..dispatch import log_refusal
 from ..exceptions import SessionMismatch
 from ..logs import logger
 from . import websocket
-from .environ import LOGGED_KEY, session_id
+from .environ import LOGGED_KEY, session_id_of
 
 #: The minor series of python-socketio and python-engineio this adapter is tested with (setup.py pins them).
 TESTED_VERSIONS = {"python-socketio": "5.18", "python-engineio": "4.15"}
@@ -151,7 +151,7 @@ class ChannelEngineIOServer(engineio.Server):
         return self._queue_class(*args, **kwargs)
 
     def handle_request(self, environ, start_response):
-        sid = session_id(environ.get("QUERY_STRING", ""))
+        sid = session_id_of(environ)
         if sid is not None and self.connections is not None:
             connection = self.connections.get(sid)
             if connection is not None and not connection.identity.owns(environ):

@@ -21,6 +21,9 @@ LOGGED_KEY = "socketio_views.logged"
 #: Set when the handshake took the lean path (:mod:`socketio_views.wsgi`), which sends no request signals.
 LEAN_KEY = "socketio_views.lean"
 
+#: The Engine.IO session id of the request, read once (:func:`session_id_of`).
+SESSION_ID_KEY = "socketio_views.sid"
+
 #: The values of a query string's plain ``sid`` parameters.
 SESSION_ID_RE = re.compile(r"(?:^|&)sid=([^&]*)")
 
@@ -40,6 +43,15 @@ def session_id(query_string):
     return None
 
 
+def session_id_of(environ):
+    """:func:`session_id` of the request of WSGI ``environ``, parsed once per request (every layer asks)."""
+    try:
+        return environ[SESSION_ID_KEY]
+    except KeyError:
+        sid = environ[SESSION_ID_KEY] = session_id(environ.get("QUERY_STRING", ""))
+        return sid
+
+
 def asks_for_jsonp(query_string):
     """Whether the query string has Engine.IO's ``j`` parameter (JSONP polling), read without parsing most."""
     if "j" not in query_string and "%" not in query_string:
@@ -49,7 +61,7 @@ def asks_for_jsonp(query_string):
 
 def is_handshake(environ):
     """Whether the request opens a new Engine.IO connection (a GET without a session id)."""
-    return environ.get("REQUEST_METHOD") == "GET" and session_id(environ.get("QUERY_STRING", "")) is None
+    return environ.get("REQUEST_METHOD") == "GET" and session_id_of(environ) is None
 
 
 def transport_of(environ):
