@@ -53,6 +53,7 @@ QUICK_FILES = [
     "tests/test_docs.py",
     "tests/test_docs_examples.py",
     "tests/test_docs_live.py",
+    "tests/test_docstring_examples.py",
     "tests/test_engine.py",
     "tests/test_history.py",
     "tests/test_hubs.py",
