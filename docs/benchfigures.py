@@ -34,6 +34,7 @@ DIGITS = {
     "rss_per_conn_kb": 1,
     "connections_per_s": 0,
     "server_cpu_pct": 0,
+    "storm_s": 1,
 }
 
 class BenchFigureError(ValueError):
