@@ -272,7 +272,7 @@ def test_a_bytes_broadcast_on_a_channel_with_history_raises(monkeypatch):
 
     router = ChannelRouter()
     router.register("kept", Kept)
-    monkeypatch.setattr("socketio_views.routers.mounted_routers", lambda urlconf=None: [("socket.io/", router)])
+    monkeypatch.setattr("socketio_views.mounts.mounted_routers", lambda urlconf=None: [("socket.io/", router)])
     kept = ChannelTestClient(router=router).subscribe("kept")
     with pytest.raises(TypeError, match="bytes"):
         socketio_views.broadcast("kept", b"\x00\x01")

@@ -8,6 +8,7 @@ A block changed so that it no longer works fails its runner.
 import ast
 import re
 import textwrap
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -76,7 +77,7 @@ def package_examples():
 def router(monkeypatch):
     """A router of the test's own, mounted as the project's, so that broadcasts from anywhere find its views."""
     router = ChannelRouter()
-    monkeypatch.setattr("socketio_views.routers.mounted_routers", lambda urlconf=None: [("socket.io/", router)])
+    monkeypatch.setattr("socketio_views.mounts.mounted_routers", lambda urlconf=None: [("socket.io/", router)])
     return router
 
 
@@ -179,10 +180,11 @@ def a_channel_with_history(block, router):
     """history and send_history_on_subscribe: a newcomer gets the snapshot, then the last broadcasts."""
     names = run(block, ChannelView=ChannelView, snapshot=lambda room: {"room": room})
     router.register("rooms/<slug:room>", names["RoomChannel"])
+    room = f"kept-{uuid.uuid4().hex[:8]}"  # a channel whose policy no other test has looked up
     for n in range(3):
-        socketio_views.broadcast("rooms/lobby", {"n": n})
-    newcomer = ChannelTestClient(router=router).subscribe("rooms/lobby")
-    assert [{"room": "lobby"}] == newcomer.received("snapshot")
+        socketio_views.broadcast(f"rooms/{room}", {"n": n})
+    newcomer = ChannelTestClient(router=router).subscribe(f"rooms/{room}")
+    assert [{"room": room}] == newcomer.received("snapshot")
     assert [{"n": 0}, {"n": 1}, {"n": 2}] == newcomer.received("message")
 
 
