@@ -6,6 +6,7 @@ in ``RUNNERS``: the names the block takes for granted, then what it did.
 A block changed so that it no longer works fails its runner.
 """
 import ast
+import json
 import re
 import textwrap
 import uuid
@@ -77,7 +78,8 @@ def package_examples():
 def router(monkeypatch):
     """A router of the test's own, mounted as the project's, so that broadcasts from anywhere find its views."""
     router = ChannelRouter()
-    monkeypatch.setattr("socketio_views.mounts.mounted_routers", lambda urlconf=None: [("socket.io/", router)])
+    for where in ("socketio_views.mounts", "socketio_views.history"):
+        monkeypatch.setattr(f"{where}.mounted_routers", lambda urlconf=None: [("socket.io/", router)])
     return router
 
 
@@ -303,6 +305,248 @@ def the_wsgi_application(block):
     assert callable(run(block)["application"])
 
 
+# The blocks of the contracts, the mixins and the transport package.
+
+
+@attrs.define
+class ChatMessage:
+    """A message a client sends."""
+
+    text: str
+    id: str = ""
+
+
+@attrs.define
+class ChatPost:
+    """A message as everyone receives it."""
+
+    user: str
+    text: str
+
+
+@attrs.define
+class Typing:
+    """Someone is typing."""
+
+    user: str
+
+
+def a_contract(block):
+    """describe() and asyncapi_document(): the project's channels as an AsyncAPI 3.0 document."""
+    names = run(block)
+    assert names["channels"]
+    assert "3.0.0" == names["document"]["asyncapi"]
+
+
+def an_asyncapi_document(block):
+    """asyncapi_document() with a title and a host."""
+    from socketio_views.contracts import describe
+    from socketio_views.contracts.asyncapi import asyncapi_document
+
+    document = run(block, asyncapi_document=asyncapi_document, describe=describe)["document"]
+    assert ("Chat", "3.0.0") == (document["info"]["title"], document["asyncapi"])
+
+
+def json_schemas(block):
+    """Schemas.of() gives a reference and keeps the definition."""
+    from socketio_views.contracts.jsonschema import Schemas
+
+    code = block.replace("schemas.of(ChatMessage)", "reference = schemas.of(ChatMessage)")
+    names = run(code.replace("schemas.definitions ", "definitions = schemas.definitions "), Schemas=Schemas,
+                ChatMessage=ChatMessage)
+    assert {"$ref": "#/components/schemas/ChatMessage"} == names["reference"]
+    assert "object" == names["definitions"]["ChatMessage"]["type"]
+
+
+def typescript_declarations(block):
+    """typescript_declarations(): the channels' events as TypeScript."""
+    from socketio_views.contracts import describe
+
+    assert "interface" in run(block, describe=describe)["source"]
+
+
+def a_yaml_dump(block, capsys):
+    """dump() writes YAML."""
+    run(block)
+    assert 'asyncapi: "3.0.0"' in capsys.readouterr().out
+
+
+def idempotent_events(block, router):
+    """IdempotentEventsMixin: a repeat of an event with the same id is answered without running the handler again."""
+    from socketio_views.mixins import IdempotentEventsMixin
+
+    ran = []
+    code = block.replace("        ...", "        ran.append(message.id)\n        return {'ok': len(ran)}")
+    names = run(code, IdempotentEventsMixin=IdempotentEventsMixin, ChannelView=ChannelView, ChatMessage=ChatMessage,
+                ran=ran)
+    router.register("rooms/<slug:room>", names["RoomChannel"])
+    room = ChannelTestClient(router=router).subscribe(f"rooms/{uuid.uuid4().hex[:8]}")
+    first = room.emit("message", {"id": "m1", "text": "hi"})
+    assert first == room.emit("message", {"id": "m1", "text": "hi"}) == {"ok": 1}
+    assert ["m1"] == ran
+
+
+def the_logout_end_user(block, router):
+    """end_user(request.user) ends that user's subscriptions with logged_out."""
+    from socketio_views.logout import end_user
+
+    the_api_disconnect_user(block, router)
+    assert callable(end_user)
+
+
+def the_channels_schema_command(block, tmp_path):
+    """manage.py channels_schema: JSON on stdout, YAML and TypeScript into files."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    (tmp_path / "src").mkdir()
+    for line in block.splitlines():
+        words = line.replace("> asyncapi.json", "").split()
+        assert words[:3] == ["python", "manage.py", "channels_schema"], line
+        options = [str(tmp_path / word) if word.endswith((".yaml", ".ts")) else word for word in words[3:]]
+        out = StringIO()
+        call_command("channels_schema", *options, stdout=out)
+        if "--output" not in options:
+            assert "asyncapi" in json.loads(out.getvalue())
+    assert "asyncapi:" in (tmp_path / "asyncapi.yaml").read_text()
+    assert "interface" in (tmp_path / "src/channels.ts").read_text()
+
+
+def event_permissions(block, router):
+    """EventPermissionMixin: an event whose permission the user lacks is refused with permission_denied."""
+    from socketio_views.mixins import EventPermissionMixin
+
+    deleted = []
+    message = SimpleNamespace(objects=SimpleNamespace(filter=lambda pk: SimpleNamespace(delete=lambda: deleted.append(pk))))
+    names = run(block, EventPermissionMixin=EventPermissionMixin, ChannelView=ChannelView, Message=message)
+    router.register("rooms/<slug:room>", names["RoomChannel"])
+    user = User.objects.create_user("alice")
+    room = ChannelTestClient(router=router, user=user).subscribe("rooms/lobby")
+    assert "permission_denied" == room.emit("delete", {"id": 1})["error"]["code"]
+    admin = User.objects.create_superuser("root")
+    ChannelTestClient(router=router, user=admin).subscribe("rooms/lobby").emit("delete", {"id": 1})
+    assert [1] == deleted
+
+
+def a_mixin_order(block):
+    """The class line is an order the mixins accept: idempotency before the rate limit, both before ChannelView."""
+    from socketio_views.mixins import IdempotentEventsMixin, RateLimitMixin
+
+    names = run(block + "\n    idempotent_events = {'message'}\n", IdempotentEventsMixin=IdempotentEventsMixin,
+                RateLimitMixin=RateLimitMixin, ChannelView=ChannelView)
+    assert issubclass(names["RoomChannel"], ChannelView)
+
+
+def the_mounts(block, capsys):
+    """mounted_routers() finds the routers of ROOT_URLCONF with their prefixes."""
+    run(block)
+    assert "socket.io/" in capsys.readouterr().out
+
+
+def declared_emits(block, router):
+    """emits: what a view sends is checked against its declaration."""
+    code = block.replace("self.name", "'alice'")
+    names = run(code, ChannelView=ChannelView, ChatPost=ChatPost, Typing=Typing, ChatMessage=ChatMessage)
+    router.register("rooms/<slug:room>", names["RoomChannel"])
+    room = ChannelTestClient(router=router).subscribe(f"rooms/{uuid.uuid4().hex[:8]}")
+    room.emit("message", {"text": "hi"})
+    assert [{"user": "alice", "text": "hi"}] == room.received("message")
+    assert [{"user": "alice"}] == room.received("typing")
+
+
+def an_acknowledgement_asked(block, router):
+    """send(..., callback=...): the client's answer reaches the view's callback."""
+    answers = []
+
+    names = run(f"class Asking(ChannelView):\n{textwrap.indent(block, '    ')}\n"
+                "    def on_answer(self, answer):\n        answers.append(answer)\n",
+                ChannelView=ChannelView, answers=answers)
+    router.register("rooms/<slug:room>", names["Asking"])
+    client = ChannelTestClient(router=router)
+    client.answers["ask"] = lambda question: {"ready": True}
+    client.subscribe("rooms/lobby")
+    assert [{"ready": True}] == answers
+
+
+def a_connection_record(block):
+    """server.connections: one record per open connection, with its identity, subscriptions and pending acks."""
+    from socketio_views.transport.connections import Connection
+
+    connection = Connection("abc", {"QUERY_STRING": "EIO=4&transport=websocket", "REMOTE_ADDR": "127.0.0.1"})
+    last = block.splitlines()[-1]
+    names = run(block.replace(last, f"found = {last}"), server=SimpleNamespace(connections={"abc": connection}),
+                connection_id="abc")
+    _identity, subscriptions, pending = names["found"]
+    assert (0, 0) == (subscriptions, pending)
+
+
+def a_slow_consumer_policy(block, router):
+    """slow_consumer_policy = "drop" on a view."""
+    names = run(block, ChannelView=ChannelView)
+    assert "drop" == names["TickerChannel"].slow_consumer_policy
+
+
+def the_endpoint(block):
+    """A router's urls hold the endpoint view with the router."""
+    from socketio_views.transport.endpoint import endpoint_view
+
+    router = ChannelRouter()
+    pattern = run(f"pattern = {block.rstrip(',')}", path=path, endpoint_view=endpoint_view, router=router)["pattern"]
+    assert router is pattern.default_args["router"]
+
+
+def the_library_hooks(block):
+    """check_hooks(): no problem with the tested python-socketio and python-engineio."""
+    assert [] == run(block.replace("problems = check_hooks()", "problems = check_hooks()"))["problems"]
+
+
+def a_session_id(block):
+    """session_id() reads the sid of a query string."""
+    assert "abc" == run(block.replace('session_id("', 'found = session_id("'))["found"]
+
+
+def a_manager(block):
+    """make_manager(): a write-only Redis manager emits (the test needs Redis)."""
+    from .ci import require
+    from .test_scaleout import REDIS_URL, redis_reachable
+
+    require(redis_reachable(REDIS_URL), f"Redis is not reachable at {REDIS_URL}")
+    names = run(block)
+    assert names["manager"].write_only
+
+
+def a_replayed_history(block, router):
+    """A view with history: what a dropped client missed is replayed on recovery."""
+    names = run(block, ChannelView=ChannelView)
+    router.register("rooms/<slug:room>", names["RoomChannel"])
+    channel = f"rooms/{uuid.uuid4().hex[:8]}"
+    client, other = ChannelTestClient(router=router), ChannelTestClient(router=router)
+    client.subscribe(channel)
+    client.drop()
+    other.subscribe(channel)
+    socketio_views.broadcast(channel, {"n": 1})
+    (again,) = client.reconnect()
+    assert again.recovered, again.view.recovery_failure
+    assert [{"n": 1}] == again.received("message")
+
+
+def the_server(block):
+    """get_server(): the process's server, its connections and views."""
+    names = run(block.replace("len(server.connections), len(server.views)", "counts = len(server.connections), len(server.views)"))
+    assert all(isinstance(count, int) for count in names["counts"])
+
+
+def a_websocket_packet_test(block):
+    """is_engineio_packet() tells Engine.IO packets from other text."""
+    code = "\n".join(
+        line.split("#")[0].rstrip() + f"  # noqa\nassert ({line.split('#')[0].strip()}) is {line.split('#')[1].strip()}"
+        if "#" in line else line
+        for line in block.splitlines()
+    )
+    run(code)
+
+
 #: ``"socketio_views/<module>.py:<qualified name>"`` -> the runner of each of its blocks, in order.
 RUNNERS = {
     "socketio_views/__init__.py:<module>": [a_room_channel],
@@ -325,6 +569,29 @@ RUNNERS = {
     "socketio_views/views.py:<module>": [a_room_channel],
     "socketio_views/workers.py:<module>": [the_worker],
     "socketio_views/wsgi.py:<module>": [the_wsgi_application],
+    "socketio_views/contracts/__init__.py:<module>": [a_contract],
+    "socketio_views/contracts/asyncapi.py:<module>": [an_asyncapi_document],
+    "socketio_views/contracts/jsonschema.py:<module>": [json_schemas],
+    "socketio_views/contracts/typescript.py:<module>": [typescript_declarations],
+    "socketio_views/contracts/yaml.py:<module>": [a_yaml_dump],
+    "socketio_views/idempotency.py:<module>": [idempotent_events],
+    "socketio_views/logout.py:<module>": [the_logout_end_user],
+    "socketio_views/management/commands/channels_schema.py:<module>": [the_channels_schema_command],
+    "socketio_views/mixins.py:EventPermissionMixin": [event_permissions],
+    "socketio_views/mixins.py:IdempotentEventsMixin": [a_mixin_order],
+    "socketio_views/mounts.py:<module>": [the_mounts],
+    "socketio_views/outgoing.py:<module>": [declared_emits],
+    "socketio_views/sending.py:<module>": [the_hub],
+    "socketio_views/transport/acks.py:<module>": [an_acknowledgement_asked],
+    "socketio_views/transport/connections.py:<module>": [a_connection_record],
+    "socketio_views/transport/delivery.py:<module>": [a_slow_consumer_policy],
+    "socketio_views/transport/endpoint.py:<module>": [the_endpoint],
+    "socketio_views/transport/engine.py:<module>": [the_library_hooks],
+    "socketio_views/transport/environ.py:<module>": [a_session_id],
+    "socketio_views/transport/managers.py:<module>": [a_manager],
+    "socketio_views/transport/replay.py:<module>": [a_replayed_history],
+    "socketio_views/transport/server.py:<module>": [the_server],
+    "socketio_views/transport/websocket.py:<module>": [a_websocket_packet_test],
 }
 
 
