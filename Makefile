@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := socketio_views/static/socketio_views/vendor
 
-.PHONY: demo test install static docs docs-packages clean system-packages bench
+.PHONY: demo test test-main test-demo test-django-6.0 test-django-6.1 install static docs docs-packages clean system-packages bench
 
 # Debian packages the tests need: Chromium for the browser tests, Redis for scale-out.
 system-packages:
@@ -40,12 +40,24 @@ docs: docs-packages install
 	$(BIN)/python docs/inventories.py
 	$(BIN)/sphinx-build -W --keep-going -b html -q docs docs/_build/html
 
-# The whole suite on the main combination (Django 5.2, Python 3.11) in .venv, then
-# the quick tests (noxfile.py's QUICK_FILES) on the other supported ones, each in its own nox virtualenv.
+# The whole suite on the main combination (Django 5.2, Python 3.11) in .venv, the
+# demo's, and the quick tests (noxfile.py's QUICK_FILES) with the demo's on the other
+# supported ones, each in its own nox virtualenv: the four at once, as the tests
+# mostly wait on sockets and timers, each one's output printed when it ends. The
+# whole suite runs in two pytest-xdist workers, all the tests of a file in one
+# (they were written to run one after another).
 test: system-packages install docs
-	$(BIN)/python -m pytest
+	@echo "Running the whole suite, the demo's tests and the Django 6.0 and 6.1 sessions at once; each prints when it ends."
+	@$(MAKE) --no-print-directory --jobs=4 --output-sync=target test-main test-demo test-django-6.0 test-django-6.1
+
+test-main:
+	$(BIN)/python -m pytest --numprocesses=2 --dist=loadfile
+
+test-demo:
 	cd demo && ../$(BIN)/python -m pytest
-	$(BIN)/nox --no-reuse-existing-virtualenvs --error-on-missing-interpreters -s django-6.0 django-6.1
+
+test-django-6.0 test-django-6.1:
+	$(BIN)/nox --no-reuse-existing-virtualenvs --error-on-missing-interpreters -s $(@:test-%=%)
 
 demo: install
 	cd demo && ../$(BIN)/python manage.py migrate --noinput

@@ -10,10 +10,13 @@ requirements-dev.txt but its Django, installs this checkout and runs the tests:
 the whole suite and the demo's on the main combination (as ``make test`` does
 in .venv), the quick files (``QUICK_FILES``: those that meet Django's APIs, about
 100 s of tests) and the demo's on the others (``make test`` runs those two
-sessions after the whole suite). Every test file is in ``QUICK_FILES`` or
+sessions at the same time as the whole suite, each on a test database of its
+own). Every test file is in ``QUICK_FILES`` or
 ``MAIN_ONLY_FILES``. Extra arguments go to pytest:
 ``nox -s django-6.0 -- -x tests/test_views.py``.
 """
+import contextlib
+import fcntl
 import glob
 import os
 import re
@@ -50,6 +53,7 @@ QUICK_FILES = [
     "tests/test_docs.py",
     "tests/test_docs_examples.py",
     "tests/test_docs_live.py",
+    "tests/test_docstring_examples.py",
     "tests/test_engine.py",
     "tests/test_history.py",
     "tests/test_hubs.py",
@@ -132,6 +136,24 @@ def requirements_with(django, folder):
     return str(path)
 
 
+def test_database(series):
+    """The database name of ``series``'s session (``"socketio_views_django60"``); its tests use ``test_`` and it."""
+    return "socketio_views_django" + series.replace(".", "")
+
+
+@contextlib.contextmanager
+def checkout_lock():
+    """Hold an exclusive lock on this checkout's .nox folder: sessions run at once by ``make test`` take turns."""
+    folder = ROOT / ".nox"
+    folder.mkdir(exist_ok=True)
+    with open(folder / "checkout.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def add_session(series, python, django, whole):
     def tests(session):
         # uv writes no bytecode unless asked (pip does), and where PYTHONDONTWRITEBYTECODE
@@ -139,10 +161,14 @@ def add_session(series, python, django, whole):
         # tests start would compile Django and its dependencies again, seconds each.
         compiled = {"UV_COMPILE_BYTECODE": "1"}
         session.install("-r", requirements_with(django, session.create_tmp()), env=compiled)
-        # setuptools is pinned in requirements-dev.txt: no index needed to build.
-        session.install("--no-build-isolation", "--no-deps", "-e", ".")
+        # setuptools is pinned in requirements-dev.txt: no index needed to build. The
+        # build writes socketio_views.egg-info into the checkout: one session at a time.
+        with checkout_lock():
+            session.install("--no-build-isolation", "--no-deps", "-e", ".")
         selection = session.posargs or ([] if whole else QUICK_FILES)
-        session.run("python", "-m", "pytest", *selection)
+        # `make test` runs the sessions beside each other and the main suite: each
+        # has a test database of its own (tests/settings.py names it after this).
+        session.run("python", "-m", "pytest", *selection, env={"SOCKETIO_VIEWS_TEST_DB": test_database(series)})
         if not session.posargs:
             session.chdir("demo")
             session.run("python", "-m", "pytest")

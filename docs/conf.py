@@ -35,6 +35,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "sphinx_copybutton",
     "channels_schema_directive",
+    "benchfigures",
 ]
 
 # Intersphinx inventories come from local packages, not the network (see

@@ -61,6 +61,17 @@ def check_library_hooks(app_configs, **kwargs):
 
 
 @register(Tags.compatibility)
+def check_metrics(app_configs, **kwargs):
+    """E040: ``METRICS`` is true but prometheus-client cannot be imported."""
+    from . import metrics
+    from .conf import views_settings
+
+    if not views_settings.METRICS or metrics.prometheus_client is not None:
+        return []
+    return [Error(f"{metrics.MISSING_CLIENT}.", hint=metrics.MISSING_CLIENT_HINT, id="socketio_views.E040")]
+
+
+@register(Tags.compatibility)
 def check_database_waits(app_configs, **kwargs):
     """W020: psycopg was imported before gevent patched, so its queries block every connection."""
     if not psycopg_blocks():

@@ -45,6 +45,11 @@ OTHER_EVENT = "_other"
 #: Environment variable of prometheus-client's multiprocess mode.
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
+#: What ``METRICS = True`` without prometheus-client is: the system check E040 and, when
+#: checks were skipped, the ``ImproperlyConfigured`` of :func:`is_enabled` at start.
+MISSING_CLIENT = "SOCKETIO_VIEWS['METRICS'] is True but prometheus-client is not installed"
+MISSING_CLIENT_HINT = "pip install 'socketio-views[metrics]', or set METRICS to None or False."
+
 #: Buckets of ``socketio_views_handler_seconds``: handlers mostly take well under a millisecond.
 HANDLER_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -59,10 +64,7 @@ def is_enabled():
     if setting is None:
         return prometheus_client is not None
     if setting and prometheus_client is None:
-        raise ImproperlyConfigured(
-            "SOCKETIO_VIEWS['METRICS'] is True but prometheus-client is not installed: "
-            "pip install 'socketio-views[metrics]', or set METRICS to None or False."
-        )
+        raise ImproperlyConfigured(f"{MISSING_CLIENT}: {MISSING_CLIENT_HINT}")
     return bool(setting)
 
 

@@ -122,6 +122,9 @@ class EventPermissionMixin:
         class RoomChannel(EventPermissionMixin, ChannelView):
             event_permissions = {"delete": "chat.delete_message"}
 
+            def on_delete(self, data, room):
+                Message.objects.filter(pk=data["id"]).delete()
+
     An event not in ``event_permissions`` needs no permission. Anonymous
     users have none, so they are refused too (with the same code: they are
     subscribed already). ``manage.py channels_schema`` lists each event's

@@ -1,15 +1,18 @@
 """
 One warning per outage of a shared service (Redis), not one per message.
 
-Example usage::
+Example usage, one ``Outage`` per service, for the life of the process::
 
     _outage = Outage("Presence", "channels list nobody and count 0")
-    try:
-        entries = redis.zrange(...)
-    except Exception as exc:
-        _outage.failed(exc)
-        return []
-    _outage.succeeded()
+
+    def members(channel):
+        try:
+            entries = redis.zrange(...)
+        except Exception as exc:
+            _outage.failed(exc)
+            return []
+        _outage.succeeded()
+        return entries
 """
 from .logs import logger
 

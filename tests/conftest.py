@@ -1,6 +1,16 @@
+import os
+import uuid
+
 import pytest
 
+from .locks import autoreload_lock
 from .wire import WireClient
+
+# The Redis pub/sub channel of the servers that tests/settings_redis.py and
+# settings_admin.py configure, unless a test names one: this process's own, so
+# the processes that run tests at once (pytest-xdist's workers, nox sessions)
+# do not receive each other's broadcasts. The servers inherit it.
+os.environ.setdefault("SOCKETIO_VIEWS_BACKEND_CHANNEL", f"socketio_views_tests-{uuid.uuid4().hex[:8]}")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -33,3 +43,10 @@ def connect(live_channels_server, transport):
     yield connect
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def autoreload_turn():
+    """The test's turn at the autoreloader: no other process's test touches a watched module meanwhile (tests/locks.py)."""
+    with autoreload_lock():
+        yield

@@ -27,6 +27,19 @@ def test_server_options_must_be_a_dict():
     assert check_ids() == ["socketio_views.E002"]
 
 
+def test_metrics_without_prometheus_client_is_an_error(monkeypatch):
+    """METRICS True where prometheus-client cannot be imported is E040 naming the extra to install; None is no error."""
+    from socketio_views import metrics
+
+    monkeypatch.setattr(metrics, "prometheus_client", None)
+    with override_settings(SOCKETIO_VIEWS={"METRICS": True}):
+        [message] = [m for m in run_checks() if m.id == "socketio_views.E040"]
+    assert "SOCKETIO_VIEWS['METRICS'] is True but prometheus-client is not installed." == message.msg
+    assert "pip install 'socketio-views[metrics]', or set METRICS to None or False." == message.hint
+    with override_settings(SOCKETIO_VIEWS={"METRICS": None}):
+        assert check_ids() == []
+
+
 @override_settings(ROOT_URLCONF="tests.urls_without_router")
 def test_missing_router_is_a_warning():
     """A URLconf without any ChannelRouter is W001 with the include() to add."""

@@ -6,15 +6,18 @@ matches and the test fails too, until the test is updated with it.
 """
 import ast
 import datetime
+import importlib.util
 import json
 import re
 from pathlib import Path
 
+import attrs
 import pytest
 import socketio
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
+import socketio_views
 from socketio_views import ChannelRouter, ChannelView, backends, conf, history, mixins, presence, throttling
 from socketio_views.transport.server import make_server
 from socketio_views.testing import ChannelTestClient, SubscriptionRefused
@@ -156,6 +159,126 @@ def test_pip_users_need_no_node():
     says("tutorial.rst", f"`socket.io-client <https://www.npmjs.com/package/socket.io-client>`_ {version} as a static file")
     packaging_tests = (ROOT / "tests" / "test_packaging.py").read_text()
     assert "def test_a_fresh_venv_without_npm_installs_it_and_serves_the_browser_client" in packaging_tests
+
+
+# The claims an outside check found wrong (issue 28), each now true and kept so.
+
+
+@pytest.mark.django_db
+def test_logging_out_ends_the_subscriptions_already_accepted():
+    """A user who logs out loses the subscriptions the access mixins accepted: security.rst says so in both places."""
+    says("security.rst", "when that user logs out, the subscriptions already accepted end (see :ref:`logout`).")
+    assert "keeps the subscriptions already accepted" not in page("security.rst")
+
+    class Members(mixins.LoginRequiredMixin, ChannelView):
+        pass
+
+    router = ChannelRouter()
+    router.register("members", Members)
+    from django.contrib.auth.models import User
+
+    alice = ChannelTestClient(router=router, user=User.objects.create_user("alice"))
+    members = alice.subscribe("members")
+    alice.logout()
+    assert members.closed
+    assert "logged_out" == alice.received("error")[0]["code"]
+
+
+@attrs.define
+class Note:
+    text: str
+
+
+@pytest.mark.django_db
+def test_broadcast_and_send_convert_attrs_instances():
+    """socketio_views.broadcast() and send() send an attrs instance as a JSON object, as a view's methods do."""
+    says("security.rst", "and so is one passed to :func:`socketio_views.broadcast` or :func:`socketio_views.send`")
+    assert "do not convert" not in page("security.rst")
+    router = ChannelRouter()
+    router.register("notes", ChannelView)
+    notes = ChannelTestClient(router=router).subscribe("notes")
+    socketio_views.broadcast("notes", Note("to all"))
+    socketio_views.send(notes.sid, Note("to one"))
+    assert [{"text": "to all"}, {"text": "to one"}] == notes.received("message")
+
+
+def test_the_deployment_figures_come_from_bench_results():
+    """deployment.rst types no figure of the bench: its :bench: roles read bench/results at build time, as lean.md shows them."""
+    text = page("deployment.rst")
+    typed = re.findall(r"\d[\d,.]*\)? ?(?:KB|new connections|connections a second)", re.sub(r":bench:`[^`]*`", "", text))
+    assert [] == typed, "figures of the bench belong in :bench: roles (docs/benchfigures.py)"
+    roles = re.findall(r":bench:`([^`]*)`", text)
+    assert len(roles) >= 2
+    spec = importlib.util.spec_from_file_location("benchfigures", DOCS / "benchfigures.py")
+    benchfigures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchfigures)
+    for role in roles:
+        name = role.split()[0]
+        shown = benchfigures.figure(role)
+        assert shown in (ROOT / "bench" / "results" / f"{name}.md").read_text(), (role, shown)
+    with pytest.raises(benchfigures.BenchFigureError, match="lean.json has no runs of idle socketio_views K=7"):
+        benchfigures.figure("lean idle socketio_views K=7 rss_per_conn_kb")
+
+
+#: gevent-websocket's worker: it serves channels, but without the drain and the lean path.
+OLD_WORKER = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
+
+
+def user_pages():
+    """README.rst and every page of docs/ (the build aside), with their paths from the root."""
+    paths = [ROOT / "README.rst", *sorted(p for p in DOCS.rglob("*.rst") if "_build" not in p.parts)]
+    return {str(path.relative_to(ROOT)): " ".join(path.read_text().split()) for path in paths}
+
+
+def test_one_worker_is_recommended_everywhere():
+    """Every gunicorn command of the README and the docs, and the refusal's message, name socketio_views' worker; gevent-websocket's is named only to say what it lacks."""
+    commands = []
+    for path, text in user_pages().items():
+        for worker in re.findall(r"(?:--worker-class|(?<![\w-])-k)[ =]([A-Za-z][\w.]*)", text):
+            commands.append(worker)
+            assert "socketio_views.workers.GeventWebSocketWorker" == worker, f"{path} runs gunicorn with {worker}"
+        for sentence in re.split(r"(?<=[.:;])\s", text):
+            if OLD_WORKER in sentence:
+                assert "without the drain" in sentence, f"{path} recommends {OLD_WORKER}: {sentence}"
+    assert len(commands) >= 5
+    says("deployment.rst", "gevent-websocket's own worker, which it extends, serves channels too, but without the "
+         "drain and without the lean path.")
+    from socketio_views.exceptions import WebSocketUnsupported
+
+    assert "socketio_views.workers.GeventWebSocketWorker" in WebSocketUnsupported.default_message
+
+
+def test_the_drain_page_says_what_a_recovery_brings_back():
+    """drain.rst promises no more than recovery keeps: not send()s, not broadcasts during a Redis outage, nothing across processes without Redis."""
+    assert "nothing is lost" not in page("drain.rst")
+    says("drain.rst", "What a recovery does not bring back is lost to the clients that were away: what ``send()`` "
+         "addressed to one subscriber (never kept)")
+    says("drain.rst", "broadcasts sent while Redis was down (delivered without being kept, see :ref:`history-outage`)")
+    says("drain.rst", "Without Redis (no ``BACKEND``, or a Kafka or AMQP one, and no ``HISTORY_URL``) history and "
+         "sessions are in each process's memory")
+    assert isinstance(history.get_history(), history.MemoryHistory)
+    with override_settings(SOCKETIO_VIEWS={"BACKEND": "kafka://127.0.0.1:9092"}):
+        assert isinstance(history.get_history(), history.MemoryHistory)
+
+
+@pytest.mark.django_db
+def test_a_bytes_broadcast_on_a_channel_with_history_raises(monkeypatch):
+    """bytes cannot be kept: on a channel with history the broadcast raises TypeError and reaches nobody; history=False sends it."""
+    says("history.rst", "a broadcast of ``bytes`` (or of anything else JSON cannot carry) on a channel with history "
+         "raises ``TypeError`` before it is sent, so no subscriber receives it")
+
+    class Kept(ChannelView):
+        history = 5
+
+    router = ChannelRouter()
+    router.register("kept", Kept)
+    monkeypatch.setattr("socketio_views.mounts.mounted_routers", lambda urlconf=None: [("socket.io/", router)])
+    kept = ChannelTestClient(router=router).subscribe("kept")
+    with pytest.raises(TypeError, match="bytes"):
+        socketio_views.broadcast("kept", b"\x00\x01")
+    assert [] == kept.received("message")
+    socketio_views.broadcast("kept", b"\x00\x01", history=False)
+    assert [b"\x00\x01"] == kept.received("message")
 
 
 # The reference is complete.

@@ -87,7 +87,11 @@ def test_sigterm_hands_every_client_to_the_other_process(redis_url, django_db_se
         assert ["transport close"] == result["disconnect_reasons"], result
         assert (0, 0, 0) == (result["not_recovered"], result["missing"], result["duplicates"]), result
         assert result["messages"] == result["acked"] and result["messages"] >= 20, result
-        # The reconnections came as a stream over the window, not at once.
+        # The transports closed over the window, not at once: uniform over it, the middle half of the closes
+        # takes half of it (all at once, a fraction of a second however slow the machine)...
+        q1, _median, q3 = result["closed_quartiles_s"]
+        assert q3 - q1 >= WINDOW / 4, result
+        # ...and the reconnections came as a stream.
         assert result["max_reconnect_s"] - result["first_reconnect_s"] >= WINDOW / 2, result
         # A exited by itself once drained.
         assert 0 == a.process.wait(timeout=10)

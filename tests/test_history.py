@@ -345,3 +345,55 @@ def test_recovery_runs_the_access_checks_again(router):
     with pytest.raises(SubscriptionRefused) as refused:
         ChannelTestClient(router=router).subscribe("members-chat/a", recover=room)
     assert refused.value.code == "login_required"
+
+
+@pytest.mark.django_db
+def test_recovery_by_the_same_user_runs_the_access_checks_and_on_subscribe_again(router):
+    """A pid does not outlive the access it was given: the same user, refused since, is refused on recovery; on_subscribe runs on every recovery."""
+    from socketio_views.mixins import UserPassesTestMixin
+    from socketio_views.testing import SubscriptionRefused
+
+    allowed = {"alice"}
+    subscribed = []
+
+    class StaffChat(UserPassesTestMixin, Chat):
+        def test_func(self):
+            return self.request.user.get_username() in allowed
+
+        def on_subscribe(self, room):
+            subscribed.append(self.recovered)
+            super().on_subscribe(room)
+
+    router.register("staff-chat/<str:room>", StaffChat)
+    alice = ChannelTestClient(router=router, user=User.objects.create_user("alice"))
+    alice.subscribe("staff-chat/a")
+    alice.drop()
+    (room,) = alice.reconnect()
+    assert room.recovered
+    assert [False, True] == subscribed
+    alice.drop()
+    allowed.clear()  # alice loses the access, her pid is still valid
+    with pytest.raises(SubscriptionRefused) as refused:
+        alice.reconnect()
+    assert "permission_denied" == refused.value.code
+    assert [False, True] == subscribed
+
+
+@pytest.mark.django_db
+def test_a_valid_pid_from_a_foreign_origin_is_refused_and_the_session_kept(router):
+    """The origin check runs before recovery: a page of another origin presenting alice's pid gets origin_not_allowed and nothing replayed; alice recovers afterwards."""
+    from socketio_views.testing import SubscriptionRefused
+
+    user = User.objects.create_user("alice")
+    alice = ChannelTestClient(router=router, user=user)
+    room = alice.subscribe("chat/origin")
+    alice.drop()
+    ChannelTestClient(router=router).subscribe("chat/origin").emit("message", {"n": 1})  # missed by alice
+    evil = ChannelTestClient(router=router, user=user, headers={"Origin": "https://evil.example"})
+    with pytest.raises(SubscriptionRefused) as refused:
+        evil.subscribe("chat/origin", recover=room)
+    assert "origin_not_allowed" == refused.value.code
+    assert [] == evil.received("message")
+    (again,) = alice.reconnect()
+    assert again.recovered
+    assert [1] == texts(again)

@@ -273,6 +273,45 @@ def test_logging_out_through_the_logout_view_ends_the_subscription_within_a_seco
 
 
 @live
+@pytest.mark.parametrize("engine", ["signed_cookies", "cache"])
+def test_logging_out_ends_the_subscription_with_any_session_engine(engine):
+    """Signed-cookie and cache sessions leave no database row to delete: the user_logged_out receiver alone ends the subscription."""
+    from django.test import override_settings
+
+    from socketio_views.testing import LiveServer
+
+    from .ci import require
+    from .test_scaleout import REDIS_URL, redis_reachable
+
+    if engine == "cache":
+        require(redis_reachable(REDIS_URL), f"Redis is not reachable at {REDIS_URL}")
+    env = {
+        "SOCKETIO_VIEWS_TEST_SESSION_ENGINE": f"django.contrib.sessions.backends.{engine}",
+        "SOCKETIO_VIEWS_TEST_CACHE_PREFIX": unique("svt-sessions"),
+    }
+    here = {
+        "SESSION_ENGINE": env["SOCKETIO_VIEWS_TEST_SESSION_ENGINE"],
+        "CACHES": {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                               "KEY_PREFIX": env["SOCKETIO_VIEWS_TEST_CACHE_PREFIX"]}},
+    }
+    alice, room = unique("alice"), unique("lobby")
+    with override_settings(**here):
+        cookie = session_cookie(alice)
+    with LiveServer(settings_module="tests.settings_sessions", env=env) as server:
+        ws = raw_connection(server.url, cookie)
+        try:
+            ws.send(f"40/members/{room},")
+            assert ["welcome", {"welcome": alice}] == event_of(
+                receive_until(ws, lambda p: p.startswith(f"42/members/{room},"))[-1], f"members/{room}"
+            )
+            log_out(server.url, cookie)
+            packets = receive_until(ws, lambda p: p == f"41/members/{room},", timeout=5)
+            assert [["error", LOGGED_OUT]] == [event_of(p, f"members/{room}") for p in packets if p.startswith("42")]
+        finally:
+            ws.close()
+
+
+@live
 def test_a_new_subscription_rechecks_the_session(live_channels_server):
     """A session deleted where no signal reaches the server (another database client) still stops the connection's
     next subscription: members refuse it as anonymous, and the subscription it already had is not touched."""

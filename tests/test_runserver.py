@@ -108,6 +108,7 @@ def test_static_files_are_served_like_runserver():
     assert b"io" in response.content
 
 
+@pytest.mark.usefixtures("autoreload_turn")
 def test_autoreload_restarts_on_code_change(test_db_env):
     """Without --noreload, editing a project module restarts the server, which serves again."""
     with LiveServer(env=test_db_env, reload=True) as server:
@@ -121,6 +122,7 @@ def test_autoreload_restarts_on_code_change(test_db_env):
         client.close()
 
 
+@pytest.mark.usefixtures("autoreload_turn")
 def test_autoreload_drains_open_connections_first(test_db_env):
     """Before an autoreload, open connections are closed by the drain (an Engine.IO CLOSE, so clients reconnect), not dropped."""
     with LiveServer(env=test_db_env, reload=True) as server:

@@ -16,6 +16,7 @@ import requests
 
 from socketio_views.testing import LiveServer
 
+from .locks import autoreload_lock
 from .test_scaleout import redis_url  # noqa: F401 (a fixture)
 from .waiting import wait_until
 from .wire import WireClient
@@ -31,7 +32,7 @@ def debug_server(django_db_setup):
     from django.db import connection
 
     env = {"SOCKETIO_VIEWS_TEST_DB": connection.settings_dict["NAME"]}
-    with LiveServer(settings_module="tests.settings_debug", env=env, reload=True) as server:
+    with autoreload_lock(), LiveServer(settings_module="tests.settings_debug", env=env, reload=True) as server:
         yield server
 
 
@@ -222,6 +223,7 @@ def debug_env(django_db_setup):
     }
 
 
+@pytest.mark.usefixtures("autoreload_turn")
 def test_ctrl_c_stops_quietly_as_runserver_does(debug_env):
     """Ctrl-C on the terminal stops runserver_socketio and its autoreloader as it stops runserver: nothing printed, the same status, at once."""
     runserver = Terminal(django_command("runserver"), debug_env)

@@ -178,12 +178,16 @@ async function main() {
     perSecond.set(bucket, (perSecond.get(bucket) || 0) + 1);
   }
   const reconnectTimes = clients.map((c) => (c.reconnectedAt === null ? null : c.reconnectedAt - termAt));
+  // When each client lost its transport: spread over the window by the drain, all together without it.
+  const closeTimes = clients.filter((c) => c.disconnects.length).map((c) => c.disconnects[0][0] - termAt).sort((x, y) => x - y);
+  const quantile = (q) => (closeTimes.length ? closeTimes[Math.min(closeTimes.length - 1, Math.floor(q * closeTimes.length))] : null);
   finish({
     clients: clients.length,
     connected_to_a: onA,
     reconnected: clients.filter((c) => c.reconnectedAt !== null && c.socket.connected).length,
     all_back_s: backInTime ? backAt - termAt : null,
     last_back_s: allBack() ? Math.max(...clients.map((c) => c.reconnectedAt)) - termAt : null,
+    closed_quartiles_s: [quantile(0.25), quantile(0.5), quantile(0.75)],
     closed_per_s: histogram(clients.map((c) => (c.disconnects.length ? c.disconnects[0][0] - termAt : null))),
     back_per_s: histogram(clients.map((c) => (c.reconnectedAt === null ? null : c.reconnectedAt - termAt))),
     slowest_reconnects_s: clients

@@ -1,0 +1,84 @@
+"""The ``:bench:`` role: a figure of a bench result, read from bench/results/<name>.json at build time.
+
+Example usage, in a page::
+
+    about :bench:`lean idle socketio_views K=10000 rss_per_conn_kb` KB per
+    idle connection, :bench:`lean idle socketio_views K=10000 connections_per_s range`
+    new connections a second
+
+The words are the result's name (``bench/results/lean.json``), the workload,
+the server, the workload's key (``K=10000``, ``N=100``) and the field of each
+run; the figure is the median over the runs, formatted as bench/report.py
+formats it in ``bench/results/<name>.md``, and ``range`` adds the runs' range
+in brackets. A figure the result does not hold (a missing file, workload,
+server, key or field) is a warning, so an error in ``make docs`` (``-W``):
+the prose cannot say what no bench measured, and a figure that a new bench
+run changes changes in the prose with it.
+"""
+import importlib.util
+import json
+from pathlib import Path
+
+from docutils import nodes
+
+RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
+
+# The bench's own formatting, so a page and bench/results/<name>.md agree to the digit.
+_spec = importlib.util.spec_from_file_location("bench_report", RESULTS.parent / "report.py")
+report = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(report)
+
+#: Digits after the point of each field, as report.py prints it; a field not
+#: listed here is refused, so that a figure is never shown with a made-up precision.
+DIGITS = {
+    "rss_per_conn_kb": 1,
+    "connections_per_s": 0,
+    "server_cpu_pct": 0,
+    "storm_s": 1,
+}
+
+class BenchFigureError(ValueError):
+    """A ``:bench:`` role names a figure that bench/results does not hold."""
+
+
+def figure(text, results=RESULTS):
+    """The figure that the role's ``text`` names, as the page shows it.
+
+    :param text: ``"<result> <workload> <server> <key> <field>"``, then
+        optionally ``"range"``.
+    :param results: the folder of the result files.
+    """
+    words = text.split()
+    with_range = words[-1:] == ["range"]
+    if with_range:
+        words = words[:-1]
+    if len(words) != 5:
+        raise BenchFigureError(f"expected '<result> <workload> <server> <key> <field> [range]' (got {text!r})")
+    name, workload, server, key, field = words
+    if field not in DIGITS:
+        raise BenchFigureError(f"field {field!r} must be one of {sorted(DIGITS)} (got {text!r})")
+    path = results / f"{name}.json"
+    if not path.exists():
+        raise BenchFigureError(f"no bench result {path.relative_to(results.parent.parent)} (got {text!r})")
+    runs = json.loads(path.read_text()).get("results", {}).get(workload, {}).get(server, {}).get(key)
+    if not runs:
+        raise BenchFigureError(f"{path.name} has no runs of {workload} {server} {key}")
+    found = report.values(runs, lambda run: run[field])
+    if not found:
+        raise BenchFigureError(f"{path.name}'s runs of {workload} {server} {key} have no {field!r}")
+    if with_range:
+        return report.cell(runs, lambda run: run[field], DIGITS[field])
+    return report.fmt_num(report.median(found), DIGITS[field])
+
+
+def bench_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    try:
+        return [nodes.Text(figure(text))], []
+    except BenchFigureError as error:
+        message = inliner.reporter.error(f"bench figure: {error}", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
+
+
+def setup(app):
+    app.add_role("bench", bench_role)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
