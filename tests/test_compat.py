@@ -235,9 +235,17 @@ def test_module_broadcasts_include_everyone_and_need_no_socket(client, router):
     assert bob.received("message") == [{"text": "all"}]
 
 
-def test_urls_import_every_apps_events_module():
+def test_urls_import_every_apps_events_module(monkeypatch):
     """Including socketio_views.compat.urls registers the handlers of each installed app's events.py."""
-    import socketio_views.compat.urls  # noqa: F401
+    import importlib
+    import sys
+
+    # Imported afresh, whatever an earlier test of this process imported or cleared.
+    for name in ("socketio_views.compat.urls", "tests.djsocketio_chat.events"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    for event in EVENTS:
+        monkeypatch.setattr(event, "handlers", [])
+    importlib.import_module("socketio_views.compat.urls")
     from tests.djsocketio_chat import events as chat_events
 
     assert (chat_events.message, re.compile("^room-")) in events.on_message.handlers
