@@ -75,7 +75,8 @@ DEFAULTS = {
     # subscription (Socket.IO's maxDisconnectionDuration).
     "RECOVERY_WINDOW": 120,
     # Where history and recovery sessions are kept: None means the BACKEND
-    # when it is Redis, else this process's memory; or a Redis URL.
+    # when it is Redis, else this process's memory; or a Redis URL; or
+    # "django" (the default database, "django://<alias>" for another).
     "HISTORY_URL": None,
     # Prometheus metrics (socketio_views.metrics): None means on when
     # prometheus-client is installed, True requires it, False turns them off.

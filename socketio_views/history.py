@@ -9,8 +9,9 @@ client sends back ``{pid, offset}`` and receives what it missed.
 
 With a Redis ``BACKEND`` history and recovery sessions live in Redis
 (streams trimmed to ``history`` entries, expiring after ``history_ttl`` of
-silence), shared by every process and kept across restarts; otherwise in
-this process's memory, with the same bounds.
+silence), shared by every process and kept across restarts; with
+``HISTORY_URL = "django"`` in the database (:mod:`socketio_views.history_db`),
+kept across restarts; otherwise in this process's memory, with the same bounds.
 
 Example usage::
 
@@ -288,8 +289,14 @@ class RedisHistory:
 
 
 def make_store():
-    """The history store from the settings: Redis with a Redis ``BACKEND``, else memory."""
+    """The history store from the settings: the database with ``HISTORY_URL = "django"``,
+    Redis with a Redis URL or ``BACKEND``, else memory."""
     url = views_settings.HISTORY_URL or shared_redis_url()
+    if isinstance(url, str) and (url == "django" or url.startswith("django://")):
+        # Imported here: its models need the app registry, which importing this module does not.
+        from .history_db import DatabaseHistory, alias_of
+
+        return DatabaseHistory(alias_of(url))
     return RedisHistory(url) if url else MemoryHistory()
 
 
@@ -298,7 +305,8 @@ _policies = ProcessWide(dict)
 
 
 def get_history():
-    """This process's history store (:class:`RedisHistory` or :class:`MemoryHistory`)."""
+    """This process's history store (:class:`RedisHistory`, :class:`MemoryHistory` or
+    :class:`~socketio_views.history_db.DatabaseHistory`)."""
     return _store.get()
 
 
