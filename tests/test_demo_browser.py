@@ -1,7 +1,8 @@
 """The demo chat as people use it, in headless Chromium: history, recovery, identity, feedback, phone layout.
 
-One demo server (Redis-backed, so that history and recovery survive a
-restart) and one Chromium serve the whole module. Screenshots of the rooms
+One Redis-backed demo server and one Chromium serve most of the module; a
+second demo server runs as `make demo` does (no Redis, history in its
+database). Screenshots of the rooms
 page and of a room, at 1280×800 and 390×844, are written to
 test-artifacts/demo-screenshots/ (git-ignored) on every run.
 """
@@ -328,6 +329,50 @@ def test_a_message_sent_during_a_restart_arrives_once_in_both_browsers(demo, con
     for page in (ann, ben):
         expect(page.locator("#messages li.msg").last).to_contain_text("after the restart")
         assert texts(page) == ["before the restart", "sent during the outage", "typed while offline", "after the restart"]
+        assert page.locator("#messages li.notice", has_text="could not be recovered").count() == 0
+
+
+@pytest.fixture(scope="module")
+def demo_on_its_own(tmp_path_factory):
+    """The demo as `make demo` runs it: one process, no Redis, history in its SQLite database."""
+    with demo_servers(tmp_path_factory.mktemp("demo-alone")) as start:
+        start.server = start()
+        yield start
+
+
+def test_without_redis_history_and_recovery_survive_a_restart(demo_on_its_own, contexts):
+    """With the demo's defaults, a restart loses nothing: both pages recover (no "could not be recovered"), a newcomer sees the history."""
+    from playwright.sync_api import expect
+
+    demo, slug = demo_on_its_own, room_slug("db-restart")
+    url = demo.server.url
+    ann = enter_room(contexts(), url, slug, "ann")
+    ben = enter_room(contexts(), url, slug, "ben")
+    say(ann, "before the restart")
+    for page in (ann, ben):
+        expect(page.locator("#messages li.msg")).to_have_count(1)
+    port = int(url.rsplit(":", 1)[1])
+    demo.server.stop()
+    for page in (ann, ben):
+        expect(page.locator("#status")).to_have_text("Reconnecting…")
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         "import socketio_views; from chat.channels import now_iso; "
+         f"socketio_views.broadcast('rooms/{slug}', {{'user': 'system', 'text': 'sent during the outage', 'system': True, 'at': now_iso()}})"],
+        cwd=DEMO_DIR, env={**os.environ, **demo.server.env, "PYTHONPATH": os.pathsep.join([str(DEMO_DIR), str(ROOT)])},
+        check=True, timeout=60,
+    )
+    demo.server = demo(port=port)
+    for page in (ann, ben):
+        expect(page.locator("#status")).to_have_attribute("data-state", "up", timeout=20_000)
+        expect(page.locator("#room")).to_have_attribute("data-recovered", "true")  # recovered from the database
+        expect(page.locator("#messages li.msg", has_text="sent during the outage")).to_have_count(1)
+    say(ben, "after the restart")
+    carl = enter_room(contexts(), url, slug, "carl")  # a newcomer after the restart
+    for page in (ann, ben, carl):
+        expect(page.locator("#messages li.msg").last).to_contain_text("after the restart")
+        assert texts(page) == ["before the restart", "sent during the outage", "after the restart"]
+        page.wait_for_timeout(2_500)  # past the page's gap check
         assert page.locator("#messages li.notice", has_text="could not be recovered").count() == 0
 
 
