@@ -203,3 +203,27 @@ def test_recovery_through_the_database_store_survives_a_new_store(router, using,
     assert [{"n": 1}, {"n": 2}, {"n": 3}] == again.received("message")  # each once
     newcomer = ChannelTestClient(router=router).subscribe("chat/a")
     assert not newcomer.recovered
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broken_connection_is_dropped_and_the_next_call_connects_again():
+    """PostgreSQL ends the store's connection (a restart): that call fails, the next one works on a new connection."""
+    import psycopg
+    from django.db import DatabaseError
+
+    store = DatabaseHistory("default")
+    policy = Policy(size=10, ttl=60, window=120)
+    store.append("c", policy, "message", {"n": 1})
+    connection = connections["default"]
+    pid = connection.connection.info.backend_pid
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"], user=settings["USER"], password=settings["PASSWORD"],
+        dbname=settings["NAME"], autocommit=True,
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    with pytest.raises(DatabaseError):
+        store.append("c", policy, "message", {"n": 2})
+    assert connection.connection is None  # dropped, not left broken
+    store.append("c", policy, "message", {"n": 3})
+    assert [1, 3] == numbers(store.after("c", START))
