@@ -376,6 +376,41 @@ def test_without_redis_history_and_recovery_survive_a_restart(demo_on_its_own, c
         assert page.locator("#messages li.notice", has_text="could not be recovered").count() == 0
 
 
+def test_signing_out_in_another_tab_ends_the_room_plainly(demo, contexts):
+    """alice logs out in another tab: her room says so with a link to log in again, never "Reconnecting…", the composer is disabled and the header updated."""
+    from playwright.sync_api import expect
+
+    url = demo.server.url
+    alice = contexts()
+    log_in(alice, url, "alice")
+    room = enter_room(alice, url, "members")
+    room.evaluate("""() => { const status = document.getElementById('status'); window.statuses = [];
+        new MutationObserver(() => window.statuses.push(status.textContent)).observe(status, {childList: true}); }""")
+    other_tab = alice.new_page()
+    other_tab.goto(url + "/")
+    other_tab.get_by_role("button", name="Log out alice").click()
+    other_tab.wait_for_url(url + "/")
+    ended = room.locator("#signed-out")
+    expect(ended).to_be_visible()
+    expect(ended).to_have_text("You were signed out. Log in again.")
+    expect(ended.get_by_role("link", name="Log in again")).to_have_attribute("href", "/login/?next=/rooms/members/")
+    expect(room.locator("#status")).to_have_text("Signed out")
+    expect(room.locator("#text")).to_be_disabled()
+    expect(room.locator("#send-button")).to_be_disabled()
+    expect(room.get_by_role("button", name="Log out alice")).to_have_count(0)
+    expect(room.locator(".bar nav").get_by_role("link", name="Log in")).to_be_visible()
+    room.wait_for_timeout(3_000)  # long enough for a reconnection attempt to show
+    assert "Reconnecting…" not in room.evaluate("() => window.statuses")
+    expect(room.locator("#status")).to_have_text("Signed out")
+    screenshot(room, "room-signed-out-desktop")
+    ended.get_by_role("link", name="Log in again").click()
+    room.fill("input[name=username]", "alice")
+    room.fill("input[name=password]", "demo")
+    room.click("main button[type=submit]")
+    room.wait_for_url(url + "/rooms/members/")
+    expect(room.locator("#status")).to_have_text("Online")
+
+
 def test_phone_layout_accessibility_and_screenshots(demo, contexts):
     """At 390×844 nothing scrolls sideways, badges and the header stay on one line, targets are 44 px; every control is labelled."""
     from playwright.sync_api import expect

@@ -13,6 +13,7 @@
   const onlineCount = $("online-count");
   const form = $("send");
   const input = $("text");
+  const sendButton = $("send-button");
   const notice = $("notice");
   const identity = $("identity");
   const me = $("me");
@@ -227,6 +228,7 @@
   });
 
   room.on("disconnect", (reason) => {
+    if (signedOut) return; // an end state, not a drop
     clearTimeout(beforeDropTimer);
     beforeDrop = new Set([...present.values()].map(personOf));
     setOnline(false);
@@ -235,8 +237,41 @@
     else setStatus("Reconnecting…", "down");
   });
 
+  // ---- Signed out (in this tab or another): the end, said plainly ---------
+
+  let signedOut = false;
+  const signedOutNotice = $("signed-out");
+
+  function endSignedOut() {
+    signedOut = true;
+    room.disconnect(); // the server ended the subscription: nothing reconnects
+    setStatus("Signed out", "down");
+    setOnline(false);
+    signedOutNotice.hidden = false;
+    hideNotice();
+    input.disabled = true;
+    sendButton.disabled = true;
+    input.placeholder = "Signed out";
+    outbox.forEach((entry) => { if (entry.state !== "sending") refuse(entry, "you were signed out."); });
+    // The header: whoever is here is nobody now; only "Log in" is left.
+    const nav = document.querySelector(".bar nav");
+    if (nav) {
+      const login = document.createElement("a");
+      login.href = root.dataset.loginUrl;
+      login.textContent = "Log in";
+      nav.replaceChildren(login);
+    }
+    identity.hidden = true;
+    present.clear(); // nobody is "online" to a page that is not
+    renderPresence();
+    signedOutNotice.querySelector("a").focus();
+  }
+
   SocketIOViews.onError(room, (error) => {
-    if (error.code === "transport_error") {
+    if (signedOut) return;
+    if (error.code === "logged_out") {
+      endSignedOut();
+    } else if (error.code === "transport_error") {
       setStatus("Reconnecting…", "down");
     } else if (error.code === "name_taken" || error.code === "name_required") {
       setStatus("Pick a nickname", "down");
@@ -445,7 +480,7 @@
     entry.label.textContent = unsent ? "Not sent:" : "Sending…";
     entry.reason.textContent = unsent ? entry.why : "";
     entry.actions.hidden = !unsent;
-    entry.retry.disabled = coolingDown();
+    entry.retry.disabled = coolingDown() || signedOut;
     if (unsent) show(entry);
   }
 
@@ -482,6 +517,7 @@
 
   function deliver(entry) {
     if (entry.state === "sending") return;
+    if (signedOut) return refuse(entry, "you were signed out.");
     if (!room.connected) return refuse(entry, "you are offline.");
     if (coolingDown()) return refuse(entry, "too many messages at once.");
     const retried = entry.state === "unsent";
