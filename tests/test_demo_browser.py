@@ -411,6 +411,40 @@ def test_signing_out_in_another_tab_ends_the_room_plainly(demo, contexts):
     expect(room.locator("#status")).to_have_text("Online")
 
 
+def test_one_live_name_per_person_and_you_is_who_sent_it(demo, contexts):
+    """A second person cannot join as "Ann6" (nor as a look-alike); one person's tabs share it; "(you)" follows the sender, not the name."""
+    from playwright.sync_api import expect
+
+    url, slug = demo.server.url, room_slug("names")
+    ann_browser = contexts()
+    ann = enter_room(ann_browser, url, slug, "Ann6")
+    other = contexts().new_page()
+    other.goto(f"{url}/rooms/{slug}/")
+    for taken in ("Ann6", "\u0410nn6", "S\u0443stem"):  # itself, with a Cyrillic "А", "System" with a Cyrillic "у"
+        other.fill("#nickname", taken)
+        other.press("#nickname", "Enter")
+        expect(other.locator("#nickname-error")).not_to_be_empty()
+    expect(other.locator("#nickname-error")).to_have_text('The name "S\u0443stem" is kept for announcements: pick another nickname.')
+    other.fill("#nickname", "\u0410nn6")
+    other.press("#nickname", "Enter")
+    expect(other.locator("#nickname-error")).to_have_text('Someone in this room is already called "Ann6": pick another nickname.')
+    expect(other.locator("#nickname")).to_be_focused()
+    other.fill("#nickname", "Ann7")
+    other.press("#nickname", "Enter")
+    expect(other.locator("#status")).to_have_text("Online")
+    second_tab = enter_room(ann_browser, url, slug)  # the same person: the remembered name, accepted
+    expect(second_tab.locator("#me")).to_have_text("Ann6")
+    say(second_tab, "from my other tab")
+    say(other, "from Ann7")
+    for page in (ann, second_tab, other):
+        expect(page.locator("#messages li.msg")).to_have_count(2)
+    expect(ann.locator("#messages li.msg.own .meta strong")).to_have_text("Ann6 (you)")
+    expect(ann.locator("#messages li.msg", has_text="from Ann7")).not_to_have_class(re.compile(r"\bown\b"))
+    expect(other.locator("#messages li.msg.own")).to_have_count(1)
+    expect(other.locator("#messages li.msg.own")).to_contain_text("from Ann7")
+    expect(other.locator("#presence li")).to_have_text(["Ann7 (you)", "Ann6 2 tabs"])
+
+
 def test_phone_layout_accessibility_and_screenshots(demo, contexts):
     """At 390×844 nothing scrolls sideways, badges and the header stay on one line, targets are 44 px; every control is labelled."""
     from playwright.sync_api import expect

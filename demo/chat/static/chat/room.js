@@ -33,6 +33,7 @@
   // Who I am: a logged-in user's username, else a nickname (from the rooms
   // page's form, or remembered in this browser).
   const user = root.dataset.user;
+  const myPerson = root.dataset.person; // this browser's person key (chat.channels.person_of): "(you)" goes by it
   let name = user || cleanName(root.dataset.nickname || remembered());
   let accepted = null; // the name the server last accepted: what Cancel returns to
   let rejoining = false; // reconnecting on purpose, under a new name: no "Back online"
@@ -119,7 +120,7 @@
       last = null;
     }
     const author = data.system ? "System" : String(data.user);
-    const own = !data.system && author === name;
+    const own = !data.system && Boolean(myPerson) && data.person === myPerson; // by who sent it, not by the name
     const grouped = last && last.user === author && !data.system && time - last.time < GROUP_WITHIN_MS;
     const item = document.createElement("li");
     item.className = "msg" + (own ? " own" : "") + (data.system ? " system" : "") + (grouped ? " grouped" : "");
@@ -187,7 +188,7 @@
       lastOffset = offset;
     }
     if (data && data.user) clearTyping(String(data.user));
-    if (data && typeof data.id === "string" && !data.system && String(data.user) === name) {
+    if (data && typeof data.id === "string" && !data.system && data.person === myPerson) {
       delivered(data.id); // one's own message arrived, whatever became of its ack
     }
     showMessage(data || {});
@@ -273,7 +274,7 @@
       endSignedOut();
     } else if (error.code === "transport_error") {
       setStatus("Reconnecting…", "down");
-    } else if (error.code === "name_taken" || error.code === "name_required") {
+    } else if (error.code === "name_taken" || error.code === "name_required" || error.code === "name_in_use") {
       setStatus("Pick a nickname", "down");
       askNickname(error.message);
     } else if (error.event === "message" || error.event === "typing") {
