@@ -196,47 +196,48 @@ def test_history_timestamps_own_messages_links_and_typing(demo, contexts):
 
 
 def test_a_burst_past_the_rate_limit_loses_no_message(demo, contexts):
-    """A burst of 10 distinct messages: one countdown; each refused one is listed as not sent, in order; Retry delivers each once."""
+    """A burst of 10: one countdown; the refused ones wait in view, in order, and go out by themselves, before a message typed meanwhile."""
     from playwright.sync_api import expect
 
     url, slug = demo.server.url, room_slug("burst")
     ben = enter_room(contexts(), url, slug, "ben")
-    ann = enter_room(contexts(), url, slug, "ann")  # second: no "ben joined" line in her list
+    ann = enter_room(contexts(viewport=PHONE), url, slug, "ann")  # second: no "ben joined" line in her list
     ann.evaluate(
         "() => { const input = document.getElementById('text'); const form = document.getElementById('send');"
         " for (let n = 0; n < 10; n++) { input.value = 'flood ' + n; form.requestSubmit(); } }"
     )
     notice = ann.locator("#notice")
     expect(notice).to_be_visible()
-    expect(notice).to_contain_text(re.compile(r"you can send again in \d+ s"))
+    expect(notice).to_contain_text(re.compile(r"^Slow down: \d+ messages wait and go out by themselves in \d+ s\.$"))
     first = int(re.search(r"in (\d+) s", notice.inner_text()).group(1))
     assert 1 <= first <= 3
     assert ann.locator("#notice, #messages li.notice, #messages li.error").count() == 1  # one notice, no red lines
     assert "rate_limited" not in ann.inner_text("main")
-    expect(ann.locator("#messages li.msg")).to_have_count(6)  # the burst the server allows
-    unsent = ann.locator("#messages li.unsent")
-    expect(unsent).to_have_count(4)  # the rest: each one listed, none lost
-    refused = unsent.locator(".text").all_inner_texts()
-    assert sorted(texts(ann) + refused) == sorted(f"flood {n}" for n in range(10))
+    waiting = ann.locator("#messages li.waiting")
+    expect(waiting).to_have_count(4)  # the rest of the burst: each one listed, none lost
+    expect(ann.locator("#messages li.msg")).to_have_count(6)
+    refused = waiting.locator(".text").all_inner_texts()
     assert refused == sorted(refused, key=lambda text: int(text.split()[1]))  # in the order typed, below the sent ones
-    assert ann.evaluate("() => [...document.querySelectorAll('#messages li')].slice(-4).every((li) => li.matches('.unsent'))")
-    expect(unsent.first).to_contain_text("Not sent")
-    expect(unsent.first.get_by_role("button", name="Retry")).to_be_disabled()  # until the countdown ends
-    expect(ann.locator("#text")).to_have_value("")
-
-    unsent.last.get_by_role("button", name="Discard").click()
-    expect(unsent).to_have_count(3)
-    screenshot(ann, "room-not-sent-desktop")
-    expect(notice).to_be_hidden(timeout=5000)
-    for _ in range(3):
-        ann.locator("#messages li.unsent").first.get_by_role("button", name="Retry").click()
-    expect(ann.locator("#messages li.outgoing")).to_have_count(0)
-    expect(ann.locator("#messages li.msg")).to_have_count(9)
-    expect(ben.locator("#messages li.msg")).to_have_count(9)
+    expect(waiting.first).to_contain_text("Waiting:")
+    expect(ann.get_by_role("button", name="Retry all (4)")).to_be_disabled()  # until the countdown ends
+    # In view on a phone: the last one waiting inside the list's visible part, the notice above the composer.
+    log, last, composer = (ann.locator(s).bounding_box() for s in ("#messages", "#messages li.waiting >> nth=-1", "#send"))
+    assert log["y"] <= last["y"] and last["y"] + last["height"] <= log["y"] + log["height"] + 1
+    assert notice.bounding_box()["y"] + notice.bounding_box()["height"] <= composer["y"]
+    screenshot(ann, "room-waiting-phone")
+    say(ann, "typed during the countdown")  # waits behind the others: it never overtakes them
+    expect(waiting).to_have_count(5)
+    expect(waiting.last).to_contain_text("typed during the countdown")
+    waiting.nth(3).get_by_role("button", name="Discard").click()  # one of them, thought better of
+    expect(waiting).to_have_count(4)
+    expected = texts(ann) + [text for text in refused if text != refused[3]] + ["typed during the countdown"]
+    expect(ann.locator("#messages li.outgoing")).to_have_count(0, timeout=15_000)
+    for page in (ann, ben):
+        expect(page.locator("#messages li.msg")).to_have_count(10)
     ben.wait_for_timeout(300)  # no late duplicate
     for page in (ann, ben):
-        assert texts(page) == texts(ben)[:6] + refused[:3]
-        assert sorted(texts(page)) == sorted(f"flood {n}" for n in range(10) if f"flood {n}" != refused[3])
+        assert texts(page) == expected
+    expect(notice).to_be_hidden()
 
 
 def test_send_pressed_twice_before_the_answer_sends_once(demo, contexts):
@@ -303,9 +304,12 @@ def test_a_message_sent_during_a_restart_arrives_once_in_both_browsers(demo, con
     for page in (ann, ben):
         expect(page.locator("#status")).to_have_text("Reconnecting…")
         expect(page.locator("#people")).to_have_class(re.compile(r"\boffline\b"))
-    say(ann, "typed while offline")  # listed as not sent, with a Retry for when the server is back
-    expect(ann.locator("#messages li.unsent")).to_contain_text("Not sent")
-    expect(ann.locator("#messages li.unsent .text")).to_have_text("typed while offline")
+    say(ann, "typed while offline")  # waits, and goes out by itself when the server is back
+    say(ann, "and this one")
+    expect(ann.locator("#messages li.waiting")).to_have_count(2)
+    expect(ann.locator("#messages li.waiting").first).to_contain_text("Waiting: you are offline; it goes out when you are back.")
+    expect(ann.locator("#messages li.waiting .text")).to_have_text(["typed while offline", "and this one"])
+    expect(ann.get_by_role("button", name="Retry all (2)")).to_be_disabled()  # nothing to retry on while offline
     expect(ann.locator("#text")).to_have_value("")
     subprocess.run(
         [sys.executable, "manage.py", "shell", "-c",
@@ -323,12 +327,14 @@ def test_a_message_sent_during_a_restart_arrives_once_in_both_browsers(demo, con
         expect(page.locator("#room")).to_have_attribute("data-recovered", "true")  # Socket.IO's recovery, from Redis
         expect(page.locator("#messages li.msg", has_text="sent during the outage")).to_have_count(1)
         expect(page.locator("#people")).not_to_have_class(re.compile(r"\boffline\b"))
-    ann.locator("#messages li.unsent").get_by_role("button", name="Retry").click()
-    expect(ann.locator("#messages li.outgoing")).to_have_count(0)
+    expect(ann.locator("#messages li.outgoing")).to_have_count(0)  # sent by themselves, in order
+    expect(ben.locator("#messages li.msg").last).to_contain_text("and this one")
     say(ben, "after the restart")
     for page in (ann, ben):
         expect(page.locator("#messages li.msg").last).to_contain_text("after the restart")
-        assert texts(page) == ["before the restart", "sent during the outage", "typed while offline", "after the restart"]
+        assert texts(page) == [
+            "before the restart", "sent during the outage", "typed while offline", "and this one", "after the restart",
+        ]
         assert page.locator("#messages li.notice", has_text="could not be recovered").count() == 0
 
 
