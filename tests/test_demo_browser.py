@@ -451,6 +451,168 @@ def test_one_live_name_per_person_and_you_is_who_sent_it(demo, contexts):
     expect(other.locator("#presence li")).to_have_text(["Ann7 (you)", "Ann6 2 tabs"])
 
 
+def test_long_texts_and_names_are_said_not_cut(demo, contexts):
+    """A pasted 2,000-character message stays in the box with a notice and a counter; a 40-character nickname is refused with its length, here and on the rooms page."""
+    from playwright.sync_api import expect
+
+    url, slug = demo.server.url, room_slug("long")
+    page = contexts().new_page()
+    page.goto(f"{url}/rooms/{slug}/")
+    page.fill("#nickname", "n" * 40)
+    page.press("#nickname", "Enter")
+    expect(page.locator("#nickname-error")).to_have_text("Nicknames are at most 30 characters; this one has 40.")
+    expect(page.locator("#nickname-hint")).to_have_text("Up to 30 characters; nobody else in the room may have the same one.")
+    page.fill("#nickname", "nina")
+    page.press("#nickname", "Enter")
+    expect(page.locator("#status")).to_have_text("Online")
+    counter = page.locator("#counter")
+    page.fill("#text", "x" * 449)
+    expect(counter).to_be_hidden()
+    page.fill("#text", "x" * 460)
+    expect(counter).to_have_text("40 characters left")
+    page.fill("#text", "y" * 2_000)  # as a paste does: nothing cut
+    expect(counter).to_have_text("1500 characters too many")
+    page.press("#text", "Enter")
+    expect(page.locator("#notice")).to_have_text(
+        "This message has 2,000 characters; the limit is 500. Shorten it, or send it in parts."
+    )
+    assert 2_000 == len(page.input_value("#text"))
+    expect(page.locator("#messages li.msg, #messages li.outgoing")).to_have_count(0)
+    page.fill("#text", "short now")
+    page.press("#text", "Enter")
+    expect(page.locator("#messages li.msg")).to_have_text(re.compile("short now"))
+    expect(page.locator("#notice")).to_be_hidden()
+    rooms = contexts().new_page()
+    rooms.goto(url + "/")
+    rooms.fill("input[name=nickname]", "m" * 40)
+    rooms.click("form.join button[type=submit]")
+    expect(rooms.locator(".errorlist")).to_contain_text("Ensure this value has at most 30 characters (it has 40).")
+
+
+def test_right_to_left_text_and_names(demo, contexts):
+    """Arabic text takes its own direction (dir="auto"), and an Arabic name is isolated (<bdi>): the time stays whole, after it."""
+    from playwright.sync_api import expect
+
+    url, slug = demo.server.url, room_slug("rtl")
+    page = enter_room(contexts(), url, slug, "\u0645\u062d\u0645\u062f")
+    say(page, "\u0645\u0631\u062d\u0628\u0627 \u0628\u0627\u0644\u062c\u0645\u064a\u0639")
+    message = page.locator("#messages li.msg")
+    expect(message.locator(".text")).to_have_attribute("dir", "auto")
+    assert "rtl" == message.locator(".text").evaluate("(e) => getComputedStyle(e).direction")
+    expect(message.locator(".meta strong bdi")).to_have_text("\u0645\u062d\u0645\u062f")
+    name, stamp = message.locator(".meta strong").bounding_box(), message.locator("time")
+    assert 1 == stamp.evaluate("(e) => e.getClientRects().length")  # "09:04 PM" in one piece
+    assert stamp.bounding_box()["x"] >= name["x"] + name["width"] - 1  # after the name, not around it
+    expect(page.locator("#presence li bdi")).to_have_text("\u0645\u062d\u0645\u062f")
+    assert "auto" == page.get_attribute("#text", "dir")
+
+
+def test_a_reload_or_a_short_absence_is_no_news_but_presence_stays_exact(demo, contexts):
+    """ben reloads: ann's list shows him leave and come back, but no "left"/"joined" line; gone for good, "ben left" follows 15 s later."""
+    from playwright.sync_api import expect
+
+    url, slug = demo.server.url, room_slug("debounce")
+    ann = enter_room(contexts(), url, slug, "ann")
+    ben = enter_room(contexts(), url, slug, "ben")
+    expect(ann.locator("#online-count")).to_have_text("2")
+    expect(ann.locator("#messages li.notice")).to_have_text(["ben joined"])
+    ann.evaluate("""() => { window.counts = []; const count = document.getElementById('online-count');
+        new MutationObserver(() => window.counts.push(count.textContent)).observe(count, {childList: true}); }""")
+    ben.reload()
+    ben.wait_for_selector("#status[data-state=up]")
+    expect(ann.locator("#online-count")).to_have_text("2")
+    assert "1" in ann.evaluate("() => window.counts")  # the list was exact: he was gone meanwhile
+    ben.context.close()
+    expect(ann.locator("#online-count")).to_have_text("1")
+    ann.wait_for_timeout(5_000)
+    expect(ann.locator("#messages li.notice")).to_have_text(["ben joined"])  # nothing yet, nothing for the reload
+    expect(ann.locator("#messages li.notice")).to_have_text(["ben joined", "ben left"], timeout=15_000)
+
+
+def test_before_a_nickname_the_composer_waits_and_after_it_has_the_focus(demo, contexts):
+    """No nickname yet: the message box is disabled and says why; once joined, the focus is in it."""
+    from playwright.sync_api import expect
+
+    page = contexts().new_page()
+    page.goto(f"{demo.server.url}/rooms/{room_slug('composer')}/")
+    expect(page.locator("#text")).to_be_disabled()
+    expect(page.locator("#text")).to_have_attribute("placeholder", "Pick a nickname first")
+    expect(page.locator("#send-button")).to_be_disabled()
+    page.fill("#nickname", "zoe")
+    page.press("#nickname", "Enter")
+    expect(page.locator("#text")).to_be_focused()
+    expect(page.locator("#text")).to_have_attribute("placeholder", "Say something")
+
+
+def test_the_room_name_pattern_is_checked_by_the_browser(demo, contexts):
+    """The room field's pattern compiles under the v flag (no console error), so the browser refuses "a.b" itself."""
+    problems = []
+    page = contexts().new_page()
+    page.on("console", lambda message: message.type in ("error", "warning") and problems.append(message.text))
+    page.goto(demo.server.url + "/")
+    room = page.locator("input[name=room]")
+    assert room.evaluate("(e) => { try { new RegExp('^(?:' + e.pattern + ')$', 'v'); return true; } catch (x) { return false; } }")
+    room.fill("a.b")
+    assert room.evaluate("(e) => e.validity.patternMismatch")
+    room.fill("snake_case-1")
+    assert not room.evaluate("(e) => e.validity.patternMismatch")
+    assert problems == []
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE, {"width": 390, "height": 500}], ids=["desktop", "phone", "phone-keyboard"])
+def test_a_room_fills_the_window_without_scrolling_the_page(demo, contexts, viewport):
+    """The room takes the window's height (the messages what is left), the page itself never scrolls; on a desktop it is wider than a card."""
+    from playwright.sync_api import expect
+
+    page = enter_room(contexts(viewport=viewport, is_mobile=viewport["width"] < 600, has_touch=viewport["width"] < 600),
+                      demo.server.url, room_slug("layout"), f"lay{viewport['width']}x{viewport['height']}")
+    expect(page.locator("#text")).to_be_focused()
+    sizes = page.evaluate("""() => ({page: document.documentElement.scrollHeight, window: innerHeight,
+        wide: document.documentElement.scrollWidth, windowWide: innerWidth,
+        log: document.getElementById('messages').getBoundingClientRect().height,
+        room: document.getElementById('room').getBoundingClientRect().width,
+        composer: document.getElementById('send').getBoundingClientRect().bottom})""")
+    assert sizes["page"] <= sizes["window"] and sizes["wide"] <= sizes["windowWide"], sizes
+    assert sizes["window"] - 40 < sizes["composer"] <= sizes["window"], sizes  # the composer at the bottom
+    if viewport is DESKTOP:
+        assert sizes["log"] > 500 and sizes["room"] > 1000, sizes
+    else:
+        assert sizes["log"] >= 96, sizes
+
+
+def test_new_messages_below_and_unread_in_the_title(demo, contexts):
+    """Scrolled up, one is told of new messages with a button that scrolls down; a hidden tab counts unread messages in its title."""
+    from playwright.sync_api import expect
+
+    url, slug = demo.server.url, room_slug("unread")
+    ann = enter_room(contexts(viewport={"width": 1280, "height": 600}), url, slug, "ann")
+    ben = enter_room(contexts(), url, slug, "ben")
+    ben.evaluate(
+        "() => { const input = document.getElementById('text'); const form = document.getElementById('send');"
+        " let n = 0; const timer = setInterval(() => { input.value = 'line ' + n; form.requestSubmit(); if (++n === 16) clearInterval(timer); }, 400); }"
+    )
+    expect(ann.locator("#messages li.msg")).to_have_count(16, timeout=15_000)
+    ann.locator("#messages").evaluate("(e) => { e.scrollTop = 0; }")
+    ann.wait_for_timeout(200)
+    say(ben, "while ann reads above")
+    below = ann.locator("#new-below")
+    expect(below).to_have_text("1 new message ↓")
+    say(ben, "and another")
+    expect(below).to_have_text("2 new messages ↓")
+    below.click()
+    expect(below).to_be_hidden()
+    assert ann.locator("#messages").evaluate("(e) => e.scrollHeight - e.scrollTop - e.clientHeight < 80")
+    title = ann.title()
+    ann.evaluate("() => { Object.defineProperty(document, 'hidden', {value: true, configurable: true});"
+                 " document.dispatchEvent(new Event('visibilitychange')); }")
+    say(ben, "while ann is in another tab")
+    say(ben, "still away")
+    expect(ann).to_have_title("(2) " + title)
+    ann.evaluate("() => { Object.defineProperty(document, 'hidden', {value: false, configurable: true});"
+                 " document.dispatchEvent(new Event('visibilitychange')); }")
+    expect(ann).to_have_title(title)
+
+
 def test_phone_layout_accessibility_and_screenshots(demo, contexts):
     """At 390×844 nothing scrolls sideways, badges and the header stay on one line, targets are 44 px; every control is labelled."""
     from playwright.sync_api import expect
