@@ -21,6 +21,7 @@ from .test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 SCREENSHOTS = ARTIFACTS / "demo-screenshots"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # package.json's devDependency (`make static` installs it)
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 RUN = uuid.uuid4().hex[:8]
@@ -755,3 +756,78 @@ def test_the_keyboard_alone_is_enough(demo, contexts):
     expect(again.locator("#status")).to_have_text("Online", timeout=2000)  # a chosen reconnection: no "Back online"
     say(again, "renamed")
     expect(again.locator("#messages li.msg.own .meta strong")).to_have_text("kim (you)")
+
+
+def axe_violations(page):
+    """axe-core's serious and critical violations on ``page``, as "rule: target" lines."""
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{violation['id']} ({violation['impact']}): {node['target']}"
+        for violation in results["violations"] if violation["impact"] in ("serious", "critical")
+        for node in violation["nodes"]
+    ]
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])
+def test_every_demo_page_passes_axe(demo, contexts, viewport):
+    """axe-core finds no serious or critical violation on any demo page, in each state a visitor meets, at 1280 and 390 px."""
+    from playwright.sync_api import expect
+
+    require(AXE.exists(), "axe-core is not installed (`make static` runs npm ci)")
+    url, slug = demo.server.url, room_slug(f"axe{viewport['width']}")
+    phone = viewport is PHONE
+    found = {}
+
+    def check(page, name):
+        found[name] = axe_violations(page)
+
+    visitor = contexts(viewport=viewport, is_mobile=phone, has_touch=phone)
+    page = visitor.new_page()
+    page.goto(url + "/")
+    check(page, "rooms")
+    page.goto(f"{url}/rooms/{slug}/")
+    expect(page.locator("#nickname")).to_be_focused()
+    check(page, "room, asking for a nickname")
+    page.fill("#nickname", "alice")
+    page.press("#nickname", "Enter")
+    expect(page.locator("#nickname-error")).not_to_be_empty()
+    check(page, "room, a nickname refused")
+    page.fill("#nickname", f"axe{viewport['width']}")
+    page.press("#nickname", "Enter")
+    expect(page.locator("#status")).to_have_text("Online")
+    for n in range(8):
+        say(page, f"message {n} with a link https://example.com/{n}")
+    expect(page.locator("#messages li.msg")).to_have_count(8)
+    page.evaluate(
+        "() => { const input = document.getElementById('text'); const form = document.getElementById('send');"
+        " for (let n = 0; n < 10; n++) { input.value = 'flood ' + n; form.requestSubmit(); } }"
+    )
+    expect(page.locator("#messages li.waiting").first).to_be_visible()
+    check(page, "room, messages waiting")
+    page.goto(url + "/login/")
+    check(page, "login")
+
+    staff = contexts(viewport=viewport, is_mobile=phone, has_touch=phone)
+    log_in(staff, url, "alice")
+    page = staff.new_page()
+    page.goto(url + "/")
+    check(page, "rooms, logged in")
+    page.goto(url + "/announce/")
+    check(page, "announce")
+    room = enter_room(staff, url, "members")
+    check(room, "members room")
+    missing = []
+    page.on("response", lambda response: response.status >= 400 and missing.append(f"{response.status} {response.url}"))
+    page.goto(url + "/admin/live-channels/")
+    page.wait_for_load_state("networkidle")
+    check(page, "live channels")
+    screenshot(page, f"live-channels-{'phone' if phone else 'desktop'}")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")  # no sideways scrolling on a phone
+    assert [] == missing  # its favicon too
+    other = staff.new_page()
+    other.goto(url + "/")
+    other.get_by_role("button", name="Log out alice").click()
+    expect(room.locator("#signed-out")).to_be_visible()
+    check(room, "members room, signed out")
+    assert {name: [] for name in found} == found

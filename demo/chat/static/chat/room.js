@@ -143,8 +143,7 @@
     const day = time.toDateString();
     if (lastDay !== day) {
       const separator = document.createElement("li");
-      separator.className = "day";
-      separator.setAttribute("role", "separator");
+      separator.className = "day"; // an item of the list that reads "Today" (role="separator" would leave the list)
       separator.textContent = dayLabel(time);
       append(separator);
       lastDay = day;
