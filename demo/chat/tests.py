@@ -31,8 +31,12 @@ class RoomChannelTests(ChannelTestCase):
 
         ack = room.emit("message", {"text": "hello"})
         self.assertEqual({"ok": True, "at": ANY}, ack)
-        ann.assert_received("message", {"user": "ann", "person": ANY, "text": "hello", "at": ack["at"]})
-        ben.assert_received("message", {"user": "ann", "person": ANY, "text": "hello", "at": ack["at"]})
+        ann.assert_received(
+            "message", {"user": "ann", "person": ANY, "text": "hello", "at": ack["at"]}
+        )
+        ben.assert_received(
+            "message", {"user": "ann", "person": ANY, "text": "hello", "at": ack["at"]}
+        )
 
     def test_joining_an_unknown_slug_creates_the_room_and_tells_the_rooms_page(self):
         """Like an IRC channel, a room exists once someone joins it; the rooms page hears of that room alone."""
@@ -60,7 +64,9 @@ class RoomChannelTests(ChannelTestCase):
         room = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/long")
 
         room.emit("message", {"text": "  " + "x" * 600 + "  "})
-        room.assert_received("message", {"user": "ann", "person": ANY, "text": "x" * 500, "at": ANY})
+        room.assert_received(
+            "message", {"user": "ann", "person": ANY, "text": "x" * 500, "at": ANY}
+        )
 
     def test_a_message_id_is_echoed_in_its_broadcast(self):
         """The sender's optional id comes back with the message, so a page knows its message arrived without the ack."""
@@ -69,7 +75,9 @@ class RoomChannelTests(ChannelTestCase):
         ack = ann.emit("message", {"text": "hello", "id": "k3x-1"})
         self.assertEqual({"ok": True, "at": ANY}, ack)
         for room in (ann, ben):
-            room.assert_received("message", {"user": "ann", "person": ANY, "text": "hello", "at": ack["at"], "id": "k3x-1"})
+            room.assert_received(
+                "message", {"user": "ann", "person": ANY, "text": "hello", "at": ack["at"], "id": "k3x-1"}
+            )
         for wrong in ({"text": "x", "id": 5}, {"text": "x", "id": "i" * 65}):
             with self.subTest(wrong=wrong):
                 self.assertEqual("invalid", ann.emit("message", wrong)["error"]["code"])
@@ -93,14 +101,18 @@ class RoomChannelTests(ChannelTestCase):
         room = ChannelTestClient(user=alice, auth={"name": "mallory"}).subscribe("rooms/a")
 
         room.emit("message", {"text": "hi"})
-        room.assert_received("message", {"user": "alice", "person": ANY, "text": "hi", "at": ANY})
+        room.assert_received(
+            "message", {"user": "alice", "person": ANY, "text": "hi", "at": ANY}
+        )
 
     def test_long_nickname_is_cut(self):
         """Nicknames are cut at 30 characters."""
         room = ChannelTestClient(auth={"name": "n" * 40}).subscribe("rooms/names")
 
         self.assertEqual(room.emit("message", {"text": "x"}), {"ok": True, "at": ANY})
-        room.assert_received("message", {"user": "n" * 30, "person": ANY, "text": "x", "at": ANY})
+        room.assert_received(
+            "message", {"user": "n" * 30, "person": ANY, "text": "x", "at": ANY}
+        )
 
     def test_presence_and_typing(self):
         """The newcomer sees who is online; others see joins, leaves and typing (never the typist)."""
@@ -135,7 +147,9 @@ class RoomChannelTests(ChannelTestCase):
         bob = User.objects.get(username="bob")
         room = ChannelTestClient(user=bob).subscribe("members/members")
         room.emit("message", {"text": "members only"})
-        room.assert_received("message", {"user": "bob", "person": ANY, "text": "members only", "at": ANY})
+        room.assert_received(
+            "message", {"user": "bob", "person": ANY, "text": "members only", "at": ANY}
+        )
 
     def test_a_public_slug_cannot_open_a_members_room(self):
         """rooms/members (a members-only room) is refused: the room must be joined as members/members."""
