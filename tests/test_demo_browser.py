@@ -241,6 +241,41 @@ def test_a_burst_past_the_rate_limit_loses_no_message(demo, contexts):
     expect(notice).to_be_hidden()
 
 
+def test_retry_all_sends_the_unanswered_in_order(demo, contexts):
+    """Two messages the server never answered are "Not sent"; "Retry all (2)" sends both, in the order typed, each once."""
+    from playwright.sync_api import expect
+
+    url, slug = demo.server.url, room_slug("retry-all")
+    page = contexts().new_page()
+    dropping = [False]
+
+    def relay(ws):  # the page's WebSocket, with its messages dropped on the way while `dropping`
+        server = ws.connect_to_server()
+        ws.on_message(lambda message: None if dropping[0] and '["message"' in str(message) else server.send(message))
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), relay)
+    page.goto(f"{url}/rooms/{slug}/")
+    page.fill("#nickname", "rita")
+    page.press("#nickname", "Enter")
+    expect(page.locator("#status")).to_have_text("Online")
+    say(page, "through")
+    expect(page.locator("#messages li.msg")).to_have_count(1)
+    dropping[0] = True
+    say(page, "lost one")
+    say(page, "lost two")
+    unsent = page.locator("#messages li.unsent")
+    expect(unsent).to_have_count(2, timeout=15_000)  # the acknowledgement's 10 s timeout
+    expect(unsent.first).to_contain_text("Not sent: no answer from the server.")
+    retry_all = page.get_by_role("button", name="Retry all (2)")
+    expect(retry_all).to_be_enabled()
+    dropping[0] = False
+    retry_all.click()
+    expect(page.locator("#messages li.outgoing")).to_have_count(0)
+    expect(retry_all).to_be_hidden()
+    page.wait_for_timeout(300)
+    assert texts(page) == ["through", "lost one", "lost two"]
+
+
 def test_send_pressed_twice_before_the_answer_sends_once(demo, contexts):
     """A double Enter (or double click on Send) while the first send awaits its acknowledgement sends one message."""
     from playwright.sync_api import expect
