@@ -428,11 +428,20 @@ def test_signing_out_in_another_tab_ends_the_room_plainly(demo, contexts):
     room = enter_room(alice, url, "members")
     room.evaluate("""() => { const status = document.getElementById('status'); window.statuses = [];
         new MutationObserver(() => window.statuses.push(status.textContent)).observe(status, {childList: true}); }""")
+    room.evaluate(  # a burst: some wait for the rate limit when the session ends
+        "() => { const input = document.getElementById('text'); const form = document.getElementById('send');"
+        " for (let n = 0; n < 10; n++) { input.value = 'burst ' + n; form.requestSubmit(); } }"
+    )
+    expect(room.locator("#messages li.waiting").first).to_be_visible()
     other_tab = alice.new_page()
     other_tab.goto(url + "/")
     other_tab.get_by_role("button", name="Log out alice").click()
     other_tab.wait_for_url(url + "/")
     ended = room.locator("#signed-out")
+    expect(room.locator("#messages li.waiting")).to_have_count(0)  # kept, but nothing will send them now
+    expect(room.locator("#messages li.unsent").first).to_contain_text("Not sent: you were signed out.")
+    expect(room.get_by_role("button", name="Retry").first).to_be_disabled()
+    expect(room.locator("#retry-all")).to_be_hidden()
     expect(ended).to_be_visible()
     expect(ended).to_have_text("You were signed out. Log in again.")
     expect(ended.get_by_role("link", name="Log in again")).to_have_attribute("href", "/login/?next=/rooms/members/")
@@ -441,8 +450,9 @@ def test_signing_out_in_another_tab_ends_the_room_plainly(demo, contexts):
     expect(room.locator("#send-button")).to_be_disabled()
     expect(room.get_by_role("button", name="Log out alice")).to_have_count(0)
     expect(room.locator(".bar nav").get_by_role("link", name="Log in")).to_be_visible()
-    room.wait_for_timeout(3_000)  # long enough for a reconnection attempt to show
+    room.wait_for_timeout(3_000)  # long enough for a reconnection attempt, or the countdown's end, to show
     assert "Reconnecting…" not in room.evaluate("() => window.statuses")
+    expect(room.locator("#notice")).to_be_hidden()
     expect(room.locator("#status")).to_have_text("Signed out")
     screenshot(room, "room-signed-out-desktop")
     ended.get_by_role("link", name="Log in again").click()

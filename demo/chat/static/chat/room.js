@@ -37,7 +37,7 @@
   // page's form, or remembered in this browser).
   const user = root.dataset.user;
   const myPerson = root.dataset.person; // this browser's person key (chat.channels.person_of): "(you)" goes by it
-  let name = user || cleanName(root.dataset.nickname || remembered()).slice(0, MAX_NAME * 2);
+  let name = user || cleanName(root.dataset.nickname || remembered());
   let accepted = null; // the name the server last accepted: what Cancel returns to
   let rejoining = false; // reconnecting on purpose, under a new name: no "Back online"
 
@@ -295,11 +295,14 @@
     setStatus("Signed out", "down");
     setOnline(false);
     signedOutNotice.hidden = false;
+    clearInterval(countdownTimer); // nothing counts down to a send now
+    cooldownUntil = 0;
     hideNotice();
     input.disabled = true;
     sendButton.disabled = true;
     input.placeholder = "Signed out";
-    outbox.forEach((entry) => { if (entry.state !== "sending") refuse(entry, "you were signed out."); });
+    outbox.forEach((entry) => { if (entry.state !== "sending") stop(entry, "unsent", "you were signed out."); });
+    renderRetryAll();
     // The header: whoever is here is nobody now; only "Log in" is left.
     const nav = document.querySelector(".bar nav");
     if (nav) {
@@ -568,7 +571,7 @@
 
   function renderRetryAll() {
     const stopped = [...outbox.values()].filter((entry) => entry.state === "unsent" || entry.state === "waiting");
-    retryAll.hidden = stopped.length < 2;
+    retryAll.hidden = stopped.length < 2 || signedOut;
     retryAll.textContent = "Retry all (" + stopped.length + ")";
     retryAll.disabled = coolingDown() || signedOut || !room.connected;
   }
