@@ -471,6 +471,16 @@ class AbuseTests(ChannelTestCase):
             self.assertEqual(code, refused.exception.code)
         self.assertEqual(["lobby", "members"], sorted(Room.objects.values_list("slug", flat=True)))
 
+    def test_history_is_kept_in_the_database_by_default(self):
+        """Without SOCKETIO_VIEWS_BACKEND the rooms' history is in the database: a fresh store (a restarted process) still has it."""
+        from socketio_views.history import get_history
+        from socketio_views.history_db import DatabaseHistory
+
+        room = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/lobby")
+        room.emit("message", {"text": "kept"})
+        self.assertIsInstance(get_history(), DatabaseHistory)
+        self.assertEqual("kept", DatabaseHistory().last("rooms/lobby", 1)[0].data["text"])
+
     def test_one_persons_tabs_share_a_person_in_presence(self):
         """Two subscriptions of one user carry the same person; another user's differ."""
         alice = User.objects.get(username="alice")
