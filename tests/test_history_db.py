@@ -46,6 +46,19 @@ def test_the_setting_chooses_the_database_store(settings):
     assert (DatabaseHistory, "sqlite") == (type(store), store.using)
 
 
+def test_a_history_url_naming_an_unknown_database_is_a_system_check_error(settings):
+    """HISTORY_URL = "django://nope" is reported as socketio_views.E004 by manage.py check; "django://sqlite" is fine."""
+    from socketio_views.checks import check_history_database
+
+    settings.SOCKETIO_VIEWS = {"HISTORY_URL": "django://nope"}
+    (error,) = check_history_database(None)
+    assert "socketio_views.E004" == error.id
+    assert "SOCKETIO_VIEWS['HISTORY_URL'] is 'django://nope', but DATABASES has no 'nope' database." == error.msg
+    assert 'Use "django" for the default database, or "django://<alias>" with one of [\'default\', \'sqlite\'].' == error.hint
+    settings.SOCKETIO_VIEWS = {"HISTORY_URL": "django://sqlite"}
+    assert [] == check_history_database(None)
+
+
 @pytest.mark.django_db(databases=DATABASES)
 def test_offsets_increase_and_entries_replay_in_order(store):
     """Each kept broadcast gets a larger offset; after() returns what follows an offset, last() the newest."""
