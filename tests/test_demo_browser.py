@@ -576,6 +576,27 @@ def test_a_reload_or_a_short_absence_is_no_news_but_presence_stays_exact(demo, c
     expect(ann.locator("#messages li.notice")).to_have_text(["ben joined", "ben left"], timeout=15_000)
 
 
+def test_a_ten_second_drop_is_no_news(demo, contexts):
+    """ben's network drops for 10 s and comes back: ann sees no "ben left" nor "ben joined", and ben recovers what she said meanwhile."""
+    from playwright.sync_api import expect
+
+    url, slug = demo.server.url, room_slug("drop")
+    ann = enter_room(contexts(), url, slug, "ann")
+    ben_context = contexts()
+    ben = enter_room(ben_context, url, slug, "ben")
+    expect(ann.locator("#messages li.notice")).to_have_text(["ben joined"])
+    ben_context.set_offline(True)
+    expect(ben.locator("#status")).to_have_text("Reconnecting…", timeout=10_000)
+    say(ann, "while ben was away")
+    ann.wait_for_timeout(10_000)
+    ben_context.set_offline(False)
+    expect(ben.locator("#status")).to_have_attribute("data-state", "up", timeout=20_000)
+    expect(ben.locator("#messages li.msg", has_text="while ben was away")).to_have_count(1)
+    ann.wait_for_timeout(2_000)
+    expect(ann.locator("#messages li.notice")).to_have_text(["ben joined"])
+    expect(ann.locator("#online-count")).to_have_text("2")
+
+
 def test_before_a_nickname_the_composer_waits_and_after_it_has_the_focus(demo, contexts):
     """No nickname yet: the message box is disabled and says why; once joined, the focus is in it."""
     from playwright.sync_api import expect
