@@ -189,10 +189,9 @@ class Chat(ChannelView):
 
 
 @pytest.fixture
-def router(monkeypatch):
+def router():
     router = ChannelRouter()
     router.register("chat/<str:room>", Chat)
-    monkeypatch.setattr("socketio_views.routers.mounted_routers", lambda urlconf=None: [("socket.io/", router)])
     return router
 
 
