@@ -56,6 +56,7 @@ QUICK_FILES = [
     "tests/test_docstring_examples.py",
     "tests/test_engine.py",
     "tests/test_history.py",
+    "tests/test_history_db.py",
     "tests/test_hubs.py",
     "tests/test_identity.py",
     "tests/test_live.py",

@@ -24,6 +24,11 @@ def scheme_of(url):
     return urlsplit(url).scheme.lower()
 
 
+def is_database_url(url):
+    """Whether ``url`` (``HISTORY_URL``) names the Django database: ``"django"`` or ``"django://<alias>"``."""
+    return isinstance(url, str) and (url == "django" or url.startswith("django://"))
+
+
 def shared_redis_url():
     """The BACKEND as a plain Redis URL that presence and rate limits can share, or ``None``.
 

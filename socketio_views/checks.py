@@ -185,3 +185,22 @@ def check_channel_patterns(app_configs, **kwargs):
                         break
             earlier.append((router._url_pattern(registration), pattern))
     return messages
+
+
+@register(Tags.compatibility)
+def check_history_database(app_configs, **kwargs):
+    """E004: ``HISTORY_URL`` names a database (``"django://<alias>"``) that ``DATABASES`` does not have."""
+    from .history_db import alias_of
+
+    user_settings = getattr(settings, SETTING_NAME, {}) or {}
+    url = user_settings.get("HISTORY_URL") if isinstance(user_settings, dict) else None
+    alias = alias_of(url)
+    if alias is None or alias in settings.DATABASES:
+        return []
+    return [
+        Error(
+            f"{SETTING_NAME}['HISTORY_URL'] is {url!r}, but DATABASES has no {alias!r} database.",
+            hint=f'Use "django" for the default database, or "django://<alias>" with one of {sorted(settings.DATABASES)}.',
+            id="socketio_views.E004",
+        )
+    ]

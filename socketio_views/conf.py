@@ -80,7 +80,8 @@ DEFAULTS = {
     # subscription (Socket.IO's maxDisconnectionDuration).
     "RECOVERY_WINDOW": 120,
     # Where history and recovery sessions are kept: None means the BACKEND
-    # when it is Redis, else this process's memory; or a Redis URL.
+    # when it is Redis, else this process's memory; or a Redis URL; or
+    # "django" (the default database, "django://<alias>" for another).
     "HISTORY_URL": None,
     # When sends are checked against the views' ``emits``: "debug" (while
     # DEBUG is on), "always" or "never". The test client always checks.

@@ -9,8 +9,9 @@ client sends back ``{pid, offset}`` and receives what it missed.
 
 With a Redis ``BACKEND`` history and recovery sessions live in Redis
 (streams trimmed to ``history`` entries, expiring after ``history_ttl`` of
-silence), shared by every process and kept across restarts; otherwise in
-this process's memory, with the same bounds.
+silence), shared by every process and kept across restarts; with
+``HISTORY_URL = "django"`` in the database (:mod:`socketio_views.history_db`),
+kept across restarts; otherwise in this process's memory, with the same bounds.
 
 Example usage::
 
@@ -30,17 +31,15 @@ import time
 
 import attrs
 
-from .backends import shared_redis_url
+from .backends import is_database_url, shared_redis_url
 from .conf import views_settings
 from .identity import user_key
 from .logs import logger, of_view
 from .mounts import mounted_routers
+from .offsets import START, Entry, parse_offset  # noqa: F401  (history.START and the others, for its users)
 from .outages import Outage
 from .state import ProcessWide
 
-
-#: The offset before every entry of a channel.
-START = "0-0"
 
 #: Why a recovery was refused (a view's ``recovery_failure``).
 UNKNOWN_SESSION = "unknown_session"
@@ -49,26 +48,6 @@ OTHER_USER = "other_user"
 HISTORY_LOST = "history_lost"
 INVALID_OFFSET = "invalid_offset"
 HISTORY_UNAVAILABLE = "history_unavailable"
-
-
-def parse_offset(offset):
-    """``"ms-seq"`` as a tuple of ints that orders offsets, or ``None`` if it is not an offset."""
-    if not isinstance(offset, str):
-        return None
-    ms, sep, seq = offset.partition("-")
-    if not (sep and ms.isdigit() and seq.isdigit()):
-        return None
-    return int(ms), int(seq)
-
-
-@attrs.frozen
-class Entry:
-    """One kept broadcast: its offset, event, payload and the subscription it skipped."""
-
-    offset: str
-    event: str
-    data: object
-    skip_sid: str | None = None
 
 
 @attrs.frozen
@@ -289,8 +268,14 @@ class RedisHistory:
 
 
 def make_store():
-    """The history store from the settings: Redis with a Redis ``BACKEND``, else memory."""
+    """The history store from the settings: the database with ``HISTORY_URL = "django"``,
+    Redis with a Redis URL or ``BACKEND``, else memory."""
     url = views_settings.HISTORY_URL or shared_redis_url()
+    if is_database_url(url):
+        # Imported here: its models need the app registry, which importing this module does not.
+        from .history_db import DatabaseHistory, alias_of
+
+        return DatabaseHistory(alias_of(url))
     return RedisHistory(url) if url else MemoryHistory()
 
 
@@ -299,7 +284,8 @@ _policies = ProcessWide(dict)
 
 
 def get_history():
-    """This process's history store (:class:`RedisHistory` or :class:`MemoryHistory`)."""
+    """This process's history store (:class:`RedisHistory`, :class:`MemoryHistory` or
+    :class:`~socketio_views.history_db.DatabaseHistory`)."""
     return _store.get()
 
 

@@ -26,7 +26,7 @@ import json
 import threading
 import time
 
-from .backends import shared_redis_url
+from .backends import is_database_url, shared_redis_url
 from .conf import views_settings
 from .exceptions import EventRefused
 from .logs import logger
@@ -106,8 +106,13 @@ class RedisAnswers:
 
 
 def make_store():
-    """The store of answers from the settings: Redis where history is kept in Redis, else memory."""
+    """The store of answers from the settings: Redis where history is kept in Redis, else memory.
+
+    With history in the database (``HISTORY_URL = "django"``), Redis if the ``BACKEND`` is one, else memory.
+    """
     url = views_settings.HISTORY_URL or shared_redis_url()
+    if is_database_url(url):
+        url = shared_redis_url()
     return RedisAnswers(url) if url else MemoryAnswers()
 
 

@@ -32,7 +32,13 @@ DATABASES = {
         "USER": os.environ.get("PGUSER", "postgres"),
         "PASSWORD": os.environ.get("PGPASSWORD", ""),
         "ATOMIC_REQUESTS": True,
-    }
+    },
+    # The database history store on SQLite too (tests/test_history_db.py); only tests that ask for it create it.
+    "sqlite": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.path.join(os.environ.get("TMPDIR", "/tmp"), "socketio_views_tests.sqlite3"),
+        "TEST": {"NAME": os.path.join(os.environ.get("TMPDIR", "/tmp"), "test_socketio_views_tests.sqlite3")},
+    },
 }
 STATIC_URL = "/static/"
 USE_TZ = True

@@ -38,8 +38,10 @@ def test_room_contract_message_ack_and_broadcast(demo_client):
     ack = ann.call("rooms/lobby", "message", {"text": "hello"})
     assert ack == {"ok": True, "at": ack["at"]}
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", ack["at"])  # the server's clock, in UTC
-    assert ben.wait_for("rooms/lobby", "message") == [{"user": "ann", "text": "hello", "at": ack["at"]}]
-    assert ann.wait_for("rooms/lobby", "message") == [{"user": "ann", "text": "hello", "at": ack["at"]}]
+    (received,) = ben.wait_for("rooms/lobby", "message")
+    assert received == {"user": "ann", "person": received["person"], "text": "hello", "at": ack["at"]}
+    assert re.fullmatch(r"(guest|tab):\S+", received["person"])  # who sent it: pages mark "(you)" by it
+    assert ann.wait_for("rooms/lobby", "message") == [received]
 
 
 def test_any_room_slug_can_be_joined(demo_client):

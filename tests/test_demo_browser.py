@@ -1,7 +1,8 @@
 """The demo chat as people use it, in headless Chromium: history, recovery, identity, feedback, phone layout.
 
-One demo server (Redis-backed, so that history and recovery survive a
-restart) and one Chromium serve the whole module. Screenshots of the rooms
+One Redis-backed demo server and one Chromium serve most of the module; a
+second demo server runs as `make demo` does (no Redis, history in its
+database). Screenshots of the rooms
 page and of a room, at 1280×800 and 390×844, are written to
 test-artifacts/demo-screenshots/ (git-ignored) on every run.
 """
@@ -20,6 +21,7 @@ from .test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 SCREENSHOTS = ARTIFACTS / "demo-screenshots"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # package.json's devDependency (`make static` installs it)
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 RUN = uuid.uuid4().hex[:8]
@@ -195,47 +197,83 @@ def test_history_timestamps_own_messages_links_and_typing(demo, contexts):
 
 
 def test_a_burst_past_the_rate_limit_loses_no_message(demo, contexts):
-    """A burst of 10 distinct messages: one countdown; each refused one is listed as not sent, in order; Retry delivers each once."""
+    """A burst of 10: one countdown; the refused ones wait in view, in order, and go out by themselves, before a message typed meanwhile."""
     from playwright.sync_api import expect
 
     url, slug = demo.server.url, room_slug("burst")
     ben = enter_room(contexts(), url, slug, "ben")
-    ann = enter_room(contexts(), url, slug, "ann")  # second: no "ben joined" line in her list
+    ann = enter_room(contexts(viewport=PHONE), url, slug, "ann")  # second: no "ben joined" line in her list
     ann.evaluate(
         "() => { const input = document.getElementById('text'); const form = document.getElementById('send');"
         " for (let n = 0; n < 10; n++) { input.value = 'flood ' + n; form.requestSubmit(); } }"
     )
     notice = ann.locator("#notice")
     expect(notice).to_be_visible()
-    expect(notice).to_contain_text(re.compile(r"you can send again in \d+ s"))
+    expect(notice).to_contain_text(re.compile(r"^Slow down: \d+ messages wait and go out by themselves in \d+ s\.$"))
     first = int(re.search(r"in (\d+) s", notice.inner_text()).group(1))
     assert 1 <= first <= 3
     assert ann.locator("#notice, #messages li.notice, #messages li.error").count() == 1  # one notice, no red lines
     assert "rate_limited" not in ann.inner_text("main")
-    expect(ann.locator("#messages li.msg")).to_have_count(6)  # the burst the server allows
-    unsent = ann.locator("#messages li.unsent")
-    expect(unsent).to_have_count(4)  # the rest: each one listed, none lost
-    refused = unsent.locator(".text").all_inner_texts()
-    assert sorted(texts(ann) + refused) == sorted(f"flood {n}" for n in range(10))
+    waiting = ann.locator("#messages li.waiting")
+    expect(waiting).to_have_count(4)  # the rest of the burst: each one listed, none lost
+    expect(ann.locator("#messages li.msg")).to_have_count(6)
+    refused = waiting.locator(".text").all_inner_texts()
     assert refused == sorted(refused, key=lambda text: int(text.split()[1]))  # in the order typed, below the sent ones
-    assert ann.evaluate("() => [...document.querySelectorAll('#messages li')].slice(-4).every((li) => li.matches('.unsent'))")
-    expect(unsent.first).to_contain_text("Not sent")
-    expect(unsent.first.get_by_role("button", name="Retry")).to_be_disabled()  # until the countdown ends
-    expect(ann.locator("#text")).to_have_value("")
-
-    unsent.last.get_by_role("button", name="Discard").click()
-    expect(unsent).to_have_count(3)
-    screenshot(ann, "room-not-sent-desktop")
-    expect(notice).to_be_hidden(timeout=5000)
-    for _ in range(3):
-        ann.locator("#messages li.unsent").first.get_by_role("button", name="Retry").click()
-    expect(ann.locator("#messages li.outgoing")).to_have_count(0)
-    expect(ann.locator("#messages li.msg")).to_have_count(9)
-    expect(ben.locator("#messages li.msg")).to_have_count(9)
+    expect(waiting.first).to_contain_text("Waiting:")
+    expect(ann.get_by_role("button", name="Retry all (4)")).to_be_disabled()  # until the countdown ends
+    # In view on a phone: the last one waiting inside the list's visible part, the notice above the composer.
+    log, last, composer = (ann.locator(s).bounding_box() for s in ("#messages", "#messages li.waiting >> nth=-1", "#send"))
+    assert log["y"] <= last["y"] and last["y"] + last["height"] <= log["y"] + log["height"] + 1
+    assert notice.bounding_box()["y"] + notice.bounding_box()["height"] <= composer["y"]
+    screenshot(ann, "room-waiting-phone")
+    say(ann, "typed during the countdown")  # waits behind the others: it never overtakes them
+    expect(waiting).to_have_count(5)
+    expect(waiting.last).to_contain_text("typed during the countdown")
+    waiting.nth(3).get_by_role("button", name="Discard").click()  # one of them, thought better of
+    expect(waiting).to_have_count(4)
+    expected = texts(ann) + [text for text in refused if text != refused[3]] + ["typed during the countdown"]
+    expect(ann.locator("#messages li.outgoing")).to_have_count(0, timeout=15_000)
+    for page in (ann, ben):
+        expect(page.locator("#messages li.msg")).to_have_count(10)
     ben.wait_for_timeout(300)  # no late duplicate
     for page in (ann, ben):
-        assert texts(page) == texts(ben)[:6] + refused[:3]
-        assert sorted(texts(page)) == sorted(f"flood {n}" for n in range(10) if f"flood {n}" != refused[3])
+        assert texts(page) == expected
+    expect(notice).to_be_hidden()
+
+
+def test_retry_all_sends_the_unanswered_in_order(demo, contexts):
+    """Two messages the server never answered are "Not sent"; "Retry all (2)" sends both, in the order typed, each once."""
+    from playwright.sync_api import expect
+
+    url, slug = demo.server.url, room_slug("retry-all")
+    page = contexts().new_page()
+    dropping = [False]
+
+    def relay(ws):  # the page's WebSocket, with its messages dropped on the way while `dropping`
+        server = ws.connect_to_server()
+        ws.on_message(lambda message: None if dropping[0] and '["message"' in str(message) else server.send(message))
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), relay)
+    page.goto(f"{url}/rooms/{slug}/")
+    page.fill("#nickname", "rita")
+    page.press("#nickname", "Enter")
+    expect(page.locator("#status")).to_have_text("Online")
+    say(page, "through")
+    expect(page.locator("#messages li.msg")).to_have_count(1)
+    dropping[0] = True
+    say(page, "lost one")
+    say(page, "lost two")
+    unsent = page.locator("#messages li.unsent")
+    expect(unsent).to_have_count(2, timeout=15_000)  # the acknowledgement's 10 s timeout
+    expect(unsent.first).to_contain_text("Not sent: no answer from the server.")
+    retry_all = page.get_by_role("button", name="Retry all (2)")
+    expect(retry_all).to_be_enabled()
+    dropping[0] = False
+    retry_all.click()
+    expect(page.locator("#messages li.outgoing")).to_have_count(0)
+    expect(retry_all).to_be_hidden()
+    page.wait_for_timeout(300)
+    assert texts(page) == ["through", "lost one", "lost two"]
 
 
 def test_send_pressed_twice_before_the_answer_sends_once(demo, contexts):
@@ -302,9 +340,12 @@ def test_a_message_sent_during_a_restart_arrives_once_in_both_browsers(demo, con
     for page in (ann, ben):
         expect(page.locator("#status")).to_have_text("Reconnecting…")
         expect(page.locator("#people")).to_have_class(re.compile(r"\boffline\b"))
-    say(ann, "typed while offline")  # listed as not sent, with a Retry for when the server is back
-    expect(ann.locator("#messages li.unsent")).to_contain_text("Not sent")
-    expect(ann.locator("#messages li.unsent .text")).to_have_text("typed while offline")
+    say(ann, "typed while offline")  # waits, and goes out by itself when the server is back
+    say(ann, "and this one")
+    expect(ann.locator("#messages li.waiting")).to_have_count(2)
+    expect(ann.locator("#messages li.waiting").first).to_contain_text("Waiting: you are offline; it goes out when you are back.")
+    expect(ann.locator("#messages li.waiting .text")).to_have_text(["typed while offline", "and this one"])
+    expect(ann.get_by_role("button", name="Retry all (2)")).to_be_disabled()  # nothing to retry on while offline
     expect(ann.locator("#text")).to_have_value("")
     subprocess.run(
         [sys.executable, "manage.py", "shell", "-c",
@@ -322,13 +363,325 @@ def test_a_message_sent_during_a_restart_arrives_once_in_both_browsers(demo, con
         expect(page.locator("#room")).to_have_attribute("data-recovered", "true")  # Socket.IO's recovery, from Redis
         expect(page.locator("#messages li.msg", has_text="sent during the outage")).to_have_count(1)
         expect(page.locator("#people")).not_to_have_class(re.compile(r"\boffline\b"))
-    ann.locator("#messages li.unsent").get_by_role("button", name="Retry").click()
-    expect(ann.locator("#messages li.outgoing")).to_have_count(0)
+    expect(ann.locator("#messages li.outgoing")).to_have_count(0)  # sent by themselves, in order
+    expect(ben.locator("#messages li.msg").last).to_contain_text("and this one")
     say(ben, "after the restart")
     for page in (ann, ben):
         expect(page.locator("#messages li.msg").last).to_contain_text("after the restart")
-        assert texts(page) == ["before the restart", "sent during the outage", "typed while offline", "after the restart"]
+        assert texts(page) == [
+            "before the restart", "sent during the outage", "typed while offline", "and this one", "after the restart",
+        ]
         assert page.locator("#messages li.notice", has_text="could not be recovered").count() == 0
+
+
+@pytest.fixture(scope="module")
+def demo_on_its_own(tmp_path_factory):
+    """The demo as `make demo` runs it: one process, no Redis, history in its SQLite database."""
+    with demo_servers(tmp_path_factory.mktemp("demo-alone")) as start:
+        start.server = start()
+        yield start
+
+
+def test_without_redis_history_and_recovery_survive_a_restart(demo_on_its_own, contexts):
+    """With the demo's defaults, a restart loses nothing: both pages recover (no "could not be recovered"), a newcomer sees the history."""
+    from playwright.sync_api import expect
+
+    demo, slug = demo_on_its_own, room_slug("db-restart")
+    url = demo.server.url
+    ann = enter_room(contexts(), url, slug, "ann")
+    ben = enter_room(contexts(), url, slug, "ben")
+    say(ann, "before the restart")
+    for page in (ann, ben):
+        expect(page.locator("#messages li.msg")).to_have_count(1)
+    port = int(url.rsplit(":", 1)[1])
+    demo.server.stop()
+    for page in (ann, ben):
+        expect(page.locator("#status")).to_have_text("Reconnecting…")
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         "import socketio_views; from chat.channels import now_iso; "
+         f"socketio_views.broadcast('rooms/{slug}', {{'user': 'system', 'text': 'sent during the outage', 'system': True, 'at': now_iso()}})"],
+        cwd=DEMO_DIR, env={**os.environ, **demo.server.env, "PYTHONPATH": os.pathsep.join([str(DEMO_DIR), str(ROOT)])},
+        check=True, timeout=60,
+    )
+    demo.server = demo(port=port)
+    for page in (ann, ben):
+        expect(page.locator("#status")).to_have_attribute("data-state", "up", timeout=20_000)
+        expect(page.locator("#room")).to_have_attribute("data-recovered", "true")  # recovered from the database
+        expect(page.locator("#messages li.msg", has_text="sent during the outage")).to_have_count(1)
+    say(ben, "after the restart")
+    carl = enter_room(contexts(), url, slug, "carl")  # a newcomer after the restart
+    for page in (ann, ben, carl):
+        expect(page.locator("#messages li.msg").last).to_contain_text("after the restart")
+        assert texts(page) == ["before the restart", "sent during the outage", "after the restart"]
+        page.wait_for_timeout(2_500)  # past the page's gap check
+        assert page.locator("#messages li.notice", has_text="could not be recovered").count() == 0
+
+
+def test_signing_out_in_another_tab_ends_the_room_plainly(demo, contexts):
+    """alice logs out in another tab: her room says so with a link to log in again, never "Reconnecting…", the composer is disabled and the header updated."""
+    from playwright.sync_api import expect
+
+    url = demo.server.url
+    alice = contexts()
+    log_in(alice, url, "alice")
+    room = enter_room(alice, url, "members")
+    room.evaluate("""() => { const status = document.getElementById('status'); window.statuses = [];
+        new MutationObserver(() => window.statuses.push(status.textContent)).observe(status, {childList: true}); }""")
+    room.evaluate(  # a burst: some wait for the rate limit when the session ends
+        "() => { const input = document.getElementById('text'); const form = document.getElementById('send');"
+        " for (let n = 0; n < 10; n++) { input.value = 'burst ' + n; form.requestSubmit(); } }"
+    )
+    expect(room.locator("#messages li.waiting").first).to_be_visible()
+    other_tab = alice.new_page()
+    other_tab.goto(url + "/")
+    other_tab.get_by_role("button", name="Log out alice").click()
+    other_tab.wait_for_url(url + "/")
+    ended = room.locator("#signed-out")
+    expect(room.locator("#messages li.waiting")).to_have_count(0)  # kept, but nothing will send them now
+    expect(room.locator("#messages li.unsent").first).to_contain_text("Not sent: you were signed out.")
+    expect(room.get_by_role("button", name="Retry").first).to_be_disabled()
+    expect(room.locator("#retry-all")).to_be_hidden()
+    expect(ended).to_be_visible()
+    expect(ended).to_have_text("You were signed out. Log in again.")
+    expect(ended.get_by_role("link", name="Log in again")).to_have_attribute("href", "/login/?next=/rooms/members/")
+    expect(room.locator("#status")).to_have_text("Signed out")
+    expect(room.locator("#text")).to_be_disabled()
+    expect(room.locator("#send-button")).to_be_disabled()
+    expect(room.get_by_role("button", name="Log out alice")).to_have_count(0)
+    expect(room.locator(".bar nav").get_by_role("link", name="Log in")).to_be_visible()
+    room.wait_for_timeout(3_000)  # long enough for a reconnection attempt, or the countdown's end, to show
+    assert "Reconnecting…" not in room.evaluate("() => window.statuses")
+    expect(room.locator("#notice")).to_be_hidden()
+    expect(room.locator("#status")).to_have_text("Signed out")
+    screenshot(room, "room-signed-out-desktop")
+    ended.get_by_role("link", name="Log in again").click()
+    room.fill("input[name=username]", "alice")
+    room.fill("input[name=password]", "demo")
+    room.click("main button[type=submit]")
+    room.wait_for_url(url + "/rooms/members/")
+    expect(room.locator("#status")).to_have_text("Online")
+
+
+def test_one_live_name_per_person_and_you_is_who_sent_it(demo, contexts):
+    """A second person cannot join as "Ann6" (nor as a look-alike); one person's tabs share it; "(you)" follows the sender, not the name."""
+    from playwright.sync_api import expect
+
+    url, slug = demo.server.url, room_slug("names")
+    ann_browser = contexts()
+    ann = enter_room(ann_browser, url, slug, "Ann6")
+    other = contexts().new_page()
+    other.goto(f"{url}/rooms/{slug}/")
+    for taken in ("Ann6", "\u0410nn6", "S\u0443stem"):  # itself, with a Cyrillic "А", "System" with a Cyrillic "у"
+        other.fill("#nickname", taken)
+        other.press("#nickname", "Enter")
+        expect(other.locator("#nickname-error")).not_to_be_empty()
+    expect(other.locator("#nickname-error")).to_have_text('The name "S\u0443stem" is kept for announcements: pick another nickname.')
+    other.fill("#nickname", "\u0410nn6")
+    other.press("#nickname", "Enter")
+    expect(other.locator("#nickname-error")).to_have_text('Someone in this room is already called "Ann6": pick another nickname.')
+    expect(other.locator("#nickname")).to_be_focused()
+    other.fill("#nickname", "Ann7")
+    other.press("#nickname", "Enter")
+    expect(other.locator("#status")).to_have_text("Online")
+    second_tab = enter_room(ann_browser, url, slug)  # the same person: the remembered name, accepted
+    expect(second_tab.locator("#me")).to_have_text("Ann6")
+    say(second_tab, "from my other tab")
+    say(other, "from Ann7")
+    for page in (ann, second_tab, other):
+        expect(page.locator("#messages li.msg")).to_have_count(2)
+    expect(ann.locator("#messages li.msg.own .meta strong")).to_have_text("Ann6 (you)")
+    expect(ann.locator("#messages li.msg", has_text="from Ann7")).not_to_have_class(re.compile(r"\bown\b"))
+    expect(other.locator("#messages li.msg.own")).to_have_count(1)
+    expect(other.locator("#messages li.msg.own")).to_contain_text("from Ann7")
+    expect(other.locator("#presence li")).to_have_text(["Ann7 (you)", "Ann6 2 tabs"])
+
+
+def test_long_texts_and_names_are_said_not_cut(demo, contexts):
+    """A pasted 2,000-character message stays in the box with a notice and a counter; a 40-character nickname is refused with its length, here and on the rooms page."""
+    from playwright.sync_api import expect
+
+    url, slug = demo.server.url, room_slug("long")
+    page = contexts().new_page()
+    page.goto(f"{url}/rooms/{slug}/")
+    page.fill("#nickname", "n" * 40)
+    page.press("#nickname", "Enter")
+    expect(page.locator("#nickname-error")).to_have_text("Nicknames are at most 30 characters; this one has 40.")
+    expect(page.locator("#nickname-hint")).to_have_text("Up to 30 characters; nobody else in the room may have the same one.")
+    page.fill("#nickname", "nina")
+    page.press("#nickname", "Enter")
+    expect(page.locator("#status")).to_have_text("Online")
+    counter = page.locator("#counter")
+    page.fill("#text", "x" * 449)
+    expect(counter).to_be_hidden()
+    page.fill("#text", "x" * 460)
+    expect(counter).to_have_text("40 characters left")
+    page.fill("#text", "y" * 2_000)  # as a paste does: nothing cut
+    expect(counter).to_have_text("1500 characters too many")
+    page.press("#text", "Enter")
+    expect(page.locator("#notice")).to_have_text(
+        "This message has 2,000 characters; the limit is 500. Shorten it, or send it in parts."
+    )
+    assert 2_000 == len(page.input_value("#text"))
+    expect(page.locator("#messages li.msg, #messages li.outgoing")).to_have_count(0)
+    page.fill("#text", "short now")
+    page.press("#text", "Enter")
+    expect(page.locator("#messages li.msg")).to_have_text(re.compile("short now"))
+    expect(page.locator("#notice")).to_be_hidden()
+    rooms = contexts().new_page()
+    rooms.goto(url + "/")
+    rooms.fill("input[name=nickname]", "m" * 40)
+    rooms.click("form.join button[type=submit]")
+    expect(rooms.locator(".errorlist")).to_contain_text("Ensure this value has at most 30 characters (it has 40).")
+
+
+def test_right_to_left_text_and_names(demo, contexts):
+    """Arabic text takes its own direction (dir="auto"), and an Arabic name is isolated (<bdi>): the time stays whole, after it."""
+    from playwright.sync_api import expect
+
+    url, slug = demo.server.url, room_slug("rtl")
+    page = enter_room(contexts(), url, slug, "\u0645\u062d\u0645\u062f")
+    say(page, "\u0645\u0631\u062d\u0628\u0627 \u0628\u0627\u0644\u062c\u0645\u064a\u0639")
+    message = page.locator("#messages li.msg")
+    expect(message.locator(".text")).to_have_attribute("dir", "auto")
+    assert "rtl" == message.locator(".text").evaluate("(e) => getComputedStyle(e).direction")
+    expect(message.locator(".meta strong bdi")).to_have_text("\u0645\u062d\u0645\u062f")
+    name, stamp = message.locator(".meta strong").bounding_box(), message.locator("time")
+    assert 1 == stamp.evaluate("(e) => e.getClientRects().length")  # "09:04 PM" in one piece
+    assert stamp.bounding_box()["x"] >= name["x"] + name["width"] - 1  # after the name, not around it
+    expect(page.locator("#presence li bdi")).to_have_text("\u0645\u062d\u0645\u062f")
+    assert "auto" == page.get_attribute("#text", "dir")
+
+
+def test_a_reload_or_a_short_absence_is_no_news_but_presence_stays_exact(demo, contexts):
+    """ben reloads: ann's list shows him leave and come back, but no "left"/"joined" line; gone for good, "ben left" follows 15 s later."""
+    from playwright.sync_api import expect
+
+    url, slug = demo.server.url, room_slug("debounce")
+    ann = enter_room(contexts(), url, slug, "ann")
+    ben = enter_room(contexts(), url, slug, "ben")
+    expect(ann.locator("#online-count")).to_have_text("2")
+    expect(ann.locator("#messages li.notice")).to_have_text(["ben joined"])
+    ann.evaluate("""() => { window.counts = []; const count = document.getElementById('online-count');
+        new MutationObserver(() => window.counts.push(count.textContent)).observe(count, {childList: true}); }""")
+    ben.reload()
+    ben.wait_for_selector("#status[data-state=up]")
+    expect(ann.locator("#online-count")).to_have_text("2")
+    counts = ann.evaluate("() => window.counts")
+    assert counts and set(counts) <= {"1", "2"}, counts  # the list followed the reload (his old tab left, his new one came)
+    ben.context.close()
+    expect(ann.locator("#online-count")).to_have_text("1")
+    ann.wait_for_timeout(5_000)
+    expect(ann.locator("#messages li.notice")).to_have_text(["ben joined"])  # nothing yet, nothing for the reload
+    expect(ann.locator("#messages li.notice")).to_have_text(["ben joined", "ben left"], timeout=15_000)
+
+
+def test_a_ten_second_drop_is_no_news(demo, contexts):
+    """ben's network drops for 10 s and comes back: ann sees no "ben left" nor "ben joined", and ben recovers what she said meanwhile."""
+    from playwright.sync_api import expect
+
+    url, slug = demo.server.url, room_slug("drop")
+    ann = enter_room(contexts(), url, slug, "ann")
+    ben_context = contexts()
+    ben = enter_room(ben_context, url, slug, "ben")
+    expect(ann.locator("#messages li.notice")).to_have_text(["ben joined"])
+    ben_context.set_offline(True)
+    expect(ben.locator("#status")).to_have_text("Reconnecting…", timeout=10_000)
+    say(ann, "while ben was away")
+    ann.wait_for_timeout(10_000)
+    ben_context.set_offline(False)
+    expect(ben.locator("#status")).to_have_attribute("data-state", "up", timeout=20_000)
+    expect(ben.locator("#messages li.msg", has_text="while ben was away")).to_have_count(1)
+    ann.wait_for_timeout(2_000)
+    expect(ann.locator("#messages li.notice")).to_have_text(["ben joined"])
+    expect(ann.locator("#online-count")).to_have_text("2")
+
+
+def test_before_a_nickname_the_composer_waits_and_after_it_has_the_focus(demo, contexts):
+    """No nickname yet: the message box is disabled and says why; once joined, the focus is in it."""
+    from playwright.sync_api import expect
+
+    page = contexts().new_page()
+    page.goto(f"{demo.server.url}/rooms/{room_slug('composer')}/")
+    expect(page.locator("#text")).to_be_disabled()
+    expect(page.locator("#text")).to_have_attribute("placeholder", "Pick a nickname first")
+    expect(page.locator("#send-button")).to_be_disabled()
+    page.fill("#nickname", "zoe")
+    page.press("#nickname", "Enter")
+    expect(page.locator("#text")).to_be_focused()
+    expect(page.locator("#text")).to_have_attribute("placeholder", "Say something")
+
+
+def test_the_room_name_pattern_is_checked_by_the_browser(demo, contexts):
+    """The room field's pattern compiles under the v flag (no console error), so the browser refuses "a.b" itself."""
+    problems = []
+    page = contexts().new_page()
+    page.on("console", lambda message: message.type in ("error", "warning") and problems.append(message.text))
+    page.goto(demo.server.url + "/")
+    room = page.locator("input[name=room]")
+    assert room.evaluate("(e) => { try { new RegExp('^(?:' + e.pattern + ')$', 'v'); return true; } catch (x) { return false; } }")
+    room.fill("a.b")
+    assert room.evaluate("(e) => e.validity.patternMismatch")
+    room.fill("snake_case-1")
+    assert not room.evaluate("(e) => e.validity.patternMismatch")
+    assert problems == []
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE, {"width": 390, "height": 500}], ids=["desktop", "phone", "phone-keyboard"])
+def test_a_room_fills_the_window_without_scrolling_the_page(demo, contexts, viewport):
+    """The room takes the window's height (the messages what is left), the page itself never scrolls; on a desktop it is wider than a card."""
+    from playwright.sync_api import expect
+
+    page = enter_room(contexts(viewport=viewport, is_mobile=viewport["width"] < 600, has_touch=viewport["width"] < 600),
+                      demo.server.url, room_slug("layout"), f"lay{viewport['width']}x{viewport['height']}")
+    expect(page.locator("#text")).to_be_focused()
+    sizes = page.evaluate("""() => ({page: document.documentElement.scrollHeight, window: innerHeight,
+        wide: document.documentElement.scrollWidth, windowWide: innerWidth,
+        log: document.getElementById('messages').getBoundingClientRect().height,
+        room: document.getElementById('room').getBoundingClientRect().width,
+        composer: document.getElementById('send').getBoundingClientRect().bottom})""")
+    assert sizes["page"] <= sizes["window"] and sizes["wide"] <= sizes["windowWide"], sizes
+    assert sizes["window"] - 40 < sizes["composer"] <= sizes["window"], sizes  # the composer at the bottom
+    if viewport is DESKTOP:
+        assert sizes["log"] > 500 and sizes["room"] > 1000, sizes  # 440 px in an 860 px card before
+    elif viewport is PHONE:
+        assert sizes["log"] > 500, sizes
+    else:  # the keyboard open: the header and the "You:" line step aside
+        assert sizes["log"] > 280, sizes  # 192 px before
+        assert page.locator(".bar").is_hidden()
+
+
+def test_new_messages_below_and_unread_in_the_title(demo, contexts):
+    """Scrolled up, one is told of new messages with a button that scrolls down; a hidden tab counts unread messages in its title."""
+    from playwright.sync_api import expect
+
+    url, slug = demo.server.url, room_slug("unread")
+    ann = enter_room(contexts(viewport={"width": 1280, "height": 600}), url, slug, "ann")
+    ben = enter_room(contexts(), url, slug, "ben")
+    ben.evaluate(
+        "() => { const input = document.getElementById('text'); const form = document.getElementById('send');"
+        " let n = 0; const timer = setInterval(() => { input.value = 'line ' + n; form.requestSubmit(); if (++n === 16) clearInterval(timer); }, 400); }"
+    )
+    expect(ann.locator("#messages li.msg")).to_have_count(16, timeout=15_000)
+    ann.locator("#messages").evaluate("(e) => { e.scrollTop = 0; }")
+    ann.wait_for_timeout(200)
+    say(ben, "while ann reads above")
+    below = ann.locator("#new-below")
+    expect(below).to_have_text("1 new message ↓")
+    say(ben, "and another")
+    expect(below).to_have_text("2 new messages ↓")
+    below.click()
+    expect(below).to_be_hidden()
+    assert ann.locator("#messages").evaluate("(e) => e.scrollHeight - e.scrollTop - e.clientHeight < 80")
+    title = ann.title()
+    ann.evaluate("() => { Object.defineProperty(document, 'hidden', {value: true, configurable: true});"
+                 " document.dispatchEvent(new Event('visibilitychange')); }")
+    say(ben, "while ann is in another tab")
+    say(ben, "still away")
+    expect(ann).to_have_title("(2) " + title)
+    ann.evaluate("() => { Object.defineProperty(document, 'hidden', {value: false, configurable: true});"
+                 " document.dispatchEvent(new Event('visibilitychange')); }")
+    expect(ann).to_have_title(title)
 
 
 def test_phone_layout_accessibility_and_screenshots(demo, contexts):
@@ -473,3 +826,78 @@ def test_the_keyboard_alone_is_enough(demo, contexts):
     expect(again.locator("#status")).to_have_text("Online", timeout=2000)  # a chosen reconnection: no "Back online"
     say(again, "renamed")
     expect(again.locator("#messages li.msg.own .meta strong")).to_have_text("kim (you)")
+
+
+def axe_violations(page):
+    """axe-core's serious and critical violations on ``page``, as "rule: target" lines."""
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{violation['id']} ({violation['impact']}): {node['target']}"
+        for violation in results["violations"] if violation["impact"] in ("serious", "critical")
+        for node in violation["nodes"]
+    ]
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])
+def test_every_demo_page_passes_axe(demo, contexts, viewport):
+    """axe-core finds no serious or critical violation on any demo page, in each state a visitor meets, at 1280 and 390 px."""
+    from playwright.sync_api import expect
+
+    require(AXE.exists(), "axe-core is not installed (`make static` runs npm ci)")
+    url, slug = demo.server.url, room_slug(f"axe{viewport['width']}")
+    phone = viewport is PHONE
+    found = {}
+
+    def check(page, name):
+        found[name] = axe_violations(page)
+
+    visitor = contexts(viewport=viewport, is_mobile=phone, has_touch=phone)
+    page = visitor.new_page()
+    page.goto(url + "/")
+    check(page, "rooms")
+    page.goto(f"{url}/rooms/{slug}/")
+    expect(page.locator("#nickname")).to_be_focused()
+    check(page, "room, asking for a nickname")
+    page.fill("#nickname", "alice")
+    page.press("#nickname", "Enter")
+    expect(page.locator("#nickname-error")).not_to_be_empty()
+    check(page, "room, a nickname refused")
+    page.fill("#nickname", f"axe{viewport['width']}")
+    page.press("#nickname", "Enter")
+    expect(page.locator("#status")).to_have_text("Online")
+    for n in range(8):
+        say(page, f"message {n} with a link https://example.com/{n}")
+    expect(page.locator("#messages li.msg")).to_have_count(8)
+    page.evaluate(
+        "() => { const input = document.getElementById('text'); const form = document.getElementById('send');"
+        " for (let n = 0; n < 10; n++) { input.value = 'flood ' + n; form.requestSubmit(); } }"
+    )
+    expect(page.locator("#messages li.waiting").first).to_be_visible()
+    check(page, "room, messages waiting")
+    page.goto(url + "/login/")
+    check(page, "login")
+
+    staff = contexts(viewport=viewport, is_mobile=phone, has_touch=phone)
+    log_in(staff, url, "alice")
+    page = staff.new_page()
+    page.goto(url + "/")
+    check(page, "rooms, logged in")
+    page.goto(url + "/announce/")
+    check(page, "announce")
+    room = enter_room(staff, url, "members")
+    check(room, "members room")
+    missing = []
+    page.on("response", lambda response: response.status >= 400 and missing.append(f"{response.status} {response.url}"))
+    page.goto(url + "/admin/live-channels/")
+    page.wait_for_load_state("networkidle")
+    check(page, "live channels")
+    screenshot(page, f"live-channels-{'phone' if phone else 'desktop'}")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")  # no sideways scrolling on a phone
+    assert [] == missing  # its favicon too
+    other = staff.new_page()
+    other.goto(url + "/")
+    other.get_by_role("button", name="Log out alice").click()
+    expect(room.locator("#signed-out")).to_be_visible()
+    check(room, "members room, signed out")
+    assert {name: [] for name in found} == found

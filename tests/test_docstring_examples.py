@@ -506,6 +506,11 @@ def a_session_id(block):
     assert "abc" == run(block.replace('session_id("', 'found = session_id("'))["found"]
 
 
+def an_offset(block):
+    """parse_offset() orders offsets after START."""
+    assert run(block.replace('parse_offset("1700000000000-3") >', 'later = parse_offset("1700000000000-3") >'))["later"] is True
+
+
 def a_manager(block):
     """make_manager(): a write-only Redis manager emits (the test needs Redis)."""
     from .ci import require
@@ -575,6 +580,7 @@ RUNNERS = {
     "socketio_views/contracts/typescript.py:<module>": [typescript_declarations],
     "socketio_views/contracts/yaml.py:<module>": [a_yaml_dump],
     "socketio_views/idempotency.py:<module>": [idempotent_events],
+    "socketio_views/offsets.py:<module>": [an_offset],
     "socketio_views/logout.py:<module>": [the_logout_end_user],
     "socketio_views/management/commands/channels_schema.py:<module>": [the_channels_schema_command],
     "socketio_views/mixins.py:EventPermissionMixin": [event_permissions],

@@ -47,6 +47,7 @@ PACKAGE_FILES = [
     "socketio_views/static/socketio_views/live.js",
     "socketio_views/static/socketio_views/live.css",
     "socketio_views/migrations/0001_initial.py",
+    "socketio_views/migrations/0002_history.py",
 ]
 CLIENT_VERSION = json.loads((ROOT / "package.json").read_text())["dependencies"]["socket.io-client"]
 

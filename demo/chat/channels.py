@@ -2,6 +2,7 @@
 import unicodedata
 
 import attrs
+from confusable_homoglyphs import confusables
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -71,17 +72,52 @@ def clean_name(value):
     return " ".join(value.split())[:MAX_NAME]
 
 
+def skeleton(name):
+    """What ``name`` looks like, to compare names: case-folded, each non-ASCII letter that has
+    an ASCII look-alike replaced by it (Cyrillic "а" is "a", Greek "ο" is "o").
+
+    The look-alikes are Unicode's confusables (UTS #39), from the
+    confusable_homoglyphs package; ``name`` is already NFKC (:func:`clean_name`),
+    so full-width letters are plain ones by then.
+    """
+    shown = []
+    for char in name:
+        if not char.isascii():
+            found = confusables.is_confusable(char, greedy=True, preferred_aliases=["latin"])
+            looks_like = [glyph["c"] for glyph in found[0]["homoglyphs"]] if found else []
+            char = next((glyph for glyph in looks_like if glyph.isascii()), char)
+        shown.append(char)
+    return "".join(shown).casefold()
+
+
 def name_refusal(name):
     """Why an anonymous visitor may not chat as ``name`` (a :func:`clean_name`), or ``None`` if they may.
 
-    A registered user's name is theirs alone (case aside), so that nobody can
-    pass for them without logging in; "system" is the announcements'.
+    A registered user's name is theirs alone (case and look-alike letters
+    aside), so that nobody can pass for them without logging in; "system" is
+    the announcements'.
     """
-    if name.casefold() in RESERVED_NAMES:
+    looks = skeleton(name)
+    if looks in RESERVED_NAMES:
         return f'The name "{name}" is kept for announcements: pick another nickname.'
-    if get_user_model().objects.filter(username__iexact=name).exists():
+    if get_user_model().objects.filter(username__iexact=name).exists() or (
+        looks != name.casefold() and get_user_model().objects.filter(username__iexact=looks).exists()
+    ):
         return f'The name "{name}" belongs to a registered user: log in, or pick another nickname.'
     return None
+
+
+def person_of(request, sid=None):
+    """Who is behind a request, the same for all their tabs: ``user:<pk>``, else ``guest:<hash of the session>``
+    (``tab:<sid>`` without a session). Messages carry it: a page marks "(you)" by it, not by the name."""
+    user = request.user
+    if user.is_authenticated:
+        return f"user:{user.pk}"
+    session = getattr(request, "session", None)
+    key = session.session_key if session is not None else None
+    if not key:
+        return f"tab:{sid}"
+    return "guest:" + salted_hmac("chat.person", key).hexdigest()[:16]
 
 
 def now_iso():
@@ -103,8 +139,10 @@ class RoomChannel(IdempotentEventsMixin, RateLimitMixin, PresenceMixin, ChannelV
     chats as one's username, and anonymous visitors may not take it); emit
     ``message`` with ``{"text": "..."}`` (and optionally an ``"id"`` of the
     sender's), acknowledged with ``{"ok": true}``; every subscriber, the
-    sender included, receives ``message`` with ``{"user": ..., "text": ...,
-    "at": "<ISO 8601 UTC>"}`` (and the ``id``, if given). Who is online
+    sender included, receives ``message`` with ``{"user": ..., "person":
+    ..., "text": ..., "at": "<ISO 8601 UTC>"}`` (and the ``id``, if given).
+    A nickname is unique in a room: one that looks like the name of someone
+    else here is refused with ``name_in_use``. Who is online
     arrives as ``presence_state`` and ``presence_diff`` (each entry with a
     ``person``: one person's several tabs share it). More than 3 messages a
     second (bursts of 6) are refused with ``rate_limited`` and
@@ -140,6 +178,7 @@ class RoomChannel(IdempotentEventsMixin, RateLimitMixin, PresenceMixin, ChannelV
             refusal = name_refusal(name)
             if refusal:
                 raise ChannelError(refusal, code="name_taken")
+            self.refuse_a_name_in_use(name)
         self.name = name
         try:
             room_object, _created = open_room(room, members_only=self.members_only, request=self.request)
@@ -148,16 +187,23 @@ class RoomChannel(IdempotentEventsMixin, RateLimitMixin, PresenceMixin, ChannelV
         if room_object.members_only != self.members_only:
             raise ChannelError("This room is members-only: open it from the rooms page.", code="wrong_room")
 
+    def refuse_a_name_in_use(self, name):
+        """One live name per person in a room: refuse ``name`` if someone else here looks the same (``name_in_use``).
+
+        One's own other tabs, or the subscription a reconnecting page left
+        behind, are the same person and do not count.
+        """
+        looks, me = skeleton(name), self.person()
+        for entry in self.presence():
+            if entry.get("person") != me and skeleton(str(entry.get("user", ""))) == looks:
+                raise ChannelError(
+                    f'Someone in this room is already called "{entry["user"]}": pick another nickname.',
+                    code="name_in_use",
+                )
+
     def person(self):
         """Who is behind this subscription, the same for all their tabs: the user, else the browser's session."""
-        user = self.request.user
-        if user.is_authenticated:
-            return f"user:{user.pk}"
-        session = getattr(self.request, "session", None)
-        key = session.session_key if session is not None else None
-        if not key:
-            return f"tab:{self.sid}"
-        return "guest:" + salted_hmac("chat.person", key).hexdigest()[:16]
+        return person_of(self.request, self.sid)
 
     def get_presence_meta(self):
         return {"user": self.name, "person": self.person()}
@@ -185,7 +231,7 @@ class RoomChannel(IdempotentEventsMixin, RateLimitMixin, PresenceMixin, ChannelV
 
     def on_message(self, message: ChatMessage, room):
         at = now_iso()
-        data = {"user": self.name, "text": message.text.strip()[:MAX_TEXT], "at": at}
+        data = {"user": self.name, "person": self.person(), "text": message.text.strip()[:MAX_TEXT], "at": at}
         if message.id:
             data["id"] = message.id
         self.broadcast(data)

@@ -12,12 +12,16 @@ class JoinForm(forms.Form):
         max_length=50,
         initial="lobby",
         # What normalize_slug() accepts (Django's validate_slug), so the browser refuses what the server would.
-        widget=forms.TextInput(attrs={"pattern": "[-a-zA-Z0-9_]+", "title": ROOM_NAME_RULES}),
+        # The hyphen escaped: browsers compile `pattern` with the v flag, where a bare "-" in a class is an error.
+        widget=forms.TextInput(attrs={"pattern": r"[a-zA-Z0-9_\-]+", "title": ROOM_NAME_RULES}),
     )
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        # Checked on submit and said ("at most 30 characters (it has 40)"), not cut by the browser without a word.
+        for field in ("nickname", "room"):
+            self.fields[field].widget.attrs.pop("maxlength", None)
 
     def clean_nickname(self):
         nickname = clean_name(self.cleaned_data["nickname"])

@@ -31,8 +31,12 @@ class RoomChannelTests(ChannelTestCase):
 
         ack = room.emit("message", {"text": "hello"})
         self.assertEqual({"ok": True, "at": ANY}, ack)
-        ann.assert_received("message", {"user": "ann", "text": "hello", "at": ack["at"]})
-        ben.assert_received("message", {"user": "ann", "text": "hello", "at": ack["at"]})
+        ann.assert_received(
+            "message", {"user": "ann", "person": ANY, "text": "hello", "at": ack["at"]}
+        )
+        ben.assert_received(
+            "message", {"user": "ann", "person": ANY, "text": "hello", "at": ack["at"]}
+        )
 
     def test_joining_an_unknown_slug_creates_the_room_and_tells_the_rooms_page(self):
         """Like an IRC channel, a room exists once someone joins it; the rooms page hears of that room alone."""
@@ -60,7 +64,9 @@ class RoomChannelTests(ChannelTestCase):
         room = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/long")
 
         room.emit("message", {"text": "  " + "x" * 600 + "  "})
-        room.assert_received("message", {"user": "ann", "text": "x" * 500, "at": ANY})
+        room.assert_received(
+            "message", {"user": "ann", "person": ANY, "text": "x" * 500, "at": ANY}
+        )
 
     def test_a_message_id_is_echoed_in_its_broadcast(self):
         """The sender's optional id comes back with the message, so a page knows its message arrived without the ack."""
@@ -69,7 +75,9 @@ class RoomChannelTests(ChannelTestCase):
         ack = ann.emit("message", {"text": "hello", "id": "k3x-1"})
         self.assertEqual({"ok": True, "at": ANY}, ack)
         for room in (ann, ben):
-            room.assert_received("message", {"user": "ann", "text": "hello", "at": ack["at"], "id": "k3x-1"})
+            room.assert_received(
+                "message", {"user": "ann", "person": ANY, "text": "hello", "at": ack["at"], "id": "k3x-1"}
+            )
         for wrong in ({"text": "x", "id": 5}, {"text": "x", "id": "i" * 65}):
             with self.subTest(wrong=wrong):
                 self.assertEqual("invalid", ann.emit("message", wrong)["error"]["code"])
@@ -93,14 +101,18 @@ class RoomChannelTests(ChannelTestCase):
         room = ChannelTestClient(user=alice, auth={"name": "mallory"}).subscribe("rooms/a")
 
         room.emit("message", {"text": "hi"})
-        room.assert_received("message", {"user": "alice", "text": "hi", "at": ANY})
+        room.assert_received(
+            "message", {"user": "alice", "person": ANY, "text": "hi", "at": ANY}
+        )
 
     def test_long_nickname_is_cut(self):
         """Nicknames are cut at 30 characters."""
         room = ChannelTestClient(auth={"name": "n" * 40}).subscribe("rooms/names")
 
         self.assertEqual(room.emit("message", {"text": "x"}), {"ok": True, "at": ANY})
-        room.assert_received("message", {"user": "n" * 30, "text": "x", "at": ANY})
+        room.assert_received(
+            "message", {"user": "n" * 30, "person": ANY, "text": "x", "at": ANY}
+        )
 
     def test_presence_and_typing(self):
         """The newcomer sees who is online; others see joins, leaves and typing (never the typist)."""
@@ -135,7 +147,9 @@ class RoomChannelTests(ChannelTestCase):
         bob = User.objects.get(username="bob")
         room = ChannelTestClient(user=bob).subscribe("members/members")
         room.emit("message", {"text": "members only"})
-        room.assert_received("message", {"user": "bob", "text": "members only", "at": ANY})
+        room.assert_received(
+            "message", {"user": "bob", "person": ANY, "text": "members only", "at": ANY}
+        )
 
     def test_a_public_slug_cannot_open_a_members_room(self):
         """rooms/members (a members-only room) is refused: the room must be joined as members/members."""
@@ -146,7 +160,8 @@ class RoomChannelTests(ChannelTestCase):
 
 class RoomLimitTests(ChannelTestCase):
     def subscribe(self, slug, **kwargs):
-        return ChannelTestClient(auth={"name": "x"}, **kwargs).subscribe(f"rooms/{slug}")
+        self.visitors = getattr(self, "visitors", 0) + 1  # nicknames are unique in a room
+        return ChannelTestClient(auth={"name": f"x{self.visitors}"}, **kwargs).subscribe(f"rooms/{slug}")
 
     def refusal(self, slug, **kwargs):
         with self.assertRaises(SubscriptionRefused) as refused:
@@ -384,6 +399,47 @@ class AbuseTests(ChannelTestCase):
             ChannelTestClient(auth={"name": "\u200b\u200b"}).subscribe("rooms/lobby")
         self.assertEqual("name_required", refused.exception.code)
 
+    def test_look_alike_letters_do_not_pass_for_a_registered_name_or_system(self):
+        """Cyrillic "а" in "аlice", Cyrillic "у" in "Sуstem", Greek "ο" in "bοb": the same names, refused (confusable skeletons)."""
+        for name, why in (("\u0430lice", "belongs to a registered user"), ("S\u0443stem", "is kept for announcements"),
+                          ("b\u03bfb", "belongs to a registered user")):
+            with self.subTest(name=name):
+                with self.assertRaises(SubscriptionRefused) as refused:
+                    ChannelTestClient(auth={"name": name}).subscribe("rooms/lobby")
+                self.assertEqual("name_taken", refused.exception.code)
+                self.assertIn(why, refused.exception.message)
+                self.assertContains(self.client.post("/", {"nickname": name, "room": "lobby"}), why)
+        ChannelTestClient(auth={"name": "\u043c\u0430\u0448\u0430"}).subscribe("rooms/lobby")  # "маша": Cyrillic, nobody's
+        ChannelTestClient(auth={"name": "\u0645\u062d\u0645\u062f"}).subscribe("rooms/lobby")  # "محمد"
+
+    def test_a_live_nickname_is_one_persons_in_a_room(self):
+        """A second person cannot take a name someone in the room has (any case, look-alikes); the same person's tabs can; another room can."""
+        ann = ChannelTestClient(auth={"name": "Ann6"})
+        ann.subscribe("rooms/lobby")
+        for name in ("Ann6", "ann6", "\u0430nn6"):
+            with self.subTest(name=name), self.assertRaises(SubscriptionRefused) as refused:
+                ChannelTestClient(auth={"name": name}).subscribe("rooms/lobby")
+            self.assertEqual("name_in_use", refused.exception.code)
+            self.assertEqual('Someone in this room is already called "Ann6": pick another nickname.', refused.exception.message)
+        ChannelTestClient(auth={"name": "Ann6"}).subscribe("rooms/elsewhere")
+        alice = User.objects.get(username="alice")
+        ChannelTestClient(user=alice).subscribe("rooms/lobby")
+        ChannelTestClient(user=alice).subscribe("rooms/lobby")  # her second tab
+        ann.subscriptions["rooms/lobby"].unsubscribe()
+        ChannelTestClient(auth={"name": "ann6"}).subscribe("rooms/lobby")  # free again
+
+    def test_messages_carry_their_persons_key(self):
+        """A message names its sender's person (as presence does), the same for one user's tabs: the page marks "(you)" by it."""
+        alice = User.objects.get(username="alice")
+        first, second = ChannelTestClient(user=alice), ChannelTestClient(user=alice)
+        room = first.subscribe("rooms/lobby")
+        second.subscribe("rooms/lobby")
+        room.emit("message", {"text": "hi"})
+        second.assert_received("message", {"user": "alice", "person": f"user:{alice.pk}", "text": "hi", "at": ANY})
+        page = self.client.get("/rooms/lobby/").content.decode()
+        person = re.search(r'data-person="(guest:[0-9a-f]{16})"', page).group(1)
+        self.assertEqual(person, re.search(r'data-person="([^"]+)"', self.client.get("/rooms/lobby/").content.decode()).group(1))
+
     def test_a_nickname_that_is_not_text_is_invalid(self):
         """auth={"name": ["alice"]} or a number is a payload of the wrong shape: refused with invalid, not shown as "['alice']"."""
         for name in (["alice"], {"n": 1}, 5, True):
@@ -406,7 +462,7 @@ class AbuseTests(ChannelTestCase):
         rules = "letters, digits, hyphens and underscores"
         page = self.client.get("/").content.decode()
         self.assertIn(f"Room name ({rules})", page)
-        self.assertRegex(page, r'<input[^>]*name="room"[^>]*pattern="\[-a-zA-Z0-9_\]\+"')
+        self.assertRegex(page, r'<input[^>]*name="room"[^>]*pattern="\[a-zA-Z0-9_\\-\]\+"')
         error = self.client.post("/", {"nickname": "eve", "room": "a.b"})
         self.assertContains(error, f"Room names are {rules}.")
         for slug, code in (("Lobby", "room_name_not_lower_case"), ("x" * 194, "room_name_too_long")):
@@ -414,6 +470,16 @@ class AbuseTests(ChannelTestCase):
                 ChannelTestClient(auth={"name": "eve"}).subscribe(f"rooms/{slug}")
             self.assertEqual(code, refused.exception.code)
         self.assertEqual(["lobby", "members"], sorted(Room.objects.values_list("slug", flat=True)))
+
+    def test_history_is_kept_in_the_database_by_default(self):
+        """Without SOCKETIO_VIEWS_BACKEND the rooms' history is in the database: a fresh store (a restarted process) still has it."""
+        from socketio_views.history import get_history
+        from socketio_views.history_db import DatabaseHistory
+
+        room = ChannelTestClient(auth={"name": "ann"}).subscribe("rooms/lobby")
+        room.emit("message", {"text": "kept"})
+        self.assertIsInstance(get_history(), DatabaseHistory)
+        self.assertEqual("kept", DatabaseHistory().last("rooms/lobby", 1)[0].data["text"])
 
     def test_one_persons_tabs_share_a_person_in_presence(self):
         """Two subscriptions of one user carry the same person; another user's differ."""

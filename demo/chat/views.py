@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 import socketio_views
 from socketio_views.throttling import RateLimiter
 
-from .channels import RoomChannel, now_iso
+from .channels import MAX_TEXT, RoomChannel, now_iso, person_of
 from .forms import AnnouncementForm, JoinForm
 from .models import Room
 from .rooms import ROOM_NAME_CHARACTERS, RoomRefused, max_rooms, normalize_slug, open_room, remove_idle_rooms
@@ -53,6 +53,8 @@ def room(request, slug):
         "room": room,
         "nickname": request.session.get("nickname", ""),
         "history_on_join": RoomChannel.send_history_on_subscribe,
+        "person": person_of(request),
+        "max_text": MAX_TEXT,
     }
     return render(request, "chat/room.html", context)
 

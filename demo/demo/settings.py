@@ -52,10 +52,13 @@ STATIC_URL = "static/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
-# One process by default; set SOCKETIO_VIEWS_BACKEND=redis://127.0.0.1:6379/0 to
-# run several processes (e.g. on two ports) that share broadcasts and presence.
+# One process by default, its rooms' history and recovery sessions in the database
+# (kept across restarts); set SOCKETIO_VIEWS_BACKEND=redis://127.0.0.1:6379/0 to run
+# several processes (e.g. on two ports) that share broadcasts, presence and history in Redis.
+BACKEND = os.environ.get("SOCKETIO_VIEWS_BACKEND") or None
 SOCKETIO_VIEWS = {
-    "BACKEND": os.environ.get("SOCKETIO_VIEWS_BACKEND") or None,
+    "BACKEND": BACKEND,
+    "HISTORY_URL": None if BACKEND else "django",
     "BACKEND_OPTIONS": {"channel": os.environ.get("SOCKETIO_VIEWS_BACKEND_CHANNEL", "socketio_views")},
     "RATE_LIMIT_STORAGE": os.environ.get("SOCKETIO_VIEWS_RATE_LIMIT_STORAGE") or None,
 }

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from socketio_views.admin import live_urls
 from socketio_views.live import LIVE_CHANNEL, LiveChannel
@@ -22,5 +24,7 @@ urlpatterns = [
     path("metrics/", metrics_view, name="metrics"),
     path("admin/live-channels/", include(live_urls(admin.site))),
     path("admin/", admin.site.urls),
+    # Pages that name no icon (the admin's) make browsers ask for /favicon.ico.
+    path("favicon.ico", RedirectView.as_view(url=static("chat/favicon.svg"), permanent=True)),
     path("socket.io/", include(router.urls)),
 ]

@@ -4,7 +4,9 @@
   "use strict";
   const $ = (id) => document.getElementById(id);
   const root = $("room");
-  const list = $("messages");
+  const list = $("messages"); // the scrolling log
+  const messageList = $("message-list"); // its list of messages
+  const newBelow = $("new-below");
   const empty = $("empty");
   const status = $("status");
   const typing = $("typing");
@@ -13,6 +15,7 @@
   const onlineCount = $("online-count");
   const form = $("send");
   const input = $("text");
+  const sendButton = $("send-button");
   const notice = $("notice");
   const identity = $("identity");
   const me = $("me");
@@ -26,20 +29,22 @@
   const joinLabel = nicknameLabel.textContent;
 
   const HISTORY_ON_JOIN = Number(root.dataset.history || 50);
+  const MAX_NAME = 30;
   const GROUP_WITHIN_MS = 5 * 60 * 1000;
   const STORAGE_KEY = "chat.nickname";
 
   // Who I am: a logged-in user's username, else a nickname (from the rooms
   // page's form, or remembered in this browser).
   const user = root.dataset.user;
+  const myPerson = root.dataset.person; // this browser's person key (chat.channels.person_of): "(you)" goes by it
   let name = user || cleanName(root.dataset.nickname || remembered());
   let accepted = null; // the name the server last accepted: what Cancel returns to
   let rejoining = false; // reconnecting on purpose, under a new name: no "Back online"
 
-  /** A nickname as the server keeps it (chat.channels.clean_name): NFKC, no invisible characters, spaces collapsed, 30 characters. */
+  /** A nickname as the server keeps it (chat.channels.clean_name): NFKC, no invisible characters, spaces collapsed. */
   function cleanName(value) {
     const visible = value.normalize("NFKC").replace(/[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Cn}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}]/gu, "");
-    return Array.from(visible.split(/\s+/).filter(Boolean).join(" ")).slice(0, 30).join("");
+    return visible.split(/\s+/).filter(Boolean).join(" ");
   }
 
   function remembered() {
@@ -65,12 +70,40 @@
     return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
   }
 
+  function scrollToEnd() {
+    list.scrollTop = list.scrollHeight;
+    unseenBelow = 0;
+    newBelow.hidden = true;
+  }
+
+  // Scrolled up to read, one is told of new messages below rather than moved.
+  let unseenBelow = 0;
+  list.addEventListener("scroll", () => { if (nearBottom()) { unseenBelow = 0; newBelow.hidden = true; } });
+  newBelow.addEventListener("click", () => { scrollToEnd(); list.focus(); });
+
   function append(item) {
     const stick = nearBottom();
-    list.insertBefore(item, list.querySelector("li.outgoing")); // messages not (yet) sent stay last
-    if (stick) list.scrollTop = list.scrollHeight;
+    messageList.insertBefore(item, messageList.querySelector("li.outgoing")); // messages not (yet) sent stay last
+    if (stick) scrollToEnd();
+    else if (item.classList.contains("msg")) {
+      unseenBelow += 1;
+      newBelow.textContent = (unseenBelow === 1 ? "1 new message" : unseenBelow + " new messages") + " ↓";
+      newBelow.hidden = false;
+    }
     empty.hidden = true;
   }
+
+  // Unread messages in the tab's title while the tab is hidden.
+  const title = document.title;
+  let unread = 0;
+  function countUnread() {
+    if (!document.hidden) return;
+    unread += 1;
+    document.title = "(" + unread + ") " + title;
+  }
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) { unread = 0; document.title = title; }
+  });
 
   function dayLabel(date) {
     const today = new Date();
@@ -110,15 +143,14 @@
     const day = time.toDateString();
     if (lastDay !== day) {
       const separator = document.createElement("li");
-      separator.className = "day";
-      separator.setAttribute("role", "separator");
+      separator.className = "day"; // an item of the list that reads "Today" (role="separator" would leave the list)
       separator.textContent = dayLabel(time);
       append(separator);
       lastDay = day;
       last = null;
     }
     const author = data.system ? "System" : String(data.user);
-    const own = !data.system && author === name;
+    const own = !data.system && Boolean(myPerson) && data.person === myPerson; // by who sent it, not by the name
     const grouped = last && last.user === author && !data.system && time - last.time < GROUP_WITHIN_MS;
     const item = document.createElement("li");
     item.className = "msg" + (own ? " own" : "") + (data.system ? " system" : "") + (grouped ? " grouped" : "");
@@ -126,7 +158,10 @@
     const head = document.createElement("div");
     head.className = "meta";
     const who = document.createElement("strong");
-    who.textContent = own ? author + " (you)" : author;
+    const authorName = document.createElement("bdi"); // a right-to-left name does not carry the time along
+    authorName.textContent = author;
+    who.append(authorName);
+    if (own) who.append(" (you)");
     const stamp = document.createElement("time");
     stamp.dateTime = time.toISOString();
     stamp.title = time.toLocaleString();
@@ -135,9 +170,11 @@
     if (grouped) head.classList.add("visually-hidden"); // still read out by screen readers
     const body = document.createElement("p");
     body.className = "text";
+    body.dir = "auto";
     body.append(linkify(String(data.text)));
     item.append(head, body);
     append(item);
+    if (!own) countUnread();
     last = data.system ? null : { user: author, time: time };
   }
 
@@ -186,7 +223,7 @@
       lastOffset = offset;
     }
     if (data && data.user) clearTyping(String(data.user));
-    if (data && typeof data.id === "string" && !data.system && String(data.user) === name) {
+    if (data && typeof data.id === "string" && !data.system && data.person === myPerson) {
       delivered(data.id); // one's own message arrived, whatever became of its ack
     }
     showMessage(data || {});
@@ -195,6 +232,7 @@
   // ---- Connection ---------------------------------------------------------
 
   let backOnlineTimer;
+  let joinedOnce = false;
   function setStatus(text, state) {
     status.textContent = text;
     status.dataset.state = state;
@@ -221,24 +259,71 @@
       setStatus("Online", "up");
     }
     if (lost) startGapCheck();
+    input.disabled = false;
+    sendButton.disabled = false;
+    input.placeholder = "Say something";
+    const focusLost = !document.activeElement || document.activeElement === document.body
+      || document.activeElement === nicknameInput;
+    if (!joinedOnce || focusLost) input.focus(); // ready to type, not 3 Tabs away
+    joinedOnce = true;
+    outbox.forEach(render);
+    pump(); // what waited while offline goes out, in order
     clearTimeout(beforeDropTimer);
     beforeDropTimer = setTimeout(() => { beforeDrop = new Set(); }, 15000);
     setTimeout(() => { if (!list.querySelector(".msg")) empty.hidden = false; }, 300);
   });
 
   room.on("disconnect", (reason) => {
+    if (signedOut) return; // an end state, not a drop
     clearTimeout(beforeDropTimer);
     beforeDrop = new Set([...present.values()].map(personOf));
     setOnline(false);
     clearTimeout(backOnlineTimer);
     if (reason === "io client disconnect") setStatus("Offline", "down");
     else setStatus("Reconnecting…", "down");
+    outbox.forEach(render); // Retry waits for the connection
   });
 
+  // ---- Signed out (in this tab or another): the end, said plainly ---------
+
+  let signedOut = false;
+  const signedOutNotice = $("signed-out");
+
+  function endSignedOut() {
+    signedOut = true;
+    room.disconnect(); // the server ended the subscription: nothing reconnects
+    setStatus("Signed out", "down");
+    setOnline(false);
+    signedOutNotice.hidden = false;
+    clearInterval(countdownTimer); // nothing counts down to a send now
+    cooldownUntil = 0;
+    hideNotice();
+    input.disabled = true;
+    sendButton.disabled = true;
+    input.placeholder = "Signed out";
+    outbox.forEach((entry) => { if (entry.state !== "sending") stop(entry, "unsent", "you were signed out."); });
+    renderRetryAll();
+    // The header: whoever is here is nobody now; only "Log in" is left.
+    const nav = document.querySelector(".bar nav");
+    if (nav) {
+      const login = document.createElement("a");
+      login.href = root.dataset.loginUrl;
+      login.textContent = "Log in";
+      nav.replaceChildren(login);
+    }
+    identity.hidden = true;
+    present.clear(); // nobody is "online" to a page that is not
+    renderPresence();
+    signedOutNotice.querySelector("a").focus();
+  }
+
   SocketIOViews.onError(room, (error) => {
-    if (error.code === "transport_error") {
+    if (signedOut) return;
+    if (error.code === "logged_out") {
+      endSignedOut();
+    } else if (error.code === "transport_error") {
       setStatus("Reconnecting…", "down");
-    } else if (error.code === "name_taken" || error.code === "name_required") {
+    } else if (error.code === "name_taken" || error.code === "name_required" || error.code === "name_in_use") {
       setStatus("Pick a nickname", "down");
       askNickname(error.message);
     } else if (error.event === "message" || error.event === "typing") {
@@ -273,7 +358,9 @@
     const persons = [...byPerson().values()].sort((a, b) => (b.me - a.me) || String(a.user).localeCompare(String(b.user)));
     presenceList.replaceChildren(...persons.map((person) => {
       const item = document.createElement("li");
-      item.textContent = person.user + (person.me ? " (you)" : "");
+      const who = document.createElement("bdi");
+      who.textContent = person.user;
+      item.append(who, person.me ? " (you)" : "");
       if (person.tabs > 1) {
         const tabs = document.createElement("span");
         tabs.className = "tabs";
@@ -301,15 +388,31 @@
     data.presences.forEach((entry) => present.set(entry.sid, entry));
     renderPresence();
   });
+  // "X left" waits a while: who reloads the page or comes back from a short
+  // drop within it was never gone, and their return is no news either. The
+  // list of people stays exact meanwhile.
+  const LEAVE_NOTICE_AFTER_MS = 15000;
+  const leaving = new Map(); // person -> timer of their "left" notice
+
   room.on("presence_diff", (data) => {
     data.joins.forEach((entry) => {
-      const known = personPresent(personOf(entry)) || beforeDrop.delete(personOf(entry));
+      const key = personOf(entry);
+      const back = leaving.has(key);
+      clearTimeout(leaving.get(key));
+      leaving.delete(key);
+      const known = back || personPresent(key) || beforeDrop.delete(key);
       present.set(entry.sid, entry);
       if (!known && entry.sid !== room.id) showNotice(entry.user + " joined");
     });
     data.leaves.forEach((entry) => {
       present.delete(entry.sid);
-      if (!personPresent(personOf(entry))) showNotice(entry.user + " left");
+      const key = personOf(entry);
+      if (!personPresent(key) && !leaving.has(key)) {
+        leaving.set(key, setTimeout(() => {
+          leaving.delete(key);
+          if (!personPresent(key)) showNotice(entry.user + " left");
+        }, LEAVE_NOTICE_AFTER_MS));
+      }
     });
     renderPresence();
   });
@@ -349,13 +452,18 @@
   // ---- Sending ---------------------------------------------------------------
   // A message leaves the box as soon as it is sent and waits at the end of
   // the list (shown only if its answer is slow) until the server acknowledges
-  // it, or its own broadcast comes back (by its client id). A refused or
-  // unanswered one stays there, marked "Not sent" with Retry and Discard, in
-  // the order typed: no message is ever lost.
+  // it, or its own broadcast comes back (by its client id). Messages go out in
+  // the order typed: one refused by the rate limit, or typed while offline,
+  // waits (with those typed after it) and goes out by itself when the limit or
+  // the connection allows. One refused for another reason, or unanswered,
+  // stays "Not sent" with Retry and Discard. No message is ever lost.
 
+  const MAX_TEXT = Number(input.dataset.max || 500);
+  const counter = $("counter");
+  const retryAll = $("retry-all");
   let cooldownUntil = 0;
   let countdownTimer;
-  const outbox = new Map(); // client id -> {id, text, state, item, ...}
+  const outbox = new Map(); // client id -> {id, text, state, item, ...}, in the order typed
 
   function showSendNotice(text, kind) {
     notice.textContent = text;
@@ -373,6 +481,10 @@
     return Date.now() < cooldownUntil;
   }
 
+  function waitingCount() {
+    return [...outbox.values()].filter((entry) => entry.state === "waiting").length;
+  }
+
   function startCountdown(retryAfter) {
     cooldownUntil = Math.max(cooldownUntil, Date.now() + Math.max(1, Number(retryAfter) || 1) * 1000);
     clearInterval(countdownTimer);
@@ -381,10 +493,13 @@
       if (left <= 0) {
         clearInterval(countdownTimer);
         hideNotice();
-        outbox.forEach(render); // Retry works again
+        outbox.forEach(render);
+        pump(); // the waiting ones go out, in order
         return;
       }
-      showSendNotice("Slow down: you can send again in " + left + " s. Messages not sent are kept above, each with a Retry button.", "rate");
+      const waiting = waitingCount();
+      showSendNotice("Slow down: " + (waiting === 1 ? "1 message waits and goes out by itself"
+        : waiting + " messages wait and go out by themselves") + " in " + left + " s.", "rate");
     };
     tick();
     countdownTimer = setInterval(tick, 250);
@@ -419,6 +534,7 @@
     head.append(entry.label, " ", entry.reason);
     const body = document.createElement("p");
     body.className = "text";
+    body.dir = "auto";
     body.id = "outgoing-" + entry.id;
     body.textContent = text;
     entry.actions = document.createElement("div");
@@ -433,30 +549,43 @@
     entry.item = item;
     outbox.set(entry.id, entry);
     const stick = nearBottom();
-    list.appendChild(item);
-    if (stick) list.scrollTop = list.scrollHeight;
+    messageList.appendChild(item);
+    if (stick) scrollToEnd();
     return entry;
   }
 
+  const LABELS = { unsent: "Not sent:", waiting: "Waiting:", sending: "Sending…", "new": "Sending…" };
+
   function render(entry) {
-    const unsent = entry.state === "unsent";
-    entry.item.classList.toggle("unsent", unsent);
+    const stopped = entry.state === "unsent" || entry.state === "waiting";
+    entry.item.classList.toggle("unsent", entry.state === "unsent");
+    entry.item.classList.toggle("waiting", entry.state === "waiting");
     entry.item.dataset.state = entry.state;
-    entry.label.textContent = unsent ? "Not sent:" : "Sending…";
-    entry.reason.textContent = unsent ? entry.why : "";
-    entry.actions.hidden = !unsent;
-    entry.retry.disabled = coolingDown();
-    if (unsent) show(entry);
+    entry.label.textContent = LABELS[entry.state];
+    entry.reason.textContent = stopped ? entry.why : "";
+    entry.actions.hidden = !stopped;
+    entry.retry.disabled = coolingDown() || signedOut || !room.connected;
+    if (stopped) show(entry);
+    renderRetryAll();
+  }
+
+  function renderRetryAll() {
+    const stopped = [...outbox.values()].filter((entry) => entry.state === "unsent" || entry.state === "waiting");
+    retryAll.hidden = stopped.length < 2 || signedOut;
+    retryAll.textContent = "Retry all (" + stopped.length + ")";
+    retryAll.disabled = coolingDown() || signedOut || !room.connected;
   }
 
   function show(entry) {
     clearTimeout(entry.slow);
+    const stick = entry.item.hidden || nearBottom();
     entry.item.hidden = false;
     empty.hidden = true;
+    if (stick) scrollToEnd(); // what waits stays in view
   }
 
-  function refuse(entry, why) {
-    entry.state = "unsent";
+  function stop(entry, state, why) {
+    entry.state = state;
     entry.why = why;
     render(entry);
   }
@@ -465,6 +594,7 @@
     clearTimeout(entry.slow);
     outbox.delete(entry.id);
     entry.item.remove();
+    renderRetryAll();
   }
 
   /** The server has the message with client id `id`: it leaves the list of those waiting. */
@@ -480,11 +610,21 @@
     (next ? next.retry : input).focus();
   }
 
+  /** Whether a message typed before `entry` still waits: then `entry` waits too, to keep the order. */
+  function behindWaiting(entry) {
+    for (const other of outbox.values()) {
+      if (other === entry) return false;
+      if (other.state === "waiting") return true;
+    }
+    return false;
+  }
+
   function deliver(entry) {
     if (entry.state === "sending") return;
-    if (!room.connected) return refuse(entry, "you are offline.");
-    if (coolingDown()) return refuse(entry, "too many messages at once.");
-    const retried = entry.state === "unsent";
+    if (signedOut) return stop(entry, "unsent", "you were signed out.");
+    if (!room.connected) return stop(entry, "waiting", "you are offline; it goes out when you are back.");
+    if (coolingDown()) return stop(entry, "waiting", "too many messages at once; it goes out by itself.");
+    const retried = entry.state === "unsent" || entry.state === "waiting";
     entry.state = "sending";
     render(entry);
     if (retried) show(entry); // it stays in view, now "Sending…"
@@ -494,20 +634,63 @@
     }).catch((error) => {
       if (!outbox.has(entry.id)) return; // its broadcast arrived meanwhile: delivered after all
       if (error.code === "rate_limited") {
+        stop(entry, "waiting", "too many messages at once; it goes out by itself.");
         startCountdown(error.retry_after);
-        refuse(entry, "too many messages at once.");
       } else {
-        refuse(entry, error.code ? error.message : room.connected ? "no answer from the server." : "the connection dropped.");
+        stop(entry, "unsent", error.code ? error.message : room.connected ? "no answer from the server." : "the connection dropped.");
       }
     });
   }
 
+  /** Send what waits, in the order typed, as far as the limit and the connection allow. */
+  function pump() {
+    if (!room.connected || coolingDown() || signedOut) return;
+    for (const entry of [...outbox.values()]) {
+      if (entry.state === "waiting") {
+        deliver(entry);
+        if (entry.state === "waiting") return;
+      }
+    }
+  }
+
+  retryAll.addEventListener("click", () => {
+    for (const entry of [...outbox.values()]) {
+      if (entry.state === "unsent") entry.state = "waiting";
+    }
+    pump();
+    input.focus();
+  });
+
+  // The limit of a message, said before it bites: a counter near it, and a
+  // message over it is kept in the box (never cut) with what to do.
+  function renderCounter() {
+    const length = [...input.value.trim()].length;
+    const left = MAX_TEXT - length;
+    counter.hidden = left > 50;
+    counter.textContent = left >= 0 ? left + (left === 1 ? " character left" : " characters left")
+      : -left + (left === -1 ? " character too many" : " characters too many");
+    counter.dataset.over = String(left < 0);
+    input.setAttribute("aria-invalid", String(left < 0));
+  }
+  input.addEventListener("input", renderCounter);
+
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = input.value.trim();
-    if (!text) return;
-    input.value = ""; // on its way, or listed as not sent: never lost
-    deliver(outgoing(text));
+    if (!text || signedOut || !accepted) return;
+    const length = [...text].length;
+    if (length > MAX_TEXT) {
+      showSendNotice("This message has " + length.toLocaleString() + " characters; the limit is " + MAX_TEXT
+        + ". Shorten it, or send it in parts.", "length");
+      renderCounter();
+      return;
+    }
+    if (notice.dataset.kind === "length") hideNotice();
+    input.value = ""; // on its way, or listed as waiting: never lost
+    renderCounter();
+    const entry = outgoing(text);
+    if (behindWaiting(entry)) stop(entry, "waiting", "it goes out after the ones before it.");
+    else deliver(entry);
   });
 
   // ---- Nickname --------------------------------------------------------------
@@ -552,6 +735,13 @@
     const value = cleanName(nicknameInput.value);
     if (!value) {
       nicknameError.textContent = "Pick a nickname with letters or digits in it.";
+      return;
+    }
+    const length = [...value].length;
+    if (length > MAX_NAME) {
+      nicknameError.textContent = "Nicknames are at most " + MAX_NAME + " characters; this one has " + length + ".";
+      nicknameInput.setAttribute("aria-invalid", "true");
+      nicknameInput.focus();
       return;
     }
     if (value === accepted && room.connected) {
