@@ -1,4 +1,4 @@
-"""WSGI entry point: gunicorn -k geventwebsocket.gunicorn.workers.GeventWebSocketWorker demo.wsgi"""
+"""WSGI entry point: gunicorn -k socketio_views.workers.GeventWebSocketWorker demo.wsgi (docs/deployment.rst)"""
 import os
 
 from django.core.wsgi import get_wsgi_application
