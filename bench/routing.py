@@ -131,7 +131,18 @@ def run(workload, routing, logs, broadcasts):
             time.sleep(0.05)
         time.sleep(0.5)  # the idle processes finish reading
         spent = [cpu_ticks(proc.pid) - b for (proc, _port), b in zip(servers, before)]
-        return {"workload": workload, "routing": routing, "received": counter.count, "expected": expected, "ticks": spent}
+        seconds = [ticks / os.sysconf("SC_CLK_TCK") for ticks in spent]
+        return {
+            "workload": workload,
+            "routing": routing,
+            "received": counter.count,
+            "expected": expected,
+            "ticks": spent,
+            # The busiest process without subscribers, against the one that delivers (one-room).
+            "idle_busy_pct": 100 * max(spent[1:]) / max(spent[0], 1),
+            # Every process's CPU over the deliveries made.
+            "cpu_us_per_delivery": sum(seconds) * 1e6 / max(counter.count, 1),
+        }
     finally:
         for client in clients:
             client.disconnect()
@@ -162,19 +173,24 @@ def main():
                 result = run(workload, routing, logs, broadcasts)
                 results.append(result)
                 ticks = result["ticks"]
-                line = f"{workload:<9} {routing:<8} received {result['received']}/{result['expected']}  ticks per process {ticks}"
-                if workload == "one-room":
-                    line += f"  idle/busy {max(ticks[1:]) / max(ticks[0], 1):.1%}"
-                else:
-                    line += f"  total {sum(ticks)}: {sum(ticks) * 1e6 / os.sysconf('SC_CLK_TCK') / result['expected']:.0f} µs per delivery"
-                print(line, flush=True)
+                print(
+                    f"{workload:<9} {routing:<8} received {result['received']}/{result['expected']}  "
+                    f"ticks per process {ticks}  idle/busy {result['idle_busy_pct']:.1f} %  "
+                    f"{result['cpu_us_per_delivery']:.0f} µs of CPU per delivery",
+                    flush=True,
+                )
     for workload in ("one-room", "rooms"):
         pairs = [(r["routing"], sum(r["ticks"])) for r in results if r["workload"] == workload]
         channel = [t for routing, t in pairs if routing == "channel"]
         shared = [t for routing, t in pairs if routing == "shared"]
         print(f"{workload}: total CPU channel / shared = ×{sum(channel) / max(sum(shared), 1):.2f}")
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+        # The shape docs/benchfigures.py reads: results -> workload -> routing -> "4proc" -> runs.
+        shaped = {}
+        for result in results:
+            shaped.setdefault(result["workload"], {}).setdefault(result["routing"], {}).setdefault("4proc", []).append(result)
+        document = {"name": Path(args.json).stem, "machine": os.uname().release, "cpus": os.cpu_count(), "results": shaped}
+        Path(args.json).write_text(json.dumps(document, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ DIGITS = {
     "connections_per_s": 0,
     "server_cpu_pct": 0,
     "storm_s": 1,
+    "idle_busy_pct": 1,
+    "delivered_per_s": 0,
+    "cpu_us_per_delivery": 0,
 }
 
 class BenchFigureError(ValueError):
@@ -55,20 +58,27 @@ def figure(text, results=RESULTS):
     if len(words) != 5:
         raise BenchFigureError(f"expected '<result> <workload> <server> <key> <field> [range]' (got {text!r})")
     name, workload, server, key, field = words
-    if field not in DIGITS:
-        raise BenchFigureError(f"field {field!r} must be one of {sorted(DIGITS)} (got {text!r})")
+    # A field of a run, or of a dict of it ("best.delivered_per_s": the saturation step's).
+    *within, last = field.split(".")
+    if last not in DIGITS:
+        raise BenchFigureError(f"field {last!r} must be one of {sorted(DIGITS)} (got {text!r})")
     path = results / f"{name}.json"
     if not path.exists():
         raise BenchFigureError(f"no bench result {path.relative_to(results.parent.parent)} (got {text!r})")
     runs = json.loads(path.read_text()).get("results", {}).get(workload, {}).get(server, {}).get(key)
     if not runs:
         raise BenchFigureError(f"{path.name} has no runs of {workload} {server} {key}")
-    found = report.values(runs, lambda run: run[field])
+    def getter(run):
+        for part in within:
+            run = run[part]
+        return run[last]
+
+    found = report.values(runs, getter)
     if not found:
         raise BenchFigureError(f"{path.name}'s runs of {workload} {server} {key} have no {field!r}")
     if with_range:
-        return report.cell(runs, lambda run: run[field], DIGITS[field])
-    return report.fmt_num(report.median(found), DIGITS[field])
+        return report.cell(runs, getter, DIGITS[last])
+    return report.fmt_num(report.median(found), DIGITS[last])
 
 
 def bench_role(name, rawtext, text, lineno, inliner, options=None, content=None):
