@@ -208,7 +208,7 @@ class IdempotentEventsMixin:
             return f"user:{user.pk}"
         session = getattr(self.request, "session", None)
         if session is not None and session.session_key:
-            return f"session:{salted_hmac('socketio_views.idempotency', session.session_key).hexdigest()}"
+            return f"session:{salted_hmac('socketio_views.idempotency', session.session_key, algorithm='sha256').hexdigest()}"
         # A recovered subscription keeps its recovery session id (channels with history).
         return f"pid:{self.hub.pid}" if getattr(self.hub, "pid", None) else f"sid:{self.sid}"
 

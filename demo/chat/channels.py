@@ -117,7 +117,7 @@ def person_of(request, sid=None):
     key = session.session_key if session is not None else None
     if not key:
         return f"tab:{sid}"
-    return "guest:" + salted_hmac("chat.person", key).hexdigest()[:16]
+    return "guest:" + salted_hmac("chat.person", key, algorithm="sha256").hexdigest()[:16]
 
 
 def now_iso():
