@@ -108,6 +108,15 @@ DEFAULTS = {
     # session and user) on the lean path of socketio_views.wsgi; requests of
     # an established connection skip Django. None: every Engine.IO request
     # goes through Django's handler, the whole MIDDLEWARE and the URLconf.
+    # Run Django's password hashing (check_password, make_password, the
+    # hashers) in gevent's thread pool under runserver_socketio and the
+    # gunicorn worker, so that a login does not hold every socket
+    # (socketio_views.hub).
+    "PASSWORD_HASHING_IN_THREADS": True,
+    # Seconds a greenlet may hold the gevent hub before gevent's monitor
+    # reports it (a warning naming the view or handler, and the
+    # socketio_views_hub_blocked_seconds metric); None: no monitor.
+    "MAX_BLOCKING_TIME": 0.1,
     "HANDSHAKE_MIDDLEWARE": [
         "django.contrib.sessions.middleware.SessionMiddleware",
         "django.contrib.auth.middleware.AuthenticationMiddleware",

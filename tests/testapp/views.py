@@ -1,4 +1,5 @@
 import gc
+import time
 import json
 
 import gevent
@@ -66,3 +67,20 @@ request_finished.connect(_count_finished)
 def request_counts(request):
     """How many requests started and finished (this one has started, not finished)."""
     return JsonResponse(REQUEST_COUNTS)
+
+
+@csrf_exempt
+def check_login(request):
+    """Check a username and password as a login form does (200 or 401), without logging in."""
+    from django.contrib.auth import authenticate
+
+    user = authenticate(request, username=request.POST.get("username"), password=request.POST.get("password"))
+    return JsonResponse({"ok": user is not None}, status=200 if user is not None else 401)
+
+
+def spin(request):
+    """Hold the hub for ``?seconds=`` of pure Python computation (socketio_views.hub's monitor reports it)."""
+    deadline = time.monotonic() + float(request.GET.get("seconds", "0.5"))
+    while time.monotonic() < deadline:
+        pass
+    return JsonResponse({"spun": True})
