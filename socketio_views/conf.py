@@ -66,6 +66,12 @@ DEFAULTS = {
     # Seconds a subscription stays present without its process's heartbeat:
     # the longest a crashed process's subscribers may linger.
     "PRESENCE_TTL": 30,
+    # Seconds over which each process gathers a channel's joins and leaves
+    # into one presence_diff (0 or None: one per join or leave, at once).
+    "PRESENCE_INTERVAL": 0.2,
+    # Subscriptions of a channel past which PresenceMixin sends only counts
+    # (presence_count), not lists (None: no limit).
+    "PRESENCE_LIST_LIMIT": 100,
     # Broadcasts kept per channel for views that do not set ``history``
     # (0: none; channel state recovery needs history).
     "HISTORY": 0,

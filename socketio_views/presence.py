@@ -9,6 +9,12 @@ and removes expired ones, so the subscribers of a process that died without
 saying goodbye linger at most ``PRESENCE_TTL`` seconds. Without Redis,
 presence is kept in this process's memory.
 
+What subscribers are told is coalesced (:class:`PresenceTicks`): each
+process sends, per channel, at most one ``presence_diff`` every
+``PRESENCE_INTERVAL`` seconds (0.2 by default) whatever the number of joins
+and leaves, and past ``PRESENCE_LIST_LIMIT`` subscriptions only
+``presence_count``.
+
 Example usage::
 
     from socketio_views.presence import get_presence
@@ -18,6 +24,9 @@ Example usage::
 import json
 import threading
 import time
+
+import gevent
+from gevent import monkey
 
 from .api import broadcast
 from .backends import presence_url
@@ -200,6 +209,119 @@ class RedisPresence:
             for channel, leaves in expired.items():
                 logger.info("Presence: %d expired subscription(s) removed from %r", len(leaves), channel, channel=channel)
                 broadcast(channel, {"joins": [], "leaves": leaves}, event="presence_diff", history=False)
+
+
+class _Pending:
+    """What happened on one channel since the last tick: its joins (by sid), leaves, and the hub to send through."""
+
+    def __init__(self, hub):
+        self.hub = hub
+        self.joins = {}
+        self.leaves = {}
+
+
+class PresenceTicks:
+    """This process's presence events, coalesced per channel and sent once per ``PRESENCE_INTERVAL``.
+
+    A join or leave is noted (:meth:`joined`, :meth:`left`); a tick later,
+    for each channel that changed:
+
+    * up to ``PRESENCE_LIST_LIMIT`` subscriptions, each newcomer of the tick
+      receives ``presence_state`` (the list as it is then), and every other
+      subscriber one ``presence_diff`` with the tick's joins and leaves; a
+      subscription that came and went within the tick is not mentioned;
+    * past ``PRESENCE_LIST_LIMIT``, every subscriber receives one
+      ``presence_count`` (``{"count": n}``) instead, and no list is sent;
+    * when a channel falls back to the limit or below, every subscriber
+      receives ``presence_state``, so everyone ends with the exact list.
+
+    With several processes each sends its own subscribers' changes, to
+    every process's subscribers. With ``PRESENCE_INTERVAL`` 0 or ``None``, or
+    in a process that gevent has not patched (the test client), nothing is
+    coalesced: a newcomer receives ``presence_state`` and the others a
+    ``presence_diff`` at once, for each join and leave.
+    """
+
+    def __init__(self):
+        self.pending = {}
+        #: Channels whose last tick sent a count, not a list.
+        self.counted = set()
+        self.timer = None
+
+    @staticmethod
+    def coalescing():
+        """Whether changes wait for a tick (``PRESENCE_INTERVAL`` set, in a gevent-patched process)."""
+        return bool(views_settings.PRESENCE_INTERVAL) and monkey.is_module_patched("socket")
+
+    def joined(self, view, entry):
+        """Note that subscription ``view`` joined with ``entry`` (``{"sid", **meta}``)."""
+        if not self.coalescing():
+            view.send({"presences": get_presence().list(view.channel)}, event="presence_state")
+            view.broadcast({"joins": [entry], "leaves": []}, event="presence_diff", include_self=False, history=False)
+            return
+        self._pending(view).joins[view.sid] = entry
+
+    def left(self, view, entry):
+        """Note that subscription ``view`` left; ``entry`` is what the store removed."""
+        if not self.coalescing():
+            view.broadcast({"joins": [], "leaves": [entry]}, event="presence_diff", include_self=False, history=False)
+            return
+        pending = self._pending(view)
+        if pending.joins.pop(view.sid, None) is None:
+            pending.leaves[view.sid] = entry
+
+    def _pending(self, view):
+        pending = self.pending.get(view.channel)
+        if pending is None:
+            pending = self.pending[view.channel] = _Pending(view.hub)
+        if self.timer is None:
+            self.timer = gevent.spawn_later(views_settings.PRESENCE_INTERVAL, self.tick)
+        return pending
+
+    def tick(self):
+        """Send what each changed channel's subscribers need to know (see the class)."""
+        self.timer = None
+        pending, self.pending = self.pending, {}
+        for channel, changes in pending.items():
+            try:
+                self._send(channel, changes)
+            except Exception:
+                logger.exception("Presence events of %r failed", channel, channel=channel)
+
+    def _send(self, channel, changes):
+        store, hub = get_presence(), changes.hub
+        count = store.count(channel)
+        limit = views_settings.PRESENCE_LIST_LIMIT
+        if limit is not None and count > limit:
+            self.counted.add(channel)
+            hub.emit("presence_count", {"count": count}, channel=channel, history=False)
+            return
+        presences = store.list(channel)
+        if channel in self.counted or (limit is not None and count + len(changes.leaves) > limit):
+            # Back to a list: everyone gets the whole of it.
+            self.counted.discard(channel)
+            hub.emit("presence_state", {"presences": presences}, channel=channel, history=False)
+            return
+        for sid in changes.joins:
+            hub.emit("presence_state", {"presences": presences}, channel=channel, to=sid, history=False)
+        if changes.joins or changes.leaves:
+            diff = {"joins": list(changes.joins.values()), "leaves": list(changes.leaves.values())}
+            hub.emit("presence_diff", diff, channel=channel, skip_sid=list(changes.joins) or None, history=False)
+
+    def close(self):
+        """Stop the pending tick; what it would have sent is dropped."""
+        if self.timer is not None:
+            self.timer.kill(block=False)
+            self.timer = None
+        self.pending.clear()
+
+
+_ticks = ProcessWide(PresenceTicks, close=lambda ticks: ticks.close())
+
+
+def get_presence_ticks():
+    """This process's :class:`PresenceTicks`."""
+    return _ticks.get()
 
 
 def _strip(entry):

@@ -1,6 +1,8 @@
 """The test project with Django's default password hasher (PBKDF2), whose hashes take a real fraction of a second (see tests/test_hub.py).
 
-``SOCKETIO_VIEWS_TEST_HASHING=off`` in the environment turns ``PASSWORD_HASHING_IN_THREADS`` off.
+``SOCKETIO_VIEWS_TEST_HASHING=off`` in the environment turns ``PASSWORD_HASHING_IN_THREADS`` off,
+``SOCKETIO_VIEWS_TEST_PRESENCE_INTERVAL=0`` the coalescing of presence events. Pings are far apart, so
+that raw test sockets, which do not answer them, stay connected.
 """
 import os
 
@@ -13,4 +15,6 @@ SOCKETIO_VIEWS = {
     **SOCKETIO_VIEWS,
     "PASSWORD_HASHING_IN_THREADS": os.environ.get("SOCKETIO_VIEWS_TEST_HASHING") != "off",
     "METRICS_TOKENS": ["hub-token"],
+    "PRESENCE_INTERVAL": float(os.environ.get("SOCKETIO_VIEWS_TEST_PRESENCE_INTERVAL", "0.2")),
+    "SERVER_OPTIONS": {"ping_interval": 25, "ping_timeout": 20},
 }
