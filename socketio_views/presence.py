@@ -45,6 +45,7 @@ class MemoryPresence:
     def reset(self):
         """Forget everyone."""
         self.channels = {}
+        self.counted = set()
 
     def close(self):
         """Nothing to release."""
@@ -74,6 +75,15 @@ class MemoryPresence:
     def count(self, channel):
         """How many subscriptions are present on ``channel``."""
         return len(self.channels.get(channel, {}))
+
+    def mark_counted(self, channel, counted):
+        """Note whether ``channel``'s subscribers were last told a count (not a list); return whether they were before."""
+        before = channel in self.counted
+        if counted:
+            self.counted.add(channel)
+        else:
+            self.counted.discard(channel)
+        return before
 
 
 class RedisPresence:
@@ -166,6 +176,20 @@ class RedisPresence:
         self.outage.succeeded()
         return count
 
+    def mark_counted(self, channel, counted):
+        """Note whether ``channel``'s subscribers were last told a count, for every process; return whether they were before."""
+        key = f"{self.prefix}:{channel}:counted"
+        try:
+            if counted:
+                before = self.redis.set(key, 1, ex=self.ttl * 2, get=True) is not None
+            else:
+                before = bool(self.redis.delete(key))
+        except Exception as exc:
+            self.outage.failed(exc)
+            return False
+        self.outage.succeeded()
+        return before
+
     def refresh(self):
         """Renew this process's subscriptions and remove expired ones.
 
@@ -212,24 +236,36 @@ class RedisPresence:
 
 
 class _Pending:
-    """What happened on one channel since the last tick: its joins (by sid), leaves, and the hub to send through."""
+    """What happened on one channel since the last tick: its changes in order, its newcomers, the hub to send through."""
 
     def __init__(self, hub):
         self.hub = hub
-        self.joins = {}
-        self.leaves = {}
+        #: ("joins" or "leaves", sid, entry), in the order they happened.
+        self.changes = []
+        #: sid -> how many changes came before its join (what its presence_state already told it).
+        self.newcomers = {}
+
+
+def _diff(changes):
+    diff = {"joins": [], "leaves": []}
+    for kind, _sid, entry in changes:
+        diff[kind].append(entry)
+    return diff
 
 
 class PresenceTicks:
     """This process's presence events, coalesced per channel and sent once per ``PRESENCE_INTERVAL``.
 
-    A join or leave is noted (:meth:`joined`, :meth:`left`); a tick later,
-    for each channel that changed:
+    A newcomer receives ``presence_state`` as it subscribes (``presence_count``
+    past ``PRESENCE_LIST_LIMIT``). Its join, and every leave, is noted
+    (:meth:`joined`, :meth:`left`); a tick later, for each channel that
+    changed:
 
-    * up to ``PRESENCE_LIST_LIMIT`` subscriptions, each newcomer of the tick
-      receives ``presence_state`` (the list as it is then), and every other
-      subscriber one ``presence_diff`` with the tick's joins and leaves; a
-      subscription that came and went within the tick is not mentioned;
+    * up to ``PRESENCE_LIST_LIMIT`` subscriptions, the subscribers that were
+      there before the tick receive one ``presence_diff`` with the tick's
+      joins and leaves (a subscription that came and went within the tick is
+      not mentioned), and each newcomer of the tick a ``presence_diff`` of
+      what changed after its ``presence_state``, if anything did;
     * past ``PRESENCE_LIST_LIMIT``, every subscriber receives one
       ``presence_count`` (``{"count": n}``) instead, and no list is sent;
     * when a channel falls back to the limit or below, every subscriber
@@ -238,14 +274,12 @@ class PresenceTicks:
     With several processes each sends its own subscribers' changes, to
     every process's subscribers. With ``PRESENCE_INTERVAL`` 0 or ``None``, or
     in a process that gevent has not patched (the test client), nothing is
-    coalesced: a newcomer receives ``presence_state`` and the others a
-    ``presence_diff`` at once, for each join and leave.
+    coalesced: the others receive a ``presence_diff`` at once, for each join
+    and leave.
     """
 
     def __init__(self):
         self.pending = {}
-        #: Channels whose last tick sent a count, not a list.
-        self.counted = set()
         self.timer = None
 
     @staticmethod
@@ -253,13 +287,28 @@ class PresenceTicks:
         """Whether changes wait for a tick (``PRESENCE_INTERVAL`` set, in a gevent-patched process)."""
         return bool(views_settings.PRESENCE_INTERVAL) and monkey.is_module_patched("socket")
 
+    @staticmethod
+    def over_limit(count):
+        """Whether a channel of ``count`` subscriptions gets counts, not lists."""
+        limit = views_settings.PRESENCE_LIST_LIMIT
+        return limit is not None and count > limit
+
     def joined(self, view, entry):
-        """Note that subscription ``view`` joined with ``entry`` (``{"sid", **meta}``)."""
+        """Tell subscription ``view``, which joined with ``entry`` (``{"sid", **meta}``), who is there; note its join for the others."""
+        store = get_presence()
         if not self.coalescing():
-            view.send({"presences": get_presence().list(view.channel)}, event="presence_state")
+            view.send({"presences": store.list(view.channel)}, event="presence_state")
             view.broadcast({"joins": [entry], "leaves": []}, event="presence_diff", include_self=False, history=False)
             return
-        self._pending(view).joins[view.sid] = entry
+        pending = self._pending(view)
+        count = store.count(view.channel)
+        if self.over_limit(count):
+            store.mark_counted(view.channel, True)
+            view.send({"count": count}, event="presence_count")
+        else:
+            view.send({"presences": store.list(view.channel)}, event="presence_state")
+        pending.newcomers[view.sid] = len(pending.changes)
+        pending.changes.append(("joins", view.sid, entry))
 
     def left(self, view, entry):
         """Note that subscription ``view`` left; ``entry`` is what the store removed."""
@@ -267,8 +316,8 @@ class PresenceTicks:
             view.broadcast({"joins": [], "leaves": [entry]}, event="presence_diff", include_self=False, history=False)
             return
         pending = self._pending(view)
-        if pending.joins.pop(view.sid, None) is None:
-            pending.leaves[view.sid] = entry
+        pending.newcomers.pop(view.sid, None)
+        pending.changes.append(("leaves", view.sid, entry))
 
     def _pending(self, view):
         pending = self.pending.get(view.channel)
@@ -288,25 +337,27 @@ class PresenceTicks:
             except Exception:
                 logger.exception("Presence events of %r failed", channel, channel=channel)
 
-    def _send(self, channel, changes):
-        store, hub = get_presence(), changes.hub
+    def _send(self, channel, pending):
+        store, hub = get_presence(), pending.hub
         count = store.count(channel)
-        limit = views_settings.PRESENCE_LIST_LIMIT
-        if limit is not None and count > limit:
-            self.counted.add(channel)
+        if self.over_limit(count):
+            store.mark_counted(channel, True)
             hub.emit("presence_count", {"count": count}, channel=channel, history=False)
             return
-        presences = store.list(channel)
-        if channel in self.counted or (limit is not None and count + len(changes.leaves) > limit):
-            # Back to a list: everyone gets the whole of it.
-            self.counted.discard(channel)
-            hub.emit("presence_state", {"presences": presences}, channel=channel, history=False)
+        if store.mark_counted(channel, False):
+            # Back to a list (whichever process sent the counts): everyone gets the whole of it.
+            hub.emit("presence_state", {"presences": store.list(channel)}, channel=channel, history=False)
             return
-        for sid in changes.joins:
-            hub.emit("presence_state", {"presences": presences}, channel=channel, to=sid, history=False)
-        if changes.joins or changes.leaves:
-            diff = {"joins": list(changes.joins.values()), "leaves": list(changes.leaves.values())}
-            hub.emit("presence_diff", diff, channel=channel, skip_sid=list(changes.joins) or None, history=False)
+        joined = {sid for kind, sid, _entry in pending.changes if kind == "joins"}
+        left = {sid for kind, sid, _entry in pending.changes if kind == "leaves"}
+        # Those who were there before the tick never saw who came and went within it.
+        seen = [change for change in pending.changes if change[1] not in joined & left]
+        if seen:
+            hub.emit("presence_diff", _diff(seen), channel=channel, skip_sid=list(pending.newcomers) or None, history=False)
+        for sid, position in pending.newcomers.items():
+            after = pending.changes[position + 1:]
+            if after:
+                hub.emit("presence_diff", _diff(after), channel=channel, to=sid, history=False)
 
     def close(self):
         """Stop the pending tick; what it would have sent is dropped."""

@@ -201,9 +201,12 @@ class FakeView:
     def __init__(self, hub, channel, sid):
         self.hub, self.channel, self.sid = hub, channel, sid
 
+    def send(self, data, event):
+        self.hub.emit(event, data, channel=self.channel, to=self.sid)
 
-def test_a_tick_sends_one_diff_states_to_newcomers_and_counts_past_the_limit(monkeypatch, settings):
-    """Joins and leaves of one tick make one diff (newcomers skipped, they get the state); past the limit a count; back under it, the state to all."""
+
+def test_a_tick_sends_one_diff_what_newcomers_missed_and_counts_past_the_limit(monkeypatch, settings):
+    """Joins and leaves of one tick make one diff for those already there, and one per newcomer of what followed its state; past the limit a count; back under it, the state to all."""
     from socketio_views.presence import PresenceTicks, _Pending
 
     settings.SOCKETIO_VIEWS = {"PRESENCE_LIST_LIMIT": 3}
@@ -211,36 +214,51 @@ def test_a_tick_sends_one_diff_states_to_newcomers_and_counts_past_the_limit(mon
     ticks, hub, store = PresenceTicks(), RecordingHub(), get_presence()
     # No timer: the test calls tick() itself.
     monkeypatch.setattr(ticks, "_pending", lambda view: ticks.pending.setdefault(view.channel, _Pending(view.hub)))
-    for sid in ("a", "b", "c"):
+
+    def join(sid):
         store.join("room", sid, {"user": sid})
-    ticks.joined(FakeView(hub, "room", "a"), {"sid": "a", "user": "a"})
+        ticks.joined(FakeView(hub, "room", sid), {"sid": sid, "user": sid})
+
+    def leave(sid):
+        ticks.left(FakeView(hub, "room", sid), store.leave("room", sid))
+
+    def entries(*sids):
+        return [{"sid": sid, "user": sid} for sid in sids]
+
+    join("a")
     ticks.tick()
-    ticks.joined(FakeView(hub, "room", "b"), {"sid": "b", "user": "b"})
-    ticks.joined(FakeView(hub, "room", "c"), {"sid": "c", "user": "c"})
-    store.leave("room", "a")
-    ticks.left(FakeView(hub, "room", "a"), {"sid": "a", "user": "a"})
-    store.join("room", "d", {"user": "d"})
-    ticks.joined(FakeView(hub, "room", "d"), {"sid": "d", "user": "d"})
-    store.leave("room", "d")
-    ticks.left(FakeView(hub, "room", "d"), {"sid": "d", "user": "d"})  # came and went within the tick
-    hub.sent.clear()
-    ticks.tick()
-    state = {"presences": [{"sid": "b", "user": "b"}, {"sid": "c", "user": "c"}]}
     assert [
-        ("presence_state", state, "b", None),
-        ("presence_state", state, "c", None),
-        ("presence_diff", {"joins": [{"sid": "b", "user": "b"}, {"sid": "c", "user": "c"}], "leaves": [{"sid": "a", "user": "a"}]}, None, ["b", "c"]),
+        ("presence_state", {"presences": entries("a")}, "a", None),
+        ("presence_diff", {"joins": entries("a"), "leaves": []}, None, ["a"]),
     ] == hub.sent
 
     hub.sent.clear()
-    for sid in ("e", "f"):
-        store.join("room", sid, {"user": sid})
-        ticks.joined(FakeView(hub, "room", sid), {"sid": sid, "user": sid})
+    join("b")
+    join("c")
+    leave("a")
+    join("d")
+    leave("d")  # came and went within the tick
     ticks.tick()
-    assert [("presence_count", {"count": 4}, None, None)] == hub.sent
+    assert [
+        ("presence_state", {"presences": entries("a", "b")}, "b", None),
+        ("presence_state", {"presences": entries("a", "b", "c")}, "c", None),
+        ("presence_state", {"presences": entries("b", "c", "d")}, "d", None),
+        ("presence_diff", {"joins": entries("b", "c"), "leaves": entries("a")}, None, ["b", "c"]),
+        ("presence_diff", {"joins": entries("c", "d"), "leaves": entries("a", "d")}, "b", None),
+        ("presence_diff", {"joins": entries("d"), "leaves": entries("a", "d")}, "c", None),
+    ] == hub.sent
 
     hub.sent.clear()
-    store.leave("room", "e")
-    ticks.left(FakeView(hub, "room", "e"), {"sid": "e", "user": "e"})
+    join("e")
+    join("f")
     ticks.tick()
-    assert [("presence_state", {"presences": [{"sid": "b", "user": "b"}, {"sid": "c", "user": "c"}, {"sid": "f", "user": "f"}]}, None, None)] == hub.sent
+    assert [
+        ("presence_state", {"presences": entries("b", "c", "e")}, "e", None),
+        ("presence_count", {"count": 4}, "f", None),
+        ("presence_count", {"count": 4}, None, None),
+    ] == hub.sent
+
+    hub.sent.clear()
+    leave("e")
+    ticks.tick()
+    assert [("presence_state", {"presences": entries("b", "c", "f")}, None, None)] == hub.sent
