@@ -35,6 +35,10 @@ DEFAULTS = {
     "MAX_PAYLOAD_DEPTH": 32,
     # Subscriptions one connection may hold at once (None: no limit).
     "MAX_SUBSCRIPTIONS": 100,
+    # Subscriptions the connections of one client address may hold at once
+    # in each process, all together (None: no limit). Loopback clients are
+    # not limited.
+    "MAX_SUBSCRIPTIONS_PER_IP": 1000,
     # What may wait to be sent to one connection (None: no limit). Past it a
     # channel's slow_consumer_policy applies: end the connection (default)
     # or drop the message.

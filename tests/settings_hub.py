@@ -2,7 +2,8 @@
 
 ``SOCKETIO_VIEWS_TEST_HASHING=off`` in the environment turns ``PASSWORD_HASHING_IN_THREADS`` off,
 ``SOCKETIO_VIEWS_TEST_PRESENCE_INTERVAL=0`` the coalescing of presence events. Pings are far apart, so
-that raw test sockets, which do not answer them, stay connected.
+that raw test sockets, which do not answer them, stay connected. Behind a declared proxy, one
+address may hold 5 subscriptions over all its connections.
 """
 import os
 
@@ -17,4 +18,7 @@ SOCKETIO_VIEWS = {
     "METRICS_TOKENS": ["hub-token"],
     "PRESENCE_INTERVAL": float(os.environ.get("SOCKETIO_VIEWS_TEST_PRESENCE_INTERVAL", "0.2")),
     "SERVER_OPTIONS": {"ping_interval": 25, "ping_timeout": 20},
+    # Loopback clients are not limited; those that say they come from elsewhere are.
+    "CLIENT_IP_HEADER": "HTTP_X_FORWARDED_FOR",
+    "MAX_SUBSCRIPTIONS_PER_IP": 5,
 }

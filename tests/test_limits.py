@@ -828,3 +828,39 @@ def test_an_undeclared_proxy_is_not_limited_but_named_in_a_warning(live_channels
         answers = [http.get(path, headers=forwarded_for("203.0.113.50"), timeout=5) for _ in range(30)]
     assert {answer.status_code for answer in answers} == {200}
     live_channels_server.wait_for_output("CLIENT_IP_HEADER", start=start)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_subscriptions_per_address_are_budgeted_across_its_connections(transport):
+    """MAX_SUBSCRIPTIONS_PER_IP (5 here) counts every connection of an address: the 6th is refused, an end gives a place back, other addresses are apart."""
+    from socketio_views.testing import LiveServer
+
+    from .waiting import wait_until
+
+    address = {"X-Forwarded-For": "203.0.113.7"}
+    with LiveServer(settings_module="tests.settings_hub") as server:
+        clients = [WireClient(server.url, transport=transport) for _ in range(4)]
+        try:
+            clients[0].connect("rooms/a", "rooms/b", headers=address)
+            clients[1].connect("rooms/c", "rooms/d", headers=address)
+            clients[2].connect("rooms/e", headers=address)
+            error = clients[3].refused("rooms/f", headers=address)
+            assert "too_many_subscriptions" == error["data"]["code"]
+            assert "MAX_SUBSCRIPTIONS_PER_IP" in error["message"]
+            WireClient(server.url, transport=transport).connect("rooms/f", headers={"X-Forwarded-For": "203.0.113.8"}).close()
+            clients[0].close()
+            clients[3] = WireClient(server.url, transport=transport)
+
+            def subscribed():
+                try:
+                    clients[3].connect("rooms/f", "rooms/g", headers=address)
+                except Exception:
+                    clients[3].close()
+                    clients[3] = WireClient(server.url, transport=transport)
+                    return False
+                return True
+
+            wait_until(subscribed, timeout=5, interval=0.1, message="the closed connection's places were not given back")
+        finally:
+            for client in clients:
+                client.close()

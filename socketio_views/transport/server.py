@@ -167,6 +167,10 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
             # hears why, then the connection closes.
             self.start_background_task(self._close_later, connection.id)
             raise socketio.exceptions.ConnectionRefusedError(refusal.message, refusal.as_dict())
+        over_budget = self.connections.reserve_subscription(connection)
+        if over_budget is not None:
+            dispatch.log_refusal(over_budget, f"Subscription to {namespace[1:]!r}", connection.id, connection_id=connection.id)
+            raise socketio.exceptions.ConnectionRefusedError(over_budget.message, over_budget.as_dict())
         try:
             view = dispatch.start_subscription(
                 environ[ROUTER_KEY],
@@ -179,7 +183,10 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
                 open_subscriptions=len(connection.subscriptions),
             )
             identity.note_subscription(connection.identity, view.request)
-        except ChannelError as error:
+        except BaseException as error:
+            self.connections.release_subscription(connection)
+            if not isinstance(error, ChannelError):
+                raise
             if isinstance(error, OriginNotAllowed):
                 # Nothing from this page will ever be served: close the
                 # connection once the refusal has been delivered.
@@ -188,6 +195,9 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
         finally:
             release_db_connections()
         self.views[sid] = view
+        if connection.closed:
+            # Closed while it was decided: close() counted only what it held then.
+            self.connections.release_subscription(connection)
         connection.subscribed(view)
         outbox = view.hub
         self.meter.subscribed(namespace, outbox.meter)
@@ -214,7 +224,7 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
             self.meter.unsubscribed(namespace, view.hub.meter)
             connection = self.connections.get(view.connection_id)
             if connection is not None:
-                connection.unsubscribed(sid)
+                self.connections.unsubscribed(connection, sid)
             try:
                 dispatch.end_subscription(view, args[0] if args else None)
             finally:
