@@ -49,6 +49,10 @@ DEFAULTS = {
     # limit. Loopback clients are not limited.
     "MAX_CONNECTIONS_PER_IP": 100,
     "HANDSHAKE_RATE": "20/s",
+    # Handshakes each process works on at once (from their arrival, before
+    # Django's middleware, to their response); past it a handshake is
+    # answered 503 with Retry-After at once (None: no limit).
+    "MAX_HANDSHAKES_IN_PROGRESS": 64,
     # The request.META key of a header that the reverse proxies in front of
     # the server set to the client's address (e.g. "HTTP_X_FORWARDED_FOR"),
     # and how many proxies append to it. None: REMOTE_ADDR, headers ignored.

@@ -3,7 +3,8 @@
 ``SOCKETIO_VIEWS_TEST_HASHING=off`` in the environment turns ``PASSWORD_HASHING_IN_THREADS`` off,
 ``SOCKETIO_VIEWS_TEST_PRESENCE_INTERVAL=0`` the coalescing of presence events. Pings are far apart, so
 that raw test sockets, which do not answer them, stay connected. Behind a declared proxy, one
-address may hold 5 subscriptions over all its connections.
+address may hold 5 subscriptions over all its connections. The process works on 2 handshakes at once,
+which a header can make slow (``X-Slow-Handshake: <seconds>``).
 """
 import os
 
@@ -21,4 +22,11 @@ SOCKETIO_VIEWS = {
     # Loopback clients are not limited; those that say they come from elsewhere are.
     "CLIENT_IP_HEADER": "HTTP_X_FORWARDED_FOR",
     "MAX_SUBSCRIPTIONS_PER_IP": 5,
+    "MAX_HANDSHAKES_IN_PROGRESS": 2,
+    # The lean path's middleware, and one that a request may ask to be slow.
+    "HANDSHAKE_MIDDLEWARE": [
+        "tests.testapp.middleware.SlowHandshakeMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+    ],
 }

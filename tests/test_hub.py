@@ -115,14 +115,15 @@ def test_a_login_flood_leaves_the_witness_its_latency():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_long_hold_is_logged_with_its_view_and_measured():
-    """A view that computes for 0.5 s without yielding: a warning names it with the hold's length, and the metric counts it."""
+    """A view that computes for 1 s without yielding: a warning names it with the hold's length, and the metric counts it."""
     with LiveServer(settings_module="tests.settings_hub") as server:
         start = server.mark()
-        assert 200 == requests.get(server.url + "/spin/?seconds=0.5", timeout=10).status_code
+        assert 200 == requests.get(server.url + "/spin/?seconds=1", timeout=10).status_code
         line = server.wait_for_output(r"held the gevent hub", start=start)
-        assert "view tests.testapp.views.spin held the gevent hub for 0." in line
+        assert "view tests.testapp.views.spin held the gevent hub for " in line
         seconds = float(line.split(" for ")[1].split(" s")[0])
-        assert 0.4 <= seconds < 1.5
+        # Measured to within MAX_BLOCKING_TIME (0.1 s), on a machine that may be loaded.
+        assert 0.6 <= seconds < 3, line
         scraped = samples(
             requests.get(server.url + "/metrics/", headers={"Authorization": "Bearer hub-token"}, timeout=5).text
         )

@@ -864,3 +864,30 @@ def test_subscriptions_per_address_are_budgeted_across_its_connections(transport
         finally:
             for client in clients:
                 client.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_handshakes_past_the_bound_in_progress_are_answered_503_at_once():
+    """With MAX_HANDSHAKES_IN_PROGRESS = 2 and two slow handshakes under way, a third is answered 503 server_busy with Retry-After at once; afterwards one is accepted."""
+    import requests
+
+    from socketio_views.testing import LiveServer
+
+    with LiveServer(settings_module="tests.settings_hub") as server:
+        base = f"{server.url}/socket.io/?EIO=4&transport=polling"
+        slow = [
+            threading.Thread(target=requests.get, args=(base,), kwargs={"headers": {"X-Slow-Handshake": "2"}, "timeout": 10})
+            for _ in range(2)
+        ]
+        for thread in slow:
+            thread.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        refused = requests.get(base, timeout=5)
+        elapsed = time.monotonic() - started
+        for thread in slow:
+            thread.join(10)
+        accepted = requests.get(base, timeout=5)
+    assert (503, "server_busy", "1") == (refused.status_code, refused.json()["code"], refused.headers["Retry-After"])
+    assert elapsed < 1
+    assert 200 == accepted.status_code and accepted.text.startswith("0{")
