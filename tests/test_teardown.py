@@ -54,3 +54,29 @@ def test_three_hundred_subscribers_timing_out_together(server):
         assert not [line for line in server.output if "RecursionError" in line]
     finally:
         witness.close()
+
+
+def test_a_mass_ping_timeout_leaves_the_witness_its_latency(server):
+    """300 subscribers of one room, whose on_disconnect tells the room, time out together: their teardowns run in batches, and a witness elsewhere keeps short round trips."""
+    from .test_limits import Witness
+
+    channel = f"rooms/mass-{uuid.uuid4().hex[:6]}"
+    member = WireClient(server.url).connect(channel, auth={"name": "member"})
+    witness = None
+    try:
+        with ThreadPoolExecutor(32) as pool:
+            list(pool.map(lambda n: vanishing_polling_subscriber(server.url, channel, f"ghost{n}"), range(300)))
+        witness = Witness(server.url)
+        wait_until(
+            lambda: len(member.received(channel, "left")) >= 300,
+            timeout=30,
+            message=lambda: f"the member heard {len(member.received(channel, 'left'))} leave",
+        )
+        worst = witness.stop()
+        witness = None
+        print(f"300 ping timeouts: witness worst round trip {worst * 1000:.0f} ms")
+        assert worst < 0.5
+    finally:
+        if witness is not None:
+            witness.stop()
+        member.close()
