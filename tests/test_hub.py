@@ -118,6 +118,7 @@ def test_a_long_hold_is_logged_with_its_view_and_measured():
     """A view that computes for 1 s without yielding: a warning names it with the hold's length, and the metric counts it."""
     with LiveServer(settings_module="tests.settings_hub") as server:
         start = server.mark()
+        assert requests.get(server.url + "/tuning/", timeout=5).json()["hashing_in_threads"] is True
         assert 200 == requests.get(server.url + "/spin/?seconds=1", timeout=10).status_code
         line = server.wait_for_output(r"held the gevent hub", start=start)
         assert "view tests.testapp.views.spin held the gevent hub for " in line
@@ -128,3 +129,46 @@ def test_a_long_hold_is_logged_with_its_view_and_measured():
             requests.get(server.url + "/metrics/", headers={"Authorization": "Bearer hub-token"}, timeout=5).text
         )
         assert 1 == scraped[("socketio_views_hub_blocked_seconds_count", ())]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_gunicorn_worker_hashes_in_threads_and_reports_holds(tmp_path):
+    """socketio_views.workers.GeventWebSocketWorker prepares the hub as runserver_socketio does: hashers in threads, holds reported."""
+    import os
+    import re
+    import signal
+    import subprocess
+
+    from django.db import connection
+
+    from .waiting import wait_until
+
+    log_path = tmp_path / "gunicorn.log"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings_hub", "SOCKETIO_VIEWS_TEST_DB": connection.settings_dict["NAME"]}
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "gunicorn", "--worker-class", "socketio_views.workers.GeventWebSocketWorker",
+                "--workers", "1", "--bind", "127.0.0.1:0", "--no-control-socket", "tests.wsgi",
+            ],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        url = wait_until(
+            lambda: re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log_path.read_text()), timeout=20, interval=0.1,
+            message=log_path.read_text,
+        ).group(1)
+
+        def tuning():
+            try:
+                return requests.get(url + "/tuning/", timeout=5).json()
+            except requests.ConnectionError:  # the worker boots after the master listens
+                return None
+
+        assert wait_until(tuning, timeout=20, interval=0.1, message=log_path.read_text)["hashing_in_threads"] is True
+        assert 200 == requests.get(url + "/spin/?seconds=1", timeout=10).status_code
+        wait_until(lambda: "view tests.testapp.views.spin held the gevent hub for" in log_path.read_text(), timeout=10,
+                   message=log_path.read_text)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(10)

@@ -44,8 +44,17 @@ def tuning(request):
             "frozen": gc.get_freeze_count(),
             "track_greenlet_tree": gevent.config.track_greenlet_tree,
             "gc_threshold": gc.get_threshold(),
+            "hashing_in_threads": _hashing_in_threads(),
         }
     )
+
+
+def _hashing_in_threads():
+    from django.contrib.auth.hashers import get_hasher
+
+    from socketio_views.hub import OFFLOADED
+
+    return getattr(type(get_hasher()).__dict__.get("verify"), OFFLOADED, False)
 
 
 #: Requests this process started and finished, counted from when this module loads.
