@@ -242,7 +242,7 @@ class _Pending:
         self.hub = hub
         #: ("joins" or "leaves", sid, entry), in the order they happened.
         self.changes = []
-        #: sid -> how many changes came before its join (what its presence_state already told it).
+        #: sid -> (how many changes came before its join, which its presence_state told it; its hub).
         self.newcomers = {}
 
 
@@ -307,7 +307,7 @@ class PresenceTicks:
             view.send({"count": count}, event="presence_count")
         else:
             view.send({"presences": store.list(view.channel)}, event="presence_state")
-        pending.newcomers[view.sid] = len(pending.changes)
+        pending.newcomers[view.sid] = (len(pending.changes), view.hub)
         pending.changes.append(("joins", view.sid, entry))
 
     def left(self, view, entry):
@@ -322,7 +322,9 @@ class PresenceTicks:
     def _pending(self, view):
         pending = self.pending.get(view.channel)
         if pending is None:
-            pending = self.pending[view.channel] = _Pending(view.hub)
+            # The channel's hub, not the subscription's Outbox: a broadcast
+            # must not wait for (or vanish with) one subscription's confirmation.
+            pending = self.pending[view.channel] = _Pending(getattr(view.hub, "hub", view.hub))
         if self.timer is None:
             self.timer = gevent.spawn_later(views_settings.PRESENCE_INTERVAL, self.tick)
         return pending
@@ -354,10 +356,11 @@ class PresenceTicks:
         seen = [change for change in pending.changes if change[1] not in joined & left]
         if seen:
             hub.emit("presence_diff", _diff(seen), channel=channel, skip_sid=list(pending.newcomers) or None, history=False)
-        for sid, position in pending.newcomers.items():
+        for sid, (position, outbox) in pending.newcomers.items():
             after = pending.changes[position + 1:]
             if after:
-                hub.emit("presence_diff", _diff(after), channel=channel, to=sid, history=False)
+                # Through its own Outbox: after its confirmation, even if that is late.
+                outbox.emit("presence_diff", _diff(after), channel=channel, to=sid, history=False)
 
     def close(self):
         """Stop the pending tick; what it would have sent is dropped."""
