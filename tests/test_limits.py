@@ -5,6 +5,7 @@ import time
 import uuid
 
 import pytest
+import websocket
 from django.test import override_settings
 
 from socketio_views.testing import ChannelTestClient, SubscriptionRefused
@@ -868,7 +869,7 @@ def test_subscriptions_per_address_are_budgeted_across_its_connections(transport
 
 @pytest.mark.django_db(transaction=True)
 def test_handshakes_past_the_bound_in_progress_are_answered_503_at_once():
-    """With MAX_HANDSHAKES_IN_PROGRESS = 2 and two slow handshakes under way, a third is answered 503 server_busy with Retry-After at once; afterwards one is accepted."""
+    """With MAX_HANDSHAKES_IN_PROGRESS = 2 and two slow handshakes under way, a third is answered 503 server_busy with Retry-After at once (a WebSocket closed with 1013); afterwards one is accepted."""
     import requests
 
     from socketio_views.testing import LiveServer
@@ -885,9 +886,17 @@ def test_handshakes_past_the_bound_in_progress_are_answered_503_at_once():
         started = time.monotonic()
         refused = requests.get(base, timeout=5)
         elapsed = time.monotonic() - started
+        ws = websocket.create_connection(base.replace("http://", "ws://").replace("polling", "websocket"), timeout=5)
+        try:
+            frame = ws.recv_frame()
+        finally:
+            ws.close()
         for thread in slow:
             thread.join(10)
         accepted = requests.get(base, timeout=5)
     assert (503, "server_busy", "1") == (refused.status_code, refused.json()["code"], refused.headers["Retry-After"])
+    # A WebSocket, which gevent-websocket accepted before the server saw it, is closed with 1013 (try again later).
+    assert (websocket.ABNF.OPCODE_CLOSE, 1013) == (frame.opcode, int.from_bytes(frame.data[:2], "big"))
+    assert "server_busy" in frame.data[2:].decode()
     assert elapsed < 1
     assert 200 == accepted.status_code and accepted.text.startswith("0{")
