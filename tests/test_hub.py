@@ -110,7 +110,7 @@ def test_a_login_flood_leaves_the_witness_its_latency():
     )
     assert attempts >= 6 and attempts_on_hub >= 6
     assert worst < 0.15
-    assert worst_on_hub > 0.3
+    assert worst_on_hub > 0.25
 
 
 @pytest.mark.django_db(transaction=True)
