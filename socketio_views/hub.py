@@ -126,6 +126,7 @@ class HubHolds:
         self.culprit = None
 
     def blocked(self, event):
+        """gevent's event subscriber, in the monitor thread: note an ``EventLoopBlocked`` hold and what runs."""
         if not isinstance(event, events.EventLoopBlocked) or event.greenlet is self.greenlet:
             return
         hub = event.hub
@@ -138,6 +139,7 @@ class HubHolds:
         hub.loop.run_callback_threadsafe(self.report)
 
     def report(self):
+        """In the hub's thread, once the hold is over: log it and record its length."""
         if self.greenlet is None:
             return
         seconds = time.monotonic() - self.started
