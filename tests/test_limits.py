@@ -900,3 +900,34 @@ def test_handshakes_past_the_bound_in_progress_are_answered_503_at_once():
     assert "server_busy" in frame.data[2:].decode()
     assert elapsed < 1
     assert 200 == accepted.status_code and accepted.text.startswith("0{")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_handshake_flood_from_one_address_is_refused_before_django_without_hurting_others():
+    """1,000 polling handshakes from one non-loopback address, 16 at a time: past the caps each is refused (429) before any Django code, and a witness keeps short round trips."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from socketio_views.testing import LiveServer
+
+    with LiveServer(settings_module="tests.settings_hub") as server:
+        witness = Witness(server.url)
+        base = f"{server.url}/socket.io/?EIO=4&transport=polling"
+        local = threading.local()
+
+        def handshake(n):
+            if not hasattr(local, "session"):
+                local.session = requests.Session()
+            return local.session.get(base, headers={"X-Forwarded-For": "198.51.100.9"}, timeout=30).status_code
+
+        try:
+            started = time.monotonic()
+            with ThreadPoolExecutor(16) as pool:
+                statuses = list(pool.map(handshake, range(1000)))
+            elapsed = time.monotonic() - started
+        finally:
+            worst = witness.stop()
+    print(f"1,000 handshakes answered in {elapsed:.1f} s ({statuses.count(200)} accepted); witness worst round trip {worst * 1000:.0f} ms")
+    assert statuses.count(200) <= 100 and statuses.count(429) >= 900
+    assert worst < 0.5
