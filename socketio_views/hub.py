@@ -22,6 +22,7 @@ Example usage (one's own CPU-heavy call, in a view or a channel's handler)::
 import functools
 import sys
 import time
+import warnings
 
 import gevent
 from django.conf import settings
@@ -116,7 +117,7 @@ class HubHolds:
     runs (:func:`culprit`); the report (a warning of the ``socketio_views``
     logger and the ``socketio_views_hub_blocked_seconds`` metric) is written
     by the hub's thread, as soon as the hub runs again, so the hold's
-    duration is known (to within ``max_blocking_time``).
+    duration is known (from the loop's last iteration, :func:`hold_started`).
     """
 
     def __init__(self, period):
@@ -131,8 +132,7 @@ class HubHolds:
             return
         hub = event.hub
         self.greenlet = event.greenlet
-        # The monitor sees a hold one to two periods after it began.
-        self.started = time.monotonic() - 1.5 * self.period
+        self.started = hold_started(hub.loop, self.period)
         frame = sys._current_frames().get(getattr(hub, "thread_ident", None))
         self.culprit = culprit(frame)
         # Runs in the hub's thread once the greenlet lets the hub run.
@@ -142,7 +142,7 @@ class HubHolds:
         """In the hub's thread, once the hold is over: log it and record its length."""
         if self.greenlet is None:
             return
-        seconds = time.monotonic() - self.started
+        seconds = time.time() - self.started
         what = self.culprit
         self.greenlet = None
         logger.warning(
@@ -152,6 +152,19 @@ class HubHolds:
             seconds,
         )
         get_meter().hub_blocked(seconds)
+
+
+def hold_started(loop, period):
+    """When the hold that gevent's monitor just reported began (a :func:`time.time`), read from the monitor thread.
+
+    libev's loop (gevent's default on Linux) caches the time of its last
+    iteration, which the hold has stopped: that time, to within the
+    callbacks that ran before the holding greenlet in that iteration. With
+    another loop, the monitor sees a hold one to two periods after it began.
+    """
+    if type(loop).__module__.startswith("gevent.libev"):
+        return loop.now()
+    return time.time() - 1.5 * period
 
 
 #: Code of these functions calls the view (its local ``callback``).
@@ -204,7 +217,10 @@ def watch_hub(max_blocking_time=None):
     gevent.config.monitor_thread = True
     _holds = HubHolds(max_blocking_time)
     events.subscribers.append(_holds.blocked)
-    gevent.get_hub().start_periodic_monitoring_thread()
+    with warnings.catch_warnings():
+        # Memory is not what it watches (gevent's max_memory_usage is unset).
+        warnings.filterwarnings("ignore", message="Unable to monitor memory usage")
+        gevent.get_hub().start_periodic_monitoring_thread()
 
 
 def prepare_hub():

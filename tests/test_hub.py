@@ -123,8 +123,8 @@ def test_a_long_hold_is_logged_with_its_view_and_measured():
         line = server.wait_for_output(r"held the gevent hub", start=start)
         assert "view tests.testapp.views.spin held the gevent hub for " in line
         seconds = float(line.split(" for ")[1].split(" s")[0])
-        # Measured to within MAX_BLOCKING_TIME (0.1 s), on a machine that may be loaded.
-        assert 0.6 <= seconds < 3, line
+        # Measured from the event loop's last iteration, on a machine that may be loaded.
+        assert 0.95 <= seconds < 2, line
         scraped = samples(
             requests.get(server.url + "/metrics/", headers={"Authorization": "Bearer hub-token"}, timeout=5).text
         )
