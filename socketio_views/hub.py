@@ -142,9 +142,11 @@ class HubHolds:
         """In the hub's thread, once the hold is over: log it and record its length."""
         if self.greenlet is None:
             return
+        global _last_hold
         seconds = time.time() - self.started
         what = self.culprit
         self.greenlet = None
+        _last_hold = {"what": what, "seconds": round(seconds, 2), "time": time.time()}
         logger.warning(
             "%s held the gevent hub for %.2f s: every socket of this process waited. "
             "Move CPU-heavy work to socketio_views.hub.run_in_thread() or off this process.",
@@ -196,6 +198,15 @@ def culprit(frame):
 
 
 _holds = None
+_last_hold = None
+
+
+def last_hold():
+    """The last hold of the hub this process reported: ``{"what", "seconds", "time"}`` (``time`` a :func:`time.time`), or ``None``.
+
+    The live channels page shows it for each process.
+    """
+    return _last_hold
 
 
 def watch_hub(max_blocking_time=None):
