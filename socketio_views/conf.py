@@ -123,7 +123,7 @@ DEFAULTS = {
     # an established connection skip Django. None: every Engine.IO request
     # goes through Django's handler, the whole MIDDLEWARE and the URLconf.
     # Run Django's password hashing (check_password, make_password, the
-    # hashers) in gevent's thread pool under runserver_socketio and the
+    # hashers) in a pool of threads under runserver_socketio and the
     # gunicorn worker, so that a login does not hold every socket
     # (socketio_views.hub).
     "PASSWORD_HASHING_IN_THREADS": True,

@@ -6,7 +6,7 @@ Django views and sockets share one gevent hub in ``runserver_socketio`` and in
 computes, no other socket of the process is served. Both call
 :func:`prepare_hub` before they serve, which
 
-* runs Django's password hashing in gevent's thread pool
+* runs Django's password hashing in a pool of threads
   (:func:`offload_password_hashing`, the ``PASSWORD_HASHING_IN_THREADS``
   setting): hashlib's PBKDF2, bcrypt, argon2 and scrypt release the GIL, so
   the hub keeps serving while a login is checked;
@@ -20,6 +20,7 @@ Example usage (one's own CPU-heavy call, in a view or a channel's handler)::
     thumbnail = run_in_thread(render_thumbnail, image)
 """
 import functools
+import os
 import sys
 import time
 import warnings
@@ -29,6 +30,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 from gevent import events, monkey
+from gevent.threadpool import ThreadPool
 
 from .conf import views_settings
 from .logs import logger
@@ -55,12 +57,33 @@ def run_in_thread(function, *args, **kwargs):
     return gevent.get_hub().threadpool.apply(function, args, kwargs)
 
 
+#: Threads that hash passwords at once: every core but one, which the hub keeps.
+HASHING_THREADS = max(1, (os.cpu_count() or 2) - 1)
+
+_hashing_pool = None
+
+
+def hashing_pool():
+    """The thread pool of password hashing (:data:`HASHING_THREADS` threads), apart from gevent's own.
+
+    gevent's pool also resolves host names: a flood of logins must not
+    delay them, nor take every core from the hub. Made on first use, for
+    the hub of the calling thread.
+    """
+    global _hashing_pool
+    if _hashing_pool is None:
+        _hashing_pool = ThreadPool(HASHING_THREADS)
+    return _hashing_pool
+
+
 def _in_thread(method):
     @functools.wraps(method)
     def in_thread(*args, **kwargs):
+        if not monkey.is_module_patched("socket"):
+            return method(*args, **kwargs)
         # A nested call (PBKDF2's verify calls encode) runs at once in the
         # pool's thread: ThreadPool.apply from a thread of the pool does that.
-        return run_in_thread(method, *args, **kwargs)
+        return hashing_pool().apply(method, args, kwargs)
 
     setattr(in_thread, OFFLOADED, True)
     return in_thread
@@ -72,7 +95,7 @@ def hasher_classes():
 
 
 def offload_password_hashing():
-    """Make Django's password hashers compute in gevent's thread pool (:func:`run_in_thread`).
+    """Make Django's password hashers compute in threads (:func:`hashing_pool`), not on the hub.
 
     The ``encode``, ``verify`` and ``harden_runtime`` methods of the classes
     in ``PASSWORD_HASHERS`` (and of their bases that define them) are

@@ -109,8 +109,9 @@ def test_a_login_flood_leaves_the_witness_its_latency():
         f"on the hub: {attempts_on_hub} attempts, witness worst {worst_on_hub * 1000:.0f} ms"
     )
     assert attempts >= 6 and attempts_on_hub >= 6
-    assert worst < 0.15
-    assert worst_on_hub > 0.25
+    # Measured on the shared two-core machine: 57-184 ms in threads, 398-1025 ms on the hub.
+    assert worst < 0.25
+    assert worst_on_hub > max(0.3, 2 * worst)
 
 
 @pytest.mark.django_db(transaction=True)
