@@ -92,6 +92,7 @@ MAIN_ONLY_FILES = [
     "tests/test_exceptions.py",
     "tests/test_fuzz.py",
     "tests/test_handlers.py",
+    "tests/test_hub.py",
     "tests/test_idempotency.py",
     "tests/test_limits.py",
     "tests/test_live_browser.py",

@@ -1,5 +1,5 @@
 """
-Limits per client address: connections open at once, and new connections per second.
+Limits per client address: connections open at once, new connections per second, and subscriptions over all its connections.
 
 The address is ``REMOTE_ADDR``, or, behind reverse proxies you declare, the
 one they forward::
@@ -13,7 +13,7 @@ import ipaddress
 import math
 
 from .conf import views_settings
-from .exceptions import TooManyConnections, TooManyHandshakes
+from .exceptions import TooManyConnections, TooManyHandshakes, TooManySubscriptions
 from .logs import logger
 from .throttling import RateLimiter
 
@@ -104,6 +104,7 @@ class AddressLimits:
     def __init__(self):
         self.open = {}  # key -> connections open
         self.keys = {}  # connection id -> key
+        self.subscriptions = {}  # key -> subscriptions held or being decided
 
     def refusal(self, environ):
         """Return the error refusing a new connection from ``environ``'s client, or ``None`` to accept it.
@@ -145,6 +146,40 @@ class AddressLimits:
                 self.open[key] -= 1
             else:
                 self.open.pop(key, None)
+
+
+    def key_of(self, connection_id):
+        """The key connection ``connection_id`` counts against, or ``None`` if it is not limited per address."""
+        return self.keys.get(connection_id)
+
+    def reserve_subscription(self, key):
+        """Count one more subscription of address ``key`` and return ``None``, or return the error refusing it.
+
+        ``MAX_SUBSCRIPTIONS_PER_IP`` bounds the subscriptions of one address
+        over all its connections to this process, those being decided
+        included; :meth:`release_subscriptions` gives them back.
+        """
+        if key is None:
+            return None
+        limit = views_settings.MAX_SUBSCRIPTIONS_PER_IP
+        held = self.subscriptions.get(key, 0)
+        if limit is not None and held >= limit:
+            return TooManySubscriptions(
+                f"The connections from this address already hold {limit} subscriptions (MAX_SUBSCRIPTIONS_PER_IP); "
+                f"unsubscribe from one first."
+            )
+        self.subscriptions[key] = held + 1
+        return None
+
+    def release_subscriptions(self, key, count=1):
+        """Give back ``count`` subscriptions of address ``key`` (ended, or refused after :meth:`reserve_subscription`)."""
+        if key is None or not count:
+            return
+        left = self.subscriptions.get(key, 0) - count
+        if left > 0:
+            self.subscriptions[key] = left
+        else:
+            self.subscriptions.pop(key, None)
 
 
 def retry_after_header(error):

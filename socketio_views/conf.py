@@ -35,6 +35,10 @@ DEFAULTS = {
     "MAX_PAYLOAD_DEPTH": 32,
     # Subscriptions one connection may hold at once (None: no limit).
     "MAX_SUBSCRIPTIONS": 100,
+    # Subscriptions the connections of one client address may hold at once
+    # in each process, all together (None: no limit). Loopback clients are
+    # not limited.
+    "MAX_SUBSCRIPTIONS_PER_IP": 1000,
     # What may wait to be sent to one connection (None: no limit). Past it a
     # channel's slow_consumer_policy applies: end the connection (default)
     # or drop the message.
@@ -45,6 +49,10 @@ DEFAULTS = {
     # limit. Loopback clients are not limited.
     "MAX_CONNECTIONS_PER_IP": 100,
     "HANDSHAKE_RATE": "20/s",
+    # Handshakes each process works on at once (from their arrival, before
+    # Django's middleware, to their response); past it a handshake is
+    # answered 503 with Retry-After at once (None: no limit).
+    "MAX_HANDSHAKES_IN_PROGRESS": 64,
     # The request.META key of a header that the reverse proxies in front of
     # the server set to the client's address (e.g. "HTTP_X_FORWARDED_FOR"),
     # and how many proxies append to it. None: REMOTE_ADDR, headers ignored.
@@ -71,6 +79,12 @@ DEFAULTS = {
     # Seconds a subscription stays present without its process's heartbeat:
     # the longest a crashed process's subscribers may linger.
     "PRESENCE_TTL": 30,
+    # Seconds over which each process gathers a channel's joins and leaves
+    # into one presence_diff (0 or None: one per join or leave, at once).
+    "PRESENCE_INTERVAL": 0.2,
+    # Subscriptions of a channel past which PresenceMixin sends only counts
+    # (presence_count), not lists (None: no limit).
+    "PRESENCE_LIST_LIMIT": 100,
     # Broadcasts kept per channel for views that do not set ``history``
     # (0: none; channel state recovery needs history).
     "HISTORY": 0,
@@ -114,6 +128,15 @@ DEFAULTS = {
     # session and user) on the lean path of socketio_views.wsgi; requests of
     # an established connection skip Django. None: every Engine.IO request
     # goes through Django's handler, the whole MIDDLEWARE and the URLconf.
+    # Run Django's password hashing (check_password, make_password, the
+    # hashers) in a pool of threads under runserver_socketio and the
+    # gunicorn worker, so that a login does not hold every socket
+    # (socketio_views.hub).
+    "PASSWORD_HASHING_IN_THREADS": True,
+    # Seconds a greenlet may hold the gevent hub before gevent's monitor
+    # reports it (a warning naming the view or handler, and the
+    # socketio_views_hub_blocked_seconds metric); None: no monitor.
+    "MAX_BLOCKING_TIME": 0.1,
     "HANDSHAKE_MIDDLEWARE": [
         "django.contrib.sessions.middleware.SessionMiddleware",
         "django.contrib.auth.middleware.AuthenticationMiddleware",

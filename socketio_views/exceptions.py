@@ -278,6 +278,19 @@ class ServerDraining(ChannelError):
     default_code = "server_draining"
 
 
+class ServerBusy(ChannelError):
+    """The process is already working on ``MAX_HANDSHAKES_IN_PROGRESS`` handshakes: it accepts no new connection for now.
+
+    Answered as :exc:`ServerDraining` is (HTTP 503 with ``Retry-After: 1``,
+    or a WebSocket closed with code 1013), before any Django code runs for
+    the request, so that a crowd of handshakes cannot starve the
+    connections already open.
+    """
+
+    default_message = "This server is busy accepting other connections; connect again in a moment."
+    default_code = "server_busy"
+
+
 class ServerError(ChannelError):
     """A handler raised an unexpected exception; details stay in the server log."""
 

@@ -27,6 +27,7 @@ from socketio import PubSubManager
 from . import identity, logout, signals
 from .api import broadcast
 from .exceptions import ChannelNotFound, InvalidPayload, PermissionRefused
+from .hub import last_hold
 from .logs import logger
 from .mixins import LoginRequiredMixin, PermissionRequiredMixin, PresenceMixin, UserPassesTestMixin
 from .models import OPERATE_PERMISSION, VIEW_PERMISSION
@@ -200,6 +201,7 @@ class Sampler:
             "interval": INTERVAL,
             "second": self.last_second if self.last_second is not None else int(time.time()),
             "routes": routes,
+            "hub_hold": last_hold(),
         }
 
 

@@ -53,6 +53,9 @@ MISSING_CLIENT_HINT = "pip install 'socketio-views[metrics]', or set METRICS to 
 #: Buckets of ``socketio_views_handler_seconds``: handlers mostly take well under a millisecond.
 HANDLER_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
+#: Buckets of ``socketio_views_hub_blocked_seconds``: holds past ``MAX_BLOCKING_TIME`` (0.1 s by default).
+HUB_BLOCKED_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
 
 def is_enabled():
     """Whether this process records metrics (the ``METRICS`` setting).
@@ -135,6 +138,12 @@ class Collectors:
             "socketio_views_replayed_messages",
             "History entries replayed to subscribers (missed broadcasts, or a newcomer's last ones), by route.",
             ["route"],
+        )
+        self.hub_blocked = pc.Histogram(
+            "socketio_views_hub_blocked_seconds",
+            "Holds of the gevent hub longer than MAX_BLOCKING_TIME: how long one greenlet ran while every "
+            "socket of the process waited.",
+            buckets=HUB_BLOCKED_BUCKETS,
         )
 
 
@@ -332,6 +341,10 @@ class Meter:
         if count:
             self.collectors.replayed.labels(self.route_of(namespace)).inc(count)
 
+    def hub_blocked(self, seconds):
+        """Record a hold of the gevent hub of ``seconds`` (:mod:`socketio_views.hub`)."""
+        self.collectors.hub_blocked.observe(seconds)
+
 
 class _NullMeter:
     """What this process records with metrics off: nothing, at the cost of a call."""
@@ -381,6 +394,9 @@ class _NullMeter:
         pass
 
     def replayed(self, namespace, count):
+        pass
+
+    def hub_blocked(self, seconds):
         pass
 
 

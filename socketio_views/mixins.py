@@ -18,7 +18,7 @@ from django.utils.crypto import salted_hmac
 from . import drain, idempotency
 from .clients import client_address
 from .exceptions import LoginRequired, PermissionRefused, RateLimited
-from .presence import get_presence
+from .presence import get_presence, get_presence_ticks
 from .throttling import RateLimiter
 from .views import ChannelView
 
@@ -286,7 +286,10 @@ class PresenceMixin:
     :meth:`get_presence_meta`. With ``presence_events`` (the default) a new
     subscriber receives ``presence_state`` (``{"presences": [...]}``) and the
     others ``presence_diff`` (``{"joins": [...], "leaves": [...]}``) whenever
-    someone comes or goes. A subscription that a stopping process's drain
+    someone comes or goes: under a server, coalesced per channel every
+    ``PRESENCE_INTERVAL`` seconds, and past ``PRESENCE_LIST_LIMIT``
+    subscriptions replaced by ``presence_count`` (``{"count": n}``), as
+    :class:`~socketio_views.presence.PresenceTicks` describes. A subscription that a stopping process's drain
     closes (:mod:`socketio_views.drain`) is not announced as leaving then:
     its client reconnects at once (a new subscription); with Redis the old
     entry expires after ``PRESENCE_TTL``, and its leave is announced then.
@@ -309,8 +312,7 @@ class PresenceMixin:
         meta = self.get_presence_meta()
         get_presence().join(self.channel, self.sid, meta, notify=self.presence_events)
         if self.presence_events:
-            self.send({"presences": self.presence()}, event="presence_state")
-            self.broadcast({"joins": [{"sid": self.sid, **meta}], "leaves": []}, event="presence_diff", include_self=False, history=False)
+            get_presence_ticks().joined(self, {"sid": self.sid, **meta})
         return result
 
     def teardown(self, reason):
@@ -325,4 +327,4 @@ class PresenceMixin:
             else:
                 entry = get_presence().leave(self.channel, self.sid)
                 if self.presence_events and entry is not None:
-                    self.broadcast({"joins": [], "leaves": [entry]}, event="presence_diff", include_self=False, history=False)
+                    get_presence_ticks().left(self, entry)

@@ -9,6 +9,12 @@ and removes expired ones, so the subscribers of a process that died without
 saying goodbye linger at most ``PRESENCE_TTL`` seconds. Without Redis,
 presence is kept in this process's memory.
 
+What subscribers are told is coalesced (:class:`PresenceTicks`): each
+process sends, per channel, at most one ``presence_diff`` every
+``PRESENCE_INTERVAL`` seconds (0.2 by default) whatever the number of joins
+and leaves, and past ``PRESENCE_LIST_LIMIT`` subscriptions only
+``presence_count``.
+
 Example usage::
 
     from socketio_views.presence import get_presence
@@ -18,6 +24,9 @@ Example usage::
 import json
 import threading
 import time
+
+import gevent
+from gevent import monkey
 
 from .api import broadcast
 from .backends import presence_url
@@ -36,6 +45,7 @@ class MemoryPresence:
     def reset(self):
         """Forget everyone."""
         self.channels = {}
+        self.counted = set()
 
     def close(self):
         """Nothing to release."""
@@ -65,6 +75,15 @@ class MemoryPresence:
     def count(self, channel):
         """How many subscriptions are present on ``channel``."""
         return len(self.channels.get(channel, {}))
+
+    def mark_counted(self, channel, counted):
+        """Note whether ``channel``'s subscribers were last told a count (not a list); return whether they were before."""
+        before = channel in self.counted
+        if counted:
+            self.counted.add(channel)
+        else:
+            self.counted.discard(channel)
+        return before
 
 
 class RedisPresence:
@@ -157,6 +176,20 @@ class RedisPresence:
         self.outage.succeeded()
         return count
 
+    def mark_counted(self, channel, counted):
+        """Note whether ``channel``'s subscribers were last told a count, for every process; return whether they were before."""
+        key = f"{self.prefix}:{channel}:counted"
+        try:
+            if counted:
+                before = self.redis.set(key, 1, ex=self.ttl * 2, get=True) is not None
+            else:
+                before = bool(self.redis.delete(key))
+        except Exception as exc:
+            self.outage.failed(exc)
+            return False
+        self.outage.succeeded()
+        return before
+
     def refresh(self):
         """Renew this process's subscriptions and remove expired ones.
 
@@ -200,6 +233,149 @@ class RedisPresence:
             for channel, leaves in expired.items():
                 logger.info("Presence: %d expired subscription(s) removed from %r", len(leaves), channel, channel=channel)
                 broadcast(channel, {"joins": [], "leaves": leaves}, event="presence_diff", history=False)
+
+
+class _Pending:
+    """What happened on one channel since the last tick: its changes in order, its newcomers, the hub to send through."""
+
+    def __init__(self, hub):
+        self.hub = hub
+        #: ("joins" or "leaves", sid, entry), in the order they happened.
+        self.changes = []
+        #: sid -> (how many changes came before its join, which its presence_state told it; its hub).
+        self.newcomers = {}
+
+
+def _diff(changes):
+    diff = {"joins": [], "leaves": []}
+    for kind, _sid, entry in changes:
+        diff[kind].append(entry)
+    return diff
+
+
+class PresenceTicks:
+    """This process's presence events, coalesced per channel and sent once per ``PRESENCE_INTERVAL``.
+
+    A newcomer receives ``presence_state`` as it subscribes (``presence_count``
+    past ``PRESENCE_LIST_LIMIT``). Its join, and every leave, is noted
+    (:meth:`joined`, :meth:`left`); a tick later, for each channel that
+    changed:
+
+    * up to ``PRESENCE_LIST_LIMIT`` subscriptions, the subscribers that were
+      there before the tick receive one ``presence_diff`` with the tick's
+      joins and leaves (a subscription that came and went within the tick is
+      not mentioned), and each newcomer of the tick a ``presence_diff`` of
+      what changed after its ``presence_state``, if anything did;
+    * past ``PRESENCE_LIST_LIMIT``, every subscriber receives one
+      ``presence_count`` (``{"count": n}``) instead, and no list is sent;
+    * when a channel falls back to the limit or below, every subscriber
+      receives ``presence_state``, so everyone ends with the exact list.
+
+    With several processes each sends its own subscribers' changes, to
+    every process's subscribers. With ``PRESENCE_INTERVAL`` 0 or ``None``, or
+    in a process that gevent has not patched (the test client), nothing is
+    coalesced: the others receive a ``presence_diff`` at once, for each join
+    and leave.
+    """
+
+    def __init__(self):
+        self.pending = {}
+        self.timer = None
+
+    @staticmethod
+    def coalescing():
+        """Whether changes wait for a tick (``PRESENCE_INTERVAL`` set, in a gevent-patched process)."""
+        return bool(views_settings.PRESENCE_INTERVAL) and monkey.is_module_patched("socket")
+
+    @staticmethod
+    def over_limit(count):
+        """Whether a channel of ``count`` subscriptions gets counts, not lists."""
+        limit = views_settings.PRESENCE_LIST_LIMIT
+        return limit is not None and count > limit
+
+    def joined(self, view, entry):
+        """Tell subscription ``view``, which joined with ``entry`` (``{"sid", **meta}``), who is there; note its join for the others."""
+        store = get_presence()
+        if not self.coalescing():
+            view.send({"presences": store.list(view.channel)}, event="presence_state")
+            view.broadcast({"joins": [entry], "leaves": []}, event="presence_diff", include_self=False, history=False)
+            return
+        pending = self._pending(view)
+        count = store.count(view.channel)
+        if self.over_limit(count):
+            store.mark_counted(view.channel, True)
+            view.send({"count": count}, event="presence_count")
+        else:
+            view.send({"presences": store.list(view.channel)}, event="presence_state")
+        pending.newcomers[view.sid] = (len(pending.changes), view.hub)
+        pending.changes.append(("joins", view.sid, entry))
+
+    def left(self, view, entry):
+        """Note that subscription ``view`` left; ``entry`` is what the store removed."""
+        if not self.coalescing():
+            view.broadcast({"joins": [], "leaves": [entry]}, event="presence_diff", include_self=False, history=False)
+            return
+        pending = self._pending(view)
+        pending.newcomers.pop(view.sid, None)
+        pending.changes.append(("leaves", view.sid, entry))
+
+    def _pending(self, view):
+        pending = self.pending.get(view.channel)
+        if pending is None:
+            # The channel's hub, not the subscription's Outbox: a broadcast
+            # must not wait for (or vanish with) one subscription's confirmation.
+            pending = self.pending[view.channel] = _Pending(getattr(view.hub, "hub", view.hub))
+        if self.timer is None:
+            self.timer = gevent.spawn_later(views_settings.PRESENCE_INTERVAL, self.tick)
+        return pending
+
+    def tick(self):
+        """Send what each changed channel's subscribers need to know (see the class)."""
+        self.timer = None
+        pending, self.pending = self.pending, {}
+        for channel, changes in pending.items():
+            try:
+                self._send(channel, changes)
+            except Exception:
+                logger.exception("Presence events of %r failed", channel, channel=channel)
+
+    def _send(self, channel, pending):
+        store, hub = get_presence(), pending.hub
+        count = store.count(channel)
+        if self.over_limit(count):
+            store.mark_counted(channel, True)
+            hub.emit("presence_count", {"count": count}, channel=channel, history=False)
+            return
+        if store.mark_counted(channel, False):
+            # Back to a list (whichever process sent the counts): everyone gets the whole of it.
+            hub.emit("presence_state", {"presences": store.list(channel)}, channel=channel, history=False)
+            return
+        joined = {sid for kind, sid, _entry in pending.changes if kind == "joins"}
+        left = {sid for kind, sid, _entry in pending.changes if kind == "leaves"}
+        # Those who were there before the tick never saw who came and went within it.
+        seen = [change for change in pending.changes if change[1] not in joined & left]
+        if seen:
+            hub.emit("presence_diff", _diff(seen), channel=channel, skip_sid=list(pending.newcomers) or None, history=False)
+        for sid, (position, outbox) in pending.newcomers.items():
+            after = pending.changes[position + 1:]
+            if after:
+                # Through its own Outbox: after its confirmation, even if that is late.
+                outbox.emit("presence_diff", _diff(after), channel=channel, to=sid, history=False)
+
+    def close(self):
+        """Stop the pending tick; what it would have sent is dropped."""
+        if self.timer is not None:
+            self.timer.kill(block=False)
+            self.timer = None
+        self.pending.clear()
+
+
+_ticks = ProcessWide(PresenceTicks, close=lambda ticks: ticks.close())
+
+
+def get_presence_ticks():
+    """This process's :class:`PresenceTicks`."""
+    return _ticks.get()
 
 
 def _strip(entry):

@@ -28,16 +28,20 @@ class GeventWebSocketWorker(BaseWorker):
     """``geventwebsocket.gunicorn.workers.GeventWebSocketWorker`` that drains on SIGTERM and serves Engine.IO by the lean path.
 
     Its connections are read through a small buffer
-    (:class:`~socketio_views.handlers.LeanWebSocketHandler`).
+    (:class:`~socketio_views.handlers.LeanWebSocketHandler`); password
+    hashing runs in threads and long holds of the hub are reported
+    (:func:`socketio_views.hub.prepare_hub`).
     """
 
     wsgi_handler = LeanWebSocketHandler
 
     def load_wsgi(self):
         super().load_wsgi()
+        from .hub import prepare_hub
         from .wsgi import SocketIOApplication
 
         self.wsgi = SocketIOApplication.wrap(self.wsgi)
+        prepare_hub()
 
     def run(self):
         """Serve until SIGTERM, wait for the open connections as gunicorn does, then for the drain's teardowns."""

@@ -16,7 +16,9 @@ endpoint of a mounted :class:`~socketio_views.ChannelRouter` is served so:
   holds) goes straight to python-engineio: no ``HttpRequest``, no middleware,
   no URL resolution. The ownership check (:meth:`socketio_views.identity.Identity.owns`)
   still applies: it reads only the request's cookie and ``Origin``;
-* a handshake becomes a real ``WSGIRequest`` that goes through the
+* a handshake is first admitted or refused (:func:`~socketio_views.transport.endpoint.admitting`:
+  a drain, ``MAX_HANDSHAKES_IN_PROGRESS``, the per-address limits) before
+  any Django code runs; admitted, it becomes a real ``WSGIRequest`` that goes through the
   ``HANDSHAKE_MIDDLEWARE`` setting's list (sessions and authentication by
   default, as Channels' ``AuthMiddlewareStack``), so ``self.request.session``
   and ``self.request.user`` work in channels, then through the endpoint view
@@ -47,7 +49,7 @@ from django.core.signals import setting_changed
 from .conf import SETTING_NAME, views_settings
 from . import drain
 from .mounts import mounted_routers
-from .transport.endpoint import WebSocketResponse, close_quietly, endpoint_view, leave_body_unread
+from .transport.endpoint import WebSocketResponse, admitting, close_quietly, endpoint_view, leave_body_unread
 from .transport.environ import LEAN_KEY, LOGGED_KEY, ROUTER_KEY, asks_for_jsonp, session_id_of
 from .transport.server import get_server
 
@@ -118,10 +120,17 @@ class SocketIOApplication:
             set_script_prefix(prefix)
         environ[ROUTER_KEY] = router
         environ[LEAN_KEY] = True
-        request = WSGIRequest(environ)
-        response = self.handler(middleware)(request)
-        if response.status_code >= 400:
-            log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
+        # Refused before any Django code (MAX_HANDSHAKES_IN_PROGRESS, the
+        # per-address limits, a drain); admitted, it counts as in progress
+        # through the middleware and the endpoint view.
+        with admitting(environ) as refusal:
+            if refusal is not None:
+                response = refusal
+            else:
+                request = WSGIRequest(environ)
+                response = self.handler(middleware)(request)
+                if response.status_code >= 400:
+                    log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
         status = f"{response.status_code} {response.reason_phrase}"
         headers = [*response.items(), *(("Set-Cookie", c.OutputString()) for c in response.cookies.values())]
         start_response(status, headers)

@@ -506,6 +506,11 @@ def a_session_id(block):
     assert "abc" == run(block.replace('session_id("', 'found = session_id("'))["found"]
 
 
+def a_thread_call(block):
+    """run_in_thread() returns what the function returns."""
+    assert "X" == run(block, render_thumbnail=str.upper, image="x")["thumbnail"]
+
+
 def an_offset(block):
     """parse_offset() orders offsets after START."""
     assert run(block.replace('parse_offset("1700000000000-3") >', 'later = parse_offset("1700000000000-3") >'))["later"] is True
@@ -579,6 +584,7 @@ RUNNERS = {
     "socketio_views/contracts/jsonschema.py:<module>": [json_schemas],
     "socketio_views/contracts/typescript.py:<module>": [typescript_declarations],
     "socketio_views/contracts/yaml.py:<module>": [a_yaml_dump],
+    "socketio_views/hub.py:<module>": [a_thread_call],
     "socketio_views/idempotency.py:<module>": [idempotent_events],
     "socketio_views/offsets.py:<module>": [an_offset],
     "socketio_views/logout.py:<module>": [the_logout_end_user],

@@ -5,6 +5,7 @@ import time
 import uuid
 
 import pytest
+import websocket
 from django.test import override_settings
 
 from socketio_views.testing import ChannelTestClient, SubscriptionRefused
@@ -841,3 +842,105 @@ def test_an_undeclared_proxy_is_not_limited_but_named_in_a_warning(live_channels
         answers = [http.get(path, headers=forwarded_for("203.0.113.50"), timeout=5) for _ in range(30)]
     assert {answer.status_code for answer in answers} == {200}
     live_channels_server.wait_for_output("CLIENT_IP_HEADER", start=start)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_subscriptions_per_address_are_budgeted_across_its_connections(transport):
+    """MAX_SUBSCRIPTIONS_PER_IP (5 here) counts every connection of an address: the 6th is refused, an end gives a place back, other addresses are apart."""
+    from socketio_views.testing import LiveServer
+
+    from .waiting import wait_until
+
+    address = {"X-Forwarded-For": "203.0.113.7"}
+    with LiveServer(settings_module="tests.settings_hub") as server:
+        clients = [WireClient(server.url, transport=transport) for _ in range(4)]
+        try:
+            clients[0].connect("rooms/a", "rooms/b", headers=address)
+            clients[1].connect("rooms/c", "rooms/d", headers=address)
+            clients[2].connect("rooms/e", headers=address)
+            error = clients[3].refused("rooms/f", headers=address)
+            assert "too_many_subscriptions" == error["data"]["code"]
+            assert "MAX_SUBSCRIPTIONS_PER_IP" in error["message"]
+            WireClient(server.url, transport=transport).connect("rooms/f", headers={"X-Forwarded-For": "203.0.113.8"}).close()
+            clients[0].close()
+            clients[3] = WireClient(server.url, transport=transport)
+
+            def subscribed():
+                try:
+                    clients[3].connect("rooms/f", "rooms/g", headers=address)
+                except Exception:
+                    clients[3].close()
+                    clients[3] = WireClient(server.url, transport=transport)
+                    return False
+                return True
+
+            wait_until(subscribed, timeout=5, interval=0.1, message="the closed connection's places were not given back")
+        finally:
+            for client in clients:
+                client.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_handshakes_past_the_bound_in_progress_are_answered_503_at_once():
+    """With MAX_HANDSHAKES_IN_PROGRESS = 2 and two slow handshakes under way, a third is answered 503 server_busy with Retry-After at once (a WebSocket closed with 1013); afterwards one is accepted."""
+    import requests
+
+    from socketio_views.testing import LiveServer
+
+    with LiveServer(settings_module="tests.settings_hub") as server:
+        base = f"{server.url}/socket.io/?EIO=4&transport=polling"
+        slow = [
+            threading.Thread(target=requests.get, args=(base,), kwargs={"headers": {"X-Slow-Handshake": "2"}, "timeout": 10})
+            for _ in range(2)
+        ]
+        for thread in slow:
+            thread.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        refused = requests.get(base, timeout=5)
+        elapsed = time.monotonic() - started
+        ws = websocket.create_connection(base.replace("http://", "ws://").replace("polling", "websocket"), timeout=5)
+        try:
+            frame = ws.recv_frame()
+        finally:
+            ws.close()
+        for thread in slow:
+            thread.join(10)
+        accepted = requests.get(base, timeout=5)
+    assert (503, "server_busy", "1") == (refused.status_code, refused.json()["code"], refused.headers["Retry-After"])
+    # A WebSocket, which gevent-websocket accepted before the server saw it, is closed with 1013 (try again later).
+    assert (websocket.ABNF.OPCODE_CLOSE, 1013) == (frame.opcode, int.from_bytes(frame.data[:2], "big"))
+    assert "server_busy" in frame.data[2:].decode()
+    assert elapsed < 1
+    assert 200 == accepted.status_code and accepted.text.startswith("0{")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_handshake_flood_from_one_address_is_refused_before_django_without_hurting_others():
+    """1,000 polling handshakes from one non-loopback address, 16 at a time: past the caps each is refused (429) before any Django code, and a witness keeps short round trips."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from socketio_views.testing import LiveServer
+
+    with LiveServer(settings_module="tests.settings_hub") as server:
+        witness = Witness(server.url)
+        base = f"{server.url}/socket.io/?EIO=4&transport=polling"
+        local = threading.local()
+
+        def handshake(n):
+            if not hasattr(local, "session"):
+                local.session = requests.Session()
+            return local.session.get(base, headers={"X-Forwarded-For": "198.51.100.9"}, timeout=30).status_code
+
+        try:
+            started = time.monotonic()
+            with ThreadPoolExecutor(16) as pool:
+                statuses = list(pool.map(handshake, range(1000)))
+            elapsed = time.monotonic() - started
+        finally:
+            worst = witness.stop()
+    print(f"1,000 handshakes answered in {elapsed:.1f} s ({statuses.count(200)} accepted); witness worst round trip {worst * 1000:.0f} ms")
+    assert statuses.count(200) <= 100 and statuses.count(429) >= 900
+    assert worst < 0.5

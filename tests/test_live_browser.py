@@ -28,7 +28,7 @@ def people():
 
 
 def test_page_in_chromium_shows_subscriptions_live_and_refuses_non_staff(admin_server, people, browser, clients):  # noqa: F811
-    """Headless Chromium: a python-socketio client's subscription shows within 2 s and its count falls when it leaves; bob is refused."""
+    """Headless Chromium: a python-socketio client's subscription shows within 2 s and its count falls when it leaves, a hold of the hub is named; bob is refused."""
     from playwright.sync_api import expect
 
     alice, bob, bob_cookie = people
@@ -63,6 +63,12 @@ def test_page_in_chromium_shows_subscriptions_live_and_refuses_non_staff(admin_s
     expect(page.locator(f'#live-routes tr[data-route="{ROOMS}"] .subscribers')).to_have_text("0")
     # Snapshots update rows in place: what an operator is clicking is not replaced under the pointer.
     assert link.evaluate("(a) => a.isConnected")
+
+    # A view that holds the hub is named on its process's row.
+    import requests
+
+    assert 200 == requests.get(admin_server.url + "/spin/?seconds=0.3", timeout=10).status_code
+    expect(page.locator("#live-processes tbody tr .hold")).to_contain_text("view tests.testapp.views.spin: 0.", timeout=5000)
 
     bob_page = browser.new_context().new_page()
     login(bob_page, admin_server.url, bob.username)  # the admin's login refuses non-staff...

@@ -235,12 +235,18 @@ PRESENCE_EVENTS = {
     },
     "presence_diff": {
         "type": "object",
-        "description": "Who came and who left, sent to the other subscribers.",
+        "description": "Who came and who left, sent to the other subscribers (coalesced per PRESENCE_INTERVAL).",
         "properties": {
             "joins": {"type": "array", "items": PRESENCE_ENTRY},
             "leaves": {"type": "array", "items": PRESENCE_ENTRY},
         },
         "required": ["joins", "leaves"],
+    },
+    "presence_count": {
+        "type": "object",
+        "description": "How many are subscribed, sent instead of lists past PRESENCE_LIST_LIMIT.",
+        "properties": {"count": {"type": "integer"}},
+        "required": ["count"],
     },
 }
 

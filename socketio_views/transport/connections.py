@@ -40,6 +40,8 @@ class Connection:
         self.gate = None
         #: The gate of its last replay, while broadcasts it replayed may still arrive live.
         self.replayed = None
+        #: The key its client address is limited under (``None``: not limited).
+        self.limit_key = None
         self.closed = False
 
     @property
@@ -63,12 +65,16 @@ class Connection:
                 del self.acks[sid]
 
     def subscribed(self, view):
+        """Hold subscription ``view``, whose place in the address's budget :meth:`Connections.reserve_subscription` reserved."""
         self.subscriptions[view.sid] = view
 
     def unsubscribed(self, sid):
-        """Forget subscription ``sid`` and the acknowledgements it owed (python-socketio drops their callbacks)."""
-        self.subscriptions.pop(sid, None)
+        """Forget subscription ``sid`` and the acknowledgements it owed (python-socketio drops their callbacks).
+
+        Returns whether it was held.
+        """
         self.pending_acks -= self.acks.pop(sid, 0)
+        return self.subscriptions.pop(sid, None) is not None
 
     def __repr__(self):
         return f"<Connection {self.id} {len(self.subscriptions)} subscription(s)>"
@@ -91,11 +97,33 @@ class Connections:
         """Record a connection that just opened; return its :class:`Connection`."""
         connection = self._by_id[connection_id] = Connection(connection_id, environ)
         self.addresses.opened(connection_id, environ)
+        connection.limit_key = self.addresses.key_of(connection_id)
         return connection
+
+    def reserve_subscription(self, connection):
+        """Reserve a place for a new subscription of ``connection`` in its address's budget (``MAX_SUBSCRIPTIONS_PER_IP``).
+
+        Returns ``None``, or the :exc:`~socketio_views.exceptions.TooManySubscriptions`
+        refusing it. A reserved place is given back by :meth:`unsubscribed`,
+        by :meth:`close`, or by :meth:`release_subscription` if the subscription
+        is not made.
+        """
+        return self.addresses.reserve_subscription(connection.limit_key)
+
+    def release_subscription(self, connection):
+        """Give back a place that :meth:`reserve_subscription` reserved for a subscription that was not made."""
+        self.addresses.release_subscriptions(connection.limit_key)
+
+    def unsubscribed(self, connection, sid):
+        """Subscription ``sid`` of ``connection`` ended: forget it, and give its place in the address's budget back."""
+        if connection.unsubscribed(sid) and not connection.closed:
+            self.release_subscription(connection)
 
     def close(self, connection_id):
         """Release everything connection ``connection_id`` held; return it (``None`` if it was not open)."""
         connection = self._by_id.pop(connection_id, None)
+        if connection is not None:
+            self.addresses.release_subscriptions(connection.limit_key, len(connection.subscriptions))
         self.addresses.closed(connection_id)
         if connection is not None:
             connection.closed = True

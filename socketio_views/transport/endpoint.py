@@ -2,10 +2,12 @@
 The Socket.IO endpoint: the Django view of every Engine.IO request, and every HTTP refusal it answers.
 
 Requests that the server in front cannot serve, JSONP polling, handshakes
-while draining or over the per-address limits are refused here, each with
-its documented code (``websocket_unsupported``, ``jsonp_refused``,
-``server_draining``, ``too_many_connections``, ``too_many_handshakes``);
-the rest go to python-engineio. A WebSocket is served while the WSGI server
+while draining, past ``MAX_HANDSHAKES_IN_PROGRESS`` or over the per-address
+limits are refused here, each with its documented code
+(``websocket_unsupported``, ``jsonp_refused``, ``server_draining``,
+``server_busy``, ``too_many_connections``, ``too_many_handshakes``); the
+rest go to python-engineio. On the lean path (:mod:`socketio_views.wsgi`)
+:func:`admitting` refuses handshakes before any Django code runs. A WebSocket is served while the WSGI server
 reads :class:`WebSocketResponse`'s body.
 
 Example usage (what :attr:`ChannelRouter.urls <socketio_views.routers.ChannelRouter.urls>` holds)::
@@ -13,6 +15,7 @@ Example usage (what :attr:`ChannelRouter.urls <socketio_views.routers.ChannelRou
     path("socket.io/", endpoint_view, {"router": router})
 """
 import logging
+from contextlib import contextmanager
 from urllib.parse import parse_qs
 
 from django.db import transaction
@@ -24,7 +27,8 @@ from .. import drain, frames, monkey
 from ..clients import client_address, retry_after_header
 from ..db import release_db_connections
 from ..dispatch import log_refusal
-from ..exceptions import JsonpRefused, WebSocketUnsupported
+from ..conf import views_settings
+from ..exceptions import JsonpRefused, ServerBusy, WebSocketUnsupported
 from ..logs import logger
 from . import websocket
 from .environ import LEAN_KEY, LOGGED_KEY, REFUSAL_KEY, REQUEST_KEY, ROUTER_KEY, asks_for_jsonp, is_handshake, session_id_of
@@ -48,20 +52,14 @@ def endpoint_view(request, router):
     unsupported = refuse_unsupported_server(environ)
     if unsupported is not None:
         return unsupported
-    if is_handshake(environ):
-        draining = drain.refusal()
-        if draining is not None:
-            return _refuse_while_draining(environ, draining)
-        error = get_server().addresses.refusal(environ)
-        if error is not None:
-            if environ.get("wsgi.websocket") is None:
-                return _refuse_handshake(environ, error)
-            # gevent-websocket accepted the upgrade before Django saw the
-            # request: no status can answer it, and a browser hides a close
-            # frame's reason. The connection opens, each subscription is
-            # refused with the error (connect_error), and it closes a second later.
-            _log_handshake_refusal(environ, error)
-            environ[REFUSAL_KEY] = error
+    with admitting(environ) as refusal:
+        if refusal is not None:
+            return refusal
+        return _serve(request, router)
+
+
+def _serve(request, router):
+    environ = request.environ
     environ[ROUTER_KEY] = router
     environ[REQUEST_KEY] = request
     # A websocket may stay open for hours: do not hold the connection that
@@ -86,6 +84,71 @@ def endpoint_view(request, router):
         # next handshake here again: it reconnects through the load balancer.
         response["Connection"] = "close"
     return response
+
+
+#: WSGI environ key: the request's admission was decided (once, on the lean path before Django's middleware).
+ADMITTED_KEY = "socketio_views.admitted"
+
+
+class Handshakes:
+    """The handshakes this process is working on, bounded by ``MAX_HANDSHAKES_IN_PROGRESS``."""
+
+    def __init__(self):
+        self.in_progress = 0
+
+
+#: This process's :class:`Handshakes`.
+handshakes = Handshakes()
+
+
+@contextmanager
+def admitting(environ):
+    """Decide whether the handshake of ``environ`` is admitted; yield the response refusing it, or ``None``.
+
+    A handshake is refused while the process drains (``server_draining``),
+    past ``MAX_HANDSHAKES_IN_PROGRESS`` (``server_busy``: HTTP 503 with
+    ``Retry-After``, or a WebSocket closed with 1013), and over the
+    per-address limits (``too_many_connections``, ``too_many_handshakes``).
+    An admitted handshake counts as in progress until the block ends.
+    Any other request is admitted; a request already decided (the lean path
+    decides before the middleware, the endpoint view finds it done) is
+    admitted again without counting twice.
+    """
+    if environ.get(ADMITTED_KEY) or not is_handshake(environ):
+        yield None
+        return
+    environ[ADMITTED_KEY] = True
+    refusal = _handshake_refusal(environ)
+    if refusal is not None:
+        yield refusal
+        return
+    handshakes.in_progress += 1
+    try:
+        yield None
+    finally:
+        handshakes.in_progress -= 1
+
+
+def _handshake_refusal(environ):
+    draining = drain.refusal()
+    if draining is not None:
+        return _refuse_for_now(environ, draining)
+    limit = views_settings.MAX_HANDSHAKES_IN_PROGRESS
+    if limit is not None and handshakes.in_progress >= limit:
+        error = ServerBusy()
+        log_refusal(error, "Connection", "busy", logging.WARNING)
+        return _refuse_for_now(environ, error)
+    error = get_server().addresses.refusal(environ)
+    if error is not None:
+        if environ.get("wsgi.websocket") is None:
+            return _refuse_handshake(environ, error)
+        # gevent-websocket accepted the upgrade before Django saw the
+        # request: no status can answer it, and a browser hides a close
+        # frame's reason. The connection opens, each subscription is
+        # refused with the error (connect_error), and it closes a second later.
+        _log_handshake_refusal(environ, error)
+        environ[REFUSAL_KEY] = error
+    return None
 
 
 #: The refusals of :func:`refuse_unsupported_server` this process has logged (one warning each, not one per request).
@@ -144,11 +207,11 @@ def refuse_unsupported_server(environ):
     return response
 
 
-def _refuse_while_draining(environ, error):
-    """Refuse a handshake while this process drains: HTTP 503, or a WebSocket closed with 1013 (try again later).
+def _refuse_for_now(environ, error):
+    """Refuse a handshake while this process drains or is busy: HTTP 503, or a WebSocket closed with 1013 (try again later).
 
     Not logged per request: a drain refuses every handshake the load
-    balancer still sends here.
+    balancer still sends here, and a crowd every handshake past the bound.
     """
     environ[LOGGED_KEY] = True
     ws = environ.get("wsgi.websocket")

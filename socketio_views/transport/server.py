@@ -18,6 +18,8 @@ Example usage::
 """
 import logging
 import threading
+import time
+from collections import deque
 
 import socketio
 
@@ -94,6 +96,8 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
         self._loop_clock = libev_loop_clock() if self.async_mode == "gevent" else None
         # Per greenlet (threading is patched): whether a connection is being ended.
         self._in_teardown = threading.local()
+        #: Teardowns of connections that ended together (:class:`Teardowns`).
+        self.teardowns = Teardowns(self)
         self.on("connect", self._on_subscribe, namespace="*")
         self.on("disconnect", self._on_unsubscribe, namespace="*")
         self.on("*", self._on_event, namespace="*")
@@ -118,23 +122,36 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
         signals.connected.send(sender=None, connection_id=connection_id, request=request, sid=connection_id)
 
     def connection_closed(self, connection_id, reason):
-        if getattr(self._in_teardown, "active", False):
-            # A teardown's broadcast reached a socket that had timed out, and
-            # python-engineio closed it from inside send(): end that one in
-            # its own greenlet, or 300 such sockets nest 300 teardowns deep.
-            self.start_background_task(self.connection_closed, connection_id, reason)
+        """Release connection ``connection_id``'s record at once, and tear its subscriptions down now or in a batch.
+
+        Its record (:meth:`Connections.close`: the per-address counts) and
+        its metric go at once. Its teardown (each subscription's
+        ``on_disconnect``, presence, the ``disconnected`` signal) runs here,
+        unless many connections end at once (see :class:`Teardowns`) or a
+        teardown is running in this greenlet: a teardown's broadcast reached
+        a socket that had timed out, and python-engineio closed it from
+        inside ``send()``, which would nest 300 such teardowns 300 deep. A
+        drain's closes are always torn down here: the drain bounds and
+        counts them itself.
+        """
+        if self.connections.get(connection_id) is not None:
+            self.connections.close(connection_id)
+            self.meter.connection_closed(connection_id)
+        nested = getattr(self._in_teardown, "active", False)
+        if reason != drain.REASON and (nested or self.teardowns.crowded()):
+            self.teardowns.put(connection_id, reason)
             return
+        self.end_connection(connection_id, reason)
+
+    def end_connection(self, connection_id, reason):
+        """End the subscriptions of closed connection ``connection_id``, log it and send ``disconnected``."""
         self._in_teardown.active = True
         try:
-            self.connections.close(connection_id)
-            try:
-                self.end_subscriptions(connection_id, reason)
-            finally:
-                self.meter.connection_closed(connection_id)
-                logger.info("Connection %s closed (%s)", connection_id, reason, connection_id=connection_id)
-                signals.disconnected.send(sender=None, connection_id=connection_id, reason=reason, sid=connection_id)
+            self.end_subscriptions(connection_id, reason)
         finally:
             self._in_teardown.active = False
+            logger.info("Connection %s closed (%s)", connection_id, reason, connection_id=connection_id)
+            signals.disconnected.send(sender=None, connection_id=connection_id, reason=reason, sid=connection_id)
 
     def _close_later(self, connection_id, delay=1):
         self.sleep(delay)
@@ -170,6 +187,10 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
             # hears why, then the connection closes.
             self.start_background_task(self._close_later, connection.id)
             raise socketio.exceptions.ConnectionRefusedError(refusal.message, refusal.as_dict())
+        over_budget = self.connections.reserve_subscription(connection)
+        if over_budget is not None:
+            dispatch.log_refusal(over_budget, f"Subscription to {namespace[1:]!r}", connection.id, connection_id=connection.id)
+            raise socketio.exceptions.ConnectionRefusedError(over_budget.message, over_budget.as_dict())
         try:
             view = dispatch.start_subscription(
                 environ[ROUTER_KEY],
@@ -182,7 +203,10 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
                 open_subscriptions=len(connection.subscriptions),
             )
             identity.note_subscription(connection.identity, view.request)
-        except ChannelError as error:
+        except BaseException as error:
+            self.connections.release_subscription(connection)
+            if not isinstance(error, ChannelError):
+                raise
             if isinstance(error, OriginNotAllowed):
                 # Nothing from this page will ever be served: close the
                 # connection once the refusal has been delivered.
@@ -191,6 +215,9 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
         finally:
             release_db_connections()
         self.views[sid] = view
+        if connection.closed:
+            # Closed while it was decided: close() counted only what it held then.
+            self.connections.release_subscription(connection)
         connection.subscribed(view)
         outbox = view.hub
         self.meter.subscribed(namespace, outbox.meter)
@@ -217,7 +244,7 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
             self.meter.unsubscribed(namespace, view.hub.meter)
             connection = self.connections.get(view.connection_id)
             if connection is not None:
-                connection.unsubscribed(sid)
+                self.connections.unsubscribed(connection, sid)
             try:
                 dispatch.end_subscription(view, args[0] if args else None)
             finally:
@@ -299,6 +326,65 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
         finally:
             release_db_connections()
         logger.info("Logged out %d subscription(s) of %d connection(s)", count, len(ended))
+
+
+class Teardowns:
+    """Teardowns of connections that end together (a mass ping timeout), run in batches that let the hub serve the others.
+
+    While more than :data:`TEARDOWN_BATCH` connections ended within the last
+    :data:`TEARDOWN_BURST` seconds, or teardowns are waiting, a connection's
+    teardown joins the queue; one greenlet runs them, :data:`TEARDOWN_BATCH`
+    at a time or for :data:`TEARDOWN_SLICE` seconds, whichever ends first,
+    sleeping a millisecond between batches so that the process's sockets are
+    read and written meanwhile.
+    """
+
+    def __init__(self, server):
+        self.server = server
+        self.waiting = deque()
+        self.worker = None
+        self.burst_started = 0.0
+        self.burst = 0
+
+    def crowded(self):
+        """Count one more ending connection; return whether its teardown should wait its turn."""
+        now = time.monotonic()
+        if now - self.burst_started > TEARDOWN_BURST:
+            self.burst_started, self.burst = now, 0
+        self.burst += 1
+        return bool(self.waiting) or self.burst > TEARDOWN_BATCH
+
+    def put(self, connection_id, reason):
+        """Queue the teardown of ``connection_id``."""
+        self.waiting.append((connection_id, reason))
+        if self.worker is None:
+            self.worker = self.server.start_background_task(self._work)
+
+    def _work(self):
+        try:
+            while self.waiting:
+                deadline = time.monotonic() + TEARDOWN_SLICE
+                for _ in range(min(TEARDOWN_BATCH, len(self.waiting))):
+                    connection_id, reason = self.waiting.popleft()
+                    try:
+                        self.server.end_connection(connection_id, reason)
+                    except Exception:
+                        logger.exception("The teardown of connection %s failed", connection_id, connection_id=connection_id)
+                    if time.monotonic() > deadline:
+                        break
+                self.server.sleep(0.001)
+        finally:
+            self.worker = None
+
+
+#: Teardowns run in a row before the hub serves other greenlets, when many connections end together.
+TEARDOWN_BATCH = 20
+
+#: Seconds a batch of teardowns may take before the hub serves other greenlets (one teardown may take longer).
+TEARDOWN_SLICE = 0.01
+
+#: Connections ending within this many seconds of each other end "together" (:class:`Teardowns`).
+TEARDOWN_BURST = 0.1
 
 
 def make_server():

@@ -16,5 +16,7 @@ urlpatterns = [
     path("logout/", LogoutView.as_view(next_page="/")),
     path("disconnect-user/", views.disconnect_user),
     path("metrics/", metrics_view),
+    path("check-login/", views.check_login),
+    path("spin/", views.spin),
     path("healthz/", health_check),
 ]

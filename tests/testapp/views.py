@@ -1,4 +1,5 @@
 import gc
+import time
 import json
 
 import gevent
@@ -43,8 +44,17 @@ def tuning(request):
             "frozen": gc.get_freeze_count(),
             "track_greenlet_tree": gevent.config.track_greenlet_tree,
             "gc_threshold": gc.get_threshold(),
+            "hashing_in_threads": _hashing_in_threads(),
         }
     )
+
+
+def _hashing_in_threads():
+    from django.contrib.auth.hashers import get_hasher
+
+    from socketio_views.hub import OFFLOADED
+
+    return getattr(type(get_hasher()).__dict__.get("verify"), OFFLOADED, False)
 
 
 #: Requests this process started and finished, counted from when this module loads.
@@ -66,3 +76,20 @@ request_finished.connect(_count_finished)
 def request_counts(request):
     """How many requests started and finished (this one has started, not finished)."""
     return JsonResponse(REQUEST_COUNTS)
+
+
+@csrf_exempt
+def check_login(request):
+    """Check a username and password as a login form does (200 or 401), without logging in."""
+    from django.contrib.auth import authenticate
+
+    user = authenticate(request, username=request.POST.get("username"), password=request.POST.get("password"))
+    return JsonResponse({"ok": user is not None}, status=200 if user is not None else 401)
+
+
+def spin(request):
+    """Hold the hub for ``?seconds=`` of pure Python computation (socketio_views.hub's monitor reports it)."""
+    deadline = time.monotonic() + float(request.GET.get("seconds", "0.5"))
+    while time.monotonic() < deadline:
+        pass
+    return JsonResponse({"spun": True})

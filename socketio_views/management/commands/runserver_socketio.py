@@ -22,6 +22,7 @@ import socketio_views
 from socketio_views import drain, logs, monkey
 from socketio_views.access import AccessLogHandler
 from socketio_views.conf import views_settings
+from socketio_views.hub import prepare_hub
 from socketio_views.mounts import mounted_routers
 from socketio_views.tuning import tune_for_serving
 from socketio_views.wsgi import SocketIOApplication
@@ -118,6 +119,7 @@ class Command(runserver.Command):
             sys.exit(1)
         self.print_banner(server.server_port)
         self.drain_on_stop(server, options["use_reloader"])
+        prepare_hub()
         tune_for_serving()
         try:
             server.serve_forever()

@@ -115,7 +115,7 @@
           for (const subscription of channel.subscriptions) entry.subscriptions.push(Object.assign({ process: process }, subscription));
         }
       }
-      processes.push({ process: process, subscribers: subscribers, age: (now - at) / 1000 });
+      processes.push({ process: process, subscribers: subscribers, age: (now - at) / 1000, hold: snapshot.hub_hold || null });
     }
     // Distinct channels across processes (at least what one process counted beyond its listed ones).
     const distinct = new Map();
@@ -223,11 +223,15 @@
         cell(row, p.process);
         cell(row, "", { class: "subscribers" });
         cell(row, "", { class: "age" });
+        cell(row, "", { class: "hold" });
         return row;
       },
       (row, p) => {
         setText(row, ".subscribers", p.subscribers);
         setText(row, ".age", `${p.age.toFixed(1)} s ago`);
+        // The last greenlet that held this process's hub past MAX_BLOCKING_TIME (socketio_views.hub).
+        const ago = p.hold ? Math.max(0, Date.now() / 1000 - p.hold.time) : 0;
+        setText(row, ".hold", p.hold ? `${p.hold.what}: ${p.hold.seconds.toFixed(2)} s, ${ago.toFixed(0)} s ago` : "none");
       }
     );
     renderDetail(state.channels.find((entry) => entry.channel === selected));
