@@ -18,7 +18,7 @@ plus a few seconds, or gunicorn kills the remaining connections at once.
 import gevent
 from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as BaseWorker
 
-from .handlers import LeanWebSocketHandler
+from .handlers import LeanWebSocketHandler, with_request_head_timeout
 
 # Nothing of Django here: gunicorn's arbiter imports the worker class before
 # the worker patches the standard library, and Django must be imported after.
@@ -28,7 +28,9 @@ class GeventWebSocketWorker(BaseWorker):
     """``geventwebsocket.gunicorn.workers.GeventWebSocketWorker`` that drains on SIGTERM and serves Engine.IO by the lean path.
 
     Its connections are read through a small buffer
-    (:class:`~socketio_views.handlers.LeanWebSocketHandler`).
+    (:class:`~socketio_views.handlers.LeanWebSocketHandler`), must send their
+    request heads within ``HANDSHAKE_TIMEOUT``, and ``ulimit -n`` is checked
+    against ``worker_connections`` at start.
     """
 
     wsgi_handler = LeanWebSocketHandler
@@ -37,7 +39,12 @@ class GeventWebSocketWorker(BaseWorker):
         super().load_wsgi()
         from .wsgi import SocketIOApplication
 
+        from .conf import views_settings
+        from .tuning import check_descriptor_budget
+
         self.wsgi = SocketIOApplication.wrap(self.wsgi)
+        self.wsgi_handler = with_request_head_timeout(self.wsgi_handler, views_settings.HANDSHAKE_TIMEOUT)
+        check_descriptor_budget(self.cfg.worker_connections)
 
     def run(self):
         """Serve until SIGTERM, wait for the open connections as gunicorn does, then for the drain's teardowns."""
