@@ -1,0 +1,83 @@
+"""Every resource bounded: what refused clients cost the server stays flat (issue 30), over a real server."""
+import time
+import uuid
+
+import pytest
+import websocket
+
+from socketio_views.testing import LiveServer
+
+live = pytest.mark.django_db(transaction=True)
+
+#: How much the server's resident memory may grow while it is hammered (the issue's bound).
+RSS_TOLERANCE = 0.05
+
+
+def rss(process):
+    """The resident memory of ``process`` (a Popen), in bytes, read from /proc."""
+    with open(f"/proc/{process.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def open_socket(url):
+    ws = websocket.create_connection(url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket", timeout=10)
+    assert ws.recv().startswith("0{")
+    return ws
+
+
+def refuse(ws, namespace):
+    """Ask for subscription ``namespace`` and wait for its refusal (answering pings); return the refusal's code."""
+    ws.send(f"40/{namespace},")
+    while True:
+        packet = ws.recv()
+        if packet == "2":
+            ws.send("3")
+            continue
+        if packet.startswith("44/"):
+            return packet
+        if packet.startswith("40/"):
+            raise AssertionError(f"subscribed: {packet[:200]}")
+
+
+@pytest.fixture
+def server(django_db_setup):
+    with LiveServer() as server:
+        yield server
+
+
+def hammer(server, names, count):
+    ws = open_socket(server.url)
+    try:
+        for index in range(count):
+            refuse(ws, names(index))
+    finally:
+        ws.close()
+
+
+@live
+@pytest.mark.parametrize(
+    "path, names, count",
+    [
+        ("99 KB names that match a route (login_required)", lambda i: f"members/{i:06d}{'x' * 99_000}", 400),
+        ("the same 99 KB name again and again", lambda i: f"members/{'y' * 99_000}", 400),
+        ("short names that match a route (login_required)", lambda i: f"members/{uuid.uuid4().hex}", 10_000),
+        ("short names that match no route", lambda i: f"nowhere/{uuid.uuid4().hex}", 10_000),
+        ("short names refused by the view (private, wrong token)", lambda i: f"private/{uuid.uuid4().hex}", 10_000),
+    ],
+    ids=["long-names", "one-long-name", "short-routed", "short-unrouted", "short-private"],
+)
+def test_refused_subscriptions_leave_memory_flat(server, path, names, count):
+    """Refusing subscriptions (each path as often as an attacker likes) leaves the server's RSS flat within 5 %."""
+    hammer(server, lambda i: names(i + count), count // 4)  # warm up: allocator arenas, logging, caches of routes
+    before = rss(server.process)
+    started = time.monotonic()
+    hammer(server, names, count)
+    time.sleep(0.5)
+    after = rss(server.process)
+    assert after <= before * (1 + RSS_TOLERANCE), (
+        f"{path}: RSS {before / 1e6:.1f} -> {after / 1e6:.1f} MB after {count} refusals "
+        f"in {time.monotonic() - started:.1f} s"
+    )
