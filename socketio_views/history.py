@@ -35,7 +35,7 @@ from .conf import views_settings
 from .identity import user_key
 from .logs import logger, of_view
 from .outages import Outage
-from .state import ProcessWide
+from .state import LRU, ProcessWide
 from .mounts import mounted_routers
 
 
@@ -295,7 +295,11 @@ def make_store():
 
 
 _store = ProcessWide(make_store, close=lambda store: store.close())
-_policies = ProcessWide(dict)
+#: How many channels' history policies each process remembers (the most recently used).
+POLICY_CACHE_SIZE = 1024
+
+
+_policies = ProcessWide(lambda: LRU(POLICY_CACHE_SIZE))
 
 
 def get_history():
@@ -306,14 +310,12 @@ def get_history():
 def policy_for(channel):
     """The :class:`Policy` of ``channel``, or ``None`` if its view keeps no history.
 
-    Resolved through the routers included in ``ROOT_URLCONF``, once per channel name.
+    Resolved through the routers included in ``ROOT_URLCONF``, once per channel name (the last :data:`POLICY_CACHE_SIZE` are remembered).
     """
     policies = _policies.get()
-    try:
-        return policies[channel]
-    except KeyError:
-        pass
-    policy = None
+    known, policy = policies.get(channel)
+    if known:
+        return policy
     for _prefix, router in mounted_routers():
         try:
             match = router.resolve(channel)
@@ -323,15 +325,13 @@ def policy_for(channel):
         view.channel, view.args, view.kwargs = channel, match.args, match.kwargs
         policy = view.get_history_policy()
         break
-    if len(policies) > 10_000:
-        policies.clear()
-    policies[channel] = policy
+    policies.put(channel, policy)
     return policy
 
 
 def remember_policy(channel, policy):
     """Record the policy a subscription's view declared, for broadcasts to ``channel`` from elsewhere."""
-    _policies.get()[channel] = policy
+    _policies.get().put(channel, policy)
 
 
 def new_pid():

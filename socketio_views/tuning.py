@@ -10,10 +10,11 @@ or, in a ``gunicorn.conf.py`` of your own::
     from socketio_views.tuning import child_exit, post_worker_init  # noqa: F401
 """
 import gc
-import logging
 import os
 
 import gevent
+
+from .logs import logger
 
 #: The environment variable through which gevent's own setting, when given, wins.
 GREENLET_TREE_ENV = "GEVENT_TRACK_GREENLET_TREE"
@@ -80,7 +81,7 @@ def check_descriptor_budget(connections=EXPECTED_CONNECTIONS):
             except (ValueError, OSError):
                 pass
     if soft != resource.RLIM_INFINITY and soft < connections + SPARE_DESCRIPTORS:
-        logging.getLogger("socketio_views").warning(
+        logger.warning(
             "This process may open %d files (ulimit -n), too few for %d connections: past about %d, new "
             "connections fail for everyone. Raise the limit (ulimit -n, LimitNOFILE= in systemd, "
             "--ulimit nofile= in Docker).",

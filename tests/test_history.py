@@ -345,3 +345,16 @@ def test_recovery_runs_the_access_checks_again(router):
     with pytest.raises(SubscriptionRefused) as refused:
         ChannelTestClient(router=router).subscribe("members-chat/a", recover=room)
     assert refused.value.code == "login_required"
+
+
+def test_the_policy_cache_keeps_the_last_names_used_only():
+    """policy_for() and remember_policy() remember at most POLICY_CACHE_SIZE channels, the most recently used."""
+    from socketio_views import history
+
+    for index in range(history.POLICY_CACHE_SIZE + 500):
+        history.policy_for(f"rooms/cache-{index}")
+        history.remember_policy(f"history/cache-{index}", None)
+    policies = history._policies.get()
+    assert history.POLICY_CACHE_SIZE == len(policies)
+    assert (True, None) == policies.get(f"history/cache-{history.POLICY_CACHE_SIZE + 499}")
+    assert (False, None) == policies.get("rooms/cache-0")
