@@ -27,7 +27,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .exceptions import AccessRevoked, ChannelError
 from .logs import logger
-from .origins import is_origin_allowed
+from .origins import is_environ_origin_allowed
 
 
 #: The namespace of the messages that end identities in every process. No
@@ -100,7 +100,7 @@ class Identity:
         origin = environ.get("HTTP_ORIGIN")
         if origin is None or origin == self.origin:
             return True
-        if self.origin is None and _origin_allowed(environ):
+        if self.origin is None and is_environ_origin_allowed(environ):
             self.origin = origin
             return True
         return False
@@ -113,11 +113,6 @@ class Identity:
         return f"<Identity user={self.user!r} ended={self.ended}>"
 
 
-def _origin_allowed(environ):
-    from django.core.handlers.wsgi import WSGIRequest
-
-
-    return is_origin_allowed(WSGIRequest(environ))
 
 
 # Subscriptions.
