@@ -477,3 +477,21 @@ def test_the_polling_handshake_and_preflight_grant_the_pages_own_origin(live_cha
     )
     assert origin == response.headers.get("Access-Control-Allow-Origin")
     assert "true" == response.headers.get("Access-Control-Allow-Credentials")
+
+
+def test_reconnecting_cannot_exceed_a_per_user_or_per_address_rate_limit(live_channels_server):
+    """rate_limit_scope = "user_or_ip" (3 a minute): an anonymous client that reconnects, and a user with a second
+    connection, share their budget across connections, so reconnecting buys no extra message."""
+    channel = f"user-or-ip-limited/{uuid.uuid4().hex[:8]}"
+
+    def codes(headers=None, count=2):
+        client = WireClient(live_channels_server.url).connect(channel, headers=headers)
+        try:
+            return [client.call(channel, "message", {}).get("error", {}).get("code", "ok") for _ in range(count)]
+        finally:
+            client.close()
+
+    assert ["ok", "ok"] + ["ok", "rate_limited"] + ["rate_limited", "rate_limited"] == codes() + codes() + codes()
+    cookie = session_cookie(f"ann-{uuid.uuid4().hex[:6]}")
+    headers = {"Cookie": cookie}
+    assert ["ok", "ok"] + ["ok", "rate_limited"] == codes(headers) + codes(headers)

@@ -282,6 +282,16 @@ class PresenceChannel(PresenceMixin, ChannelView):
         return {"ok": True}
 
 
+class UserOrIpLimitedChannel(RateLimitMixin, ChannelView):
+    """Three events a minute per user, or per address for anonymous clients: reconnecting gains nothing."""
+
+    rate_limit = "3/m"
+    rate_limit_scope = "user_or_ip"
+
+    def on_message(self, data, name):
+        return {"ok": True}
+
+
 class IpLimitedChannel(RateLimitMixin, ChannelView):
     """Three events a minute per IP address and channel, shared by every process with a Redis backend."""
 
