@@ -257,7 +257,9 @@ class RateLimitMixin:
     #: How many events may arrive at once; the sustained rate stays ``rate_limit``.
     rate_limit_burst = None
     #: Whose events share a limit: ``"subscription"``, ``"connection"``,
-    #: ``"user"`` (falls back to the connection for anonymous users) or ``"ip"``.
+    #: ``"user"`` (falls back to the connection for anonymous users), ``"ip"``,
+    #: or ``"user_or_ip"`` (the user, else the client's address: reconnecting
+    #: gains nothing).
     rate_limit_scope = "subscription"
     #: The ``limits`` strategy: ``"moving-window"``, ``"sliding-window-counter"`` or ``"fixed-window"``.
     rate_limit_strategy = "moving-window"
@@ -276,15 +278,16 @@ class RateLimitMixin:
         scope = self.rate_limit_scope
         if scope == "subscription":
             return f"sub:{self.sid}"
-        if scope == "user" and getattr(self.request, "user", None) and self.request.user.is_authenticated:
+        authenticated = getattr(self.request, "user", None) is not None and self.request.user.is_authenticated
+        if scope in ("user", "user_or_ip") and authenticated:
             return f"user:{self.request.user.pk}"
-        if scope == "ip":
+        if scope in ("ip", "user_or_ip"):
             return f"ip:{client_address(self.request.META)}"
         if scope in ("connection", "user"):
             return f"conn:{self.connection_id}"
         raise ImproperlyConfigured(
             f"{type(self).__name__}.rate_limit_scope is {scope!r}; use 'subscription', "
-            f"'connection', 'user' or 'ip', or override get_rate_limit_key()."
+            f"'connection', 'user', 'ip' or 'user_or_ip', or override get_rate_limit_key()."
         )
 
     def get_rate_limiter(self):
