@@ -51,14 +51,24 @@ INVALID_OFFSET = "invalid_offset"
 HISTORY_UNAVAILABLE = "history_unavailable"
 
 
+#: The longest offset: two 20-digit numbers and their dash.
+MAX_OFFSET_LENGTH = 41
+
+
 def parse_offset(offset):
-    """``"ms-seq"`` as a tuple of ints that orders offsets, or ``None`` if it is not an offset."""
-    if not isinstance(offset, str):
+    """``"ms-seq"`` as a tuple of ints that orders offsets, or ``None`` if it is not one Redis would accept.
+
+    Each part is ASCII digits below 2**64, so that an offset a client made up
+    is refused here (``invalid_offset``), not by Redis as an error that would
+    count as an outage.
+    """
+    if not isinstance(offset, str) or len(offset) > MAX_OFFSET_LENGTH:
         return None
     ms, sep, seq = offset.partition("-")
-    if not (sep and ms.isdigit() and seq.isdigit()):
+    if not (sep and ms.isascii() and ms.isdigit() and seq.isascii() and seq.isdigit()):
         return None
-    return int(ms), int(seq)
+    parsed = int(ms), int(seq)
+    return parsed if max(parsed) < 2**64 else None
 
 
 @attrs.frozen
@@ -372,7 +382,8 @@ def prepare(view, outbox, claim):
 
 
 def _recover(store, view, pid, offset):
-    session = store.load_session(pid) if isinstance(pid, str) else None
+    # new_pid() makes 22 characters: a longer one is made up, and not worth a lookup.
+    session = store.load_session(pid) if isinstance(pid, str) and len(pid) <= 64 else None
     if session is None:
         return None, None, None, UNKNOWN_SESSION
     if session["channel"] != view.channel:
