@@ -133,3 +133,23 @@ def test_idle_tcp_connections_cannot_hold_the_descriptors():
         finally:
             for sock in idle:
                 sock.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("key", ["!!!bad!!!", "abc", "dGhlIHNhbXBsZSBub25jZQ"])
+def test_a_malformed_websocket_key_gets_400_without_a_traceback(live_channels_server, key):
+    """An upgrade whose Sec-WebSocket-Key is not base64 is answered 400 Bad Request, and the server logs no traceback."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    address = urlsplit(live_channels_server.url)
+    mark = live_channels_server.mark()
+    with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+        sock.sendall(
+            f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {address.netloc}\r\nConnection: Upgrade\r\n"
+            f"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n\r\n".encode()
+        )
+        assert sock.recv(4096).startswith(b"HTTP/1.1 400 ")
+    time.sleep(0.3)
+    assert "Traceback" not in "\n".join(live_channels_server.lines_since(mark))
