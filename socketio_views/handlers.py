@@ -34,6 +34,7 @@ gevent server::
 
     server = pywsgi.WSGIServer(("", 8000), application, handler_class=LeanWebSocketHandler)
 """
+import base64
 import io
 import re
 
@@ -153,6 +154,19 @@ class LeanWebSocketHandler(WebSocketHandler):
         finally:
             # The head is read: the application may take as long as it needs (a long poll, a WebSocket).
             self._cancel_head_deadline()
+
+    def upgrade_connection(self):
+        # gevent-websocket catches a Python 2 TypeError around decoding the
+        # key; Python 3 raises binascii.Error (a ValueError): HTTP 500 and a
+        # traceback for any client that sends a malformed key.
+        key = self.environ.get("HTTP_SEC_WEBSOCKET_KEY", "").strip()
+        if key:
+            try:
+                base64.b64decode(key)
+            except ValueError:
+                self.start_response("400 Bad Request", [("Content-Type", "text/plain")])
+                return [b"Invalid Sec-WebSocket-Key"]
+        return super().upgrade_connection()
 
     def _cancel_head_deadline(self):
         if self._head_deadline is not None:
