@@ -84,3 +84,38 @@ def test_refused_subscriptions_leave_memory_flat(server, path, names, count):
         f"{path}: RSS {before / 1e6:.1f} -> {after / 1e6:.1f} MB after {count} refusals "
         f"in {time.monotonic() - started:.1f} s"
     )
+
+
+def churn(url, count, room):
+    """``count`` clients that subscribe to a channel with history, broadcast 2 KB, read nothing and reset their TCP
+    connection (no close frame, no FIN)."""
+    import socket
+    import struct
+
+    for _ in range(count):
+        ws = open_socket(url)
+        ws.send(f"40/history/{room},")
+        while not ws.recv().startswith(f"40/history/{room}"):
+            pass
+        ws.send(f'42/history/{room},["message",{{"text":"{"m" * 2000}"}}]')
+        ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        ws.sock.close()
+
+
+@live
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 30, not fixed yet: about 7 KB of RSS stays per churned connection (115.6 -> 130.2 MB here); "
+    "their recovery sessions last RECOVERY_WINDOW, and some of their objects wait for a full collection in cycles",
+)
+def test_churned_connections_leave_memory_flat(server):
+    """2,000 clients that drop their TCP connection unread, after as many to fill the history, leave RSS flat within 5 %."""
+    room = uuid.uuid4().hex[:8]
+    churn(server.url, 2_000, room)  # the channel's history (2,000 entries) fills up
+    time.sleep(1)
+    before = rss(server.process)
+    churn(server.url, 2_000, room)
+    deadline = time.monotonic() + SETTLE
+    while (after := rss(server.process)) > before * (1 + RSS_TOLERANCE) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert after <= before * (1 + RSS_TOLERANCE), f"RSS {before / 1e6:.1f} -> {after / 1e6:.1f} MB after 2,000 churned connections"
