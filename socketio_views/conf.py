@@ -124,6 +124,10 @@ DEFAULTS = {
     # The same for runserver_socketio's autoreload (clients wait for the new
     # process anyway: keep it short).
     "RELOAD_DRAIN_WINDOW": 0.5,
+    # Seconds a TCP connection may take to send a complete request head (its
+    # handshake, or its next request on a kept-alive connection) before it is
+    # closed without a response (None: no limit).
+    "HANDSHAKE_TIMEOUT": 10,
     # Middleware that builds the request of an Engine.IO handshake (its
     # session and user) on the lean path of socketio_views.wsgi; requests of
     # an established connection skip Django. None: every Engine.IO request

@@ -20,6 +20,7 @@ from .exceptions import (
     to_channel_error,
 )
 from .sending import Outbox
+from .state import LRU
 from .logs import event_field, logger, of_view
 from .origins import is_origin_allowed
 from .payloads import wire
@@ -70,7 +71,6 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
             auth=auth,
         )
         outbox.policy = view.get_history_policy()
-        history.remember_policy(channel, outbox.policy)
         if outbox.policy is not None:
             _prepare_recovery(view, outbox, claim)
         view.subscribe()
@@ -83,7 +83,15 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
         signals.subscription_refused.send(
             sender=view_class, channel=channel, error=error, request=request
         )
-        raise error from (None if error is exc else exc)
+        try:
+            raise error from (None if error is exc else exc)
+        finally:
+            # This frame holds the error, whose traceback holds this frame: a
+            # cycle that would keep the request and the channel name alive
+            # until a full garbage collection (100 KB per refused long name).
+            del error
+    # Remembered once accepted only: a refused name costs nothing that stays.
+    history.remember_policy(channel, outbox.policy)
     logger.info("Subscribed %s to %r (%s)", sid, channel, view_class.__name__, **of_view(view))
     if outbox.policy is not None:
         if view.recovered or view.recovery_failure is not None:
@@ -207,7 +215,9 @@ def _run_hook(view, hook):
 
 #: Seconds during which the same refusal of the same connection is logged once.
 REFUSAL_LOG_BURST = 10
-_last_logged = {}
+#: How many (connection or address, code) pairs the once-per-burst logging remembers (the most recent).
+REFUSAL_LOG_KEYS = 10_000
+_last_logged = LRU(REFUSAL_LOG_KEYS)
 
 
 def _log_error(error, context, *, route=None, **fields):
@@ -230,9 +240,8 @@ def log_refusal(error, context, key, level=logging.INFO, *, route=None, **fields
     metrics.get_meter().refused(route, error.code)
     now = time.monotonic()
     key = (key, error.code)
-    if now - _last_logged.get(key, -REFUSAL_LOG_BURST) < REFUSAL_LOG_BURST:
+    known, last = _last_logged.get(key)
+    if known and now - last < REFUSAL_LOG_BURST:
         return
-    if len(_last_logged) > 10_000:
-        _last_logged.clear()
-    _last_logged[key] = now
+    _last_logged.put(key, now)
     logger.log(level, "%s refused: %s (%s)", context, error.message, error.code, code=error.code, **fields)

@@ -251,6 +251,23 @@ class LoggedOut(ChannelError):
     default_code = "logged_out"
 
 
+class AccessRevoked(ChannelError):
+    """A subscription's access checks, run again, no longer let its user in.
+
+    When a user is saved (deactivated, or no longer staff or superuser), is
+    deleted, or loses a permission or a group, every subscription of that
+    user, in every process, runs its access checks again
+    (:meth:`~socketio_views.views.ChannelView.check_access`) with the user
+    read afresh; each that fails gets this error as an ``error`` event, then
+    ends. A user who can no longer log in (``is_active = False``) loses every
+    subscription, and the connection is anonymous from then on. See
+    :mod:`socketio_views.revocation`.
+    """
+
+    default_message = "Your access to this channel has been revoked."
+    default_code = "access_revoked"
+
+
 class SessionMismatch(ChannelError):
     """A request for an existing Engine.IO session did not come from the client that opened it.
 

@@ -17,6 +17,14 @@ of the server's time while clients connected. The common headers (one
 line over 64 KB, more than 100 headers) is parsed by gevent's own parser,
 as before.
 
+A connection must send a complete request head (its request line and
+headers: the Engine.IO handshake, or the next request on a kept-alive
+connection) within :attr:`~LeanWebSocketHandler.request_head_timeout`
+seconds, or it is closed without a response: TCP connections that send
+nothing, or a byte now and then, cannot hold the process's file
+descriptors. ``runserver_socketio`` and the gunicorn worker set it from
+``SOCKETIO_VIEWS['HANDSHAKE_TIMEOUT']`` (:func:`with_request_head_timeout`).
+
 ``runserver_socketio`` (:class:`socketio_views.access.AccessLogHandler`) and
 :class:`socketio_views.workers.GeventWebSocketWorker` use it. Under another
 gevent server::
@@ -26,9 +34,11 @@ gevent server::
 
     server = pywsgi.WSGIServer(("", 8000), application, handler_class=LeanWebSocketHandler)
 """
+import base64
 import io
 import re
 
+import gevent
 from gevent.pywsgi import headers_factory
 from geventwebsocket.handler import WebSocketHandler
 
@@ -110,6 +120,11 @@ class LeanWebSocketHandler(WebSocketHandler):
     #: Bytes of the buffer each connection is read through (gevent's default is 8,192).
     read_buffer_size = 1024
 
+    #: Seconds a connection may take to send a request's line and headers (``None``: no limit).
+    request_head_timeout = 10
+
+    _head_deadline = None
+
     def __init__(self, sock, address, server, rfile=None):
         if rfile is None:
             rfile = sock.makefile("rb", self.read_buffer_size)
@@ -117,3 +132,48 @@ class LeanWebSocketHandler(WebSocketHandler):
 
     def MessageClass(self, rfile, *args):  # noqa: N802 (gevent's name)
         return read_headers(rfile)
+
+    def handle_one_request(self):
+        try:
+            return super().handle_one_request()
+        except gevent.Timeout as timeout:
+            if timeout is not self._head_deadline:
+                raise
+            return None  # closed quietly: an idle or trickling connection is not an error to log
+        finally:
+            self._cancel_head_deadline()
+
+    def read_requestline(self):
+        if self.request_head_timeout is not None:
+            self._head_deadline = gevent.Timeout.start_new(self.request_head_timeout)
+        return super().read_requestline()
+
+    def read_request(self, raw_requestline):
+        try:
+            return super().read_request(raw_requestline)
+        finally:
+            # The head is read: the application may take as long as it needs (a long poll, a WebSocket).
+            self._cancel_head_deadline()
+
+    def upgrade_connection(self):
+        # gevent-websocket catches a Python 2 TypeError around decoding the
+        # key; Python 3 raises binascii.Error (a ValueError): HTTP 500 and a
+        # traceback for any client that sends a malformed key.
+        key = self.environ.get("HTTP_SEC_WEBSOCKET_KEY", "").strip()
+        if key:
+            try:
+                base64.b64decode(key)
+            except ValueError:
+                self.start_response("400 Bad Request", [("Content-Type", "text/plain")])
+                return [b"Invalid Sec-WebSocket-Key"]
+        return super().upgrade_connection()
+
+    def _cancel_head_deadline(self):
+        if self._head_deadline is not None:
+            self._head_deadline.close()
+            self._head_deadline = None
+
+
+def with_request_head_timeout(handler_class, seconds):
+    """A subclass of ``handler_class`` (a :class:`LeanWebSocketHandler`) whose ``request_head_timeout`` is ``seconds``."""
+    return type(handler_class.__name__, (handler_class,), {"request_head_timeout": seconds, "__module__": handler_class.__module__})

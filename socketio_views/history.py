@@ -38,7 +38,7 @@ from .logs import logger, of_view
 from .mounts import mounted_routers
 from .offsets import START, Entry, parse_offset  # noqa: F401  (history.START and the others, for its users)
 from .outages import Outage
-from .state import ProcessWide
+from .state import LRU, ProcessWide
 
 
 #: Why a recovery was refused (a view's ``recovery_failure``).
@@ -280,7 +280,11 @@ def make_store():
 
 
 _store = ProcessWide(make_store, close=lambda store: store.close())
-_policies = ProcessWide(dict)
+#: How many channels' history policies each process remembers (the most recently used).
+POLICY_CACHE_SIZE = 1024
+
+
+_policies = ProcessWide(lambda: LRU(POLICY_CACHE_SIZE))
 
 
 def get_history():
@@ -292,14 +296,12 @@ def get_history():
 def policy_for(channel):
     """The :class:`Policy` of ``channel``, or ``None`` if its view keeps no history.
 
-    Resolved through the routers included in ``ROOT_URLCONF``, once per channel name.
+    Resolved through the routers included in ``ROOT_URLCONF``, once per channel name (the last :data:`POLICY_CACHE_SIZE` are remembered).
     """
     policies = _policies.get()
-    try:
-        return policies[channel]
-    except KeyError:
-        pass
-    policy = None
+    known, policy = policies.get(channel)
+    if known:
+        return policy
     for _prefix, router in mounted_routers():
         try:
             match = router.resolve(channel)
@@ -309,15 +311,13 @@ def policy_for(channel):
         view.channel, view.args, view.kwargs = channel, match.args, match.kwargs
         policy = view.get_history_policy()
         break
-    if len(policies) > 10_000:
-        policies.clear()
-    policies[channel] = policy
+    policies.put(channel, policy)
     return policy
 
 
 def remember_policy(channel, policy):
     """Record the policy a subscription's view declared, for broadcasts to ``channel`` from elsewhere."""
-    _policies.get()[channel] = policy
+    _policies.get().put(channel, policy)
 
 
 def new_pid():
@@ -358,7 +358,8 @@ def prepare(view, outbox, claim):
 
 
 def _recover(store, view, pid, offset):
-    session = store.load_session(pid) if isinstance(pid, str) else None
+    # new_pid() makes 22 characters: a longer one is made up, and not worth a lookup.
+    session = store.load_session(pid) if isinstance(pid, str) and len(pid) <= 64 else None
     if session is None:
         return None, None, None, UNKNOWN_SESSION
     if session["channel"] != view.channel:

@@ -44,6 +44,9 @@ class PublisherHub(Hub):
     def end_identity(self, *, session=None, user=None):
         self.manager.emit(ENDED_EVENT, {"session": session, "user": user}, namespace=CONTROL_NAMESPACE)
 
+    def recheck_users(self, users):
+        self.manager.emit(ENDED_EVENT, {"recheck": [str(key) for key in users]}, namespace=CONTROL_NAMESPACE)
+
 
 _publisher = ProcessWide(lambda: PublisherHub(write_only_manager()))
 _override = None

@@ -21,11 +21,13 @@ Only a keyed hash of a session key is kept (:func:`session_hash`), never the key
 from importlib import import_module
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import parse_cookie
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from .exceptions import AccessRevoked, ChannelError
 from .logs import logger
-from .origins import is_origin_allowed
+from .origins import is_environ_origin_allowed
 
 
 #: The namespace of the messages that end identities in every process. No
@@ -98,7 +100,7 @@ class Identity:
         origin = environ.get("HTTP_ORIGIN")
         if origin is None or origin == self.origin:
             return True
-        if self.origin is None and _origin_allowed(environ):
+        if self.origin is None and is_environ_origin_allowed(environ):
             self.origin = origin
             return True
         return False
@@ -111,11 +113,6 @@ class Identity:
         return f"<Identity user={self.user!r} ended={self.ended}>"
 
 
-def _origin_allowed(environ):
-    from django.core.handlers.wsgi import WSGIRequest
-
-
-    return is_origin_allowed(WSGIRequest(environ))
 
 
 # Subscriptions.
@@ -202,16 +199,91 @@ def make_anonymous(request):
             request.auser = auser
 
 
+# Revocation: a user's subscriptions checked again (socketio_views.revocation).
+
+
+def fresh_user(request):
+    """``request``'s user read afresh: through its session and the authentication backends if it has one, else by key.
+
+    A user who can no longer log in (deactivated, deleted, or whose
+    password changed) comes back as ``AnonymousUser``, as Django's
+    ``get_user()`` gives it.
+    """
+    from django.contrib.auth import SESSION_KEY, get_user
+    from django.contrib.auth.models import AnonymousUser
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return user
+    session = getattr(request, "session", None)
+    if session is not None and session.get(SESSION_KEY) is not None:
+        return get_user(request)
+    reloaded = type(user)._default_manager.filter(pk=user.pk).first()
+    if reloaded is None or not getattr(reloaded, "is_active", True):
+        return AnonymousUser()
+    return reloaded
+
+
+def set_user(request, user):
+    """Give ``request`` the user ``user`` (``request.user`` and ``request.auser()``)."""
+    request.user = user
+    if hasattr(request, "auser"):
+
+        async def auser():
+            return user
+
+        request.auser = auser
+
+
+def recheck(identity, request, views):
+    """Run the access checks of ``views`` (one connection's subscriptions) again, with their user read afresh.
+
+    ``identity`` and ``request`` are the connection's, whose later
+    subscriptions get the fresh user too. Returns ``[(view, error)]`` for
+    the subscriptions to end with ``error``
+    (:exc:`~socketio_views.exceptions.AccessRevoked`): all of them, and
+    the identity ended, if the user can no longer log in; else those whose
+    :meth:`~socketio_views.views.ChannelView.check_access` raised. A check
+    that fails for any other reason (the database unreachable) ends its
+    subscription too: access checks do not fail open.
+    """
+    try:
+        user = fresh_user(request)
+    except Exception:
+        logger.exception("Could not read a user again to check their subscriptions; ending them")
+        user = None
+    if user is None or not user.is_authenticated:
+        end(identity, request)
+        return [(view, AccessRevoked()) for view in views]
+    set_user(request, user)
+    revoked = []
+    for view in views:
+        set_user(view.request, user)
+        try:
+            view.check_access()
+        except Exception as exc:
+            if not isinstance(exc, (ChannelError, PermissionDenied)):
+                logger.exception("The access check of %r failed; ending it", view)
+            revoked.append((view, AccessRevoked()))
+    return revoked
+
+
 # The messages that end identities in every process.
 
 
 def parse_control(message):
-    """``{"session": ..., "user": ...}`` from a control message, or ``None`` if it is not one."""
+    """``{"session": ..., "user": ..., "recheck": [...]}`` from a control message, or ``None`` if it is not one.
+
+    ``recheck`` lists the keys of the users whose subscriptions check their
+    access again (:mod:`socketio_views.revocation`); ``session`` and
+    ``user`` name what ends (a logout).
+    """
     data = message.get("data")
     if not isinstance(data, list) or not data or not isinstance(data[0], dict):
         return None
-    session, user = data[0].get("session"), data[0].get("user")
+    session, user, users = data[0].get("session"), data[0].get("user"), data[0].get("recheck")
     return {
         "session": session if isinstance(session, str) else None,
         "user": user if isinstance(user, str) else None,
+        "recheck": [key for key in users if isinstance(key, str)] if isinstance(users, list) else [],
     }

@@ -25,18 +25,36 @@ FIELDS = ("connection_id", "sid", "channel", "event", "code")
 SERVER_TIME_FORMAT = "%d/%b/%Y %H:%M:%S"
 
 
+#: The longest string a record of the package carries, as an argument or a field; a longer one (a channel
+#: name or a message a client chose) is cut, and says how long it was.
+MAX_LOGGED_STRING = 200
+
+
+def shorten(value, limit=MAX_LOGGED_STRING):
+    """``value`` itself, or, for a string longer than ``limit``, its start and its length: ``'abc…[+99000 chars]'``."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]}…[+{len(value) - limit} chars]"
+    return value
+
+
 class FieldsAdapter(logging.LoggerAdapter):
     """A logger whose calls take the :data:`FIELDS` as keyword arguments and put them, all of them, in ``extra``.
 
     A field a call does not name is ``None``, so a formatter may use any of
-    them on any record of the package.
+    them on any record of the package. String arguments and fields are cut
+    to :data:`MAX_LOGGED_STRING` characters (:func:`shorten`): a client
+    cannot make one line of the log weigh 100 KB.
     """
+
+    def log(self, level, msg, *args, **kwargs):
+        if self.isEnabledFor(level):
+            super().log(level, msg, *map(shorten, args), **kwargs)
 
     def process(self, msg, kwargs):
         extra = dict.fromkeys(FIELDS)
         for name in FIELDS:
             if name in kwargs:
-                extra[name] = kwargs.pop(name)
+                extra[name] = shorten(kwargs.pop(name))
         extra.update(kwargs.get("extra") or {})
         kwargs["extra"] = extra
         return msg, kwargs

@@ -9,8 +9,11 @@ Mixins that add checks to a :class:`~socketio_views.ChannelView`, named after
 Access mixins refuse the subscription before ``on_subscribe`` runs, through
 one hook, :meth:`AccessMixin.handle_no_permission`: anonymous users get code
 ``login_required``, authenticated users without permission
-``permission_denied``. :class:`EventPermissionMixin` refuses single events
-the same way, before their handler runs.
+``permission_denied``. They run the same check again, through
+:meth:`~socketio_views.views.ChannelView.check_access`, when the user is
+saved or loses a permission or a group (:mod:`socketio_views.revocation`).
+:class:`EventPermissionMixin` refuses single events the same way, before
+their handler runs.
 """
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import salted_hmac
@@ -62,9 +65,16 @@ class LoginRequiredMixin(AccessMixin):
     """Refuse anonymous users with code ``login_required``."""
 
     def subscribe(self):
+        self._check_login()
+        return super().subscribe()
+
+    def check_access(self):
+        self._check_login()
+        return super().check_access()
+
+    def _check_login(self):
         if not self.request.user.is_authenticated:
             _refuse(self)
-        return super().subscribe()
 
 
 class PermissionRequiredMixin(AccessMixin):
@@ -90,9 +100,16 @@ class PermissionRequiredMixin(AccessMixin):
         return self.request.user.has_perms(self.get_permission_required())
 
     def subscribe(self):
+        self._check_permission()
+        return super().subscribe()
+
+    def check_access(self):
+        self._check_permission()
+        return super().check_access()
+
+    def _check_permission(self):
         if not self.has_permission():
             _refuse(self)
-        return super().subscribe()
 
 
 class UserPassesTestMixin(AccessMixin):
@@ -109,9 +126,16 @@ class UserPassesTestMixin(AccessMixin):
         return self.test_func
 
     def subscribe(self):
+        self._check_test()
+        return super().subscribe()
+
+    def check_access(self):
+        self._check_test()
+        return super().check_access()
+
+    def _check_test(self):
         if not self.get_test_func()():
             _refuse(self)
-        return super().subscribe()
 
 
 class EventPermissionMixin:
@@ -236,7 +260,9 @@ class RateLimitMixin:
     #: How many events may arrive at once; the sustained rate stays ``rate_limit``.
     rate_limit_burst = None
     #: Whose events share a limit: ``"subscription"``, ``"connection"``,
-    #: ``"user"`` (falls back to the connection for anonymous users) or ``"ip"``.
+    #: ``"user"`` (falls back to the connection for anonymous users), ``"ip"``,
+    #: or ``"user_or_ip"`` (the user, else the client's address: reconnecting
+    #: gains nothing).
     rate_limit_scope = "subscription"
     #: The ``limits`` strategy: ``"moving-window"``, ``"sliding-window-counter"`` or ``"fixed-window"``.
     rate_limit_strategy = "moving-window"
@@ -255,15 +281,16 @@ class RateLimitMixin:
         scope = self.rate_limit_scope
         if scope == "subscription":
             return f"sub:{self.sid}"
-        if scope == "user" and getattr(self.request, "user", None) and self.request.user.is_authenticated:
+        authenticated = getattr(self.request, "user", None) is not None and self.request.user.is_authenticated
+        if scope in ("user", "user_or_ip") and authenticated:
             return f"user:{self.request.user.pk}"
-        if scope == "ip":
+        if scope in ("ip", "user_or_ip"):
             return f"ip:{client_address(self.request.META)}"
         if scope in ("connection", "user"):
             return f"conn:{self.connection_id}"
         raise ImproperlyConfigured(
             f"{type(self).__name__}.rate_limit_scope is {scope!r}; use 'subscription', "
-            f"'connection', 'user' or 'ip', or override get_rate_limit_key()."
+            f"'connection', 'user', 'ip' or 'user_or_ip', or override get_rate_limit_key()."
         )
 
     def get_rate_limiter(self):

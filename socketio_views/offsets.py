@@ -16,14 +16,24 @@ import attrs
 START = "0-0"
 
 
+#: The longest offset: two 20-digit numbers and their dash.
+MAX_OFFSET_LENGTH = 41
+
+
 def parse_offset(offset):
-    """``"ms-seq"`` as a tuple of ints that orders offsets, or ``None`` if it is not an offset."""
-    if not isinstance(offset, str):
+    """``"ms-seq"`` as a tuple of ints that orders offsets, or ``None`` if it is not one Redis would accept.
+
+    Each part is ASCII digits below 2**64, so that an offset a client made up
+    is refused here (``invalid_offset``), not by Redis as an error that would
+    count as an outage.
+    """
+    if not isinstance(offset, str) or len(offset) > MAX_OFFSET_LENGTH:
         return None
     ms, sep, seq = offset.partition("-")
-    if not (sep and ms.isdigit() and seq.isdigit()):
+    if not (sep and ms.isascii() and ms.isdigit() and seq.isascii() and seq.isdigit()):
         return None
-    return int(ms), int(seq)
+    parsed = int(ms), int(seq)
+    return parsed if max(parsed) < 2**64 else None
 
 
 @attrs.frozen

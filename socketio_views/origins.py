@@ -69,3 +69,12 @@ def is_origin_allowed(request):
     if origin == own_origin(request):
         return True
     return any(origin_matches(origin, pattern) for pattern in settings.CSRF_TRUSTED_ORIGINS)
+
+
+def is_environ_origin_allowed(environ):
+    """:func:`is_origin_allowed` for the request of WSGI ``environ`` (one that Django has not wrapped yet)."""
+    if environ.get("HTTP_ORIGIN") is None:
+        return True
+    from django.core.handlers.wsgi import WSGIRequest
+
+    return is_origin_allowed(WSGIRequest(environ))

@@ -138,6 +138,14 @@ class Hub:
         """
         raise NotImplementedError
 
+    def recheck_users(self, users):
+        """Run, in every process, the access checks of every subscription of the users keyed ``users`` again.
+
+        Each subscription that fails them gets the ``access_revoked`` error
+        and ends (see :mod:`socketio_views.revocation`).
+        """
+        raise NotImplementedError
+
 
 class Outbox(Hub):
     """A subscription's hub: holds what the view sends until the client knows it is subscribed.
@@ -190,6 +198,9 @@ class Outbox(Hub):
 
     def end_identity(self, **identity):
         self.hub.end_identity(**identity)
+
+    def recheck_users(self, users):
+        self.hub.recheck_users(users)
 
 
 def _keep(channel, policy, event, data, skip_sid):

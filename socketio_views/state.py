@@ -9,6 +9,7 @@ write-only backend manager are each a :class:`ProcessWide`::
     _presence.get()      # created from the settings on first use
     _presence.reset()    # the next get() creates it again
 """
+import collections
 import threading
 
 from django.core.signals import setting_changed
@@ -71,3 +72,36 @@ def _reset_on_setting_change(*, setting, **kwargs):
 
 
 setting_changed.connect(_reset_on_setting_change)
+
+
+class LRU:
+    """A mapping that keeps its last ``size`` keys used, forgetting the least recently used: per-name memory with a bound.
+
+    Example usage::
+
+        policies = LRU(1024)
+        policies.put("rooms/lobby", policy)
+        known, policy = policies.get("rooms/lobby")
+    """
+
+    def __init__(self, size):
+        self.size = size
+        self._items = collections.OrderedDict()
+
+    def get(self, key):
+        """``(True, value)`` if ``key`` is kept (now the most recently used), else ``(False, None)``."""
+        try:
+            self._items.move_to_end(key)
+        except KeyError:
+            return False, None
+        return True, self._items[key]
+
+    def put(self, key, value):
+        """Keep ``value`` for ``key``; past ``size`` keys, forget the least recently used."""
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def __len__(self):
+        return len(self._items)

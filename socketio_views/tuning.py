@@ -14,6 +14,8 @@ import os
 
 import gevent
 
+from .logs import logger
+
 #: The environment variable through which gevent's own setting, when given, wins.
 GREENLET_TREE_ENV = "GEVENT_TRACK_GREENLET_TREE"
 
@@ -49,6 +51,43 @@ def tune_for_serving():
     gc.freeze()
     if gc.get_threshold() in PYTHON_GC_THRESHOLDS:
         gc.set_threshold(*GC_THRESHOLDS)
+
+
+#: File descriptors a process needs besides its connections' (database, Redis, logs, modules).
+SPARE_DESCRIPTORS = 64
+#: Connections ``runserver_socketio`` plans for when it checks ``ulimit -n``.
+EXPECTED_CONNECTIONS = 4000
+
+
+def check_descriptor_budget(connections=EXPECTED_CONNECTIONS):
+    """Raise this process's limit of open files (``ulimit -n``) to its hard limit; warn if it is below ``connections``.
+
+    Each connection holds a file descriptor; once they run out, the server
+    accepts no one, whoever asks. Returns the soft limit in force, or
+    ``None`` where the platform has none (Windows).
+    """
+    try:
+        import resource
+    except ImportError:
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        wanted = connections + SPARE_DESCRIPTORS
+        target = wanted if hard == resource.RLIM_INFINITY else min(hard, max(soft, wanted))
+        if target > soft:
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+                soft = target
+            except (ValueError, OSError):
+                pass
+    if soft != resource.RLIM_INFINITY and soft < connections + SPARE_DESCRIPTORS:
+        logger.warning(
+            "This process may open %d files (ulimit -n), too few for %d connections: past about %d, new "
+            "connections fail for everyone. Raise the limit (ulimit -n, LimitNOFILE= in systemd, "
+            "--ulimit nofile= in Docker).",
+            soft, connections, max(soft - SPARE_DESCRIPTORS, 0),
+        )
+    return soft
 
 
 def post_worker_init(worker):

@@ -273,6 +273,24 @@ class ChannelView:
         if self.on_subscribe(*self.args, **self.kwargs) is False:
             raise SubscriptionRefused()
 
+    def check_access(self):
+        """Run this subscription's access checks again; raise a :class:`~socketio_views.exceptions.ChannelError` to end it.
+
+        Called on every subscription of a user when that user is saved,
+        deleted, or loses a permission or a group (see
+        :mod:`socketio_views.revocation`), with ``self.request.user`` read
+        afresh. The access mixins run their check here as in
+        :meth:`subscribe`; this one checks nothing. Override it, calling
+        ``super()``, to run a rule of your own again::
+
+            def check_access(self):
+                super().check_access()
+                if self.request.user.profile.banned:
+                    raise PermissionDenied("Banned.")
+
+        The subscription then ends with code ``access_revoked``.
+        """
+
     def dispatch(self, event, data):
         """Deliver client event ``event`` to its handler and return what the handler returns.
 

@@ -18,7 +18,7 @@ plus a few seconds, or gunicorn kills the remaining connections at once.
 import gevent
 from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as BaseWorker
 
-from .handlers import LeanWebSocketHandler
+from .handlers import LeanWebSocketHandler, with_request_head_timeout
 
 # Nothing of Django here: gunicorn's arbiter imports the worker class before
 # the worker patches the standard library, and Django must be imported after.
@@ -28,19 +28,24 @@ class GeventWebSocketWorker(BaseWorker):
     """``geventwebsocket.gunicorn.workers.GeventWebSocketWorker`` that drains on SIGTERM and serves Engine.IO by the lean path.
 
     Its connections are read through a small buffer
-    (:class:`~socketio_views.handlers.LeanWebSocketHandler`); password
-    hashing runs in threads and long holds of the hub are reported
-    (:func:`socketio_views.hub.prepare_hub`).
+    (:class:`~socketio_views.handlers.LeanWebSocketHandler`), must send their
+    request heads within ``HANDSHAKE_TIMEOUT``, and ``ulimit -n`` is checked
+    against ``worker_connections`` at start; password hashing runs in threads
+    and long holds of the hub are reported (:func:`socketio_views.hub.prepare_hub`).
     """
 
     wsgi_handler = LeanWebSocketHandler
 
     def load_wsgi(self):
         super().load_wsgi()
+        from .conf import views_settings
         from .hub import prepare_hub
+        from .tuning import check_descriptor_budget
         from .wsgi import SocketIOApplication
 
         self.wsgi = SocketIOApplication.wrap(self.wsgi)
+        self.wsgi_handler = with_request_head_timeout(self.wsgi_handler, views_settings.HANDSHAKE_TIMEOUT)
+        check_descriptor_budget(self.cfg.worker_connections)
         prepare_hub()
 
     def run(self):

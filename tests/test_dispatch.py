@@ -124,3 +124,29 @@ def test_an_auth_that_is_not_an_object_is_refused(auth):
     with pytest.raises(SubscriptionRefused) as refused:
         ChannelTestClient(auth=auth).subscribe("rooms/auth")
     assert (refused.value.code, refused.value.message) == ("invalid", "The auth of a subscription must be a JSON object.")
+
+
+@pytest.mark.django_db
+def test_a_refused_subscription_leaves_no_reference_cycle():
+    """A refusal frees what it held (the request, the channel name) at once: no frame is left in a reference cycle
+    for the garbage collector, which a server tuned for many sockets runs seldom."""
+    import gc
+
+    client = ChannelTestClient()
+    for name in ("members/warm-up", "nowhere/warm-up", "private/warm-up"):  # first-time imports and class builders
+        with pytest.raises(SubscriptionRefused):
+            client.subscribe(name)
+    gc.collect()
+    gc.disable()
+    try:
+        for name in ("members/a", "nowhere/b", "private/c", "x" * 500):
+            with pytest.raises(SubscriptionRefused):
+                client.subscribe(name)
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        frames = sorted({o.f_code.co_name for o in gc.garbage if type(o).__name__ == "frame"})
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert [] == frames

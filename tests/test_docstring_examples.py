@@ -506,6 +506,14 @@ def a_session_id(block):
     assert "abc" == run(block.replace('session_id("', 'found = session_id("'))["found"]
 
 
+def an_lru(block):
+    """LRU: what was put is found."""
+    from socketio_views.state import LRU
+
+    found = run(block, LRU=LRU, policy="p")
+    assert (True, "p") == (found["known"], found["policy"])
+
+
 def a_thread_call(block):
     """run_in_thread() returns what the function returns."""
     assert "X" == run(block, render_thumbnail=str.upper, image="x")["thumbnail"]
@@ -585,6 +593,7 @@ RUNNERS = {
     "socketio_views/contracts/typescript.py:<module>": [typescript_declarations],
     "socketio_views/contracts/yaml.py:<module>": [a_yaml_dump],
     "socketio_views/hub.py:<module>": [a_thread_call],
+    "socketio_views/state.py:LRU": [an_lru],
     "socketio_views/idempotency.py:<module>": [idempotent_events],
     "socketio_views/offsets.py:<module>": [an_offset],
     "socketio_views/logout.py:<module>": [the_logout_end_user],

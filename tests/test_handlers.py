@@ -83,3 +83,73 @@ def test_more_than_100_headers_are_refused_as_gevent_refuses_them():
     for parse in (read_headers, headers_factory):
         with pytest.raises(http.client.HTTPException, match="more than 100 headers"):
             parse(io.BytesIO(raw))
+
+
+# The handshake deadline, over a real server.
+
+#: Idle TCP connections opened against a process that may open 1,024 files (the issue's probe).
+IDLE_CONNECTIONS = 1_100
+
+
+def open_idle_connections(url, count):
+    """``count`` TCP connections to ``url``'s server that never send a byte (connected, or still connecting)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(url)
+    sockets = []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.connect_ex((address.hostname, address.port))
+        sockets.append(sock)
+    return sockets
+
+
+@pytest.mark.django_db(transaction=True)
+def test_idle_tcp_connections_cannot_hold_the_descriptors():
+    """1,100 TCP connections that never send a byte, against ``ulimit -n 1024`` and HANDSHAKE_TIMEOUT = 2: the server
+    warns about the limit at start, closes them after the deadline, and a normal client then connects within 1 s."""
+    import time
+
+    import requests
+
+    from socketio_views.testing import LiveServer
+
+    with LiveServer(settings_module="tests.settings_descriptors") as server:
+        assert "may open 1024 files (ulimit -n), too few for 4000 connections" in server.log()
+        idle = open_idle_connections(server.url, IDLE_CONNECTIONS)
+        try:
+            time.sleep(2.5)
+            started = time.monotonic()
+            response = requests.get(server.url + "/socket.io/?EIO=4&transport=polling", timeout=5)
+            elapsed = time.monotonic() - started
+            assert 200 == response.status_code and response.text.startswith("0{"), response.text[:200]
+            assert elapsed < 1, f"a normal client took {elapsed:.2f} s to connect"
+            first = idle[0]
+            first.setblocking(True)
+            first.settimeout(2)
+            assert b"" == first.recv(1), "the server did not close an idle connection"
+        finally:
+            for sock in idle:
+                sock.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("key", ["!!!bad!!!", "abc", "dGhlIHNhbXBsZSBub25jZQ"])
+def test_a_malformed_websocket_key_gets_400_without_a_traceback(live_channels_server, key):
+    """An upgrade whose Sec-WebSocket-Key is not base64 is answered 400 Bad Request, and the server logs no traceback."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    address = urlsplit(live_channels_server.url)
+    mark = live_channels_server.mark()
+    with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+        sock.sendall(
+            f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {address.netloc}\r\nConnection: Upgrade\r\n"
+            f"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n\r\n".encode()
+        )
+        assert sock.recv(4096).startswith(b"HTTP/1.1 400 ")
+    time.sleep(0.3)
+    assert "Traceback" not in "\n".join(live_channels_server.lines_since(mark))

@@ -397,3 +397,31 @@ def test_a_valid_pid_from_a_foreign_origin_is_refused_and_the_session_kept(route
     (again,) = alice.reconnect()
     assert again.recovered
     assert [1] == texts(again)
+
+
+def test_the_policy_cache_keeps_the_last_names_used_only():
+    """policy_for() and remember_policy() remember at most POLICY_CACHE_SIZE channels, the most recently used."""
+    from socketio_views import history
+
+    for index in range(history.POLICY_CACHE_SIZE + 500):
+        history.policy_for(f"rooms/cache-{index}")
+        history.remember_policy(f"history/cache-{index}", None)
+    policies = history._policies.get()
+    assert history.POLICY_CACHE_SIZE == len(policies)
+    assert (True, None) == policies.get(f"history/cache-{history.POLICY_CACHE_SIZE + 499}")
+    assert (False, None) == policies.get("rooms/cache-0")
+
+
+@pytest.mark.parametrize(
+    "offset",
+    ["1" * 21 + "-0", "1-" + "9" * 25, "18446744073709551616-0", "0-18446744073709551616", "١٢-0", "12-²", "-1-0", "1-0-0"],
+)
+def test_offsets_redis_would_reject_are_not_offsets(offset):
+    """An offset a client made up that Redis would refuse (too long, past 64 bits, non-ASCII digits) is no offset:
+    the recovery fails with invalid_offset, not with a Redis error counted as an outage."""
+    assert parse_offset(offset) is None
+
+
+def test_the_largest_redis_offset_is_an_offset():
+    """18446744073709551615-18446744073709551615, Redis's largest stream id, is an offset."""
+    assert (2**64 - 1, 2**64 - 1) == parse_offset(f"{2**64 - 1}-{2**64 - 1}")

@@ -362,3 +362,114 @@ def test_disconnect_user_over_the_wire(live_channels_server):
     finally:
         for client in (alice_ws, alice_polling, bob):
             client.close()
+
+
+# Revocation (socketio_views.revocation): rights that shrink end the subscriptions that needed them.
+
+#: What each subscription whose access was revoked receives before it ends.
+ACCESS_REVOKED = {"message": "Your access to this channel has been revoked.", "code": "access_revoked", "event": None}
+
+
+def change_user(server_url, **change):
+    """Change a user's rights inside the live server's process (tests/testapp/views.py change_user)."""
+    response = requests.post(server_url + "/change-user/", data=json.dumps(change), timeout=10)
+    assert 200 == response.status_code, response.text[:500]
+
+
+@pytest.mark.django_db
+def test_a_deactivated_users_test_subscriptions_end_with_access_revoked(django_capture_on_commit_callbacks):
+    """Saving a user inactive ends every subscription of theirs with access_revoked, and the connection is anonymous."""
+    bob_user = User.objects.create_user("bob")
+    bob, carol = ChannelTestClient(user=bob_user), ChannelTestClient(user=User.objects.create_user("carol"))
+    members, room, other = bob.subscribe("members/a"), bob.subscribe("rooms/a"), carol.subscribe("members/a")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        bob_user.is_active = False
+        bob_user.save()
+
+    assert (True, True, False) == (members.closed, room.closed, other.closed)
+    assert [ACCESS_REVOKED, ACCESS_REVOKED] == bob.received("error")
+    with pytest.raises(SubscriptionRefused, match="Log in"):
+        bob.subscribe("members/b")
+
+
+@pytest.mark.django_db
+def test_a_lost_permission_ends_only_the_test_subscriptions_that_needed_it(django_capture_on_commit_callbacks):
+    """Removing a permission reruns each subscription's checks: moderators (which need it) ends, members stays."""
+    from django.contrib.auth.models import Permission
+
+    alice_user = User.objects.create_user("alice")
+    alice_user.user_permissions.add(*Permission.objects.filter(codename__in=["change_user", "view_user"]))
+    alice = ChannelTestClient(user=User.objects.get(pk=alice_user.pk))
+    moderators, members = alice.subscribe("moderators/a"), alice.subscribe("members/a")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_user.user_permissions.remove(Permission.objects.get(codename="view_user"))
+
+    assert (True, False) == (moderators.closed, members.closed)
+    assert [ACCESS_REVOKED] == alice.received("error")
+    assert {"ok": True} == members.emit("message", {})
+
+
+@pytest.mark.django_db
+def test_saving_only_last_login_rechecks_nothing(django_capture_on_commit_callbacks):
+    """A save whose update_fields name no right (last_login at each login) sends no recheck."""
+    alice_user = User.objects.create_user("alice")
+    with django_capture_on_commit_callbacks() as callbacks:
+        alice_user.save(update_fields=["last_login"])
+        alice_user.save(update_fields=["is_staff"])
+    assert 1 == len(callbacks)
+
+
+@live
+def test_deactivating_a_user_ends_their_sockets_within_a_second(live_channels_server):
+    """is_active = False, saved in the server's process, ends bob's websocket and polling subscriptions (a members
+    channel and a public room) with access_revoked within 1 s; carol's subscription carries on."""
+    bob_name, channel, room = unique("bob"), unique("members/room"), unique("rooms/r")
+    cookie = session_cookie(bob_name)
+    bob_ws = WireClient(live_channels_server.url).connect(channel, headers={"Cookie": cookie})
+    bob_polling = WireClient(live_channels_server.url, transport="polling").connect(room, headers={"Cookie": cookie})
+    carol = WireClient(live_channels_server.url).connect(channel, headers={"Cookie": session_cookie(unique("carol"))})
+    try:
+        bob_ws.wait_for(channel, "welcome")
+        carol.wait_for(channel, "welcome")
+        assert bob_name == bob_polling.call(room, "whoami")["user"]
+        change_user(live_channels_server.url, username=bob_name, is_active=False)
+        sent = time.monotonic()
+        wait_until(lambda: channel in bob_ws.disconnects, timeout=5, interval=0.01, message=lambda: bob_ws.events)
+        wait_until(lambda: room in bob_polling.disconnects, timeout=5, interval=0.01, message=lambda: bob_polling.events)
+        elapsed = time.monotonic() - sent
+        assert elapsed < LOGOUT_BOUND, f"the subscriptions ended {elapsed:.2f} s after the save"
+        assert ([ACCESS_REVOKED], [ACCESS_REVOKED]) == (bob_ws.received(channel, "error"), bob_polling.received(room, "error"))
+        assert {"ok": True} == carol.call(channel, "message", {})
+        assert ([], []) == (carol.received(channel, "error"), carol.disconnects)
+    finally:
+        for client in (bob_ws, bob_polling, carol):
+            client.close()
+
+
+@live
+def test_losing_a_permission_ends_the_subscription_that_needed_it_within_a_second(live_channels_server):
+    """A permission removed in the server's process ends alice's moderators subscription with access_revoked
+    within 1 s; her members subscription, which needs no permission, carries on."""
+    from django.contrib.auth.models import Permission
+
+    alice_name, room = unique("alice"), unique("r")
+    cookie = session_cookie(alice_name)
+    User.objects.get(username=alice_name).user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="auth", codename__in=["change_user", "view_user"])
+    )
+    moderators, members = f"moderators/{room}", f"members/{room}"
+    alice = WireClient(live_channels_server.url).connect(moderators, members, headers={"Cookie": cookie})
+    try:
+        alice.wait_for(members, "welcome")
+        change_user(live_channels_server.url, username=alice_name, remove_permission="auth.view_user")
+        sent = time.monotonic()
+        wait_until(lambda: moderators in alice.disconnects, timeout=5, interval=0.01, message=lambda: alice.events)
+        elapsed = time.monotonic() - sent
+        assert elapsed < LOGOUT_BOUND, f"the subscription ended {elapsed:.2f} s after the change"
+        assert [ACCESS_REVOKED] == alice.received(moderators, "error")
+        assert {"ok": True} == alice.call(members, "message", {})
+        assert members not in alice.disconnects
+    finally:
+        alice.close()

@@ -193,3 +193,13 @@ def test_the_documented_json_logging_writes_the_fields_of_a_real_server(django_d
     for websocket in websockets:
         assert re.match(r'^"GET /socket\.io/\?transport=websocket&EIO=4\S* HTTP/1\.1" 101 0$', websocket["message"])
         assert set(FIELDS) <= set(websocket)
+
+
+def test_long_names_are_cut_in_records(records):
+    """A client's 5,000-character channel name reaches the log cut to 200 characters and its length, as argument and field."""
+    name = "rooms/" + "n" * 5_000
+    logger.info("Subscription to %r refused", name, channel=name)
+    [record] = records("Subscription to")
+    assert len(record.getMessage()) < 300
+    assert record.getMessage().endswith("…[+4806 chars]' refused")
+    assert record.channel == name[:200] + "…[+4806 chars]"

@@ -422,3 +422,27 @@ def test_disconnect_user_from_a_process_without_socket_server(cluster, clients):
     assert "server_created False" == result.stdout.strip().splitlines()[-1]
     assert seconds_until_ended(channel, on_b, on_c) < LOGOUT_BOUND
     assert ([LOGGED_OUT], [LOGGED_OUT]) == (on_b.received(channel, "error"), on_c.received(channel, "error"))
+
+
+def test_deactivating_a_user_in_one_process_ends_their_subscriptions_in_another(cluster, clients):
+    """is_active = False saved in process A ends alice's members subscription on B (websocket) and C (polling)
+    within 1 s with access_revoked; bob's, on B too, carries on."""
+    from .test_identity import ACCESS_REVOKED, change_user
+
+    channel = f"members/revoke-{uuid.uuid4().hex[:6]}"
+    name = f"alice-{uuid.uuid4().hex[:6]}"
+    cookie = session_cookie(name)
+    on_b = clients(cluster[1], channel, headers={"Cookie": cookie})
+    on_c = WireClient(cluster[2].url, transport="polling").connect(channel, headers={"Cookie": cookie})
+    bob = clients(cluster[1], channel, headers={"Cookie": session_cookie(f"bob-{uuid.uuid4().hex[:6]}")})
+    try:
+        for client in (on_b, on_c, bob):
+            client.wait_for(channel, "welcome")
+        change_user(cluster[0].url, username=name, is_active=False)
+        elapsed = seconds_until_ended(channel, on_b, on_c)
+        assert elapsed < LOGOUT_BOUND, f"alice's subscriptions ended {elapsed:.2f} s after the save"
+        assert ([ACCESS_REVOKED], [ACCESS_REVOKED]) == (on_b.received(channel, "error"), on_c.received(channel, "error"))
+        assert {"ok": True} == bob.call(channel, "message", {})
+        assert ([], []) == (bob.received(channel, "error"), bob.disconnects)
+    finally:
+        on_c.close()

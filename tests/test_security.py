@@ -450,3 +450,48 @@ def test_a_polling_session_is_bound_to_its_origin(live_channels_server):
     finally:
         pinned.close()
         same_site.close()
+
+
+@pytest.mark.parametrize("method", ["GET", "OPTIONS"])
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://127.0.0.1:{other}"])
+def test_the_polling_handshake_and_preflight_never_grant_a_foreign_origin(live_channels_server, method, origin):
+    """Neither the long-polling handshake nor a CORS preflight answers a foreign Origin with Access-Control-Allow-Origin
+    (nor credentials): a page of another site cannot read the Engine.IO session id with the user's cookies."""
+    origin = page_origin(origin, live_channels_server.url)
+    response = requests.request(
+        method,
+        live_channels_server.url + "/socket.io/?EIO=4&transport=polling",
+        headers={"Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
+        timeout=5,
+    )
+    assert "Access-Control-Allow-Origin" not in response.headers, response.headers
+    assert "Access-Control-Allow-Credentials" not in response.headers, response.headers
+
+
+@pytest.mark.parametrize("method", ["GET", "OPTIONS"])
+def test_the_polling_handshake_and_preflight_grant_the_pages_own_origin(live_channels_server, method):
+    """The server's own origin (and the trusted ones) still gets its CORS answer, with credentials."""
+    origin = page_origin("http://127.0.0.1:{port}", live_channels_server.url)
+    response = requests.request(
+        method, live_channels_server.url + "/socket.io/?EIO=4&transport=polling", headers={"Origin": origin}, timeout=5
+    )
+    assert origin == response.headers.get("Access-Control-Allow-Origin")
+    assert "true" == response.headers.get("Access-Control-Allow-Credentials")
+
+
+def test_reconnecting_cannot_exceed_a_per_user_or_per_address_rate_limit(live_channels_server):
+    """rate_limit_scope = "user_or_ip" (3 a minute): an anonymous client that reconnects, and a user with a second
+    connection, share their budget across connections, so reconnecting buys no extra message."""
+    channel = f"user-or-ip-limited/{uuid.uuid4().hex[:8]}"
+
+    def codes(headers=None, count=2):
+        client = WireClient(live_channels_server.url).connect(channel, headers=headers)
+        try:
+            return [client.call(channel, "message", {}).get("error", {}).get("code", "ok") for _ in range(count)]
+        finally:
+            client.close()
+
+    assert ["ok", "ok"] + ["ok", "rate_limited"] + ["rate_limited", "rate_limited"] == codes() + codes() + codes()
+    cookie = session_cookie(f"ann-{uuid.uuid4().hex[:6]}")
+    headers = {"Cookie": cookie}
+    assert ["ok", "ok"] + ["ok", "rate_limited"] == codes(headers) + codes(headers)

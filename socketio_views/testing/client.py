@@ -121,6 +121,12 @@ class InMemoryHub(sending.Hub):
             if client.identity is not None and client.identity.matches(session=session, user=user):
                 client._log_out()
 
+    def recheck_users(self, users):
+        users = {str(key) for key in users}
+        for client in list(self.clients.values()):
+            if client.identity is not None and not client.identity.ended and client.identity.user in users:
+                client._recheck()
+
 
 _default_hub = InMemoryHub()
 
@@ -361,6 +367,15 @@ class ChannelTestClient:
 
             logout(copy.copy(self.request))
         self._log_out()
+
+    def _recheck(self):
+        """Run the access checks of this connection's subscriptions again; ``access_revoked`` to each that fails."""
+        subscriptions = {s.view: s for s in self.subscriptions.values() if not s.closed}
+        for view, error in identity.recheck(self.identity, self.request, list(subscriptions)):
+            subscription = subscriptions[view]
+            if not subscription.closed:
+                self._deliver(subscription, "error", wire({**error.as_dict(), "event": None}))
+                subscription._end(SERVER_DISCONNECT)
 
     def _log_out(self):
         """End this connection's identity: ``logged_out`` to each subscription of an authenticated user, then anonymous."""

@@ -33,6 +33,7 @@ from ..conf import views_settings
 from ..dispatch import log_refusal
 from ..exceptions import SessionMismatch
 from ..logs import logger
+from ..origins import is_environ_origin_allowed
 from . import websocket
 from .environ import LOGGED_KEY, session_id_of
 
@@ -50,13 +51,17 @@ HOOKS = (
     (socketio.Server, "_send_eio_packet", ("self", "eio_sid", "eio_pkt"), "hold, gate and dedupe live packets"),
     (engineio.Server, "_ok", ("self", "packets", "headers", "jsonp_index"), "HTTP 400 for a refused POST"),
     (engineio.Server, "_bad_request", ("self", "message"), "the same answer as python-engineio's"),
-    (engineio.Server, "_cors_headers", ("self", "environ"), "CORS headers on our own refusals"),
+    (engineio.Server, "_cors_headers", ("self", "environ"), "CORS headers on our refusals; never a foreign origin"),
     (socketio.RedisManager, "_publish", ("self", "data"), "one warning per Redis outage, not two per message"),
     (socketio.RedisManager, "_redis_connect", ("self",), "reconnect before publishing again"),
     (socketio.RedisManager, "_redis_listen_with_retries", ("self",), "listen again within seconds"),
     (socketio.PubSubManager, "_handle_emit", ("self", "message"), "control messages; delivery counts"),
     (socketio.RedisManager, "_listen", ("self",), "count what is read; read each channel's Redis channel"),
 )
+
+
+#: The CORS headers that a foreign origin (:func:`socketio_views.origins.is_origin_allowed`) never gets.
+FOREIGN_ORIGIN_DENIED = frozenset({"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials"})
 
 
 def check_hooks():
@@ -189,6 +194,15 @@ class ChannelEngineIOServer(engineio.Server):
             "response": json.dumps(error.as_dict()).encode(),
         }
         return self.answer(environ, start_response, response)
+
+    def _cors_headers(self, environ):
+        # python-engineio lets every origin in (socketio_views.origins refuses
+        # each subscription, with a message), and would grant each one CORS,
+        # credentials included: a foreign page could then read the handshake.
+        headers = super()._cors_headers(environ)
+        if not is_environ_origin_allowed(environ):
+            headers = [(name, value) for name, value in headers if name not in FOREIGN_ORIGIN_DENIED]
+        return headers
 
     def _decodes_post_body(self, environ):
         """Whether python-engineio can decode this POST's body, which stays readable."""

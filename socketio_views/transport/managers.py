@@ -40,8 +40,13 @@ class ControlMessages:
             return super()._handle_emit(message)
         identity = parse_control(message)
         end_here = getattr(self.server, "end_identity_here", None)
-        if identity is not None and end_here is not None:
-            # Not in the listener's greenlet: ending subscriptions runs their teardown.
+        if identity is None or end_here is None:
+            return
+        # Not in the listener's greenlet: ending subscriptions runs their teardown.
+        users = identity.pop("recheck")
+        if users:
+            self.server.start_background_task(self.server.recheck_users_here, users)
+        if identity["session"] is not None or identity["user"] is not None:
             self.server.start_background_task(end_here, **identity)
 
     def wait_until_routed(self, namespace):

@@ -77,6 +77,9 @@ class ServerHub(Hub):
     def end_identity(self, *, session=None, user=None):
         self.server.end_identity(session=session, user=user)
 
+    def recheck_users(self, users):
+        self.server.recheck_users(users)
+
 
 class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
     """A ``socketio.Server`` whose every namespace is a channel served by a ChannelView."""
@@ -326,6 +329,43 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
         finally:
             release_db_connections()
         logger.info("Logged out %d subscription(s) of %d connection(s)", count, len(ended))
+
+
+    def recheck_users(self, users):
+        """Run the access checks of every subscription of the users keyed ``users`` again, in every process.
+
+        Sent as :meth:`end_identity` sends its message; see
+        :mod:`socketio_views.revocation`.
+        """
+        users = [str(key) for key in users]
+        if not users:
+            return
+        if isinstance(self.manager, socketio.PubSubManager):
+            self.manager.emit(identity.ENDED_EVENT, {"recheck": users}, namespace=identity.CONTROL_NAMESPACE)
+        else:
+            self.start_background_task(self.recheck_users_here, users)
+
+    def recheck_users_here(self, users):
+        """Run, in this process, what :meth:`recheck_users` runs; end each subscription that fails with ``access_revoked``."""
+        users = set(users)
+        count = 0
+        try:
+            for connection in self.connections:
+                if connection.identity.ended or connection.identity.user not in users:
+                    continue
+                views = list(connection.subscriptions.values())
+                for view, error in identity.recheck(connection.identity, connection.request, views):
+                    if self.views.get(view.sid) is not view:
+                        continue  # ended meanwhile
+                    namespace = namespace_for(view.channel)
+                    dispatch.log_refusal(error, f"Subscription to {view.channel!r}", connection.id, **of_view(view))
+                    self.send_error(view.sid, namespace, error, ignore_queue=True)
+                    self.disconnect(view.sid, namespace=namespace, ignore_queue=True)
+                    count += 1
+        finally:
+            release_db_connections()
+        if count:
+            logger.info("Revoked %d subscription(s) of %d user(s)", count, len(users))
 
 
 class Teardowns:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("requests/", views.request_counts),
     path("logout/", LogoutView.as_view(next_page="/")),
     path("disconnect-user/", views.disconnect_user),
+    path("change-user/", views.change_user),
     path("metrics/", metrics_view),
     path("check-login/", views.check_login),
     path("spin/", views.spin),

@@ -30,6 +30,23 @@ def disconnect_user(request):
 
 
 @csrf_exempt
+def change_user(request):
+    """Change a user's rights as the admin would (a save, a permission removed), in this process."""
+    from django.contrib.auth.models import Permission, User
+
+    body = json.loads(request.body)
+    user = User.objects.get(username=body["username"])
+    if "is_active" in body or "is_staff" in body:
+        user.is_active = body.get("is_active", user.is_active)
+        user.is_staff = body.get("is_staff", user.is_staff)
+        user.save()
+    if "remove_permission" in body:
+        app_label, codename = body["remove_permission"].split(".")
+        user.user_permissions.remove(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return JsonResponse({"changed": user.username})
+
+
+@csrf_exempt
 def direct(request):
     """Send to one subscription from a plain Django view."""
     body = json.loads(request.body)

@@ -22,9 +22,10 @@ import socketio_views
 from socketio_views import drain, logs, monkey
 from socketio_views.access import AccessLogHandler
 from socketio_views.conf import views_settings
+from socketio_views.handlers import with_request_head_timeout
 from socketio_views.hub import prepare_hub
 from socketio_views.mounts import mounted_routers
-from socketio_views.tuning import tune_for_serving
+from socketio_views.tuning import check_descriptor_budget, tune_for_serving
 from socketio_views.wsgi import SocketIOApplication
 
 
@@ -107,11 +108,12 @@ class Command(runserver.Command):
         for connection in connections.all(initialized_only=True):
             connection.close()
         configure_logging()
+        check_descriptor_budget()
         try:
             server = pywsgi.WSGIServer(
                 (self.addr, int(self.port)),
                 self.get_handler(*args, **options),
-                handler_class=AccessLogHandler,
+                handler_class=with_request_head_timeout(AccessLogHandler, views_settings.HANDSHAKE_TIMEOUT),
             )
             server.init_socket()
         except OSError as exc:
