@@ -554,7 +554,7 @@ def test_right_to_left_text_and_names(demo, contexts):
 
 
 def test_a_reload_or_a_short_absence_is_no_news_but_presence_stays_exact(demo, contexts):
-    """ben reloads: ann's list shows him leave and come back, but no "left"/"joined" line; gone for good, "ben left" follows 15 s later."""
+    """ben reloads: ann's count stays exact and no "left"/"joined" line appears; gone for good, "ben left" follows 15 s later."""
     from playwright.sync_api import expect
 
     url, slug = demo.server.url, room_slug("debounce")
@@ -568,7 +568,9 @@ def test_a_reload_or_a_short_absence_is_no_news_but_presence_stays_exact(demo, c
     ben.wait_for_selector("#status[data-state=up]")
     expect(ann.locator("#online-count")).to_have_text("2")
     counts = ann.evaluate("() => window.counts")
-    assert counts and set(counts) <= {"1", "2"}, counts  # the list followed the reload (his old tab left, his new one came)
+    # The list followed the reload (his old tab left, his new one came), or, when both fell within one
+    # presence tick (PRESENCE_INTERVAL), never changed: never anything but 1 or 2.
+    assert set(counts) <= {"1", "2"}, counts
     ben.context.close()
     expect(ann.locator("#online-count")).to_have_text("1")
     ann.wait_for_timeout(5_000)
