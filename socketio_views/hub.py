@@ -169,6 +169,10 @@ class HubHolds:
         seconds = time.time() - self.started
         what = self.culprit
         self.greenlet = None
+        if seconds < self.period:
+            # The monitor thread, itself late on a loaded machine, saw the hub
+            # between two iterations: no hold to report (nor to hide the last one).
+            return
         _last_hold = {"what": what, "seconds": round(seconds, 2), "time": time.time()}
         logger.warning(
             "%s held the gevent hub for %.2f s: every socket of this process waited. "
