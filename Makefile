@@ -45,15 +45,20 @@ docs: docs-packages install
 # supported ones, each in its own nox virtualenv, the two at once, each one's output
 # printed when it ends. The whole suite runs in two pytest-xdist workers, all the
 # tests of a file in one (they were written to run one after another), on both
-# cores by itself: its witnesses bound latencies (200 ms) that four test processes
-# sharing two cores overrun.
+# cores by itself (its witnesses bound latencies, 200 ms, that four test processes
+# sharing two cores overrun), but for SERIAL_FILES, which run alone after it.
 test: system-packages install docs
 	@$(MAKE) --no-print-directory test-main test-demo
 	@echo "Running the Django 6.0 and 6.1 sessions at once; each prints when it ends."
 	@$(MAKE) --no-print-directory --jobs=2 --output-sync=target test-django-6.0 test-django-6.1
 
+# Test files whose witnesses bound a latency (200 ms) that a test of the other
+# xdist worker, sharing the two cores, made them overrun: run after, one test at a time.
+SERIAL_FILES := tests/test_fuzz.py tests/test_limits.py
+
 test-main:
-	$(BIN)/python -m pytest --numprocesses=2 --dist=loadfile
+	$(BIN)/python -m pytest --numprocesses=2 --dist=loadfile $(addprefix --ignore=,$(SERIAL_FILES))
+	$(BIN)/python -m pytest $(SERIAL_FILES)
 
 test-demo:
 	cd demo && ../$(BIN)/python -m pytest
