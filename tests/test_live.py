@@ -135,15 +135,16 @@ def test_snapshot_counts_subscribers_and_messages(admin_server, clients):
 
 
 def test_snapshot_names_the_last_hold_of_the_hub(admin_server, clients):
-    """After a view held the hub for 0.5 s, the process's snapshot names it with the hold's length."""
+    """After a view held the hub for 1 s, the process's snapshot names it with the hold's length."""
     import requests
 
     watcher = clients(admin_server.url, LIVE_CHANNEL, cookie=cookie_of(make_user(unique("viewer"), staff=True, perms=OPERATOR)))
     watcher.wait_for(LIVE_CHANNEL, "snapshot")
-    assert 200 == requests.get(admin_server.url + "/spin/?seconds=0.5", timeout=10).status_code
+    # A second: long enough that gevent's monitor thread sees it on a machine busy with other tests.
+    assert 200 == requests.get(admin_server.url + "/spin/?seconds=1", timeout=10).status_code
     snapshot = wait_for_snapshot(watcher, lambda s: s["hub_hold"] and "spin" in s["hub_hold"]["what"], timeout=5)
     assert "view tests.testapp.views.spin" == snapshot["hub_hold"]["what"]
-    assert 0.45 <= snapshot["hub_hold"]["seconds"] < 2
+    assert 0.95 <= snapshot["hub_hold"]["seconds"] < 3
 
 
 def test_operator_sends_and_ends_subscriptions(admin_server, clients):
