@@ -565,7 +565,7 @@ def test_a_reload_or_a_short_absence_is_no_news_but_presence_stays_exact(demo, c
     ann.evaluate("""() => { window.counts = []; const count = document.getElementById('online-count');
         new MutationObserver(() => window.counts.push(count.textContent)).observe(count, {childList: true}); }""")
     ben.reload()
-    ben.wait_for_selector("#status[data-state=up]")
+    ben.wait_for_selector("#status[data-state=up][data-transport=websocket]")
     expect(ann.locator("#online-count")).to_have_text("2")
     counts = ann.evaluate("() => window.counts")
     # The list followed the reload (his old tab left, his new one came), or, when both fell within one

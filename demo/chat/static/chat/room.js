@@ -236,7 +236,17 @@
   function setStatus(text, state) {
     status.textContent = text;
     status.dataset.state = state;
+    showTransport();
   }
+
+  // "polling" until socket.io-client upgrades to "websocket": for the curious
+  // (and the tests: a tab closed while still polling is noticed by the server
+  // only when its pings time out).
+  function showTransport() {
+    const engine = room.io.engine;
+    status.dataset.transport = room.connected && engine ? engine.transport.name : "";
+  }
+  room.io.on("open", () => room.io.engine.on("upgrade", showTransport));
 
   function setOnline(online) {
     people.classList.toggle("offline", !online);
