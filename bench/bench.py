@@ -523,22 +523,52 @@ def summary_fanout(r):
     )
 
 
-def run_job(name, tag, config_fn, processes=1, redis=None):
-    """Start a fresh server, run one loadgen job against it, stop it."""
+def run_job(name, tag, config_fn, processes=1, redis=None, profile=None):
+    """Start a fresh server, run one loadgen job against it, stop it.
+
+    With ``profile`` (a results name), py-spy samples each Python server
+    process for the whole job and writes a flame graph,
+    ``results/<profile>-<tag>.svg``.
+    """
     started = time.monotonic()
     try:
         server = start_server(name, tag, processes=processes, redis=redis)
     except RuntimeError as exc:
         return {"error": str(exc)}
+    profilers = [start_profiler(pid, f"{profile}-{tag}") for pid in server.pids] if profile and name != "node" else []
     try:
         result = run_loadgen(config_fn(server), tag)
         result["server_exited"] = not server.alive()
     finally:
         server.stop()
+        for profiler in profilers:
+            stop_profiler(profiler)
         if redis or name == "channels-redis":
             cleanup_redis(server.redis_prefix)
     result["job_wall_s"] = round(time.monotonic() - started, 2)
     return result
+
+
+def start_profiler(pid, name):
+    """Start py-spy sampling ``pid`` (on the load generator's core) into ``results/<name>.svg``."""
+    py_spy = MAIN_BIN / "py-spy"
+    if not py_spy.exists():
+        raise SystemExit(f"bench: --profile needs py-spy in the project venv ({MAIN_BIN / 'pip'} install py-spy)")
+    out = RESULTS / f"{name}.svg"
+    return PROCS.spawn(
+        [py_spy, "record", "--pid", pid, "--rate", "250", "--format", "flamegraph", "--output", out],
+        core=LOADGEN_CORE,
+        log_path=LOGS / f"{name}-py-spy.log",
+    )
+
+
+def stop_profiler(profiler):
+    """Let py-spy write its flame graph once its process is gone (it does so by itself), then reap it."""
+    try:
+        profiler.wait(60)
+    except subprocess.TimeoutExpired:
+        log("  py-spy did not finish within 60 s; killed")
+    PROCS.kill(profiler)
 
 
 def run_all(opts):
@@ -550,7 +580,7 @@ def run_all(opts):
             for n in opts.ns:
                 for name in opts.servers:
                     tag = f"fanout-{name}-{n}-{run}"
-                    r = run_job(name, tag, lambda s, n=n: fanout_config(s, opts, n))
+                    r = run_job(name, tag, lambda s, n=n: fanout_config(s, opts, n), profile=opts.profile)
                     results["fanout"].setdefault(name, {}).setdefault(f"N={n}", []).append(r)
                     log(f"fanout N={n:<5} {name:<24} {summary_fanout(r)}  [{r.get('job_wall_s')}s]")
         if "idle" in opts.workloads:
@@ -668,6 +698,8 @@ def parse_args(argv=None):
     p.add_argument("--name", help="results name: bench/results/<name>.{md,json} (default full / quick)")
     p.add_argument("--quick", action="store_true", help="1 run, N=100, K=1,000, short steps (under 5 minutes)")
     p.add_argument("--no-report", action="store_true", help="write the JSON only")
+    p.add_argument("--profile", action="store_true",
+                   help="fan-out jobs only: py-spy flame graph of each Python server, results/<name>-<job>.svg")
     opts = p.parse_args(argv)
 
     def csv(value, default, cast=str):
@@ -687,6 +719,7 @@ def parse_args(argv=None):
     opts.runs = opts.runs or (1 if q else 3)
     opts.step_s = opts.step_s or (0.5 if q else 2.0)
     opts.name = opts.name or ("quick" if q else "full")
+    opts.profile = opts.name if opts.profile else None
     opts.drain_s = 1.0 if q else 2.0
     opts.quiet_s = 2.0 if q else 5.0
     opts.bisect = 2 if q else 3
