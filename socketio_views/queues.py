@@ -20,6 +20,8 @@ that does not fit is handled by the policy of the channel it was sent on
 """
 from engineio import packet as eio_packet
 
+from .transport import writes
+
 MESSAGE = eio_packet.MESSAGE
 
 #: End the slow connection (the default).
@@ -55,6 +57,14 @@ def metered_queue(queue_class, max_bytes, max_messages):
             self.refusing = False
             self._skip_attachments = 0
             self._ending = False
+            #: The WebSocket that the connection's writer sends on, once it
+            #: is the only reader of this queue; ``None`` while polling.
+            self.websocket = None
+            # Whether the writer waits in get() for something to send.
+            self.writer_waits = False
+            # Frames of messages for an idle writer, written at the end of this turn of the event loop.
+            self.unflushed = []
+            self.unflushed_bytes = 0
 
         @property
         def skip_attachments(self):
@@ -79,10 +89,55 @@ def metered_queue(queue_class, max_bytes, max_messages):
         def put(self, item, block=True, timeout=None):
             if item is not None and item.packet_type == MESSAGE:
                 size = len(item.data)
-                if self.bytes + size > max_bytes or len(self.queue) >= max_messages or self.refusing:
+                queued = len(self.queue) + len(self.unflushed)
+                if self.bytes + size > max_bytes or queued >= max_messages or self.refusing:
                     raise Overflow()
                 self.bytes += size
+                if self.websocket is not None and self._hold(item):
+                    return
+            elif self.unflushed:
+                self._queue_unflushed()
             base_put(self, item, block, timeout)
+
+        def _hold(self, item):
+            """Keep framed message ``item`` for the end of this turn of the event loop if the writer is idle; whether it did."""
+            encoded = writes.framed(item)
+            if encoded is None:
+                if self.unflushed:
+                    self._queue_unflushed()
+                return False
+            if not self.unflushed:
+                if self.queue or not self.writer_waits:
+                    return False
+                writes.flush_later(self)
+            self.unflushed.append(encoded.frame)
+            self.unflushed_bytes += len(item.data)
+            return True
+
+        def flush(self):
+            """Write the messages held by :meth:`_hold` in one system call; queue what the socket does not take at once."""
+            if not self.unflushed:
+                return
+            data = self._take_unflushed()
+            if self.writer_waits and not self.queue and self.websocket is not None:
+                data = self.websocket.write_now(data)
+            if data:
+                self._queue_frames(data)
+
+        def _queue_unflushed(self):
+            # Something else must follow them: they go first, through the writer.
+            self._queue_frames(self._take_unflushed())
+
+        def _take_unflushed(self):
+            data = b"".join(self.unflushed)
+            self.unflushed.clear()
+            self.bytes -= self.unflushed_bytes
+            self.unflushed_bytes = 0
+            return data
+
+        def _queue_frames(self, data):
+            self.bytes += len(data)
+            base_put(self, writes.FramedPacket.unsent(data))
 
         def put_anyway(self, item):
             """Queue ``item`` whatever the bounds (the slow-consumer notice)."""
@@ -90,15 +145,36 @@ def metered_queue(queue_class, max_bytes, max_messages):
             base_put(self, item)
 
         def get(self, block=True, timeout=None):
-            item = base_get(self, block, timeout)
+            if block and not self.queue:
+                self.writer_waits = True
+                try:
+                    item = base_get(self, block, timeout)
+                finally:
+                    self.writer_waits = False
+            else:
+                item = base_get(self, block, timeout)
             if item is not None and item.packet_type == MESSAGE:
                 self.bytes -= len(item.data)
+                if self.websocket is not None and self.queue and writes.framed(item) is not None:
+                    # The writer sends what else is queued in the same system call.
+                    item = writes.batch(item, self._take_framed)
                 if self.full_since is not None and self.bytes <= max_bytes // 2:
                     self.full_since = None
             return item
 
+        def _take_framed(self):
+            """The next queued packet if it is a framed message (taken, as done), else ``None``."""
+            if not self.queue or self.queue[0] is None or writes.framed(self.queue[0]) is None:
+                return None
+            item = base_get(self, block=False)
+            self.task_done()
+            self.bytes -= len(item.data)
+            return item
+
         def discard(self):
             """Throw away every queued packet (they will never be read)."""
+            self.unflushed.clear()
+            self.unflushed_bytes = 0
             while self.qsize():
                 base_get(self, block=False)
                 self.task_done()

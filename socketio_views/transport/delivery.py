@@ -22,6 +22,7 @@ import socketio
 from .. import queues
 from ..exceptions import SlowConsumer
 from ..logs import logger
+from . import writes
 
 #: Socket.IO packets whose binary attachments are sent as packets of their own.
 BINARY_PACKETS = (socketio.packet.BINARY_EVENT, socketio.packet.BINARY_ACK)
@@ -93,6 +94,7 @@ class Delivery:
 
     def queue(self, connection_id, eio_pkt):
         """Queue ``eio_pkt`` for ``connection_id`` now (past any hold or gate); apply the policy if it does not fit."""
+        writes.prepare(eio_pkt)
         try:
             self.write_eio_packet(connection_id, eio_pkt)
         except queues.Overflow:

@@ -25,6 +25,8 @@ import engineio
 import engineio.packet
 import engineio.payload
 import socketio
+from geventwebsocket.exceptions import WebSocketError
+from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_SOCKET_DEAD
 from geventwebsocket.websocket import WebSocket as GeventWebSocket
 
 from .. import frames, metrics, queues
@@ -34,7 +36,7 @@ from ..dispatch import log_refusal
 from ..exceptions import SessionMismatch
 from ..logs import logger
 from ..origins import is_environ_origin_allowed
-from . import websocket
+from . import websocket, writes
 from .environ import LOGGED_KEY, session_id_of
 
 #: The minor series of python-socketio and python-engineio this adapter is tested with (setup.py pins them).
@@ -85,6 +87,10 @@ def CheckedWebSocket(websocket_class):
 
     It also lets its Engine.IO socket find it (:meth:`ChannelEngineIOServer.shut_transport`)
     and counts an upgrade once it is done (python-engineio has no hook for it).
+    It writes frames through :mod:`~socketio_views.transport.writes`: each
+    broadcast framed once, batches in one system call, and, once the
+    Engine.IO socket is upgraded, messages written by their sender while the
+    writer is idle.
     """
 
     class Checked(websocket_class):
@@ -93,6 +99,7 @@ def CheckedWebSocket(websocket_class):
             engineio_socket = getattr(handler, "__self__", None)
             if engineio_socket is not None:
                 engineio_socket.websocket = self
+            self.engineio_socket = engineio_socket
             self.connection_id = getattr(engineio_socket, "sid", None)
             self.max_message_size = server.max_http_buffer_size
             self.upgrading = engineio_socket if engineio_socket is not None and engineio_socket.connected else None
@@ -102,12 +109,52 @@ def CheckedWebSocket(websocket_class):
             if self.upgrading is not None and self.upgrading.upgraded:
                 self.meter.connection_upgraded(self.upgrading.sid)
                 self.upgrading = None
+            engineio_socket = self.engineio_socket
+            if engineio_socket is not None and engineio_socket.upgraded and engineio_socket.queue.websocket is None:
+                # Its writer runs: no polling request reads the queue any more.
+                engineio_socket.queue.websocket = self
+                self.send_without_delay()
             ws = getattr(self, "_sock", None)
             if isinstance(ws, GeventWebSocket):
                 data = websocket.receive(ws, self.max_message_size, environ=self.environ, connection_id=self.connection_id)
             else:
                 data = super().wait()
             return websocket.check(data, self.connection_id)
+
+        def send(self, message):
+            ws = getattr(self, "_sock", None)
+            if message.__class__ is not writes.Framed or not isinstance(ws, GeventWebSocket):
+                return super().send(message)
+            if ws.closed:
+                raise WebSocketError(MSG_ALREADY_CLOSED)
+            try:
+                writes.write(ws.handler.socket, message.frame)
+            except OSError:
+                raise WebSocketError(MSG_SOCKET_DEAD) from None
+
+        def write_now(self, frame):
+            """Write what the socket takes of ``frame`` without waiting; return the rest (all of it on error)."""
+            ws = getattr(self, "_sock", None)
+            if ws is None or ws.closed:
+                return frame
+            try:
+                return writes.write_now(ws.handler.socket, frame)
+            except OSError:
+                return frame  # the writer meets the error and ends the connection
+
+        def send_without_delay(self):
+            """Turn Nagle's algorithm off: a message written while the client's ACK of the last is delayed goes at once."""
+            raw = self.raw_socket
+            if raw is not None:
+                try:
+                    raw.setsockopt(socket_module.IPPROTO_TCP, socket_module.TCP_NODELAY, 1)
+                except OSError:
+                    pass  # not TCP (a Unix socket behind a proxy)
+
+        def close(self):
+            if self.engineio_socket is not None:
+                self.engineio_socket.queue.websocket = None
+            return super().close()
 
         @property
         def raw_socket(self):
