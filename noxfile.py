@@ -106,6 +106,7 @@ MAIN_ONLY_FILES = [
     "tests/test_security.py",
     "tests/test_slow_consumers.py",
     "tests/test_teardown.py",
+    "tests/test_writes.py",
 ]
 
 nox.options.error_on_missing_interpreters = True

@@ -19,10 +19,16 @@ that does not fit is handled by the policy of the channel it was sent on
   alone do not keep it.
 """
 from engineio import packet as eio_packet
+from engineio import payload as eio_payload
+from gevent.queue import Empty
 
 from .transport import writes
 
 MESSAGE = eio_packet.MESSAGE
+
+#: Packets in one long-polling response at most: python-engineio's client
+#: refuses a payload of more (``Payload.max_decode_packets``) and stops.
+POLLING_PAYLOAD_PACKETS = eio_payload.Payload.max_decode_packets
 
 #: End the slow connection (the default).
 DISCONNECT = "disconnect"
@@ -35,11 +41,14 @@ class Overflow(Exception):
     """A message does not fit in its connection's queue."""
 
 
-def metered_queue(queue_class, max_bytes, max_messages):
+def metered_queue(queue_class, max_bytes, max_messages, empty=Empty):
     """A subclass of ``queue_class`` (python-engineio's queue) bounded by ``max_bytes`` and ``max_messages``.
 
     ``None`` leaves a bound off. Only messages (Socket.IO packets) are
-    bounded; Engine.IO's own packets (ping, close, noop) always go in.
+    bounded; Engine.IO's own packets (ping, close, noop) always go in. One
+    long-polling response takes at most :data:`POLLING_PAYLOAD_PACKETS`
+    packets: the rest wait for the next (``empty`` is the exception
+    python-engineio's ``poll()`` expects once nothing more is to be taken).
     """
 
     base_put, base_get = queue_class.put, queue_class.get
@@ -65,6 +74,8 @@ def metered_queue(queue_class, max_bytes, max_messages):
             # Frames of messages for an idle writer, written at the end of this turn of the event loop.
             self.unflushed = []
             self.unflushed_bytes = 0
+            # Packets taken since the last blocking get().
+            self.taken = 0
 
         @property
         def skip_attachments(self):
@@ -145,6 +156,12 @@ def metered_queue(queue_class, max_bytes, max_messages):
             base_put(self, item)
 
         def get(self, block=True, timeout=None):
+            if block:
+                self.taken = 0  # a writer's or a polling request's first packet
+            elif self.websocket is None:
+                self.taken += 1
+                if self.taken >= POLLING_PAYLOAD_PACKETS:
+                    raise empty()
             if block and not self.queue:
                 self.writer_waits = True
                 try:

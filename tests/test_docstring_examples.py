@@ -565,6 +565,13 @@ def a_websocket_packet_test(block):
     run(code)
 
 
+def a_framed_packet(block):
+    """The frame the comment shows is the one built."""
+    code, expected = block.rsplit("#", 1)
+    namespace = run(code)
+    assert namespace["framed"](namespace["packet"]).frame == eval(expected.strip())
+
+
 #: ``"socketio_views/<module>.py:<qualified name>"`` -> the runner of each of its blocks, in order.
 RUNNERS = {
     "socketio_views/__init__.py:<module>": [a_room_channel],
@@ -613,6 +620,7 @@ RUNNERS = {
     "socketio_views/transport/replay.py:<module>": [a_replayed_history],
     "socketio_views/transport/server.py:<module>": [the_server],
     "socketio_views/transport/websocket.py:<module>": [a_websocket_packet_test],
+    "socketio_views/transport/writes.py:<module>": [a_framed_packet],
 }
 
 

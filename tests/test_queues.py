@@ -2,7 +2,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from engineio import packet as eio_packet
-from gevent.queue import JoinableQueue
+from gevent.queue import Empty, JoinableQueue
 
 from socketio_views import ChannelView
 from socketio_views.queues import Overflow, attachments_of, metered_queue, namespace_of
@@ -77,3 +77,18 @@ def test_an_unknown_slow_consumer_policy_says_which_are_known():
 
     with pytest.raises(ImproperlyConfigured, match=r"Misconfigured.slow_consumer_policy is 'block'; use one of 'disconnect', 'drop'"):
         Misconfigured().get_slow_consumer_policy()
+
+
+def test_one_polling_response_takes_at_most_what_python_engineio_clients_decode():
+    """python-engineio's client refuses a payload of more than 16 packets: the rest wait for the next request."""
+    queue = metered_queue(JoinableQueue, max_bytes=None, max_messages=None)()
+    for n in range(20):
+        queue.put(message(str(n)))
+    taken = [queue.get()]
+    while True:
+        try:
+            taken.append(queue.get(block=False))
+        except Empty:
+            break
+    assert [p.data for p in taken] == [str(n) for n in range(16)]
+    assert queue.get().data == "16"  # the next request's

@@ -15,6 +15,7 @@ One module per concern; open the one you need:
 ``guards``             the packet guards (not subscribed, attachments, malformed)
 ``acks``               server-to-client acknowledgements (``MAX_PENDING_ACKS``)
 ``delivery``           hold, gate, dedupe, overflow and the slow-consumer policy
+``writes``             the WebSocket write path: frames built once, writes coalesced
 ``replay``             recovery: history replayed after a confirmation
 ``managers``           the pub/sub managers of ``BACKEND`` and control messages
 =====================  ==========================================================

@@ -193,7 +193,10 @@ class ChannelEngineIOServer(engineio.Server):
         self.connections = None
         self._refusal = threading.local()
         self._queue_class = queues.metered_queue(
-            self._async["queue"], views_settings.MAX_QUEUED_BYTES, views_settings.MAX_QUEUED_MESSAGES
+            self._async["queue"],
+            views_settings.MAX_QUEUED_BYTES,
+            views_settings.MAX_QUEUED_MESSAGES,
+            empty=self._async["queue_empty"],
         )
         if self._async.get("websocket") is not None:
             # A copy: python-engineio's driver table is shared by every server.
