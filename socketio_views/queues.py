@@ -100,33 +100,29 @@ def metered_queue(queue_class, max_bytes, max_messages, empty=Empty):
         def put(self, item, block=True, timeout=None):
             if item is not None and item.packet_type == MESSAGE:
                 size = len(item.data)
-                queued = len(self.queue) + len(self.unflushed)
-                if self.bytes + size > max_bytes or queued >= max_messages or self.refusing:
+                unflushed = self.unflushed
+                if self.refusing or self.bytes + size > max_bytes or len(self.queue) + len(unflushed) >= max_messages:
                     raise Overflow()
                 self.bytes += size
-                if self.websocket is not None and self._hold(item):
-                    return
+                if self.websocket is not None:
+                    encoded = item.encode_cache
+                    if encoded.__class__ is not writes.Framed:
+                        if unflushed:
+                            self._queue_unflushed()
+                    elif unflushed or (self.writer_waits and not self.queue):
+                        # The writer is idle: the frame is written once this
+                        # turn of the event loop ends, with any others for it.
+                        if not unflushed:
+                            writes.flush_later(self)
+                        unflushed.append(encoded.frame)
+                        self.unflushed_bytes += size
+                        return
             elif self.unflushed:
                 self._queue_unflushed()
             base_put(self, item, block, timeout)
 
-        def _hold(self, item):
-            """Keep framed message ``item`` for the end of this turn of the event loop if the writer is idle; whether it did."""
-            encoded = writes.framed(item)
-            if encoded is None:
-                if self.unflushed:
-                    self._queue_unflushed()
-                return False
-            if not self.unflushed:
-                if self.queue or not self.writer_waits:
-                    return False
-                writes.flush_later(self)
-            self.unflushed.append(encoded.frame)
-            self.unflushed_bytes += len(item.data)
-            return True
-
         def flush(self):
-            """Write the messages held by :meth:`_hold` in one system call; queue what the socket does not take at once."""
+            """Write the messages held for an idle writer in one system call; queue what the socket does not take at once."""
             if not self.unflushed:
                 return
             data = self._take_unflushed()

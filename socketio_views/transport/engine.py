@@ -399,5 +399,14 @@ class SocketIOServer(socketio.Server):
         self.write_eio_packet(connection_id, eio_pkt)
 
     def write_eio_packet(self, connection_id, eio_pkt):
-        """Queue Engine.IO packet ``eio_pkt`` for ``connection_id``, as python-socketio does."""
-        super()._send_eio_packet(connection_id, eio_pkt)
+        """Queue Engine.IO packet ``eio_pkt`` for ``connection_id``, as python-socketio and python-engineio do.
+
+        For an open session this is python-engineio's ``Socket.send()``
+        without its log call, whose arguments cost as much as the rest on
+        every delivery; any other goes through python-socketio.
+        """
+        socket = self.eio.sockets.get(connection_id)
+        if socket is None or socket.closed:
+            super()._send_eio_packet(connection_id, eio_pkt)
+        elif socket.check_ping_timeout():
+            socket.queue.put(eio_pkt)
