@@ -7,8 +7,10 @@ Example usage, in a page::
     new connections a second
 
 The words are the result's name (``bench/results/lean.json``), the workload,
-the server, the workload's key (``K=10000``, ``N=100``) and the field of each
-run; the figure is the median over the runs, formatted as bench/report.py
+the server (or two, ``a/b``, for the ratio of their medians: ``×0.62``), the
+workload's key (``K=10000``, ``N=100``) and the field of each run
+(``us_per_delivery``: the server's CPU per delivery at 20,000 a second, as the
+tables compute it); the figure is the median over the runs, formatted as bench/report.py
 formats it in ``bench/results/<name>.md``, and ``range`` adds the runs' range
 in brackets. A figure the result does not hold (a missing file, workload,
 server, key or field) is a warning, so an error in ``make docs`` (``-W``):
@@ -38,7 +40,15 @@ DIGITS = {
     "idle_busy_pct": 1,
     "delivered_per_s": 0,
     "cpu_us_per_delivery": 0,
+    "p50_ms": 1,
+    "p99_ms": 1,
 }
+
+#: Figures computed from a run as bench/report.py computes them: field -> (function, digits).
+DERIVED = {
+    "us_per_delivery": (report.us_per_delivery, 1),
+}
+
 
 class BenchFigureError(ValueError):
     """A ``:bench:`` role names a figure that bench/results does not hold."""
@@ -60,25 +70,40 @@ def figure(text, results=RESULTS):
     name, workload, server, key, field = words
     # A field of a run, or of a dict of it ("best.delivered_per_s": the saturation step's).
     *within, last = field.split(".")
-    if last not in DIGITS:
-        raise BenchFigureError(f"field {last!r} must be one of {sorted(DIGITS)} (got {text!r})")
+    if last not in DIGITS and last not in DERIVED:
+        raise BenchFigureError(f"field {last!r} must be one of {sorted(DIGITS) + sorted(DERIVED)} (got {text!r})")
     path = results / f"{name}.json"
     if not path.exists():
         raise BenchFigureError(f"no bench result {path.relative_to(results.parent.parent)} (got {text!r})")
-    runs = json.loads(path.read_text()).get("results", {}).get(workload, {}).get(server, {}).get(key)
-    if not runs:
-        raise BenchFigureError(f"{path.name} has no runs of {workload} {server} {key}")
+    result = json.loads(path.read_text()).get("results", {}).get(workload, {})
+
     def getter(run):
         for part in within:
             run = run[part]
-        return run[last]
+        return DERIVED[last][0](run) if last in DERIVED else run[last]
 
+    digits = DERIVED[last][1] if last in DERIVED else DIGITS[last]
+    if "/" in server:
+        # "a/b": the ratio of a's median to b's, as the bench's tables show ratios.
+        if with_range:
+            raise BenchFigureError(f"a ratio has no range (got {text!r})")
+        medians = [report.median(_found(result, name, workload, one, key, field, getter)) for one in server.split("/", 1)]
+        return f"×{medians[0] / medians[1]:.2f}"
+    runs = result.get(server, {}).get(key)
+    found = _found(result, name, workload, server, key, field, getter)
+    if with_range:
+        return report.cell(runs, getter, digits)
+    return report.fmt_num(report.median(found), digits)
+
+
+def _found(result, name, workload, server, key, field, getter):
+    runs = result.get(server, {}).get(key)
+    if not runs:
+        raise BenchFigureError(f"{name}.json has no runs of {workload} {server} {key}")
     found = report.values(runs, getter)
     if not found:
-        raise BenchFigureError(f"{path.name}'s runs of {workload} {server} {key} have no {field!r}")
-    if with_range:
-        return report.cell(runs, getter, DIGITS[last])
-    return report.fmt_num(report.median(found), DIGITS[last])
+        raise BenchFigureError(f"{name}.json's runs of {workload} {server} {key} have no {field!r}")
+    return found
 
 
 def bench_role(name, rawtext, text, lineno, inliner, options=None, content=None):
