@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
 import socketio_views
@@ -15,6 +16,37 @@ from .rooms import ROOM_NAME_CHARACTERS, RoomRefused, max_rooms, normalize_slug,
 
 def announcement_rate():
     return getattr(settings, "CHAT_ANNOUNCEMENT_RATE", "5/m")
+
+
+def login_rate():
+    """Login attempts allowed per client address and per username; ``None`` turns the limit off."""
+    return getattr(settings, "CHAT_LOGIN_RATE", "10/m")
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page, with at most ``CHAT_LOGIN_RATE`` attempts per client address and per username.
+
+    Past either, the attempt is answered with a plain 429 and ``Retry-After``
+    before the password is hashed: each check costs a full PBKDF2 hash. The
+    per-username count lets anyone delay a user's logins by guessing for
+    them, the price of stopping guesses spread over many addresses.
+    """
+
+    def post(self, request, *args, **kwargs):
+        rate = login_rate()
+        if rate is not None:
+            # Usernames are at most 150 characters: a longer one must not make a longer key.
+            username = str(request.POST.get("username", ""))[:150].casefold()
+            keys = [f"chat:login:ip:{request.META.get('REMOTE_ADDR', '')}", f"chat:login:user:{username}"]
+            waits = [retry_after for allowed, retry_after in map(RateLimiter.get(rate).hit, keys) if not allowed]
+            if waits:
+                seconds = int(max(waits)) + 1
+                response = HttpResponse(
+                    f"Too many attempts, try again in {seconds} s.\n", status=429, content_type="text/plain; charset=utf-8"
+                )
+                response["Retry-After"] = str(seconds)
+                return response
+        return super().post(request, *args, **kwargs)
 
 
 def index(request):
