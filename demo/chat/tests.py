@@ -518,7 +518,8 @@ class LoginLimitTests(SimpleTestCase):
         super().setUpClass()
         folder = cls.enterClassContext(tempfile.TemporaryDirectory())
         env = {"DEMO_DATABASE": os.path.join(folder, "db.sqlite3"), "DEMO_LOGIN_RATE": "3/m"}
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], env={**os.environ, **env}, check=True)
+        demo = Path(__file__).resolve().parent.parent
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=demo, env={**os.environ, **env}, check=True)
         # reload: the server uses the database its settings name (a test database in memory cannot be shared).
         cls.server = LiveServer(settings_module="demo.settings", env=env, reload=True).start()
         cls.addClassCleanup(cls.server.stop)
