@@ -37,16 +37,21 @@ class LoginView(auth_views.LoginView):
         if rate is not None:
             # Usernames are at most 150 characters: a longer one must not make a longer key.
             username = str(request.POST.get("username", ""))[:150].casefold()
-            keys = [f"chat:login:ip:{request.META.get('REMOTE_ADDR', '')}", f"chat:login:user:{username}"]
-            waits = [retry_after for allowed, retry_after in map(RateLimiter.get(rate).hit, keys) if not allowed]
-            if waits:
-                seconds = int(max(waits)) + 1
-                response = HttpResponse(
-                    f"Too many attempts, try again in {seconds} s.\n", status=429, content_type="text/plain; charset=utf-8"
-                )
-                response["Retry-After"] = str(seconds)
-                return response
+            # The address first: an address refused spends nothing of the username's attempts.
+            for key in (f"chat:login:ip:{request.META.get('REMOTE_ADDR', '')}", f"chat:login:user:{username}"):
+                allowed, retry_after = RateLimiter.get(rate).hit(key)
+                if not allowed:
+                    return too_many_attempts(int(retry_after) + 1)
         return super().post(request, *args, **kwargs)
+
+
+def too_many_attempts(seconds):
+    """The plain 429 of a login refused for ``seconds``."""
+    response = HttpResponse(
+        f"Too many attempts, try again in {seconds} s.\n", status=429, content_type="text/plain; charset=utf-8"
+    )
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 def index(request):
