@@ -4,7 +4,8 @@
 ``SOCKETIO_VIEWS_TEST_PRESENCE_INTERVAL=0`` the coalescing of presence events. Pings are far apart, so
 that raw test sockets, which do not answer them, stay connected. Behind a declared proxy, one
 address may hold 5 subscriptions over all its connections. The process works on 2 handshakes at once,
-which a header can make slow (``X-Slow-Handshake: <seconds>``).
+which a header can make slow (``X-Slow-Handshake: <seconds>``); each answer that went through the
+handshake middleware says how many did (``X-Handshakes-Seen``).
 """
 import os
 
@@ -25,6 +26,7 @@ SOCKETIO_VIEWS = {
     "MAX_HANDSHAKES_IN_PROGRESS": 2,
     # The lean path's middleware, and one that a request may ask to be slow.
     "HANDSHAKE_MIDDLEWARE": [
+        "tests.testapp.middleware.SeenHandshakesMiddleware",
         "tests.testapp.middleware.SlowHandshakeMiddleware",
         "django.contrib.sessions.middleware.SessionMiddleware",
         "django.contrib.auth.middleware.AuthenticationMiddleware",

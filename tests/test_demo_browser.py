@@ -599,6 +599,34 @@ def test_a_ten_second_drop_is_no_news(demo, contexts):
     expect(ann.locator("#online-count")).to_have_text("2")
 
 
+def test_past_the_presence_list_limit_the_count_is_shown_then_the_list_again(tmp_path, contexts):
+    """With PRESENCE_LIST_LIMIT 2, a third subscription turns ann's list into a count marked partial; once one leaves, the whole list is back."""
+    from playwright.sync_api import expect
+
+    from .wire import WireClient
+
+    channel = f"rooms/{room_slug('crowded')}"
+    with demo_servers(tmp_path, env={"DEMO_PRESENCE_LIST_LIMIT": "2"}) as start:
+        url = start().url
+        ben = WireClient(url).connect(channel, auth={"name": "ben"})
+        cid = None
+        try:
+            ann = enter_room(contexts(), url, channel.split("/")[1], "ann")
+            expect(ann.locator("#presence li")).to_have_text(["ann (you)", "ben"])
+            cid = WireClient(url).connect(channel, auth={"name": "cid"})
+            expect(ann.locator("#online-count")).to_have_text("3")
+            expect(ann.locator("#presence")).to_have_attribute("data-partial", "true")
+            expect(ann.locator("#presence li")).to_have_text(["Too many to list"])
+            cid.close()
+            expect(ann.locator("#presence li")).to_have_text(["ann (you)", "ben"])
+            expect(ann.locator("#presence")).not_to_have_attribute("data-partial", "true")
+            expect(ann.locator("#online-count")).to_have_text("2")
+        finally:
+            ben.close()
+            if cid is not None:
+                cid.close()
+
+
 def test_before_a_nickname_the_composer_waits_and_after_it_has_the_focus(demo, contexts):
     """No nickname yet: the message box is disabled and says why; once joined, the focus is in it."""
     from playwright.sync_api import expect

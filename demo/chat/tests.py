@@ -316,6 +316,7 @@ class AbuseTests(ChannelTestCase):
     """The holes an attacker found in the demo, closed."""
 
     def setUp(self):
+        super().setUp()  # the test hub (ChannelTestMixin), which resets the rate limits too
         RateLimiter.reset()
 
     def test_announcements_refuse_anonymous_visitors_with_a_reason(self):

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
 import socketio_views
@@ -15,6 +16,42 @@ from .rooms import ROOM_NAME_CHARACTERS, RoomRefused, max_rooms, normalize_slug,
 
 def announcement_rate():
     return getattr(settings, "CHAT_ANNOUNCEMENT_RATE", "5/m")
+
+
+def login_rate():
+    """Login attempts allowed per client address and per username; ``None`` turns the limit off."""
+    return getattr(settings, "CHAT_LOGIN_RATE", "10/m")
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page, with at most ``CHAT_LOGIN_RATE`` attempts per client address and per username.
+
+    Past either, the attempt is answered with a plain 429 and ``Retry-After``
+    before the password is hashed: each check costs a full PBKDF2 hash. The
+    per-username count lets anyone delay a user's logins by guessing for
+    them, the price of stopping guesses spread over many addresses.
+    """
+
+    def post(self, request, *args, **kwargs):
+        rate = login_rate()
+        if rate is not None:
+            # Usernames are at most 150 characters: a longer one must not make a longer key.
+            username = str(request.POST.get("username", ""))[:150].casefold()
+            # The address first: an address refused spends nothing of the username's attempts.
+            for key in (f"chat:login:ip:{request.META.get('REMOTE_ADDR', '')}", f"chat:login:user:{username}"):
+                allowed, retry_after = RateLimiter.get(rate).hit(key)
+                if not allowed:
+                    return too_many_attempts(int(retry_after) + 1)
+        return super().post(request, *args, **kwargs)
+
+
+def too_many_attempts(seconds):
+    """The plain 429 of a login refused for ``seconds``."""
+    response = HttpResponse(
+        f"Too many attempts, try again in {seconds} s.\n", status=429, content_type="text/plain; charset=utf-8"
+    )
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 def index(request):

@@ -51,6 +51,10 @@ DATABASES = {
 STATIC_URL = "static/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+# Login attempts per client address and per username, past which the login page answers 429
+# before hashing the password; DEMO_LOGIN_RATE=off turns the limit off (bench/hub.py measures a
+# login flood both ways: with it off, every attempt is a password hash).
+CHAT_LOGIN_RATE = None if os.environ.get("DEMO_LOGIN_RATE") == "off" else os.environ.get("DEMO_LOGIN_RATE", "10/m")
 
 # One process by default, its rooms' history and recovery sessions in the database
 # (kept across restarts); set SOCKETIO_VIEWS_BACKEND=redis://127.0.0.1:6379/0 to run

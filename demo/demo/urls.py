@@ -18,7 +18,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("rooms/<slug:slug>/", views.room, name="room"),
     path("announce/", views.announce, name="announce"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Prometheus's scrape target; staff only (alice), as socketio_views refuses everyone else by default.
     path("metrics/", metrics_view, name="metrics"),

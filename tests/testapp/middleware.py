@@ -13,3 +13,18 @@ class SlowHandshakeMiddleware:
         if seconds:
             time.sleep(seconds)
         return self.get_response(request)
+
+
+class SeenHandshakesMiddleware:
+    """Count the handshakes that reached Django's code (this middleware) and say how many in ``X-Handshakes-Seen`` (tests/test_limits.py)."""
+
+    seen = 0
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        SeenHandshakesMiddleware.seen += 1
+        response = self.get_response(request)
+        response["X-Handshakes-Seen"] = str(SeenHandshakesMiddleware.seen)
+        return response

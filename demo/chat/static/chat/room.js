@@ -323,6 +323,7 @@
     }
     identity.hidden = true;
     present.clear(); // nobody is "online" to a page that is not
+    counted = null;
     renderPresence();
     signedOutNotice.querySelector("a").focus();
   }
@@ -346,7 +347,13 @@
 
   // ---- Presence: one line per person, with their number of tabs ----------
 
+  // Entries are merged by sid everywhere: a state or a diff that names a
+  // subscription again (a newcomer's own diff after its state) replaces it.
   const present = new Map(); // sid -> {sid, user, person}
+  // Past the server's PRESENCE_LIST_LIMIT, presence_count ({"count": n}, tabs
+  // not persons) comes instead of lists: the count is shown and the list is
+  // marked partial until the next presence_state brings the whole list.
+  let counted = null;
 
   function personOf(entry) {
     return entry.person || entry.sid;
@@ -365,6 +372,16 @@
   }
 
   function renderPresence() {
+    if (counted !== null) {
+      const item = document.createElement("li");
+      item.className = "partial";
+      item.textContent = "Too many to list";
+      presenceList.replaceChildren(item);
+      presenceList.dataset.partial = "true";
+      onlineCount.textContent = counted;
+      return;
+    }
+    delete presenceList.dataset.partial;
     const persons = [...byPerson().values()].sort((a, b) => (b.me - a.me) || String(a.user).localeCompare(String(b.user)));
     presenceList.replaceChildren(...persons.map((person) => {
       const item = document.createElement("li");
@@ -394,8 +411,13 @@
   let beforeDropTimer;
 
   room.on("presence_state", (data) => {
+    counted = null;
     present.clear();
     data.presences.forEach((entry) => present.set(entry.sid, entry));
+    renderPresence();
+  });
+  room.on("presence_count", (data) => {
+    counted = data.count;
     renderPresence();
   });
   // "X left" waits a while: who reloads the page or comes back from a short
