@@ -7,6 +7,8 @@ import websocket
 
 from socketio_views.testing import LiveServer
 
+from .wire import WireClient
+
 live = pytest.mark.django_db(transaction=True)
 
 #: How much the server's resident memory may grow while it is hammered (the issue's bound).
@@ -84,6 +86,53 @@ def test_refused_subscriptions_leave_memory_flat(server, path, names, count):
         f"{path}: RSS {before / 1e6:.1f} -> {after / 1e6:.1f} MB after {count} refusals "
         f"in {time.monotonic() - started:.1f} s"
     )
+
+
+def subscribe_remembering_pid(url, channel):
+    """A :class:`WireClient` subscribed to ``channel``, and the recovery session id the server confirmed."""
+    client = WireClient(url)
+    pids = []
+    handle_connect = client.sio._handle_connect
+
+    def remember_pid(namespace, data):
+        pids.append((data or {}).get("pid"))
+        handle_connect(namespace, data)
+
+    client.sio._handle_connect = remember_pid
+    client.connect(channel)
+    return client, pids[0]
+
+
+def recovery_of(url, channel, pid):
+    """Claim recovery session ``pid`` on ``channel`` with a new connection: ``(recovered, recovery_failure)``."""
+    client = WireClient(url).connect(channel, auth={"pid": pid})
+    try:
+        answer = client.call(channel, "whoami")
+    finally:
+        client.close()
+    return answer["recovered"], answer["recovery_failure"]
+
+
+@live
+def test_recovery_sessions_of_vanished_connections_are_bounded_by_count(django_db_setup):
+    """Past MAX_RECOVERY_SESSIONS sessions of vanished connections, the oldest is forgotten; live subscriptions'
+    sessions do not count, however many."""
+    with LiveServer(settings_module="tests.settings_recovery") as server:
+        channel = f"history/{uuid.uuid4().hex[:8]}"
+        clients = [subscribe_remembering_pid(server.url, channel) for _ in range(5)]  # more than the 3 kept
+        try:
+            first, first_pid = clients[0]
+            first.drop()
+            time.sleep(0.2)  # the server notices the transport close
+            assert recovery_of(server.url, channel, first_pid) == (True, None)
+            for client, _pid in clients[1:]:
+                client.drop()
+                time.sleep(0.2)  # one at a time: the order in which they vanished is the order kept
+            outcomes = [recovery_of(server.url, channel, pid) for _client, pid in clients[1:]]
+            assert outcomes == [(False, "unknown_session")] + [(True, None)] * 3
+        finally:
+            for client, _pid in clients:
+                client.close()
 
 
 def churn(url, count, room):
