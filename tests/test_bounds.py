@@ -1,4 +1,6 @@
 """Every resource bounded: what refused clients cost the server stays flat (issue 30), over a real server."""
+import re
+import socket
 import time
 import uuid
 
@@ -103,42 +105,51 @@ def subscribe_remembering_pid(url, channel):
     return client, pids[0]
 
 
-def recovery_of(url, channel, pid):
-    """Claim recovery session ``pid`` on ``channel`` with a new connection: ``(recovered, recovery_failure)``."""
+def claim(url, channel, pid):
+    """Claim recovery session ``pid`` on ``channel`` with a new connection: ``(client, (recovered, recovery_failure))``.
+
+    The client stays subscribed (its session is live) until the caller closes it.
+    """
     client = WireClient(url).connect(channel, auth={"pid": pid})
-    try:
-        answer = client.call(channel, "whoami")
-    finally:
-        client.close()
-    return answer["recovered"], answer["recovery_failure"]
+    answer = client.call(channel, "whoami")
+    return client, (answer["recovered"], answer["recovery_failure"])
+
+
+def vanish(server, client, channel):
+    """Break ``client``'s websocket without a close packet, and wait until the server has ended its subscription."""
+    sid = client.sio.namespaces["/" + channel]
+    mark = server.mark()
+    client.sio.eio.ws.sock.shutdown(socket.SHUT_RDWR)  # a FIN at once, though the client's reader thread is in recv()
+    server.wait_for_output(f"Unsubscribed {re.escape(sid)} from .* \\(transport close\\)", start=mark)
 
 
 @live
 def test_recovery_sessions_of_vanished_connections_are_bounded_by_count(django_db_setup):
-    """Past MAX_RECOVERY_SESSIONS sessions of vanished connections, the oldest is forgotten; live subscriptions'
-    sessions do not count, however many."""
+    """Past MAX_RECOVERY_SESSIONS (3) sessions of vanished connections, the one that vanished first is forgotten;
+    live subscriptions' sessions do not count, however many."""
     with LiveServer(settings_module="tests.settings_recovery") as server:
         channel = f"history/{uuid.uuid4().hex[:8]}"
-        clients = [subscribe_remembering_pid(server.url, channel) for _ in range(5)]  # more than the 3 kept
+        clients = [subscribe_remembering_pid(server.url, channel) for _ in range(5)]  # more than 3 live
+        claims = []
         try:
-            first, first_pid = clients[0]
-            first.drop()
-            time.sleep(0.2)  # the server notices the transport close
-            assert recovery_of(server.url, channel, first_pid) == (True, None)
-            for client, _pid in clients[1:]:
-                client.drop()
-                time.sleep(0.2)  # one at a time: the order in which they vanished is the order kept
-            outcomes = [recovery_of(server.url, channel, pid) for _client, pid in clients[1:]]
-            assert outcomes == [(False, "unknown_session")] + [(True, None)] * 3
+            (first, first_pid), *others = clients
+            vanish(server, first, channel)
+            claims.append(claim(server.url, channel, first_pid))
+            assert claims[-1][1] == (True, None)
+            for client, _pid in others:
+                vanish(server, client, channel)
+            claims.extend(claim(server.url, channel, pid) for _client, pid in others)
+            assert [outcome for _client, outcome in claims[1:]] == [(False, "unknown_session")] + [(True, None)] * 3
         finally:
             for client, _pid in clients:
+                client.close()
+            for client, _outcome in claims:
                 client.close()
 
 
 def churn(url, count, room):
     """``count`` clients that subscribe to a channel with history, broadcast 2 KB, read nothing and reset their TCP
     connection (no close frame, no FIN)."""
-    import socket
     import struct
 
     for _ in range(count):
