@@ -147,6 +147,58 @@ def test_recovery_sessions_of_vanished_connections_are_bounded_by_count(django_d
                 client.close()
 
 
+def made_up_recoveries(ws, count):
+    """Subscribe ``count`` times to a channel with history claiming a made-up recovery session, leaving each time."""
+    channel = f"history/{uuid.uuid4().hex[:8]}"
+    for n in range(count):
+        ws.send(f'40/{channel},{{"pid":"made-up-{n}","offset":"1-0"}}')
+        while not (packet := ws.recv()).startswith(f"40/{channel},"):
+            if packet == "2":
+                ws.send("3")
+        ws.send(f"41/{channel},")
+
+
+def refused_events(ws, count):
+    """Emit ``count`` events that no handler takes (unknown_event) on a subscription, then wait for the last refusal.
+
+    Sent without waiting for each answer: the server writes a refusal's ``error`` event and its acknowledgement
+    apart, and waiting for each would wait for the client's delayed ACK (40 ms an event).
+    """
+    channel = f"rooms/{uuid.uuid4().hex[:8]}"
+    ws.send(f"40/{channel},")
+    while not ws.recv().startswith(f"40/{channel},"):
+        pass
+    for n in range(count):
+        ws.send(f'42/{channel},{n}["nothing_handles_this",{{}}]')
+    while not (packet := ws.recv()).startswith(f"43/{channel},{count - 1}"):
+        if packet == "2":
+            ws.send("3")
+
+
+@live
+@pytest.mark.parametrize(
+    "hammer_path, pattern",
+    [
+        (lambda ws, count: [refuse(ws, f"private/{uuid.uuid4().hex}") for _ in range(count)], r"refused: Wrong token"),
+        (made_up_recoveries, r"Recovery of .* refused: unknown_session"),
+        (refused_events, r"refused: .*\(unknown_event\)"),
+    ],
+    ids=["refused-subscriptions", "refused-recoveries", "refused-events"],
+)
+def test_a_flood_of_client_errors_writes_one_line_per_burst(live_channels_server, hammer_path, pattern):
+    """1,000 refusals of one kind from one connection write one line in the first 10 s, however many follow."""
+    mark = live_channels_server.mark()
+    started = time.monotonic()
+    ws = open_socket(live_channels_server.url)
+    try:
+        hammer_path(ws, 1_000)
+    finally:
+        ws.close()
+    bursts = 1 + int((time.monotonic() - started) // 10)  # a loaded machine may take longer than one burst
+    lines = [line for line in live_channels_server.lines_since(mark) if re.search(pattern, line)]
+    assert 1 <= len(lines) <= bursts, "\n".join(lines[:5])
+
+
 def churn(url, count, room):
     """``count`` clients that subscribe to a channel with history, broadcast 2 KB, read nothing and reset their TCP
     connection (no close frame, no FIN)."""
