@@ -25,6 +25,7 @@ Example usage::
 """
 import collections
 import json
+import logging
 import secrets
 import threading
 import time
@@ -34,7 +35,7 @@ import attrs
 from .backends import is_database_url, shared_redis_url
 from .conf import views_settings
 from .identity import user_key
-from .logs import logger, of_view
+from .logs import log_per_burst, logger, of_view
 from .mounts import mounted_routers
 from .offsets import START, Entry, parse_offset  # noqa: F401  (history.START and the others, for its users)
 from .outages import Outage
@@ -374,7 +375,10 @@ def prepare(view, outbox, claim):
             outbox.skip_sids = {session["sid"]}
             return
         view.recovery_failure = failure
-        logger.info("Recovery of %r by %s refused: %s", view.channel, view.sid, failure, **of_view(view))
+        log_per_burst(
+            logging.INFO, (view.connection_id, failure), "Recovery of %r by %s refused: %s", view.channel, view.sid,
+            failure, **of_view(view)
+        )
     outbox.pid = new_pid()
     outbox.resume_offset = store.last_offset(view.channel)
     outbox.replay = store.last(view.channel, view.get_send_history_on_subscribe())
