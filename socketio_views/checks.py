@@ -12,7 +12,8 @@ from .transport.engine import TESTED_VERSIONS, check_hooks
 
 @register(Tags.compatibility)
 def check_settings(app_configs, **kwargs):
-    """E001: unknown keys in ``SOCKETIO_VIEWS``; E002: ``SERVER_OPTIONS`` that is not a dict."""
+    """E001: unknown keys in ``SOCKETIO_VIEWS``; E002: ``SERVER_OPTIONS`` that is not a dict;
+    E005: ``MAX_RECOVERY_SESSIONS`` that is not a count."""
     user_settings = getattr(settings, SETTING_NAME, {}) or {}
     errors = []
     if not isinstance(user_settings, dict):
@@ -37,6 +38,16 @@ def check_settings(app_configs, **kwargs):
                 f"{SETTING_NAME}['SERVER_OPTIONS'] must be a dict of socketio.Server keyword arguments.",
                 hint="For example {'ping_interval': 25}.",
                 id="socketio_views.E002",
+            )
+        )
+    sessions = user_settings.get("MAX_RECOVERY_SESSIONS")
+    if sessions is not None and (type(sessions) is not int or sessions < 0):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['MAX_RECOVERY_SESSIONS'] must be an int of 0 or more, or None "
+                f"(got {sessions!r} that is a {type(sessions).__name__}).",
+                hint=f"For example {DEFAULTS['MAX_RECOVERY_SESSIONS']} (the default), or None for no limit.",
+                id="socketio_views.E005",
             )
         )
     return errors

@@ -93,6 +93,10 @@ DEFAULTS = {
     # Seconds after a disconnection during which a client may recover its
     # subscription (Socket.IO's maxDisconnectionDuration).
     "RECOVERY_WINDOW": 120,
+    # Recovery sessions of ended subscriptions that a process keeps in its
+    # memory (no Redis or database history), the oldest forgotten first
+    # (None: no limit); live subscriptions' sessions do not count.
+    "MAX_RECOVERY_SESSIONS": 10_000,
     # Where history and recovery sessions are kept: None means the BACKEND
     # when it is Redis, else this process's memory; or a Redis URL; or
     # "django" (the default database, "django://<alias>" for another).

@@ -20,8 +20,7 @@ from .exceptions import (
     to_channel_error,
 )
 from .sending import Outbox
-from .state import LRU
-from .logs import event_field, logger, of_view
+from .logs import event_field, log_per_burst, logger, of_view
 from .origins import is_origin_allowed
 from .payloads import wire
 from .views import handled_events, is_client_event
@@ -213,13 +212,6 @@ def _run_hook(view, hook):
         logger.exception("%s of %r failed", hook.__name__, view, **of_view(view))
 
 
-#: Seconds during which the same refusal of the same connection is logged once.
-REFUSAL_LOG_BURST = 10
-#: How many (connection or address, code) pairs the once-per-burst logging remembers (the most recent).
-REFUSAL_LOG_KEYS = 10_000
-_last_logged = LRU(REFUSAL_LOG_KEYS)
-
-
 def _log_error(error, context, *, route=None, **fields):
     if isinstance(error, ServerError):
         metrics.get_meter().refused(route, error.code)
@@ -230,7 +222,8 @@ def _log_error(error, context, *, route=None, **fields):
 
 def log_refusal(error, context, key, level=logging.INFO, *, route=None, **fields):
     """Count and log that ``error`` refused ``context``: one line per ``key`` (a connection, a client address) and
-    code every :data:`REFUSAL_LOG_BURST` seconds, however many refusals a flood brings.
+    code every :data:`~socketio_views.logs.LOG_BURST` seconds, however many refusals a flood brings
+    (:func:`~socketio_views.logs.log_per_burst`).
 
     Every refusal is counted (``socketio_views_refusals_total``), under
     ``route`` (the registered pattern) if one is concerned. The record's
@@ -238,10 +231,6 @@ def log_refusal(error, context, key, level=logging.INFO, *, route=None, **fields
     (:data:`socketio_views.logs.FIELDS`).
     """
     metrics.get_meter().refused(route, error.code)
-    now = time.monotonic()
-    key = (key, error.code)
-    known, last = _last_logged.get(key)
-    if known and now - last < REFUSAL_LOG_BURST:
-        return
-    _last_logged.put(key, now)
-    logger.log(level, "%s refused: %s (%s)", context, error.message, error.code, code=error.code, **fields)
+    log_per_burst(
+        level, (key, error.code), "%s refused: %s (%s)", context, error.message, error.code, code=error.code, **fields
+    )

@@ -25,6 +25,7 @@ Example usage::
 """
 import collections
 import json
+import logging
 import secrets
 import threading
 import time
@@ -34,7 +35,7 @@ import attrs
 from .backends import is_database_url, shared_redis_url
 from .conf import views_settings
 from .identity import user_key
-from .logs import logger, of_view
+from .logs import log_per_burst, logger, of_view
 from .mounts import mounted_routers
 from .offsets import START, Entry, parse_offset  # noqa: F401  (history.START and the others, for its users)
 from .outages import Outage
@@ -66,12 +67,25 @@ class Policy:
 
 
 class MemoryHistory:
-    """History and recovery sessions in this process's memory (no Redis backend, and tests)."""
+    """History and recovery sessions in this process's memory (no Redis backend, and tests).
 
-    def __init__(self, clock=time.time):
+    The sessions of subscriptions that ended (those :meth:`extend_session`
+    keeps for the recovery window) are at most ``max_sessions``: past it the
+    one that ended first is forgotten, so that connections that come and
+    vanish cannot grow the process without bound within a recovery window.
+    Live subscriptions' sessions do not count.
+
+    :param max_sessions: how many ended subscriptions' sessions are kept
+        (``None``: ``MAX_RECOVERY_SESSIONS``, which may itself be ``None``, no limit).
+    """
+
+    def __init__(self, clock=time.time, max_sessions=None):
         self.clock = clock
         self.channels = {}  # channel -> _MemoryStream
         self.sessions = {}  # pid -> (expires at, session dict)
+        #: The pids of the sessions of subscriptions that ended, the first ended first.
+        self.ended = collections.OrderedDict()
+        self.max_sessions = views_settings.MAX_RECOVERY_SESSIONS if max_sessions is None else max_sessions
         self._lock = threading.Lock()
         self.outage = Outage("History", "nothing is kept")  # memory does not fail
 
@@ -111,29 +125,39 @@ class MemoryHistory:
         return stream.entries[-1].offset if stream is not None and stream.entries else START
 
     def save_session(self, pid, session, ttl):
-        """Keep a recovery session for ``ttl`` seconds."""
+        """Keep a recovery session for ``ttl`` seconds (a live subscription's: not counted in ``max_sessions``)."""
+        self.ended.pop(pid, None)
         self.sessions[pid] = (self.clock() + ttl, session)
 
     def extend_session(self, pid, session, ttl):
         """Keep ``session`` for ``ttl`` more seconds if it is still the one kept under ``pid``.
 
         Not if it expired or was dropped, nor if another subscription (another
-        ``sid``) has recovered it since.
+        ``sid``) has recovered it since. Its subscription has ended
+        (:meth:`SessionKeeper.release`): the session is the newest of the
+        ``max_sessions`` kept, and the oldest past them is forgotten.
         """
         with self._lock:
             current = self.load_session(pid)
-            if current is not None and current["sid"] == session["sid"]:
-                self.save_session(pid, session, ttl)
+            if current is None or current["sid"] != session["sid"]:
+                return
+            self.sessions[pid] = (self.clock() + ttl, session)
+            self.ended[pid] = None
+            self.ended.move_to_end(pid)
+            while self.max_sessions is not None and len(self.ended) > self.max_sessions:
+                oldest, _ = self.ended.popitem(last=False)
+                del self.sessions[oldest]
 
     def drop_session(self, pid):
         """Forget the recovery session ``pid``."""
         self.sessions.pop(pid, None)
+        self.ended.pop(pid, None)
 
     def load_session(self, pid):
         """The recovery session ``pid``, or ``None`` if it is unknown or expired."""
         expires, session = self.sessions.get(pid, (0, None))
         if expires < self.clock():
-            self.sessions.pop(pid, None)
+            self.drop_session(pid)
             return None
         return session
 
@@ -149,7 +173,7 @@ class MemoryHistory:
         for channel in [c for c, s in self.channels.items() if now - s.touched > s.ttl]:
             del self.channels[channel]
         for pid in [p for p, (expires, _s) in self.sessions.items() if expires < now]:
-            del self.sessions[pid]
+            self.drop_session(pid)
 
 
 class _MemoryStream:
@@ -351,7 +375,10 @@ def prepare(view, outbox, claim):
             outbox.skip_sids = {session["sid"]}
             return
         view.recovery_failure = failure
-        logger.info("Recovery of %r by %s refused: %s", view.channel, view.sid, failure, **of_view(view))
+        log_per_burst(
+            logging.INFO, (view.connection_id, failure), "Recovery of %r by %s refused: %s", view.channel, view.sid,
+            failure, **of_view(view)
+        )
     outbox.pid = new_pid()
     outbox.resume_offset = store.last_offset(view.channel)
     outbox.replay = store.last(view.channel, view.get_send_history_on_subscribe())

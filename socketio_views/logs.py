@@ -15,6 +15,9 @@ keys of their own. Inside the package, every log call goes through
     logger.exception("on_disconnect of %r failed", view, **of_view(view))
 """
 import logging
+import time
+
+from .state import LRU
 
 #: The structured fields of every record of the ``socketio_views`` logger:
 #: the Engine.IO connection, the subscription (python-socketio's ``sid`` in
@@ -62,6 +65,72 @@ class FieldsAdapter(logging.LoggerAdapter):
 
 #: The package's logger: ``logging.getLogger("socketio_views")`` with its fields.
 logger = FieldsAdapter(logging.getLogger("socketio_views"), {})
+
+
+#: Seconds during which lines of one kind about one client are written once (:func:`log_per_burst`).
+LOG_BURST = 10
+#: How many kinds and clients :func:`log_per_burst` remembers (the most recently logged).
+LOG_BURST_KEYS = 10_000
+
+
+class BurstLimiter:
+    """Decides which lines a client may make the server write: the first of each key every ``burst`` seconds.
+
+    :param burst: seconds during which a key's later lines are left out (and counted).
+    :param size: how many keys are remembered, the most recently used (per-client memory with a bound).
+    :param clock: a monotonic clock, replaced in tests.
+
+    Example usage::
+
+        limiter = BurstLimiter(burst=10)
+        first = limiter.admit(("refused", "connection-1"))  # (0, 0): write it
+        again = limiter.admit(("refused", "connection-1"))  # None: leave it out (counted)
+    """
+
+    def __init__(self, burst=LOG_BURST, size=LOG_BURST_KEYS, clock=time.monotonic):
+        self.burst = burst
+        self.clock = clock
+        self._keys = LRU(size)  # key -> [when its last line was written, lines left out since]
+
+    def admit(self, key):
+        """``None`` if a line of ``key`` is to be left out; else ``(left_out, seconds)``: how many lines of ``key``
+        were left out in the ``seconds`` since its last line (``(0, 0)`` for the first)."""
+        now = self.clock()
+        known, entry = self._keys.get(key)
+        if known and now - entry[0] < self.burst:
+            entry[1] += 1
+            return None
+        self._keys.put(key, [now, 0])
+        return (entry[1], now - entry[0]) if known else (0, 0)
+
+
+_limiter = BurstLimiter()
+
+
+def log_per_burst(level, key, msg, *args, **fields):
+    """Log a line that a client can make the server write (a refusal, a malformed frame, a made-up recovery claim)
+    once per ``key`` and ``msg`` every :data:`LOG_BURST` seconds, however many a flood brings.
+
+    ``key`` names the client (its connection or address) and, if need be, what
+    it did (an error code). The next line written after a burst says how many
+    were left out: ``... (and 312 more like it in the last 14 s)``.
+    ``fields`` are the record's :data:`FIELDS`.
+
+    Example usage::
+
+        log_per_burst(logging.WARNING, (connection_id, "malformed"), "Closing connection %s: malformed packet",
+                      connection_id, connection_id=connection_id)
+    """
+    if not logger.isEnabledFor(level):
+        return
+    admitted = _limiter.admit((msg, key))
+    if admitted is None:
+        return
+    left_out, seconds = admitted
+    if left_out:
+        msg = f"{msg} (and %d more like it in the last %d s)"
+        args = (*args, left_out, round(seconds))
+    logger.log(level, msg, *args, **fields)
 
 
 def of_view(view, **fields):

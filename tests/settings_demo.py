@@ -1,4 +1,4 @@
-"""The demo's settings (demo/demo/settings.py) with a one-second drain and room creation and logins unthrottled, for the live demo servers of tests/demo.py.
+"""The demo's settings (demo/demo/settings.py) with a one-second drain, room creation and logins unthrottled and message budgets per subscription, for the live demo servers of tests/demo.py.
 
 The tests stop and restart the demo: with the default ``DRAIN_WINDOW`` of 10 s each
 stop waited out the whole window (and the 1 s ``DRAIN_NOTICE``) before the process
@@ -21,3 +21,6 @@ SOCKETIO_VIEWS = {
 CHAT_ROOM_CREATION_RATE = "1000/m"
 # and past the demo's 10 login attempts a minute per address, the later logins.
 CHAT_LOGIN_RATE = "1000/m"
+# And every test's visitors would share one budget of 3 messages a second (bursts of 6) instead of one per
+# subscription; demo/chat/tests.py tests the demo's own "user_or_ip".
+CHAT_MESSAGE_RATE_SCOPE = "subscription"

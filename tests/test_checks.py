@@ -27,6 +27,25 @@ def test_server_options_must_be_a_dict():
     assert check_ids() == ["socketio_views.E002"]
 
 
+@pytest.mark.parametrize("value", [-1, "10", 1.5, True])
+def test_max_recovery_sessions_must_be_a_count(value):
+    """MAX_RECOVERY_SESSIONS that is not an int of 0 or more (nor None) is E005 showing what arrived."""
+    with override_settings(SOCKETIO_VIEWS={"MAX_RECOVERY_SESSIONS": value}):
+        [message] = [m for m in run_checks() if m.id == "socketio_views.E005"]
+    assert (
+        f"SOCKETIO_VIEWS['MAX_RECOVERY_SESSIONS'] must be an int of 0 or more, or None "
+        f"(got {value!r} that is a {type(value).__name__})."
+    ) == message.msg
+    assert "For example 10000 (the default), or None for no limit." == message.hint
+
+
+@pytest.mark.parametrize("value", [0, 5, None])
+def test_max_recovery_sessions_may_be_any_count_or_none(value):
+    """MAX_RECOVERY_SESSIONS of 0, a positive int or None passes."""
+    with override_settings(SOCKETIO_VIEWS={"MAX_RECOVERY_SESSIONS": value}):
+        assert check_ids() == []
+
+
 def test_metrics_without_prometheus_client_is_an_error(monkeypatch):
     """METRICS True where prometheus-client cannot be imported is E040 naming the extra to install; None is no error."""
     from socketio_views import metrics

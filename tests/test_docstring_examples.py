@@ -514,6 +514,26 @@ def an_lru(block):
     assert (True, "p") == (found["known"], found["policy"])
 
 
+def a_burst_limiter(block):
+    """BurstLimiter: the first line of a key is admitted, the next within the burst is not."""
+    from socketio_views.logs import BurstLimiter
+
+    found = run(block, BurstLimiter=BurstLimiter)
+    assert ((0, 0), None) == (found["first"], found["again"])
+
+
+def a_line_per_burst(block, caplog):
+    """log_per_burst(): the same line twice about one connection is written once."""
+    import logging
+
+    from socketio_views.logs import log_per_burst
+
+    connection_id = uuid.uuid4().hex
+    with caplog.at_level(logging.WARNING, logger="socketio_views"):
+        run(block + "\n" + block, log_per_burst=log_per_burst, logging=logging, connection_id=connection_id)
+    assert [f"Closing connection {connection_id}: malformed packet"] == [r.getMessage() for r in caplog.records]
+
+
 def a_thread_call(block):
     """run_in_thread() returns what the function returns."""
     assert "X" == run(block, render_thumbnail=str.upper, image="x")["thumbnail"]
@@ -601,6 +621,8 @@ RUNNERS = {
     "socketio_views/contracts/yaml.py:<module>": [a_yaml_dump],
     "socketio_views/hub.py:<module>": [a_thread_call],
     "socketio_views/state.py:LRU": [an_lru],
+    "socketio_views/logs.py:BurstLimiter": [a_burst_limiter],
+    "socketio_views/logs.py:log_per_burst": [a_line_per_burst],
     "socketio_views/idempotency.py:<module>": [idempotent_events],
     "socketio_views/offsets.py:<module>": [an_offset],
     "socketio_views/logout.py:<module>": [the_logout_end_user],

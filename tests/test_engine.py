@@ -1,5 +1,7 @@
 """The adapter to python-socketio / python-engineio (socketio_views.transport.engine) and the connection record."""
+import gc
 import re
+import weakref
 from importlib.metadata import version
 
 import engineio
@@ -88,6 +90,28 @@ def test_closing_a_connection_releases_its_address_once():
     assert connections.close("c1") is None
     assert connections.addresses.open == {"203.0.113.9": 1}
     assert connection.closed and connections.get("c1") is None
+
+
+def test_a_closed_connection_leaves_its_request_to_reference_counting():
+    """Closing a connection drops its environ's request (which holds that environ): both are freed at once, not by
+    a full garbage collection (2,000 churned connections kept 7 KB each until one)."""
+    from django.core.handlers.wsgi import WSGIRequest
+    from django.test import RequestFactory
+
+    from socketio_views.transport.environ import REQUEST_KEY
+
+    connections = Connections()
+    environ = RequestFactory().get("/socket.io/", {"EIO": "4", "transport": "websocket"}).environ
+    environ[REQUEST_KEY] = request = WSGIRequest(environ)
+    connections.open("c1", environ)
+    freed = weakref.ref(request)
+    gc.disable()
+    try:
+        del request, environ
+        connections.close("c1")
+        assert freed() is None
+    finally:
+        gc.enable()
 
 
 def test_acknowledgements_are_counted_per_subscription():

@@ -239,6 +239,33 @@ def test_memory_history_is_bounded_and_expires():
     assert store.count("c") == 0 and "c" not in store.channels
 
 
+def test_memory_history_keeps_the_last_ended_sessions_only():
+    """Past max_sessions sessions of ended subscriptions the first ended is forgotten; live ones and a recovered
+    one do not count, and an expired one leaves no trace."""
+    now = [1_000.0]
+    store = MemoryHistory(clock=lambda: now[0], max_sessions=2)
+    for pid in "abcd":
+        store.save_session(pid, {"sid": pid}, 120)  # live: all kept, however many
+    store.extend_session("a", {"sid": "a"}, 120)  # a, then b, then c end
+    store.extend_session("b", {"sid": "b"}, 120)
+    store.save_session("b", {"sid": "b2"}, 120)  # b is recovered: live again
+    store.extend_session("c", {"sid": "c"}, 120)
+    assert [p for p in "abcd" if store.load_session(p)] == ["a", "b", "c", "d"]
+    store.extend_session("d", {"sid": "d"}, 120)  # a, c and d ended: a, ended first, is forgotten
+    assert [p for p in "abcd" if store.load_session(p)] == ["b", "c", "d"]
+    assert list(store.ended) == ["c", "d"]
+    now[0] += 121
+    store.append("c", Policy(size=1, ttl=60, window=120), "message", {})
+    assert store.sessions == {} and not store.ended
+
+
+def test_memory_history_takes_its_bound_from_the_settings(settings):
+    """MAX_RECOVERY_SESSIONS is the memory store's bound (10,000 by default)."""
+    assert MemoryHistory().max_sessions == 10_000
+    settings.SOCKETIO_VIEWS = {"MAX_RECOVERY_SESSIONS": None}
+    assert MemoryHistory().max_sessions is None
+
+
 def test_redis_history_is_bounded_expires_and_replays(settings):
     """10,000 broadcasts into history = 100 leave about 100 entries in Redis; a silent channel expires."""
     import os

@@ -8,8 +8,8 @@ import pytest
 import requests
 from django.test import RequestFactory
 
-from socketio_views import SubscriptionRefused
-from socketio_views.logs import FIELDS, ConsoleFormatter, logger
+from socketio_views import SubscriptionRefused, logs
+from socketio_views.logs import FIELDS, BurstLimiter, ConsoleFormatter, logger
 from socketio_views.transport.server import get_server
 from socketio_views.testing import ChannelTestClient, LiveServer
 
@@ -203,3 +203,40 @@ def test_long_names_are_cut_in_records(records):
     assert len(record.getMessage()) < 300
     assert record.getMessage().endswith("…[+4806 chars]' refused")
     assert record.channel == name[:200] + "…[+4806 chars]"
+
+
+def test_a_burst_of_lines_is_written_once_and_counted_in_the_next():
+    """Within a burst a key's lines after the first are left out; the first after it says how many, and when since."""
+    now = [100.0]
+    limiter = BurstLimiter(burst=10, clock=lambda: now[0])
+    assert (0, 0) == limiter.admit("a")
+    now[0] += 1
+    assert [None] * 312 == [limiter.admit("a") for _ in range(312)]
+    assert (0, 0) == limiter.admit("b")  # another client, or another kind, is not left out
+    now[0] += 13
+    assert (312, 14) == limiter.admit("a")
+    assert None is limiter.admit("a")
+
+
+def test_the_limiter_remembers_its_last_keys_only():
+    """Past ``size`` keys, the least recently logged is forgotten (its next line is written): memory with a bound."""
+    limiter = BurstLimiter(burst=10, size=2, clock=lambda: 0)
+    for key in "abc":
+        assert (0, 0) == limiter.admit(key)
+    assert (None, None) == (limiter.admit("b"), limiter.admit("c"))
+    assert (0, 0) == limiter.admit("a")
+
+
+def test_log_per_burst_writes_the_count_of_lines_left_out(records, monkeypatch):
+    """log_per_burst() writes a flood's first line, then, past the burst, one line ending with the count left out."""
+    now = [0.0]
+    monkeypatch.setattr(logs, "_limiter", BurstLimiter(burst=10, clock=lambda: now[0]))
+    for _ in range(313):
+        logs.log_per_burst(logging.WARNING, "conn", "Closing connection %s: flooded", "conn", connection_id="conn")
+    now[0] += 10
+    logs.log_per_burst(logging.WARNING, "conn", "Closing connection %s: flooded", "conn", connection_id="conn")
+    assert [r.getMessage() for r in records("flooded")] == [
+        "Closing connection conn: flooded",
+        "Closing connection conn: flooded (and 312 more like it in the last 10 s)",
+    ]
+    assert [r.connection_id for r in records("flooded")] == ["conn", "conn"]

@@ -2,6 +2,7 @@
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -325,3 +326,57 @@ def test_another_users_pid_recovers_nothing_over_the_wire(live_channels_server):
         for client in (alice, publisher, mallory):
             if client.sio.connected:
                 client.close()
+
+
+@pytest.fixture
+def redis_server(redis_url, django_db_setup):  # noqa: F811
+    """One runserver_socketio process whose history and recovery sessions are in Redis."""
+    with LiveServer(settings_module="tests.settings_redis", env=cluster_env(redis_url)) as server:
+        yield server
+
+
+#: Offsets a client may make up that Redis refuses (too long, past 64 bits, not ASCII digits), and a 10 KB one.
+MADE_UP_OFFSETS = ["1" * 21 + "-0", "18446744073709551616-0", "0-18446744073709551616", "١٢-0", "1-" + "9" * 10_000]
+
+
+def test_a_made_up_offset_is_refused_cleanly_over_the_wire(redis_server):
+    """A real session claimed with an offset Redis would refuse: a fresh subscription (invalid_offset), no history
+    outage, one log line per connection and burst however many claims; the session still recovers afterwards."""
+    from .test_bounds import open_socket, subscribe_remembering_pid, vanish
+
+    channel = f"history/{uuid.uuid4().hex[:8]}"
+    alice, pid = subscribe_remembering_pid(redis_server.url, channel)
+    publisher = WireClient(redis_server.url).connect(channel)
+    claims = []
+    try:
+        publish(publisher, channel, ["before"])
+        alice.wait_for(channel, "message")
+        (_channel, _event, offset) = alice.offsets[0]
+        vanish(redis_server, alice, channel)
+        publish(publisher, channel, ["missed"])
+        mark = redis_server.mark()
+        for made_up in MADE_UP_OFFSETS:
+            claims.append(WireClient(redis_server.url).connect(channel, auth={"pid": pid, "offset": made_up}))
+            assert {"recovered": False, "recovery_failure": "invalid_offset"} == claims[-1].call(channel, "whoami")
+        ws = open_socket(redis_server.url)  # one connection claiming 500 times
+        try:
+            for n in range(500):
+                ws.send(f"40/{channel}," + json.dumps({"pid": pid, "offset": MADE_UP_OFFSETS[n % 5]}))
+                while not (packet := ws.recv()).startswith(f"40/{channel},"):
+                    if packet == "2":
+                        ws.send("3")
+                assert pid != json.loads(packet.split(",", 1)[1])["pid"]  # a fresh session, not alice's
+                ws.send(f"41/{channel},")
+        finally:
+            ws.close()
+        lines = redis_server.lines_since(mark)
+        assert [] == [line for line in lines if "unavailable" in line or "available again" in line or "Traceback" in line]
+        refused = [line for line in lines if re.search(r"Recovery of .* refused: invalid_offset", line)]
+        assert len(MADE_UP_OFFSETS) + 1 == len(refused), "\n".join(refused)  # one per connection in the burst
+        assert all(len(line) < 400 for line in lines), "a line carries the 10 KB offset"
+        claims.append(WireClient(redis_server.url).connect(channel, auth={"pid": pid, "offset": offset}))
+        assert {"recovered": True, "recovery_failure": None} == claims[-1].call(channel, "whoami")
+        assert ["missed"] == [m["text"] for m in claims[-1].wait_for(channel, "message")]
+    finally:
+        for client in (alice, publisher, *claims):
+            client.close()

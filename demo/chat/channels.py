@@ -3,6 +3,7 @@ import unicodedata
 
 import attrs
 from confusable_homoglyphs import confusables
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -145,8 +146,10 @@ class RoomChannel(IdempotentEventsMixin, RateLimitMixin, PresenceMixin, ChannelV
     else here is refused with ``name_in_use``. Who is online
     arrives as ``presence_state`` and ``presence_diff`` (each entry with a
     ``person``: one person's several tabs share it). More than 3 messages a
-    second (bursts of 6) are refused with ``rate_limited`` and
-    ``retry_after``; ``typing`` (``{}``) has a limit of its own. A newcomer
+    second (bursts of 6) from one user (else one address: reconnecting, or
+    chatting in another room, gains nothing) are refused with
+    ``rate_limited`` and ``retry_after``; ``typing`` (``{}``) has a limit of
+    its own. A newcomer
     receives the last 50 messages; a client that reconnects within two
     minutes recovers what it missed.
     """
@@ -163,6 +166,12 @@ class RoomChannel(IdempotentEventsMixin, RateLimitMixin, PresenceMixin, ChannelV
     history_ttl = 24 * 3600
     history_events = {"message"}
     send_history_on_subscribe = 50
+
+    @property
+    def rate_limit_scope(self):
+        """Per user, else per client address (``CHAT_MESSAGE_RATE_SCOPE``, ``"user_or_ip"``): a per-subscription
+        budget would be renewed by every reconnection, and multiplied by every tab."""
+        return getattr(settings, "CHAT_MESSAGE_RATE_SCOPE", "user_or_ip")
 
     def on_subscribe(self, room):
         user = self.request.user

@@ -139,6 +139,24 @@ class RoomChannelTests(ChannelTestCase):
         self.assertEqual(replies[:6], [{"ok": True, "at": ANY}] * 6)
         self.assertEqual(replies[6]["error"]["code"], "rate_limited")
 
+    def test_reconnecting_does_not_renew_the_message_budget(self):
+        """The budget is the user's, else the address's: a new connection, or another room, gains no message."""
+        bob = User.objects.get(username="bob")
+        with mock.patch("time.time", return_value=3_000_000.0):
+            first = ChannelTestClient(auth={"name": "flood"}).subscribe("rooms/budget")
+            sent = [first.emit("message", {"text": str(n)}) for n in range(6)]
+            first.client.disconnect()
+            again = ChannelTestClient(auth={"name": "flood"}).subscribe("rooms/budget")
+            elsewhere = ChannelTestClient(auth={"name": "flood"}).subscribe("rooms/budget-2")
+            refused = [again.emit("message", {"text": "6"}), elsewhere.emit("message", {"text": "7"})]
+            users = [ChannelTestClient(user=bob).subscribe("rooms/budget") for _ in range(2)]
+            bobs = [users[n % 2].emit("message", {"text": str(n)}) for n in range(7)]
+        self.assertEqual([{"ok": True, "at": ANY}] * 6, sent)
+        self.assertEqual(["rate_limited", "rate_limited"], [reply["error"]["code"] for reply in refused])
+        # A logged-in user has a budget of their own, wherever they connect from, shared by their tabs.
+        self.assertEqual([{"ok": True, "at": ANY}] * 6, bobs[:6])
+        self.assertEqual("rate_limited", bobs[6]["error"]["code"])
+
     def test_members_only_room_needs_a_login(self):
         """members/<slug> refuses anonymous users (login_required) and accepts users."""
         with self.assertRaises(SubscriptionRefused) as refused:

@@ -130,6 +130,10 @@ class Connections:
             connection.gate = connection.replayed = None
             connection.confirming.clear()
             connection.subscribing.clear()
+            # The request holds the environ that holds it: without this, every
+            # closed connection's request, session and environ would wait for
+            # a full garbage collection.
+            connection.environ.pop(REQUEST_KEY, None)
         return connection
 
     def __iter__(self):

@@ -29,7 +29,7 @@ from ..db import release_db_connections
 from ..dispatch import log_refusal
 from ..conf import views_settings
 from ..exceptions import JsonpRefused, ServerBusy, WebSocketUnsupported
-from ..logs import logger
+from ..logs import log_per_burst, logger
 from . import websocket
 from .environ import LEAN_KEY, LOGGED_KEY, REFUSAL_KEY, REQUEST_KEY, ROUTER_KEY, asks_for_jsonp, is_handshake, session_id_of
 from .server import get_server
@@ -290,9 +290,9 @@ class WebSocketResponse(StreamingHttpResponse):
             # catches nothing (a refused or oversize frame): the websocket is
             # done, and the session, whose upgrade never ends, too.
             if not isinstance(exc, NotAnEngineIOPacket):  # that one was logged already
-                logger.warning(
-                    "Closing connection %s: its websocket upgrade failed (%s: %s)", sid, type(exc).__name__, exc,
-                    connection_id=sid,
+                log_per_burst(
+                    logging.WARNING, sid, "Closing connection %s: its websocket upgrade failed (%s: %s)", sid,
+                    type(exc).__name__, exc, connection_id=sid,
                 )
             get_server().eio.disconnect(sid)
         finally:

@@ -24,7 +24,7 @@ import socketio
 from .. import dispatch, queues
 from ..conf import views_settings
 from ..exceptions import NotSubscribed, TooManyAttachments
-from ..logs import logger
+from ..logs import log_per_burst
 
 #: Seconds one connection's queued packets may hold the process before the
 #: others are served.
@@ -82,9 +82,9 @@ class Guards:
         except Exception as exc:
             # Only what no correct client sends gets here (handlers never
             # raise): a malformed or unexpected Socket.IO packet.
-            logger.warning(
-                "Closing connection %s: malformed Socket.IO packet (%s: %s)", connection_id, type(exc).__name__, exc,
-                connection_id=connection_id,
+            log_per_burst(
+                logging.WARNING, connection_id, "Closing connection %s: malformed Socket.IO packet (%s: %s)",
+                connection_id, type(exc).__name__, exc, connection_id=connection_id,
             )
             self.close_refused(connection_id, "Malformed Socket.IO packet")
 
