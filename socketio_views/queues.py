@@ -66,8 +66,9 @@ def metered_queue(queue_class, max_bytes, max_messages, empty=Empty):
             self.refusing = False
             self._skip_attachments = 0
             self._ending = False
-            #: The WebSocket that the connection's writer sends on, once it
-            #: is the only reader of this queue; ``None`` while polling.
+            #: A weak reference to the WebSocket that the connection's writer
+            #: sends on, once it is the only reader of this queue; ``None``
+            #: while polling (the socket that owns this queue owns it).
             self.websocket = None
             # Whether the writer waits in get() for something to send.
             self.writer_waits = False
@@ -126,8 +127,9 @@ def metered_queue(queue_class, max_bytes, max_messages, empty=Empty):
             if not self.unflushed:
                 return
             data = self._take_unflushed()
-            if self.writer_waits and not self.queue and self.websocket is not None:
-                data = self.websocket.write_now(data)
+            websocket = self.websocket() if self.websocket is not None else None
+            if self.writer_waits and not self.queue and websocket is not None:
+                data = websocket.write_now(data)
             if data:
                 self._queue_frames(data)
 

@@ -215,14 +215,6 @@ def churn(url, count, room):
 
 
 @live
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 30, not fixed yet: about 12 KB of RSS stays per churned connection (122 -> 146 MB here). Each one's "
-    "objects (Engine.IO socket, websockets, queue, access log handler) wait in a reference cycle for a full garbage "
-    "collection, rare with tune_for_serving's thresholds: transport/engine.py's CheckedWebSocket sets "
-    "engineio_socket.websocket = self, and the websocket holds the socket's handler. With a weak reference there, "
-    "this test passes (12 s)",
-)
 def test_churned_connections_leave_memory_flat(server):
     """2,000 clients that drop their TCP connection unread, after as many to fill the history, leave RSS flat within 5 %."""
     room = uuid.uuid4().hex[:8]

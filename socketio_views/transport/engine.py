@@ -20,6 +20,7 @@ import json
 import logging
 import socket as socket_module
 import threading
+import weakref
 
 import engineio
 import engineio.packet
@@ -98,7 +99,9 @@ def CheckedWebSocket(websocket_class):
             super().__init__(handler, server)
             engineio_socket = getattr(handler, "__self__", None)
             if engineio_socket is not None:
-                engineio_socket.websocket = self
+                # Weak: this websocket holds its socket (its handler), and a
+                # cycle would keep both until a full garbage collection.
+                engineio_socket.websocket = weakref.ref(self)
             self.engineio_socket = engineio_socket
             self.connection_id = getattr(engineio_socket, "sid", None)
             self.max_message_size = server.max_http_buffer_size
@@ -112,7 +115,7 @@ def CheckedWebSocket(websocket_class):
             engineio_socket = self.engineio_socket
             if engineio_socket is not None and engineio_socket.upgraded and engineio_socket.queue.websocket is None:
                 # Its writer runs: no polling request reads the queue any more.
-                engineio_socket.queue.websocket = self
+                engineio_socket.queue.websocket = weakref.ref(self)
                 self.send_without_delay()
             ws = getattr(self, "_sock", None)
             if isinstance(ws, GeventWebSocket):
@@ -169,6 +172,12 @@ def CheckedWebSocket(websocket_class):
             return ws is not None and not getattr(ws, "closed", True)
 
     return Checked
+
+
+def websocket_of(socket):
+    """The :func:`CheckedWebSocket` of Engine.IO ``socket``, or ``None`` (polling, or gone)."""
+    ref = getattr(socket, "websocket", None)
+    return ref() if ref is not None else None
 
 
 class ChannelEngineIOServer(engineio.Server):
@@ -296,7 +305,7 @@ class ChannelEngineIOServer(engineio.Server):
 
     def shut_transport(self, socket):
         """Shut the TCP socket of ``socket``'s websocket, waking a writer blocked on a client that does not read."""
-        raw = getattr(getattr(socket, "websocket", None), "raw_socket", None)
+        raw = getattr(websocket_of(socket), "raw_socket", None)
         if raw is not None:
             try:
                 raw.shutdown(socket_module.SHUT_RDWR)
@@ -306,7 +315,7 @@ class ChannelEngineIOServer(engineio.Server):
     @staticmethod
     def transport_open(socket):
         """Whether the WebSocket of Engine.IO ``socket`` is still open (its client has not closed it)."""
-        return getattr(getattr(socket, "websocket", None), "open", False)
+        return getattr(websocket_of(socket), "open", False)
 
     def close_first(self, sid):
         """Queue Engine.IO CLOSE for connection ``sid`` now, before its teardown; return its socket, or ``None``.
