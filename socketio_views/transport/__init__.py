@@ -17,5 +17,7 @@ One module per concern; open the one you need:
 ``delivery``           hold, gate, dedupe, overflow and the slow-consumer policy
 ``replay``             recovery: history replayed after a confirmation
 ``managers``           the pub/sub managers of ``BACKEND`` and control messages
+``cluster``            a Redis Cluster ``BACKEND``: its client, and its shards'
+                       pub/sub read as one stream
 =====================  ==========================================================
 """
