@@ -196,6 +196,51 @@ def test_a_write_only_manager_reaches_a_listener_on_every_shard(cluster_url, rou
     assert [CONTROL_NAMESPACE] == [m["namespace"] for m in received if m["namespace"] not in namespaces]
 
 
+def node_subscribers(node, channel):
+    """How many connections are subscribed (SSUBSCRIBE) to ``channel`` on master ``node``."""
+    return node.redis_connection.execute_command("PUBSUB", "SHARDNUMSUB", channel)[1]
+
+
+def node_id(node):
+    found = node.redis_connection.execute_command("CLUSTER", "MYID")
+    return found.decode() if isinstance(found, bytes) else found
+
+
+def move_slot(client, slot, source, target):
+    """Give ``slot`` (which holds no key) from master ``source`` to master ``target``, as resharding does."""
+    source_id, target_id = (node_id(node) for node in (source, target))
+    target.redis_connection.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+    source.redis_connection.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+    for node in client.get_primaries():
+        node.redis_connection.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+
+
+def test_a_channel_whose_slot_moves_is_subscribed_again_where_it_went(cluster_url, routed, client, monkeypatch):
+    """When a channel's slot moves to another master (resharding), Redis ends the process's subscription
+    (sunsubscribe); the process subscribes again on the new owner, within 5 s, and hears what is published there."""
+    received = []
+    monkeypatch.setattr(routed, "_handle_emit", received.append)
+    namespace = namespaces_on_every_shard(client, routed.prefix)[0]
+    channel = routed.prefix + namespace
+    routed.pre_connect("eio-1", namespace)
+    routed.wait_until_routed(namespace)
+    slot, source = client.keyslot(channel), client.get_node_from_key(channel)
+    target = next(node for node in client.get_primaries() if node.name != source.name)
+    assert (1, 0) == (node_subscribers(source, channel), node_subscribers(target, channel))
+    move_slot(client, slot, source, target)
+    try:
+        wait_until(lambda: node_subscribers(target, channel) == 1, timeout=5, message="not subscribed where it went")
+        routed.wait_until_routed(namespace)
+        assert (True, 0) == (routed.routes[channel].confirmed.is_set(), node_subscribers(source, channel))
+        publisher = make_manager(cluster_url, write_only=True, routing="sharded", channel=routed.channel)
+        publisher.emit("message", {"n": 1}, namespace=namespace)
+        wait_until(lambda: received, timeout=5, message="nothing reached the process")
+        assert [[{"n": 1}]] == [m["data"] for m in received]
+    finally:
+        move_slot(client, slot, target, source)
+        client.nodes_manager.initialize()
+
+
 def texts(client, channel):
     return [m["text"] for m in client.received(channel, "message") if "text" in m]
 

@@ -84,6 +84,8 @@ class ClusterListener:
         #: The names of those whose connection a reader reads (from their first subscription on).
         self.reading = set()
         self.closed = False
+        #: Whether the client's map of slots is to be read again before the next subscription.
+        self.stale = False
 
     def subscribe(self, *channels):
         """``SUBSCRIBE`` on one connection (a cluster sends plain pub/sub's messages to every shard)."""
@@ -95,6 +97,9 @@ class ClusterListener:
     def ssubscribe(self, *channels):
         """``SSUBSCRIBE`` ``channels`` on the connections to the shards that own them, one command per slot."""
         with self.lock:
+            if self.stale and not self.closed:
+                self.stale = False
+                self.client.nodes_manager.initialize()
             for node, slot_channels in self._by_slot(channels):
                 self._pubsub(node.name, node).ssubscribe(*slot_channels)
                 self._start_reading(node.name)
@@ -104,6 +109,10 @@ class ClusterListener:
         with self.lock:
             for node, slot_channels in self._by_slot(channels):
                 self._pubsub(node.name, node).sunsubscribe(*slot_channels)
+
+    def slots_moved(self):
+        """Redis ended a wanted subscription (its slot moved): the next :meth:`ssubscribe` reads the slots anew."""
+        self.stale = True
 
     def _by_slot(self, channels):
         if self.closed:

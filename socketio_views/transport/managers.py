@@ -356,6 +356,18 @@ class RoutedRedisManager(RedisManager):
             return None
         if kind in ("message", "smessage") and (channel == self.channel or channel in self.routes):
             return message["data"]
+        if kind == "sunsubscribe":
+            route = self.routes.get(channel)
+            if route is not None and route.requested:
+                # Redis ended a subscription this process still wants: its
+                # slot moved to another shard (a cluster's resharding or
+                # failover). Subscribe again, where the slot is now.
+                route.requested = False
+                route.confirmed.clear()
+                slots_moved = getattr(self.listening_pubsub, "slots_moved", None)
+                if slots_moved is not None:
+                    slots_moved()
+                self._schedule_flush()
         return None
 
     def _redis_connect(self):
