@@ -119,10 +119,14 @@ def namespaces_on_every_shard(client, prefix, count_per_shard=1):
     return [namespace for names in zip(*chosen.values()) for namespace in names]
 
 
+def node_subscribers(node, channel):
+    """How many connections are subscribed (SSUBSCRIBE) to ``channel`` on master ``node``."""
+    return node.redis_connection.execute_command("PUBSUB", "SHARDNUMSUB", channel)[1]
+
+
 def shard_subscribers(client, channel):
     """How many connections are subscribed (SSUBSCRIBE) to ``channel`` on the shard that owns it."""
-    node = client.get_node_from_key(channel)
-    return node.redis_connection.execute_command("PUBSUB", "SHARDNUMSUB", channel)[1]
+    return node_subscribers(client.get_node_from_key(channel), channel)
 
 
 @pytest.fixture
@@ -194,11 +198,6 @@ def test_a_write_only_manager_reaches_a_listener_on_every_shard(cluster_url, rou
         [m["data"][0]["n"] for m in received if m["namespace"] == namespace] for namespace in namespaces
     ]
     assert [CONTROL_NAMESPACE] == [m["namespace"] for m in received if m["namespace"] not in namespaces]
-
-
-def node_subscribers(node, channel):
-    """How many connections are subscribed (SSUBSCRIBE) to ``channel`` on master ``node``."""
-    return node.redis_connection.execute_command("PUBSUB", "SHARDNUMSUB", channel)[1]
 
 
 def node_id(node):
