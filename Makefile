@@ -6,10 +6,12 @@ VENDOR := socketio_views/static/socketio_views/vendor
 
 .PHONY: demo test test-main test-demo test-django-6.0 test-django-6.1 install static docs docs-packages clean system-packages bench
 
-# Debian packages the tests need: Chromium for the browser tests, Redis for scale-out.
+# Debian packages the tests need: Chromium for the browser tests, Redis (redis-server, and
+# redis-cli, which tests/test_cluster.py creates a Redis Cluster with) for scale-out.
 system-packages:
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 	@command -v redis-server >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server; }
+	@command -v redis-cli >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-tools; }
 
 # Debian packages the docs build needs: Graphviz for docs/concepts.rst's diagrams,
 # and the Python and Django documentation whose objects.inv intersphinx links to

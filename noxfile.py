@@ -88,6 +88,7 @@ MAIN_ONLY_FILES = [
     "tests/test_bounds.py",
     "tests/test_browser.py",
     "tests/test_ci.py",
+    "tests/test_cluster.py",
     "tests/test_demo_browser.py",
     "tests/test_drain.py",
     "tests/test_exceptions.py",
@@ -195,6 +196,7 @@ UPSTREAM_FILES = [
     "tests/test_slow_consumers.py",
     "tests/test_recovery.py",
     "tests/test_routing.py",
+    "tests/test_cluster.py",
     "tests/test_scaleout.py",
 ]
 

@@ -1,10 +1,17 @@
-"""Room-routed fan-out on Redis against one shared Redis channel, side by side.
+"""Room-routed fan-out on Redis against one shared Redis channel and Node's sharded adapter, side by side.
 
 Four ``runserver_socketio`` processes of the bench project share one Redis;
 broadcasts are published from this process through socketio_views' own
 write-only manager (as a web worker or a task would). Each workload runs with
 ``BACKEND_ROUTING = "channel"`` (the default) and ``"shared"`` (python-socketio's
-one channel, which every process reads) in turn, and prints the CPU each
+one channel, which every process reads) in turn, then on four Socket.IO for
+Node servers (bench/node/server.js) with ``@socket.io/redis-adapter``'s sharded
+adapter (``createShardedAdapter``, Redis 7's ``SPUBLISH`` / ``SSUBSCRIBE``,
+``subscriptionMode: "dynamic"``; row ``node-sharded``), whose broadcasts come
+from a fifth Node process on the same adapter that serves no client
+(bench/node/publish.js, pinned with the clients). A room is a namespace
+``/rooms/<slug>`` there as here (bench/node/server.js), and a namespace has a
+Redis channel of its own in every ``subscriptionMode``. It prints the CPU each
 server process spent (``/proc/<pid>/stat``, utime + stime) and the ratios:
 
 * ``one-room``: 20 subscribers of one room, all on process 1; 2,000 broadcasts
@@ -19,7 +26,10 @@ process keeps up with, so that each reads as many messages at a time in both
 routings. Servers are pinned to core 0 and the clients to core 1, as in bench.py; run it
 on a quiet machine. It asserts nothing and is never run by CI.
 
-    .venv/bin/python bench/routing.py [--json bench/results/routing.json]
+    .venv/bin/python bench/routing.py [--json bench/results/routing.json] [--routings channel,shared,node-sharded]
+
+The Node rows need ``node`` and bench/node/node_modules (``npm ci`` there, or
+bench/run.sh once).
 """
 import argparse
 import json
@@ -43,6 +53,9 @@ from socketio_views.transport.managers import make_manager  # noqa: E402
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 PROCESSES = 4
+NODE = BENCH / "node"
+#: The rows: socketio_views' BACKEND_ROUTING values, and Socket.IO for Node with the sharded adapter.
+ROUTINGS = ("channel", "shared", "node-sharded")
 
 
 def free_port():
@@ -58,6 +71,8 @@ def cpu_ticks(pid):
 
 
 def start_servers(routing, channel, logs):
+    if routing == "node-sharded":
+        return start_node_servers(channel, logs)
     env = {
         **os.environ,
         "BENCH_SOCKETIO_VIEWS_BACKEND": REDIS_URL,
@@ -75,6 +90,23 @@ def start_servers(routing, channel, logs):
             cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         servers.append((proc, port))
+    return wait_for_ports(servers, logs)
+
+
+def start_node_servers(channel, logs):
+    servers = []
+    for index in range(PROCESSES):
+        port = free_port()
+        log = open(logs / f"routing-node-sharded-{index}.log", "w")
+        proc = subprocess.Popen(
+            ["taskset", "-c", "0", "node", "server.js", str(port), "--redis", REDIS_URL, "--redis-key", channel, "--sharded"],
+            cwd=NODE, stdout=log, stderr=subprocess.STDOUT,
+        )
+        servers.append((proc, port))
+    return wait_for_ports(servers, logs)
+
+
+def wait_for_ports(servers, logs):
     for proc, port in servers:
         deadline = time.monotonic() + 60
         while True:
@@ -109,6 +141,45 @@ def connect(port, rooms, counter):
     return client
 
 
+def publish(routing, channel, namespaces, rate, servers):
+    """Publish ``namespaces[n]``'s broadcast n through a write-only manager; return the servers' ticks before."""
+    publisher = make_manager(REDIS_URL, write_only=True, routing=routing, channel=channel)
+    before = [cpu_ticks(proc.pid) for proc, _port in servers]
+    # At a fixed rate that no process falls behind (CPU per message depends on how many arrive per read).
+    started = time.monotonic()
+    for n, namespace in enumerate(namespaces):
+        delay = started + n / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        publisher.emit("message", {"user": "bench", "text": str(n)}, namespace=namespace)
+    return before
+
+
+def publish_from_node(channel, namespaces, rate, servers):
+    """The same broadcasts from bench/node/publish.js, on the sharded adapter; return the servers' ticks before."""
+    distinct = list(dict.fromkeys(namespaces))  # namespaces[n] is distinct[n % len(distinct)]
+    publisher = subprocess.Popen(
+        ["node", "publish.js", "--redis", REDIS_URL, "--redis-key", channel, "--sharded",
+         "--rate", str(rate), "--count", str(len(namespaces)), *distinct],
+        cwd=NODE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        if publisher.stdout.readline().strip() != "ready":
+            raise SystemExit("bench/node/publish.js did not start")
+        before = [cpu_ticks(proc.pid) for proc, _port in servers]
+        publisher.stdin.write("go\n")
+        publisher.stdin.flush()
+        if publisher.stdout.readline().strip() != "done":
+            raise SystemExit("bench/node/publish.js did not finish")
+        return before
+    finally:
+        try:
+            publisher.wait(15)
+        except subprocess.TimeoutExpired:
+            publisher.kill()
+            publisher.wait()
+
+
 def run(workload, routing, logs, broadcasts, rate):
     channel = f"bench-routing-{uuid.uuid4().hex[:8]}"
     servers = start_servers(routing, channel, logs)
@@ -124,15 +195,10 @@ def run(workload, routing, logs, broadcasts, rate):
                 clients.append(connect(port, [f"r{room}" for room in range(index, 400, PROCESSES)], counter))
             namespaces, expected = [f"/rooms/r{n % 400}" for n in range(broadcasts)], broadcasts
         time.sleep(1)  # the subscriptions reach Redis
-        publisher = make_manager(REDIS_URL, write_only=True, routing=routing, channel=channel)
-        before = [cpu_ticks(proc.pid) for proc, _port in servers]
-        # At a fixed rate that no process falls behind (CPU per message depends on how many arrive per read).
-        started = time.monotonic()
-        for n, namespace in enumerate(namespaces):
-            delay = started + n / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            publisher.emit("message", {"user": "bench", "text": str(n)}, namespace=namespace)
+        if routing == "node-sharded":
+            before = publish_from_node(channel, namespaces, rate, servers)
+        else:
+            before = publish(routing, channel, namespaces, rate, servers)
         deadline = time.monotonic() + 120
         while counter.count < expected and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -169,29 +235,38 @@ def main():
     parser.add_argument("--one-room", type=int, default=2000, help="broadcasts of the one-room workload")
     parser.add_argument("--rooms", type=int, default=20000, help="broadcasts of the rooms workload")
     parser.add_argument("--rate", type=int, default=2000, help="broadcasts a second")
+    parser.add_argument("--routings", default=",".join(ROUTINGS), help="the rows, comma-separated")
     args = parser.parse_args()
+    routings = args.routings.split(",")
+    if set(routings) - set(ROUTINGS):
+        parser.error(f"--routings: one or more of {', '.join(ROUTINGS)}")
     os.sched_setaffinity(0, {1})
     logs = BENCH / ".work" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     results = []
     for _run in range(args.runs):
         for workload in ("one-room", "rooms"):
-            for routing in ("channel", "shared"):
+            for routing in routings:
                 broadcasts = args.one_room if workload == "one-room" else args.rooms
                 result = run(workload, routing, logs, broadcasts, args.rate)
                 results.append(result)
                 ticks = result["ticks"]
                 print(
-                    f"{workload:<9} {routing:<8} received {result['received']}/{result['expected']}  "
+                    f"{workload:<9} {routing:<12} received {result['received']}/{result['expected']}  "
                     f"ticks per process {ticks}  idle/busy {result['idle_busy_pct']:.1f} %  "
                     f"{result['cpu_us_per_delivery']:.0f} µs of CPU per delivery",
                     flush=True,
                 )
     for workload in ("one-room", "rooms"):
-        pairs = [(r["routing"], sum(r["ticks"])) for r in results if r["workload"] == workload]
-        channel = [t for routing, t in pairs if routing == "channel"]
-        shared = [t for routing, t in pairs if routing == "shared"]
-        print(f"{workload}: total CPU channel / shared = ×{sum(channel) / max(sum(shared), 1):.2f}")
+        totals = {
+            routing: sum(sum(r["ticks"]) for r in results if r["workload"] == workload and r["routing"] == routing)
+            for routing in routings
+        }
+        if "shared" in totals and len(totals) > 1:
+            print(f"{workload}: total CPU " + ", ".join(
+                f"{routing} / shared = ×{total / max(totals['shared'], 1):.2f}"
+                for routing, total in totals.items() if routing != "shared"
+            ))
     if args.json:
         # The shape docs/benchfigures.py reads: results -> workload -> routing -> "4proc" -> runs.
         shaped = {}

@@ -64,7 +64,8 @@ DEFAULTS = {
     "RATE_LIMIT_STORAGE": None,
     # The message queue that carries broadcasts between processes: None (one
     # process), "redis://…" (also rediss://, valkey://, unix://,
-    # redis+sentinel://), "kafka://…" or an AMQP/Kombu URL ("amqp://…").
+    # redis+sentinel://, and redis+cluster://host:port,host:port with
+    # BACKEND_ROUTING "sharded"), "kafka://…" or an AMQP/Kombu URL ("amqp://…").
     "BACKEND": None,
     # Keyword arguments of the python-socketio manager, e.g. {"channel": "chat"}.
     "BACKEND_OPTIONS": {},

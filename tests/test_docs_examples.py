@@ -586,6 +586,7 @@ def test_the_custom_entry_point_patches_before_importing_django():
 
 FRAGMENTS = [
     "scaleout",
+    "redis-cluster",
     "proxy-ssl",
     "client-ip",
     "allowed-origins",
@@ -625,6 +626,19 @@ def test_each_settings_fragment_sets_real_settings(marker, monkeypatch):
     if "DATABASES" in names:
         database = names["DATABASES"]["default"]
         assert database["TEST"]["NAME"] != database["NAME"] != ":memory:"
+
+
+def test_the_redis_cluster_fragment_shards_broadcasts_and_keeps_presence_on_a_plain_redis():
+    """scaleout.rst: the Redis Cluster fragment makes a sharded RoutedRedisManager; presence and history are in
+    its plain Redis, rate limits in the cluster."""
+    from socketio_views import backends
+    from socketio_views.transport.managers import RoutedRedisManager, write_only_manager
+
+    options = run_fragment("redis-cluster")["SOCKETIO_VIEWS"]
+    with override_settings(SOCKETIO_VIEWS=options):
+        manager = write_only_manager()
+        assert (RoutedRedisManager, True) == (type(manager), manager.sharded)
+        assert (options["PRESENCE_URL"], options["BACKEND"]) == (backends.presence_url(), backends.rate_limit_storage_url())
 
 
 @pytest.mark.django_db

@@ -1,12 +1,14 @@
 // The bench's channel on Socket.IO for Node v4 (bench only).
 //
-//   node server.js PORT [--redis redis://127.0.0.1:6379/0 --redis-key PREFIX]
+//   node server.js PORT [--redis redis://127.0.0.1:6379/0 --redis-key PREFIX [--sharded]]
 //
 // Same behaviour as bench/project's RoomChannel: namespaces /rooms/<slug>
 // (dynamic namespaces), auth {"name"}, "message" broadcast to the namespace
 // as {"user", "text", ...payload} and acknowledged with {"ok": true}; the
 // ping settings and message size limit of python-engineio's defaults. With
-// --redis, broadcasts go through @socket.io/redis-adapter (scale-out).
+// --redis, broadcasts go through @socket.io/redis-adapter (scale-out); with
+// --sharded too, through its sharded adapter (createShardedAdapter: Redis 7's
+// SPUBLISH / SSUBSCRIBE, subscriptionMode "dynamic"), as bench/routing.py runs it.
 "use strict";
 
 const http = require("http");
@@ -16,15 +18,32 @@ const MAX_NAME = 30;
 const MAX_TEXT = 500;
 
 function parseArgs(argv) {
-  const args = { port: Number(argv[0]), host: "127.0.0.1", redis: null, redisKey: "bench-socket.io" };
+  const args = { port: Number(argv[0]), host: "127.0.0.1", redis: null, redisKey: "bench-socket.io", sharded: false };
   for (let i = 1; i < argv.length; i++) {
     if (argv[i] === "--redis") args.redis = argv[++i];
+    else if (argv[i] === "--sharded") args.sharded = true;
     else if (argv[i] === "--redis-key") args.redisKey = argv[++i];
     else if (argv[i] === "--host") args.host = argv[++i];
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (!Number.isInteger(args.port)) throw new Error("usage: node server.js PORT [--redis URL]");
   return args;
+}
+
+// Connects the Redis clients of io's adapter; returns them (to disconnect on exit).
+async function useRedisAdapter(io, args) {
+  const { createClient } = require("redis");
+  const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
+  const pub = createClient({ url: args.redis });
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on("error", (err) => console.error("redis:", err.message));
+  await Promise.all([pub.connect(), sub.connect()]);
+  io.adapter(
+    args.sharded
+      ? createShardedAdapter(pub, sub, { channelPrefix: args.redisKey, subscriptionMode: "dynamic" })
+      : createAdapter(pub, sub, { key: args.redisKey })
+  );
+  return [pub, sub];
 }
 
 async function main() {
@@ -39,14 +58,7 @@ async function main() {
   });
   const clients = [];
   if (args.redis) {
-    const { createClient } = require("redis");
-    const { createAdapter } = require("@socket.io/redis-adapter");
-    const pub = createClient({ url: args.redis });
-    const sub = pub.duplicate();
-    for (const c of [pub, sub]) c.on("error", (err) => console.error("redis:", err.message));
-    await Promise.all([pub.connect(), sub.connect()]);
-    clients.push(pub, sub);
-    io.adapter(createAdapter(pub, sub, { key: args.redisKey }));
+    clients.push(...(await useRedisAdapter(io, args)));
   }
 
   const rooms = io.of(/^\/rooms\/[-a-zA-Z0-9_]+$/);
@@ -82,7 +94,11 @@ async function main() {
   process.on("SIGINT", stop);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
+
+module.exports = { useRedisAdapter };

@@ -18,5 +18,7 @@ One module per concern; open the one you need:
 ``writes``             the WebSocket write path: frames built once, writes coalesced
 ``replay``             recovery: history replayed after a confirmation
 ``managers``           the pub/sub managers of ``BACKEND`` and control messages
+``cluster``            a Redis Cluster ``BACKEND``: its client, and its shards'
+                       pub/sub read as one stream
 =====================  ==========================================================
 """

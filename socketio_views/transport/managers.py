@@ -21,10 +21,11 @@ import socketio
 from django.core.exceptions import ImproperlyConfigured
 
 from .. import metrics
-from ..backends import KAFKA_SCHEMES, REDIS_SCHEMES, scheme_of
+from ..backends import KAFKA_SCHEMES, REDIS_SCHEMES, is_cluster_url, scheme_of
 from ..conf import views_settings
 from ..identity import CONTROL_NAMESPACE, parse_control
 from ..outages import Outage
+from .cluster import ClusterListener, cluster_client
 
 
 class ControlMessages:
@@ -230,7 +231,8 @@ class RoutedRedisManager(RedisManager):
 
     :param sharded: publish and subscribe the channels' Redis channels with
         Redis 7's sharded pub/sub (``SPUBLISH`` / ``SSUBSCRIBE``), which a
-        Redis Cluster spreads over its shards.
+        Redis Cluster spreads over its shards. A ``redis+cluster://`` URL
+        needs it (:mod:`socketio_views.transport.cluster`).
     :param unsubscribe_delay: overrides :attr:`unsubscribe_delay`.
     :param subscribe_timeout: overrides :attr:`subscribe_timeout`.
     """
@@ -354,9 +356,28 @@ class RoutedRedisManager(RedisManager):
             return None
         if kind in ("message", "smessage") and (channel == self.channel or channel in self.routes):
             return message["data"]
+        if kind == "sunsubscribe":
+            route = self.routes.get(channel)
+            if route is not None and route.requested:
+                # Redis ended a subscription this process still wants: its
+                # slot moved to another shard (a cluster's resharding or
+                # failover). Subscribe again, where the slot is now.
+                route.requested = False
+                route.confirmed.clear()
+                slots_moved = getattr(self.listening_pubsub, "slots_moved", None)
+                if slots_moved is not None:
+                    slots_moved()
+                self._schedule_flush()
         return None
 
     def _redis_connect(self):
+        if is_cluster_url(self.redis_url):
+            self.redis = cluster_client(self.redis_url, **self.redis_options)
+            self.pubsub = None
+            if self.server is not None:
+                self.pubsub = ClusterListener(self.redis, self.server.start_background_task)
+            self.connected = True
+            return
         super()._redis_connect()
         # The subscriptions' confirmations are what wait_until_routed() waits for.
         self.pubsub = self.redis.pubsub()
@@ -393,7 +414,8 @@ def make_manager(url, write_only=False, routing=None, **options):
     """Return the python-socketio client manager for backend ``url``.
 
     Redis URLs give :class:`RoutedRedisManager` (``routing`` ``"channel"``,
-    the default, or ``"sharded"``) or :class:`RedisManager` (``"shared"``),
+    the default, or ``"sharded"``, which a ``redis+cluster://`` URL needs)
+    or :class:`RedisManager` (``"shared"``),
     ``kafka://`` :class:`KafkaManager` and any other scheme (``amqp://``,
     ``sqs://``…) :class:`KombuManager`, which carry every broadcast to every
     process.
@@ -406,6 +428,11 @@ def make_manager(url, write_only=False, routing=None, **options):
     if routing not in (None, *ROUTINGS):
         raise ImproperlyConfigured(
             f"SOCKETIO_VIEWS['BACKEND_ROUTING'] = {routing!r}; use one of {', '.join(map(repr, ROUTINGS))} or None."
+        )
+    if is_cluster_url(url) and routing != "sharded":
+        raise ImproperlyConfigured(
+            f"SOCKETIO_VIEWS['BACKEND'] is a Redis Cluster ({scheme}://), which carries broadcasts with sharded pub/sub only: "
+            f"set SOCKETIO_VIEWS['BACKEND_ROUTING'] = 'sharded' (it is {routing!r})."
         )
     if scheme in REDIS_SCHEMES:
         if routing == "shared":

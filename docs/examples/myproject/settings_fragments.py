@@ -12,6 +12,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 SOCKETIO_VIEWS = {"BACKEND": "redis://127.0.0.1:6379/0"}
 # [/scaleout]
 
+# [redis-cluster]
+SOCKETIO_VIEWS = {
+    "BACKEND": "redis+cluster://10.0.0.1:6379,10.0.0.2:6379",  # rediss+cluster:// for TLS
+    "BACKEND_ROUTING": "sharded",
+    "PRESENCE_URL": "redis://10.0.0.9:6379/0",
+    "HISTORY_URL": "redis://10.0.0.9:6379/0",
+}
+# [/redis-cluster]
+
 # [proxy-ssl]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # [/proxy-ssl]
