@@ -133,10 +133,6 @@ DEFAULTS = {
     # handshake, or its next request on a kept-alive connection) before it is
     # closed without a response (None: no limit).
     "HANDSHAKE_TIMEOUT": 10,
-    # Middleware that builds the request of an Engine.IO handshake (its
-    # session and user) on the lean path of socketio_views.wsgi; requests of
-    # an established connection skip Django. None: every Engine.IO request
-    # goes through Django's handler, the whole MIDDLEWARE and the URLconf.
     # Run Django's password hashing (check_password, make_password, the
     # hashers) in a pool of threads under runserver_socketio and the
     # gunicorn worker, so that a login does not hold every socket
@@ -146,6 +142,10 @@ DEFAULTS = {
     # reports it (a warning naming the view or handler, and the
     # socketio_views_hub_blocked_seconds metric); None: no monitor.
     "MAX_BLOCKING_TIME": 0.1,
+    # Middleware that builds the request of an Engine.IO handshake (its
+    # session and user) on the lean path of socketio_views.wsgi; requests of
+    # an established connection skip Django. None: every Engine.IO request
+    # goes through Django's handler, the whole MIDDLEWARE and the URLconf.
     "HANDSHAKE_MIDDLEWARE": [
         "django.contrib.sessions.middleware.SessionMiddleware",
         "django.contrib.auth.middleware.AuthenticationMiddleware",
