@@ -4,6 +4,7 @@ from unittest import mock
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
 
 from socketio_views import ChannelRouter, ChannelView
 from socketio_views.mixins import PermissionRequiredMixin, RateLimitMixin, UserPassesTestMixin
@@ -291,3 +292,17 @@ def test_rate_limit_counts_start_afresh_in_every_test(ip_router, attempt):
     room = ChannelTestClient(router=ip_router).subscribe("one-per-ip")
     assert room.emit("message") == {"ok": True}
     assert room.emit("message")["error"]["code"] == "rate_limited"
+
+
+def test_a_per_ip_limit_counts_an_ipv6_client_by_its_64_network(ip_router):
+    """An IPv6 client gets a /64: another address of it shares the budget; IPv4 behind a v4-mapped address is that IPv4."""
+    with override_settings(SOCKETIO_VIEWS={"CLIENT_IP_HEADER": "HTTP_X_FORWARDED_FOR"}):
+
+        def from_address(address):
+            return ChannelTestClient(router=ip_router, headers={"X-Forwarded-For": address}).subscribe("one-per-ip")
+
+        assert from_address("2001:db8:1:2::1").emit("message") == {"ok": True}
+        assert from_address("2001:db8:1:2::ffff").emit("message")["error"]["code"] == "rate_limited"
+        assert from_address("2001:db8:1:3::1").emit("message") == {"ok": True}  # another /64
+        assert from_address("192.0.2.7").emit("message") == {"ok": True}
+        assert from_address("::ffff:192.0.2.7").emit("message")["error"]["code"] == "rate_limited"
