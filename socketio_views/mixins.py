@@ -19,7 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import salted_hmac
 
 from . import drain, idempotency
-from .clients import client_address
+from .clients import client_address, limit_key
 from .exceptions import LoginRequired, PermissionRefused, RateLimited
 from .presence import get_presence, get_presence_ticks
 from .throttling import RateLimiter
@@ -262,7 +262,8 @@ class RateLimitMixin:
     #: Whose events share a limit: ``"subscription"``, ``"connection"``,
     #: ``"user"`` (falls back to the connection for anonymous users), ``"ip"``,
     #: or ``"user_or_ip"`` (the user, else the client's address: reconnecting
-    #: gains nothing).
+    #: gains nothing). An IPv6 address counts as its /64 network, which one
+    #: client usually holds whole.
     rate_limit_scope = "subscription"
     #: The ``limits`` strategy: ``"moving-window"``, ``"sliding-window-counter"`` or ``"fixed-window"``.
     rate_limit_strategy = "moving-window"
@@ -285,7 +286,7 @@ class RateLimitMixin:
         if scope in ("user", "user_or_ip") and authenticated:
             return f"user:{self.request.user.pk}"
         if scope in ("ip", "user_or_ip"):
-            return f"ip:{client_address(self.request.META)}"
+            return f"ip:{limit_key(client_address(self.request.META))}"
         if scope in ("connection", "user"):
             return f"conn:{self.connection_id}"
         raise ImproperlyConfigured(
