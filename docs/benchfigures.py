@@ -42,6 +42,9 @@ DIGITS = {
     "cpu_us_per_delivery": 0,
     "p50_ms": 1,
     "p99_ms": 1,
+    "max_ms": 0,
+    "late_or_lost": 0,
+    "acks_missing": 0,
 }
 
 #: Figures computed from a run as bench/report.py computes them: field -> (function, digits).
