@@ -74,6 +74,17 @@ def stop_quietly_on_ctrl_c():
         hub.NOT_ERROR = (*hub.NOT_ERROR, KeyboardInterrupt)
 
 
+def unbuffered(argument):
+    """Whether a command-line option of Python is ``-u`` (alone or among others, as in ``-Bu``)."""
+    return argument == "-u" or (
+        argument.startswith("-")
+        and not argument.startswith(("--", "-X", "-W"))
+        and len(argument) > 2
+        and argument[1:].isalpha()
+        and "u" in argument
+    )
+
+
 def restart_with_reloader():
     """The autoreloader's process: run the server's process until it exits other than to reload; return its status.
 
@@ -85,6 +96,9 @@ def restart_with_reloader():
     ``subprocess.run()`` gives it in Django's.
     """
     environ = {**os.environ, autoreload.DJANGO_AUTORELOAD_ENV: "true"}
+    if any(unbuffered(argument) for argument in getattr(sys, "orig_argv", ())[1:]):
+        # As Django 6.1's does: python -u keeps the server's output unbuffered.
+        environ.setdefault("PYTHONUNBUFFERED", "1")
     arguments = autoreload.get_child_arguments()
     server = None
     stopping = False
