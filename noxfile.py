@@ -5,6 +5,7 @@ Example usage::
     nox -l                      # the sessions
     nox -s django-6.1           # Django 6.1 on Python 3.13
     nox -t wheel                # the built wheel on every supported pair
+    nox -t wheel-py3.12         # ... on Python 3.12
 
 Each ``django-<series>`` session creates its own virtualenv, installs the built
 wheel of this checkout together with the exact versions of requirements-dev.txt
@@ -317,7 +318,7 @@ def add_wheel_session(series, python):
                   env={"SOCKETIO_VIEWS_TEST_DB": test_database(series, python)})
 
     wheel.__doc__ = f"The built wheel with Django {series} on Python {python}, dependencies resolved: check and smoke tests."
-    nox.session(name=f"wheel-{series}-py{python}", python=find_python(python), tags=["wheel"])(wheel)
+    nox.session(name=f"wheel-{series}-py{python}", python=find_python(python), tags=["wheel", f"wheel-py{python}"])(wheel)
 
 
 for series, (python, django, whole) in COMBINATIONS.items():

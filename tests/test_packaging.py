@@ -198,6 +198,14 @@ def test_the_wheel_is_installed_on_every_pair_django_supports():
     assert ["3.11", "3.12", "3.13"] == pythons
 
 
+def test_make_test_runs_the_wheel_on_every_python():
+    """The Makefile's nox runs of the wheel sessions name the tag of each Python of SUPPORTED, once."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    tags = re.findall(r"\bwheel-py3\.\d+\b", " ".join(re.findall(r"^\t.*\bnox\b.* -t (.*)$", makefile, re.MULTILINE)))
+    pythons = sorted({python for series in nox_constant("SUPPORTED").values() for python in series})
+    assert [f"wheel-py{python}" for python in pythons] == sorted(tags)
+
+
 def test_each_test_session_runs_on_a_supported_pair():
     """The Python of each ``django-<series>`` session is one that SUPPORTED pairs with its Django."""
     supported = nox_constant("SUPPORTED")
