@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := socketio_views/static/socketio_views/vendor
 
-.PHONY: demo test test-main test-demo test-django-6.0 test-django-6.1 install static docs docs-packages clean system-packages bench
+.PHONY: demo test test-main test-demo test-django-6.0 test-django-6.1 test-wheels test-wheels-py3.12 test-wheels-others wheel install static docs docs-packages clean system-packages bench
 
 # Debian packages the tests need: Chromium for the browser tests, Redis (redis-server, and
 # redis-cli, which tests/test_cluster.py creates a Redis Cluster with) for scale-out.
@@ -49,7 +49,11 @@ docs: docs-packages install
 # tests of a file in one (they were written to run one after another), on both
 # cores by itself (its witnesses bound latencies, 200 ms, that four test processes
 # sharing two cores overrun), but for SERIAL_FILES, which run alone after it.
-test: system-packages install docs
+# Before them, beside the documentation build (one core), the built wheel is
+# installed with its dependencies resolved on every supported Django and Python
+# pair (noxfile.py's SUPPORTED) and smoke-tested; the nox sessions install it too.
+test: system-packages install
+	@$(MAKE) --no-print-directory --jobs=3 --output-sync=target docs test-wheels
 	@$(MAKE) --no-print-directory test-main test-demo
 	@echo "Running the Django 6.0 and 6.1 sessions at once; each prints when it ends."
 	@$(MAKE) --no-print-directory --jobs=2 --output-sync=target test-django-6.0 test-django-6.1
@@ -65,8 +69,24 @@ test-main:
 test-demo:
 	cd demo && ../$(BIN)/python -m pytest
 
-test-django-6.0 test-django-6.1:
-	$(BIN)/nox --no-reuse-existing-virtualenvs --error-on-missing-interpreters -s $(@:test-%=%)
+test-django-6.0 test-django-6.1: wheel
+	SOCKETIO_VIEWS_WHEEL=$$(ls $(WHEEL_DIR)/*.whl) $(BIN)/nox --no-reuse-existing-virtualenvs --error-on-missing-interpreters -s $(@:test-%=%)
+
+# In two nox runs, which `make test` starts at once beside the documentation build:
+# the sessions spend much of their time waiting (virtualenvs, installs, test databases).
+test-wheels: test-wheels-py3.12 test-wheels-others
+
+test-wheels-py3.12: wheel
+	SOCKETIO_VIEWS_WHEEL=$$(ls $(WHEEL_DIR)/*.whl) $(BIN)/nox --no-reuse-existing-virtualenvs --error-on-missing-interpreters -t wheel-py3.12
+
+test-wheels-others: wheel
+	SOCKETIO_VIEWS_WHEEL=$$(ls $(WHEEL_DIR)/*.whl) $(BIN)/nox --no-reuse-existing-virtualenvs --error-on-missing-interpreters -t wheel-py3.11 wheel-py3.13
+
+# The wheel the nox sessions install, built once by each make that needs it.
+WHEEL_DIR := .nox/dist
+wheel: install
+	rm -rf $(WHEEL_DIR)
+	$(BIN)/python -m build --wheel --no-isolation --outdir $(WHEEL_DIR) .
 
 demo: install
 	cd demo && ../$(BIN)/python manage.py migrate --noinput

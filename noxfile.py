@@ -4,22 +4,33 @@ Example usage::
 
     nox -l                      # the sessions
     nox -s django-6.1           # Django 6.1 on Python 3.13
+    nox -t wheel                # the built wheel on every supported pair
+    nox -t wheel-py3.12         # ... on Python 3.12
 
-Each session creates its own virtualenv with the exact versions of
-requirements-dev.txt but its Django, installs this checkout and runs the tests:
-the whole suite and the demo's on the main combination (as ``make test`` does
-in .venv), the quick files (``QUICK_FILES``: those that meet Django's APIs, about
-100 s of tests) and the demo's on the others (``make test`` runs those two
-sessions at the same time as the whole suite, each on a test database of its
-own). Every test file is in ``QUICK_FILES`` or
+Each ``django-<series>`` session creates its own virtualenv, installs the built
+wheel of this checkout together with the exact versions of requirements-dev.txt
+but its Django (one resolution: the wheel's own requirements must admit them),
+and runs the tests on the installed package: the whole suite and the demo's on
+the main combination (as ``make test`` does in .venv), the quick files
+(``QUICK_FILES``: those that meet Django's APIs, about 100 s of tests) and the
+demo's on the others (``make test`` runs those two sessions at the same time,
+each on a test database of its own). Every test file is in ``QUICK_FILES`` or
 ``MAIN_ONLY_FILES``. Extra arguments go to pytest:
 ``nox -s django-6.0 -- -x tests/test_views.py``.
+
+Each ``wheel-<series>-py<python>`` session (tag ``wheel``) installs the built
+wheel and the newest release of its Django series into an empty virtualenv,
+letting the installer resolve every other dependency from the wheel's
+metadata, on every pair of ``SUPPORTED``; then ``manage.py check`` on a new
+``startproject`` and ``SMOKE_TESTS`` (about 5 s). ``make test`` runs them
+beside the documentation build.
 """
 import contextlib
 import fcntl
 import glob
 import os
 import re
+import sys
 from pathlib import Path
 
 import nox
@@ -34,6 +45,32 @@ COMBINATIONS = {
     "6.0": ("3.12", "6.0.10", False),
     "6.1": ("3.13", "6.1.3", False),
 }
+
+#: Every supported Django series -> the Pythons it supports among ours (Django 6
+#: needs Python 3.12). The ``wheel-*`` sessions install the built wheel on each
+#: pair; setup.py's classifiers name the same series and Pythons
+#: (tests/test_packaging.py checks).
+SUPPORTED = {
+    "5.2": ["3.11", "3.12", "3.13"],
+    "6.0": ["3.12", "3.13"],
+    "6.1": ["3.12", "3.13"],
+}
+
+#: What a ``wheel-*`` session runs on the installed package after ``manage.py
+#: check``: views, routing, dispatch and the WSGI application in process, and a
+#: live server over both transports. About 5 s.
+SMOKE_TESTS = [
+    "tests/test_views.py",
+    "tests/test_routers.py",
+    "tests/test_dispatch.py",
+    "tests/test_wsgi.py",
+    "tests/test_server.py::test_send_reaches_only_the_subscriber",
+    "tests/test_server.py::test_broadcast_from_a_django_view",
+]
+
+#: The test tools a ``wheel-*`` session installs beside the wheel (at
+#: requirements-dev.txt's versions): what SMOKE_TESTS import.
+SMOKE_TOOLS = ["pytest", "pytest-django", "psycopg", "requests", "websocket-client"]
 
 #: The quick run of the other combinations: the test files that meet Django's
 #: own APIs, whose behaviour may change between its versions (settings, auth,
@@ -141,9 +178,11 @@ def requirements_with(django, folder):
     return str(path)
 
 
-def test_database(series):
-    """The database name of ``series``'s session (``"socketio_views_django60"``); its tests use ``test_`` and it."""
-    return "socketio_views_django" + series.replace(".", "")
+def test_database(series, python=None):
+    """The database name of a session (``"socketio_views_django60"``, ``"socketio_views_wheel52_py312"``); its tests use ``test_`` and it."""
+    if python is None:
+        return "socketio_views_django" + series.replace(".", "")
+    return "socketio_views_wheel" + series.replace(".", "") + "_py" + python.replace(".", "")
 
 
 @contextlib.contextmanager
@@ -159,32 +198,137 @@ def checkout_lock():
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def built_wheel(session):
+    """The path of this checkout's wheel: ``SOCKETIO_VIEWS_WHEEL`` if set (``make test`` builds it once), else built now.
+
+    setuptools is pinned in requirements-dev.txt: the build needs no index, and
+    runs in the Python that runs nox. It writes build/ and
+    socketio_views.egg-info into the checkout: one build at a time.
+    """
+    given = os.environ.get("SOCKETIO_VIEWS_WHEEL")
+    if given:
+        return given
+    outdir = session.create_tmp()
+    with checkout_lock():
+        session.run(
+            sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", outdir, str(ROOT),
+            external=True, silent=True,
+        )
+    [wheel] = Path(outdir).glob("socketio_views-*.whl")
+    return str(wheel)
+
+
+def pins(*names):
+    """requirements-dev.txt's lines for ``names`` (``"psycopg"`` finds ``psycopg[binary]==...``)."""
+    lines = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
+    found = [line for line in lines for name in names if re.match(rf"{re.escape(name)}(\[|\s*==)", line, re.IGNORECASE)]
+    if len(found) != len(names):
+        raise RuntimeError(f"requirements-dev.txt pins {found}, not each of {names}")
+    return found
+
+
+#: Run in the session's virtualenv, from a folder outside the checkout: where
+#: socketio_views and its dependencies were imported from, and their versions.
+WHERE_INSTALLED = """
+import sys
+from importlib.metadata import version
+import django, socketio_views
+print(f"Python {sys.version.split()[0]}, Django {django.__version__}, socketio_views from {socketio_views.__file__}")
+print(", ".join(f"{name} {version(name)}" for name in ("python-socketio", "python-engineio", "gevent", "attrs", "cattrs", "limits")))
+if not socketio_views.__file__.startswith(sys.prefix):
+    sys.exit("socketio_views is not the installed wheel")
+"""
+
+
+def run_tests(session, *args, env):
+    """pytest on the installed package, the checkout's tests importable after it.
+
+    A ``.pth`` line puts the checkout's folder on ``sys.path`` after the
+    virtualenv's site-packages, and ``-P`` keeps it off the front: the tests
+    package and its settings come from the checkout, socketio_views from the
+    wheel. (Servers that the tests start with the checkout on ``PYTHONPATH``
+    import the checkout's copy of the same source.)
+    """
+    purelib = session.run(
+        "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", silent=True
+    ).strip()
+    Path(purelib, "socketio_views_checkout_tests.pth").write_text(f"{ROOT}\n", encoding="utf-8")
+    session.run("python", "-P", "-m", "pytest", *args, env=env)
+
+
 def add_session(series, python, django, whole):
     def tests(session):
         # uv writes no bytecode unless asked (pip does), and where PYTHONDONTWRITEBYTECODE
         # is set (this machine sets it) nothing else would: every server process the
         # tests start would compile Django and its dependencies again, seconds each.
         compiled = {"UV_COMPILE_BYTECODE": "1"}
-        session.install("-r", requirements_with(django, session.create_tmp()), env=compiled)
-        # setuptools is pinned in requirements-dev.txt: no index needed to build. The
-        # build writes socketio_views.egg-info into the checkout: one session at a time.
-        with checkout_lock():
-            session.install("--no-build-isolation", "--no-deps", "-e", ".")
+        # One resolution: the wheel's requirements with the pinned versions.
+        session.install(built_wheel(session), "-r", requirements_with(django, session.create_tmp()), env=compiled)
+        with session.chdir(session.create_tmp()):
+            session.run("python", "-c", WHERE_INSTALLED)
         selection = session.posargs or ([] if whole else QUICK_FILES)
-        # `make test` runs the sessions beside each other and the main suite: each
-        # has a test database of its own (tests/settings.py names it after this).
-        session.run("python", "-m", "pytest", *selection, env={"SOCKETIO_VIEWS_TEST_DB": test_database(series)})
+        # `make test` runs the sessions beside each other: each has a test
+        # database of its own (tests/settings.py names it after this).
+        run_tests(session, *selection, env={"SOCKETIO_VIEWS_TEST_DB": test_database(series)})
         if not session.posargs:
             session.chdir("demo")
-            session.run("python", "-m", "pytest")
+            run_tests(session, env={})
 
     scope = "the whole suite" if whole else "the quick tests"
-    tests.__doc__ = f"Django {django} on Python {python}: {scope} and the demo's."
+    tests.__doc__ = f"Django {django} on Python {python}, from the built wheel: {scope} and the demo's."
     nox.session(name=f"django-{series}", python=find_python(python))(tests)
+
+
+#: Appended to a new startproject's settings.py and urls.py: the app, a channel and its router.
+SMOKE_PROJECT = {
+    "settings.py": """
+INSTALLED_APPS += ["socketio_views"]
+""",
+    "urls.py": """
+from django.urls import include
+from socketio_views import ChannelRouter, ChannelView
+
+
+class EchoChannel(ChannelView):
+    def on_message(self, data):
+        return data
+
+
+router = ChannelRouter()
+router.register("echo", EchoChannel, name="echo")
+urlpatterns += [path("socket.io/", include(router.urls))]
+""",
+}
+
+
+def add_wheel_session(series, python):
+    def wheel(session):
+        folder = Path(session.create_tmp()).resolve()
+        # Nothing pinned but Django's series: the installer resolves the rest from the wheel's metadata.
+        session.install(built_wheel(session), f"Django~={series}.0", *pins(*SMOKE_TOOLS), env={"UV_COMPILE_BYTECODE": "1"})
+        with session.chdir(folder):
+            session.run("python", "-c", WHERE_INSTALLED)
+            project = folder / "smoke"
+            if not project.exists():
+                session.run("django-admin", "startproject", "smoke")
+                for name, text in SMOKE_PROJECT.items():
+                    with open(project / "smoke" / name, "a", encoding="utf-8") as module:
+                        module.write(text)
+        with session.chdir(folder / "smoke"):
+            session.run("python", "manage.py", "check", "--fail-level", "WARNING")
+        run_tests(session, *(session.posargs or SMOKE_TESTS), "-q", "-p", "no:cacheprovider",
+                  env={"SOCKETIO_VIEWS_TEST_DB": test_database(series, python)})
+
+    wheel.__doc__ = f"The built wheel with Django {series} on Python {python}, dependencies resolved: check and smoke tests."
+    nox.session(name=f"wheel-{series}-py{python}", python=find_python(python), tags=["wheel", f"wheel-py{python}"])(wheel)
 
 
 for series, (python, django, whole) in COMBINATIONS.items():
     add_session(series, python, django, whole)
+
+for series, pythons in SUPPORTED.items():
+    for python in pythons:
+        add_wheel_session(series, python)
 
 
 #: The tests of the transport run by the ``upstream`` session: the adapter's

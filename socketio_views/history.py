@@ -148,6 +148,19 @@ class MemoryHistory:
                 oldest, _ = self.ended.popitem(last=False)
                 del self.sessions[oldest]
 
+    def renew_session(self, pid, session, ttl):
+        """Keep ``session`` for ``ttl`` more seconds unless another subscription (another ``sid``) has recovered it.
+
+        Written again if it expired or was lost meanwhile. Return whether it
+        was kept: ``False`` once another subscription owns ``pid``.
+        """
+        with self._lock:
+            current = self.load_session(pid)
+            if current is not None and current["sid"] != session["sid"]:
+                return False
+            self.save_session(pid, session, ttl)
+            return True
+
     def drop_session(self, pid):
         """Forget the recovery session ``pid``."""
         self.sessions.pop(pid, None)
@@ -204,6 +217,15 @@ if current and cjson.decode(current)['sid'] == ARGV[2] then
 end
 """
 
+RENEW_SESSION = """
+local current = redis.call('GET', KEYS[1])
+if current and cjson.decode(current)['sid'] ~= ARGV[2] then
+    return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+return 1
+"""
+
 
 class RedisHistory:
     """History in Redis streams and recovery sessions in Redis keys, shared by every process."""
@@ -214,6 +236,7 @@ class RedisHistory:
         self.redis = redis.Redis.from_url(url)
         self.prefix = prefix
         self._extend = self.redis.register_script(EXTEND_SESSION)
+        self._renew = self.redis.register_script(RENEW_SESSION)
         #: One warning when Redis goes away, one when it is back.
         self.outage = Outage(
             "History (Redis)", "broadcasts are delivered live without being kept or numbered, and nothing is recovered"
@@ -271,6 +294,11 @@ class RedisHistory:
     def extend_session(self, pid, session, ttl):
         """:meth:`MemoryHistory.extend_session`, in one round trip (a script: no other client's write comes between)."""
         self._extend(keys=[f"{self.prefix}:session:{pid}"], args=[json.dumps(session), session["sid"], max(1, int(ttl))])
+
+    def renew_session(self, pid, session, ttl):
+        """:meth:`MemoryHistory.renew_session`, in one round trip (a script: no other client's write comes between)."""
+        key, ttl = f"{self.prefix}:session:{pid}", max(1, int(ttl))
+        return bool(self._renew(keys=[key], args=[json.dumps(session), session["sid"], ttl]))
 
     def drop_session(self, pid):
         self.redis.delete(f"{self.prefix}:session:{pid}")
@@ -487,7 +515,20 @@ class SessionKeeper:
             windows = [window for _s, window in self.live.values()] or [views_settings.RECOVERY_WINDOW]
             time.sleep(max(1.0, min(windows) / 3))
             for pid, (session, window) in list(self.live.items()):
-                self._save(pid, session, window)
+                self._renew_one(pid, session, window)
+
+    def _renew_one(self, pid, session, window):
+        # Not a plain save: the client may have recovered the session on
+        # another process while this one has yet to notice its transport died.
+        try:
+            kept = get_history().renew_session(pid, session, window)
+        except Exception:
+            logger.exception(
+                "History: could not save recovery session of %r", session["channel"], channel=session["channel"]
+            )
+            return
+        if not kept and self.live.get(pid, (None,))[0] is session:
+            del self.live[pid]  # recovered elsewhere, which renews it now
 
 
 _keeper = ProcessWide(SessionKeeper, close=lambda keeper: keeper.close())

@@ -209,6 +209,22 @@ class DatabaseHistory:
         )
 
     @_guarded
+    def renew_session(self, pid, session, ttl):
+        """Keep ``session`` for ``ttl`` more seconds unless another subscription (another ``sid``) has recovered it;
+        written again if it expired. Return whether it was kept (one UPDATE, or an INSERT if there was no row)."""
+        now = self.clock()
+        values = {"sid": session["sid"], "session": json.dumps(session), "expires": now + ttl}
+        sessions = RecoverySession.objects.using(self.using)
+        if sessions.filter(Q(sid=session["sid"]) | Q(expires__lt=now), pid=pid).update(**values):
+            return True
+        try:
+            with transaction.atomic(using=self.using):
+                sessions.create(pid=pid, **values)
+        except IntegrityError:
+            return False  # another subscription's, and not expired
+        return True
+
+    @_guarded
     def drop_session(self, pid):
         """Forget the recovery session ``pid``."""
         RecoverySession.objects.using(self.using).filter(pid=pid).delete()

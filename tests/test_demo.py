@@ -1,5 +1,6 @@
 """The demo chat over real connections: the wire contract other clients rely on."""
 import re
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -105,6 +106,17 @@ def test_pages_and_browser_client_are_served(demo_server):
     script = requests.get(demo_server.url + "/static/socketio_views/vendor/socket.io.min.js", timeout=5)
     assert script.status_code == 200 and "Socket.IO v4" in script.text
     assert requests.get(demo_server.url + "/", timeout=5).status_code == 200
+
+
+def test_the_demos_log_tells_utc(demo_server):
+    """The demo's access log gives the time in UTC (TIME_ZONE = "UTC"), not Django's default, America/Chicago."""
+    start = demo_server.mark()
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    requests.get(demo_server.url + "/rooms/utc-clock/", timeout=5)
+    line = demo_server.wait_for_output(r'^\[[^]]+\] "GET /rooms/utc-clock/ HTTP/1\.1" 200', start=start)
+    after = datetime.now(timezone.utc)
+    logged = datetime.strptime(line[1:21], "%d/%b/%Y %H:%M:%S").replace(tzinfo=timezone.utc)
+    assert before <= logged <= after, line
 
 
 def test_newcomers_see_the_last_messages_and_offsets_come_with_them(demo_client):

@@ -356,6 +356,50 @@ def test_a_late_teardown_on_another_process_leaves_the_recovered_session_alone(b
             store.close()
 
 
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_the_keeper_of_another_process_does_not_put_a_recovered_session_back(backend, monkeypatch):
+    """A process whose subscription has not ended yet (its transport died unnoticed) stops renewing the session once another process recovered it, and renews its other sessions."""
+    import os
+    import uuid
+
+    from socketio_views import history
+    from socketio_views.history import RedisHistory, SessionKeeper
+
+    from .ci import require
+    from .waiting import wait_until
+
+    if backend == "memory":
+        store = MemoryHistory()
+    else:
+        url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        store = RedisHistory(url, prefix=f"svt-{uuid.uuid4().hex[:8]}")
+        try:
+            store.redis.ping()
+        except Exception:
+            require(False, f"Redis is not reachable at {url}")
+    monkeypatch.setattr(history, "get_history", lambda: store)
+    a, b = SessionKeeper(), SessionKeeper()  # the two processes
+    try:
+        # A renews every second (a 3 s window), B not before 10 s: what is kept after A's renewal is A's doing.
+        a.keep("p1", {"channel": "c", "user": None, "sid": "on-a", "offset": "1-0"}, 3)
+        a.keep("p2", {"channel": "c", "user": None, "sid": "still-on-a", "offset": "1-0"}, 3)
+        b.keep("p1", {"channel": "c", "user": None, "sid": "on-b", "offset": "2-0"}, 30)  # recovered on B
+        store.drop_session("p2")  # lost meanwhile (an outage): its live subscription brings it back
+        wait_until(lambda: "p1" not in a.live, timeout=5, message=lambda: f"A still renews {a.live}")
+        assert {"channel": "c", "user": None, "sid": "on-b", "offset": "2-0"} == store.load_session("p1")
+        wait_until(lambda: store.load_session("p2"), timeout=5)
+        assert "still-on-a" == store.load_session("p2")["sid"]
+        a.release("p1", "on-a", 3)  # A notices the dead transport at last
+        assert "on-b" == store.load_session("p1")["sid"]
+    finally:
+        a.close()
+        b.close()
+        if backend == "redis":
+            store.drop_session("p1")
+            store.drop_session("p2")
+            store.close()
+
+
 @pytest.mark.django_db
 def test_recovery_runs_the_access_checks_again(router):
     """A pid does not bypass the mixins: the same pid without the login is refused with login_required."""

@@ -147,6 +147,21 @@ def test_sessions_are_kept_extended_only_by_their_owner_and_expire(store):
     assert not RecoverySession.objects.using(store.using).filter(pid="p1").exists()
 
 
+@pytest.mark.django_db(databases=DATABASES)
+def test_a_renewal_keeps_its_own_session_and_leaves_a_recovered_one_alone(store):
+    """renew_session writes a session that is its subscription's, or expired, or gone, and not one another subscription recovered."""
+    session = {"channel": "c", "user": None, "sid": "a", "offset": "1-0"}
+    assert store.renew_session("p1", session, 10)  # gone (lost): written again
+    assert session == store.load_session("p1")
+    store.save_session("p1", {**session, "sid": "b", "offset": "2-0"}, 10)  # recovered by b
+    assert not store.renew_session("p1", session, 100)
+    assert {**session, "sid": "b", "offset": "2-0"} == store.load_session("p1")
+    assert store.renew_session("p1", {**session, "sid": "b", "offset": "3-0"}, 100)
+    store.now[0] += 101
+    assert store.renew_session("p1", session, 10)  # b's expired: a's again
+    assert "a" == store.load_session("p1")["sid"]
+
+
 @pytest.mark.django_db(transaction=True, databases=DATABASES)
 def test_concurrent_broadcasts_get_each_offset_once(using):
     """Eight threads, each on its own connection, append 25 entries each to one channel: 200 distinct offsets, numbered in offset order."""

@@ -7,7 +7,10 @@ node or npm either. To stay fast and need no package index, the builds and
 installs use this virtualenv's setuptools, and the fresh virtualenvs borrow
 its packages (Django and the other dependencies) through a ``.pth`` line
 placed after their own site-packages; the package itself is installed from
-the built file, and the checks prove it is imported from there.
+the built file, and the checks prove it is imported from there. The wheel
+with its dependencies resolved from the index, on every supported Django and
+Python pair, is the job of noxfile.py's ``wheel-*`` sessions (``make test``
+runs them).
 """
 import ast
 import json
@@ -170,7 +173,8 @@ def test_the_metadata_says_what_is_tested(dists):
     assert socketio_views.__version__ == metadata["Version"]
     assert "BSD-3-Clause AND MIT" == metadata["License-Expression"]
     assert set(combinations) == {c.rsplit(" :: ", 1)[1] for c in classifiers if c.startswith("Framework :: Django :: ")}
-    tested_pythons = {python for python, _, _ in combinations.values()}
+    assert set(combinations) == set(nox_constant("SUPPORTED"))
+    tested_pythons = {python for pythons in nox_constant("SUPPORTED").values() for python in pythons}
     assert tested_pythons == {
         c.rsplit(" :: ", 1)[1] for c in classifiers if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
     }
@@ -180,6 +184,57 @@ def test_the_metadata_says_what_is_tested(dists):
     [supported] = [r.specifier for r in map(Requirement, metadata.get_all("Requires-Dist")) if r.name == "Django"]
     assert [] == [version for _, version, _ in combinations.values() if version not in supported]
     assert "6.2" not in supported and "5.1.9" not in supported
+
+
+def test_the_wheel_is_installed_on_every_pair_django_supports():
+    """noxfile.py's SUPPORTED pairs every Django series with every Python of the classifiers but 3.11 for Django 6, which needs 3.12."""
+    supported = nox_constant("SUPPORTED")
+    pythons = sorted({python for series in supported.values() for python in series})
+    expected = {
+        series: [python for python in pythons if not (int(series.split(".")[0]) >= 6 and python == "3.11")]
+        for series in supported
+    }
+    assert expected == supported
+    assert ["3.11", "3.12", "3.13"] == pythons
+
+
+def test_make_test_runs_the_wheel_on_every_python():
+    """The Makefile's nox runs of the wheel sessions name the tag of each Python of SUPPORTED, once."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    tags = re.findall(r"\bwheel-py3\.\d+\b", " ".join(re.findall(r"^\t.*\bnox\b.* -t (.*)$", makefile, re.MULTILINE)))
+    pythons = sorted({python for series in nox_constant("SUPPORTED").values() for python in series})
+    assert [f"wheel-py{python}" for python in pythons] == sorted(tags)
+
+
+def test_each_test_session_runs_on_a_supported_pair():
+    """The Python of each ``django-<series>`` session is one that SUPPORTED pairs with its Django."""
+    supported = nox_constant("SUPPORTED")
+    assert [] == [(series, python) for series, (python, _, _) in nox_combinations().items() if python not in supported[series]]
+
+
+def supported_versions_table():
+    """docs/index.rst's table of supported versions: ``{(series, python): cell}``."""
+    text = (ROOT / "docs" / "index.rst").read_text(encoding="utf-8")
+    table = text.split("\nSupported versions\n", 1)[1].split(".. list-table::", 1)[1].split("\n\n.. ", 1)[0]
+    rows = [re.findall(r"^\s*- (.+)$", row, re.MULTILINE) for row in table.split("\n   * ")[1:]]
+    header, *body = rows
+    pythons = [cell.removeprefix("Python ") for cell in header[1:]]
+    return {(row[0].removesuffix(" LTS"), python): cell for row in body for python, cell in zip(pythons, row[1:], strict=True)}
+
+
+def test_the_docs_table_of_supported_versions_is_noxfiles():
+    """docs/index.rst's table names SUPPORTED's pairs, the whole suite on the main combination and the quick tests on the others."""
+    supported, combinations = nox_constant("SUPPORTED"), nox_combinations()
+    expected = {}
+    for series in supported:
+        for python in ["3.11", "3.12", "3.13"]:
+            if python not in supported[series]:
+                expected[series, python] = "not supported by Django"
+            elif combinations[series][0] != python:
+                expected[series, python] = "wheel"
+            else:
+                expected[series, python] = "wheel, whole suite" if combinations[series][2] else "wheel, quick tests"
+    assert expected == supported_versions_table()
 
 
 def test_the_main_combination_uses_the_pinned_django():

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -136,6 +137,45 @@ def test_autoreload_drains_open_connections_first(test_db_env):
         server.wait_for_output(r"closed \(server draining\)$", timeout=10, start=start)
         client.close()
     assert "Draining: closing 1 connection(s) over 0.5 s" == drained
+
+
+def child_processes(pid):
+    """The process ids of ``pid``'s children (Linux's /proc)."""
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+@pytest.mark.usefixtures("autoreload_turn")
+def test_sigterm_to_the_autoreloaders_server_drains_it_and_ends_both_processes(test_db_env):
+    """With the autoreloader, SIGTERM to the server process drains it, and then it exits, and so does the autoreloader."""
+    with LiveServer(env=test_db_env, reload=True) as server:
+        client = WireClient(server.url).connect("history/term-child")
+        [child] = wait_until(lambda: child_processes(server.process.pid), timeout=10, interval=0.1)
+        start = server.mark()
+        os.kill(child, signal.SIGTERM)
+        server.wait_for_output(r"closed \(server draining\)$", timeout=10, start=start)
+        assert 0 == server.process.wait(15), server.log()
+        assert not Path(f"/proc/{child}").exists()
+        assert 1 == server.banners, server.log()
+        client.close()
+
+
+@pytest.mark.usefixtures("autoreload_turn")
+def test_sigterm_to_the_autoreloader_drains_its_server_and_ends_both_processes(test_db_env):
+    """SIGTERM to the autoreloader's process is passed to the server, which drains and exits; then the autoreloader exits."""
+    with LiveServer(env=test_db_env, reload=True) as server:
+        client = WireClient(server.url).connect("history/term-parent")
+        [child] = wait_until(lambda: child_processes(server.process.pid), timeout=10, interval=0.1)
+        start = server.mark()
+        server.process.send_signal(signal.SIGTERM)
+        drained = server.wait_for_output(r"^Draining: closing \d+ connection", timeout=10, start=start)
+        server.wait_for_output(r"closed \(server draining\)$", timeout=10, start=start)
+        assert 0 == server.process.wait(15), server.log()
+        assert not Path(f"/proc/{child}").exists()
+        client.close()
+    assert drained.startswith("Draining: closing 1 connection(s)")
 
 
 def test_call_command_without_patching_explains_what_to_do():

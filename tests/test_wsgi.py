@@ -162,3 +162,22 @@ def test_polling_requests_of_an_established_connection_skip_django(live_channels
         client.close()
     # The /requests/ view itself.
     assert before + 1 == after
+
+
+def test_the_session_id_is_parsed_once_per_request(monkeypatch):
+    """The lean path, the endpoint and the engine all read a request's Engine.IO session id, which is parsed from its query string once."""
+    from socketio_views.transport import environ as environ_module
+
+    monkeypatch.setattr("socketio_views.monkey.is_patched", lambda: True)
+    parsed = []
+    parse = environ_module.session_id
+    monkeypatch.setattr(environ_module, "session_id", lambda query: parsed.append(query) or parse(query))
+    app = SocketIOApplication(Recorder())
+    _, _, body = call(app, environ("/socket.io/", "EIO=4&transport=polling"))
+    sid = json.loads(body[1:])["sid"]
+    assert ["EIO=4&transport=polling"] == parsed
+    query = f"EIO=4&transport=polling&sid={sid}"
+    post = {**environ("/socket.io/", query), "REQUEST_METHOD": "POST", "CONTENT_LENGTH": "1", "wsgi.input": io.BytesIO(b"1")}
+    status, _, answer = call(app, post)
+    assert ("200 OK", b"OK") == (status, answer)  # a CLOSE packet, accepted
+    assert ["EIO=4&transport=polling", query] == parsed

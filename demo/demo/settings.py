@@ -66,6 +66,8 @@ SOCKETIO_VIEWS = {
     "BACKEND_OPTIONS": {"channel": os.environ.get("SOCKETIO_VIEWS_BACKEND_CHANNEL", "socketio_views")},
     "RATE_LIMIT_STORAGE": os.environ.get("SOCKETIO_VIEWS_RATE_LIMIT_STORAGE") or None,
 }
+# Times in UTC, the access log's included (Django's default is America/Chicago).
+TIME_ZONE = "UTC"
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGGING = {

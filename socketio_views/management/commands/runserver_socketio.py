@@ -3,8 +3,10 @@
 channels from one gevent server, with Django's autoreloader.
 """
 import logging
+import os
 import shlex
 import signal
+import subprocess
 import sys
 
 from django.apps import apps
@@ -72,6 +74,63 @@ def stop_quietly_on_ctrl_c():
         hub.NOT_ERROR = (*hub.NOT_ERROR, KeyboardInterrupt)
 
 
+def unbuffered(argument):
+    """Whether a command-line option of Python is ``-u`` (alone or among others, as in ``-Bu``)."""
+    return argument == "-u" or (
+        argument.startswith("-")
+        and not argument.startswith(("--", "-X", "-W"))
+        and len(argument) > 2
+        and argument[1:].isalpha()
+        and "u" in argument
+    )
+
+
+def restart_with_reloader():
+    """The autoreloader's process: run the server's process until it exits other than to reload; return its status.
+
+    Django's own ``autoreload.restart_with_reloader()`` is this loop, but its
+    process exits on SIGTERM at once, killing the server's process without a
+    drain. This one passes SIGTERM on, lets the server's process drain and
+    exit, and returns its status. Ctrl-C reaches both processes from the
+    terminal: the server's process is given a quarter of a second to exit, as
+    ``subprocess.run()`` gives it in Django's.
+    """
+    environ = {**os.environ, autoreload.DJANGO_AUTORELOAD_ENV: "true"}
+    if any(unbuffered(argument) for argument in getattr(sys, "orig_argv", ())[1:]):
+        # As Django 6.1's does: python -u keeps the server's output unbuffered.
+        environ.setdefault("PYTHONUNBUFFERED", "1")
+    arguments = autoreload.get_child_arguments()
+    server = None
+    stopping = False
+
+    def pass_sigterm_on():
+        nonlocal stopping
+        stopping = True
+        if server is not None and server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+
+    handler = gevent.signal_handler(signal.SIGTERM, pass_sigterm_on)
+    try:
+        while not stopping:
+            server = subprocess.Popen(arguments, env=environ, close_fds=False)
+            if stopping:  # SIGTERM came while the process started
+                server.send_signal(signal.SIGTERM)
+            try:
+                status = server.wait()
+            except KeyboardInterrupt:
+                try:
+                    server.wait(0.25)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
+                raise
+            if status != 3:
+                return status
+        return 0
+    finally:
+        handler.cancel()
+
+
 class Command(runserver.Command):
     """``runserver`` (with staticfiles' ``--nostatic`` and ``--insecure``) on a gevent server."""
 
@@ -93,6 +152,21 @@ class Command(runserver.Command):
             )
         stop_quietly_on_ctrl_c()
         return super().execute(*args, **options)
+
+    def run(self, **options):
+        if not options["use_reloader"]:
+            return super().run(**options)
+        if os.environ.get(autoreload.DJANGO_AUTORELOAD_ENV) == "true":
+            # The server's process: a drain on SIGTERM ends it (see _drain_and_stop).
+            autoreload.autoreload_started.connect(self._keep_reloader, weak=False)
+            return super().run(**options)
+        try:
+            sys.exit(restart_with_reloader())
+        except KeyboardInterrupt:
+            pass
+
+    def _keep_reloader(self, sender, **kwargs):
+        self.reloader = sender
 
     def get_handler(self, *args, **options):
         if not apps.is_installed("django.contrib.staticfiles"):
@@ -125,6 +199,12 @@ class Command(runserver.Command):
         tune_for_serving()
         try:
             server.serve_forever()
+            # Stopped by SIGTERM's drain. This is the autoreloader's thread for
+            # the server (or the process's only one, with --noreload); the
+            # process's main thread watches files until the reloader stops.
+            reloader = getattr(self, "reloader", None)
+            if reloader is not None:
+                reloader.stop()
         except KeyboardInterrupt:
             # Ctrl-C (without the autoreloader): stop now, as runserver does,
             # even during a drain; open connections close as the process exits.
