@@ -74,7 +74,8 @@ def start_demo(name, env):
     WORK.mkdir(exist_ok=True)
     database = WORK / f"hub-{name}.sqlite3"
     database.unlink(missing_ok=True)
-    env = {**os.environ, "DEMO_DATABASE": str(database), "PYTHONUNBUFFERED": "1", **env}
+    # The witness's 8 people share one address here: each gets the budget of one person.
+    env = {**os.environ, "DEMO_DATABASE": str(database), "DEMO_MESSAGE_RATE_SCOPE": "subscription", "PYTHONUNBUFFERED": "1", **env}
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=DEMO, env=env, check=True)
     port = free_port()
     log = open(WORK / f"hub-{name}.log", "w")

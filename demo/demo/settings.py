@@ -55,6 +55,9 @@ LOGOUT_REDIRECT_URL = "/"
 # before hashing the password; DEMO_LOGIN_RATE=off turns the limit off (bench/hub.py measures a
 # login flood both ways: with it off, every attempt is a password hash).
 CHAT_LOGIN_RATE = None if os.environ.get("DEMO_LOGIN_RATE") == "off" else os.environ.get("DEMO_LOGIN_RATE", "10/m")
+# Whose messages share the budget of 3 a second: each user, else each address; bench/hub.py's
+# witness (8 people on one machine) sets DEMO_MESSAGE_RATE_SCOPE=subscription.
+CHAT_MESSAGE_RATE_SCOPE = os.environ.get("DEMO_MESSAGE_RATE_SCOPE", "user_or_ip")
 
 # One process by default, its rooms' history and recovery sessions in the database
 # (kept across restarts); set SOCKETIO_VIEWS_BACKEND=redis://127.0.0.1:6379/0 to run
