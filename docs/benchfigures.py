@@ -45,6 +45,11 @@ DIGITS = {
     "max_ms": 0,
     "late_or_lost": 0,
     "acks_missing": 0,
+    "keep_p50_ms": 2,
+    "keep_p95_ms": 2,
+    "replay_p50_ms": 2,
+    "last50_p50_ms": 2,
+    "bytes_per_entry": 0,
 }
 
 #: Figures computed from a run as bench/report.py computes them: field -> (function, digits).
