@@ -306,3 +306,27 @@ def test_a_per_ip_limit_counts_an_ipv6_client_by_its_64_network(ip_router):
         assert from_address("2001:db8:1:3::1").emit("message") == {"ok": True}  # another /64
         assert from_address("192.0.2.7").emit("message") == {"ok": True}
         assert from_address("::ffff:192.0.2.7").emit("message")["error"]["code"] == "rate_limited"
+
+
+def test_in_memory_rate_limits_start_no_timer_thread_under_gevent(monkeypatch):
+    """limits' in-memory storage started a Timer thread for its expiry pass every 10 ms of hits, and under gevent
+    Thread.start() waits until the new greenlet runs: behind every greenlet ready before it (a chat message waited
+    seconds while 3,000 clients subscribed). Its expiry pass runs in a greenlet started without waiting."""
+    import threading
+
+    import gevent
+    import limits
+
+    from socketio_views import throttling
+
+    monkeypatch.setattr(throttling.monkey, "is_module_patched", lambda name: name == "threading")
+    storage = throttling.without_timer_threads(limits.storage.MemoryStorage())
+    assert isinstance(storage.timer, throttling.GeventExpiry)
+    limiter, item = limits.strategies.MovingWindowRateLimiter(storage), limits.parse("2/second")
+    threads = threading.active_count()
+    assert [limiter.hit(item, "k") for _ in range(3)] == [True, True, False]
+    assert threading.active_count() == threads
+    gevent.sleep(1.1)
+    assert limiter.hit(item, "k")  # the window moved on
+    gevent.sleep(0.05)  # the expiry pass this hit scheduled has run: the two old entries are gone
+    assert len(storage.events.get("k", [])) <= 1  # without the pass, 3
