@@ -14,7 +14,9 @@ import math
 import re
 import time
 
+import gevent
 import limits
+from gevent import monkey
 from django.core.exceptions import ImproperlyConfigured
 
 from .backends import rate_limit_storage_url
@@ -106,9 +108,45 @@ class RateLimiter:
         _limiters.reset()
 
 
+class GeventExpiry:
+    """Stands in for the timer of ``limits``' in-memory storage in a gevent-patched process.
+
+    That storage starts a ``threading.Timer`` (here, a greenlet) for its
+    expiry pass whenever the last one has run, at most every 10 ms, and
+    ``Thread.start()`` waits until the new one runs: behind every greenlet
+    ready before it. A rate-limited event waited seconds so while a crowd
+    subscribed. This runs the same pass with ``gevent.spawn_later``, started
+    without waiting.
+    """
+
+    def __init__(self, function, interval=0.01):
+        self.function = function
+        self.interval = interval
+        self._pending = None
+
+    def is_alive(self):
+        """Schedule the next expiry pass if none is pending; ``True``, so that the storage starts no thread."""
+        if self._pending is None or self._pending.dead:
+            self._pending = gevent.spawn_later(self.interval, self.function)
+        return True
+
+    def cancel(self):
+        """Drop the pending pass."""
+        if self._pending is not None:
+            self._pending.kill(block=False)
+
+
+def without_timer_threads(storage):
+    """Give ``limits``' in-memory ``storage`` a :class:`GeventExpiry` when gevent has patched threading; return it."""
+    timer = getattr(storage, "timer", None)
+    if isinstance(storage, limits.storage.MemoryStorage) and monkey.is_module_patched("threading") and timer is not None:
+        storage.timer = GeventExpiry(timer.function, timer.interval)
+    return storage
+
+
 class _Limiters:
     def __init__(self):
-        self.storage = limits.storage.storage_from_string(rate_limit_storage_url())
+        self.storage = without_timer_threads(limits.storage.storage_from_string(rate_limit_storage_url()))
         self.cache = {}
         self.outage = Outage("Rate limit storage", "events are allowed without counting")
 
