@@ -136,6 +136,7 @@ MAIN_ONLY_FILES = [
     "tests/test_limits.py",
     "tests/test_live_browser.py",
     "tests/test_outages.py",
+    "tests/test_pacing.py",
     "tests/test_payloads.py",
     "tests/test_queues.py",
     "tests/test_recovery.py",

@@ -80,6 +80,19 @@ class CostlyGoodbyeChannel(RoomChannel):
         super().on_disconnect(room)
 
 
+class CostlyWelcomeChannel(ChannelView):
+    """A channel whose every ``on_subscribe`` computes for 5 ms on the hub (tests/test_pacing.py).
+
+    400 subscriptions decided in one turn of the event loop hold it for 2 s;
+    in turns, the other connections are served between them.
+    """
+
+    def on_subscribe(self, room):
+        deadline = time.monotonic() + 0.005
+        while time.monotonic() < deadline:
+            pass
+
+
 class ConvertersChannel(ChannelView):
     def on_kwargs(self, data, **kwargs):
         return {
