@@ -50,6 +50,7 @@ DIGITS = {
     "replay_p50_ms": 2,
     "last50_p50_ms": 2,
     "bytes_per_entry": 0,
+    "all_joined_after_s": 1,
 }
 
 #: Figures computed from a run as bench/report.py computes them: field -> (function, digits).

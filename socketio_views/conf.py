@@ -53,6 +53,12 @@ DEFAULTS = {
     # Django's middleware, to their response); past it a handshake is
     # answered 503 with Retry-After at once (None: no limit).
     "MAX_HANDSHAKES_IN_PROGRESS": 64,
+    # Subscriptions each process decides at once (the view's checks,
+    # on_subscribe, recovery, history), in order of arrival, each started
+    # only while the event loop's turn has time left, so that a crowd
+    # subscribing does not hold the established connections' events
+    # (socketio_views.transport.pacing). None: each as it arrives.
+    "MAX_SUBSCRIPTIONS_IN_PROGRESS": 8,
     # The request.META key of a header that the reverse proxies in front of
     # the server set to the client's address (e.g. "HTTP_X_FORWARDED_FOR"),
     # and how many proxies append to it. None: REMOTE_ADDR, headers ignored.

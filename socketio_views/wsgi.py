@@ -31,6 +31,11 @@ endpoint of a mounted :class:`~socketio_views.ChannelRouter` is served so:
 Every other request, and every request when ``HANDSHAKE_MIDDLEWARE`` is
 ``None``, goes to the wrapped application (Django's whole ``MIDDLEWARE`` and
 the URLconf, as the endpoint view is mounted there too).
+
+New work (a handshake once admitted, a request for a view) first waits for
+a turn of the event loop with time left
+(:func:`socketio_views.transport.pacing.wait_for_turn`): a crowd of them does
+not hold the connections already open.
 """
 import logging
 import weakref
@@ -51,6 +56,7 @@ from . import drain
 from .mounts import mounted_routers
 from .transport.endpoint import WebSocketResponse, admitting, close_quietly, endpoint_view, leave_body_unread
 from .transport.environ import LEAN_KEY, LOGGED_KEY, ROUTER_KEY, asks_for_jsonp, session_id_of
+from .transport.pacing import wait_for_turn
 from .transport.server import get_server
 
 
@@ -85,10 +91,13 @@ class SocketIOApplication:
 
     def __call__(self, environ, start_response):
         middleware = handshake_middleware()
-        if middleware is None:
-            return self.application(environ, start_response)
-        router = self.endpoints().get(environ.get("PATH_INFO"))
+        router = None if middleware is None else self.endpoints().get(environ.get("PATH_INFO"))
         if router is None:
+            if session_id_of(environ) is None:
+                # A view, or a handshake by the whole MIDDLEWARE: new work
+                # waits for a turn of the loop with time left; a request of an
+                # established Engine.IO connection does not.
+                wait_for_turn()
             return self.application(environ, start_response)
         query = environ.get("QUERY_STRING", "")
         sid = session_id_of(environ)
@@ -127,6 +136,9 @@ class SocketIOApplication:
             if refusal is not None:
                 response = refusal
             else:
+                # Admitted, it waits for a turn of the loop with time left:
+                # a crowd of handshakes does not hold the established connections.
+                wait_for_turn()
                 request = WSGIRequest(environ)
                 response = self.handler(middleware)(request)
                 if response.status_code >= 400:

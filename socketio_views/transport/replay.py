@@ -19,6 +19,7 @@ import socketio
 from .. import history, queues
 from ..db import release_db_connections
 from ..logs import logger, of_view
+from .pacing import wait_for_turn
 
 #: Replayed packets sent before the replay lets other greenlets run.
 REPLAY_BATCH = 50
@@ -58,6 +59,7 @@ class Replay:
 
     def replay(self, view, connection, namespace):
         """Send the history the subscriber missed, then the live packets held meanwhile, without duplicates."""
+        wait_for_turn()  # a crowd's replays do not hold the established connections
         outbox = view.hub
         gate = connection.gate
         while gate is None and namespace in connection.confirming:

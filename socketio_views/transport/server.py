@@ -18,8 +18,6 @@ Example usage::
 """
 import logging
 import threading
-import time
-from collections import deque
 
 import socketio
 
@@ -38,6 +36,7 @@ from .engine import SocketIOServer
 from .environ import REFUSAL_KEY, REQUEST_KEY, ROUTER_KEY, transport_of
 from .guards import Guards, libev_loop_clock
 from .managers import server_manager
+from .pacing import SubscriptionTurns, Teardowns
 from .replay import Replay
 
 DEFAULT_SERVER_OPTIONS = {
@@ -101,6 +100,8 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
         self._in_teardown = threading.local()
         #: Teardowns of connections that ended together (:class:`Teardowns`).
         self.teardowns = Teardowns(self)
+        #: Subscriptions decided a few at a time (:class:`~socketio_views.transport.pacing.SubscriptionTurns`).
+        self.subscription_turns = SubscriptionTurns(views_settings.MAX_SUBSCRIPTIONS_IN_PROGRESS)
         self.on("connect", self._on_subscribe, namespace="*")
         self.on("disconnect", self._on_unsubscribe, namespace="*")
         self.on("*", self._on_event, namespace="*")
@@ -179,7 +180,10 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
             # Confirmed only once this process hears the channel's broadcasts
             # from the backend: the subscriber misses nothing sent after.
             self.manager.wait_until_routed(namespace)
-            return self._subscribe(namespace, sid, connection, environ, auth, held)
+            with self.subscription_turns.turn():
+                if connection.closed:
+                    return False  # gone while it waited its turn
+                return self._subscribe(namespace, sid, connection, environ, auth, held)
         finally:
             connection.subscribing.pop(namespace, None)
 
@@ -366,65 +370,6 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
             release_db_connections()
         if count:
             logger.info("Revoked %d subscription(s) of %d user(s)", count, len(users))
-
-
-class Teardowns:
-    """Teardowns of connections that end together (a mass ping timeout), run in batches that let the hub serve the others.
-
-    While more than :data:`TEARDOWN_BATCH` connections ended within the last
-    :data:`TEARDOWN_BURST` seconds, or teardowns are waiting, a connection's
-    teardown joins the queue; one greenlet runs them, :data:`TEARDOWN_BATCH`
-    at a time or for :data:`TEARDOWN_SLICE` seconds, whichever ends first,
-    sleeping a millisecond between batches so that the process's sockets are
-    read and written meanwhile.
-    """
-
-    def __init__(self, server):
-        self.server = server
-        self.waiting = deque()
-        self.worker = None
-        self.burst_started = 0.0
-        self.burst = 0
-
-    def crowded(self):
-        """Count one more ending connection; return whether its teardown should wait its turn."""
-        now = time.monotonic()
-        if now - self.burst_started > TEARDOWN_BURST:
-            self.burst_started, self.burst = now, 0
-        self.burst += 1
-        return bool(self.waiting) or self.burst > TEARDOWN_BATCH
-
-    def put(self, connection_id, reason):
-        """Queue the teardown of ``connection_id``."""
-        self.waiting.append((connection_id, reason))
-        if self.worker is None:
-            self.worker = self.server.start_background_task(self._work)
-
-    def _work(self):
-        try:
-            while self.waiting:
-                deadline = time.monotonic() + TEARDOWN_SLICE
-                for _ in range(min(TEARDOWN_BATCH, len(self.waiting))):
-                    connection_id, reason = self.waiting.popleft()
-                    try:
-                        self.server.end_connection(connection_id, reason)
-                    except Exception:
-                        logger.exception("The teardown of connection %s failed", connection_id, connection_id=connection_id)
-                    if time.monotonic() > deadline:
-                        break
-                self.server.sleep(0.001)
-        finally:
-            self.worker = None
-
-
-#: Teardowns run in a row before the hub serves other greenlets, when many connections end together.
-TEARDOWN_BATCH = 20
-
-#: Seconds a batch of teardowns may take before the hub serves other greenlets (one teardown may take longer).
-TEARDOWN_SLICE = 0.01
-
-#: Connections ending within this many seconds of each other end "together" (:class:`Teardowns`).
-TEARDOWN_BURST = 0.1
 
 
 def make_server():
