@@ -220,6 +220,21 @@ def test_the_deployment_figures_come_from_bench_results():
         benchfigures.figure("lean idle socketio_views K=7 rss_per_conn_kb")
 
 
+def test_a_bench_role_subtracts_two_figures_of_two_results():
+    """`` - `` between two figures shows the difference of their medians, with the first one's digits; not of ranges or ratios."""
+    spec = importlib.util.spec_from_file_location("benchfigures", DOCS / "benchfigures.py")
+    benchfigures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchfigures)
+    tuned = "tuned idle socketio_views K=10000 rss_per_conn_kb"
+    raw = "raw-no-greenlet-tree idle python-socketio K=10000 rss_per_conn_kb"
+    medians = [float(benchfigures.figure(one)) for one in (tuned, raw)]
+    assert f"{medians[0] - medians[1]:.1f}" == benchfigures.figure(f"{tuned} - {raw}")
+    with pytest.raises(benchfigures.BenchFigureError, match="a difference has no range"):
+        benchfigures.figure(f"{tuned} range - {raw}")
+    with pytest.raises(benchfigures.BenchFigureError, match="a ratio has no range and is not subtracted"):
+        benchfigures.figure(f"tuned idle socketio_views/python-socketio K=10000 rss_per_conn_kb - {raw}")
+
+
 #: gevent-websocket's worker: it serves channels, but without the drain and the lean path.
 OLD_WORKER = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
 
