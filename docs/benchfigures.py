@@ -12,7 +12,10 @@ workload's key (``K=10000``, ``N=100``) and the field of each run
 (``us_per_delivery``: the server's CPU per delivery at 20,000 a second, as the
 tables compute it); the figure is the median over the runs, formatted as bench/report.py
 formats it in ``bench/results/<name>.md``, and ``range`` adds the runs' range
-in brackets. A figure the result does not hold (a missing file, workload,
+in brackets. Two figures joined by `` - `` show their difference, with the
+first one's digits (``tuned idle socketio_views K=10000 rss_per_conn_kb -
+raw-no-greenlet-tree idle python-socketio K=10000 rss_per_conn_kb``: what one
+server holds more than another, measured in two results). A figure the result does not hold (a missing file, workload,
 server, key or field) is a warning, so an error in ``make docs`` (``-W``):
 the prose cannot say what no bench measured, and a figure that a new bench
 run changes changes in the prose with it.
@@ -51,6 +54,9 @@ DIGITS = {
     "last50_p50_ms": 2,
     "bytes_per_entry": 0,
     "all_joined_after_s": 1,
+    "bytes_per_session": 0,
+    "channel_kb": 0,
+    "entries_kept": 0,
 }
 
 #: Figures computed from a run as bench/report.py computes them: field -> (function, digits).
@@ -67,9 +73,19 @@ def figure(text, results=RESULTS):
     """The figure that the role's ``text`` names, as the page shows it.
 
     :param text: ``"<result> <workload> <server> <key> <field>"``, then
-        optionally ``"range"``.
+        optionally ``"range"``; or two of them (without ``range``) joined by
+        ``" - "``, for their difference.
     :param results: the folder of the result files.
     """
+    if " - " in text:
+        # The difference of two medians, shown with the first one's digits.
+        (first, digits), (second, _) = (_figure(one, results, median=True) for one in text.split(" - ", 1))
+        return report.fmt_num(first - second, digits)
+    return _figure(text, results)
+
+
+def _figure(text, results, median=False):
+    """The figure ``text`` names as the page shows it, or with ``median``, ``(median, digits)``."""
     words = text.split()
     with_range = words[-1:] == ["range"]
     if with_range:
@@ -94,12 +110,16 @@ def figure(text, results=RESULTS):
     digits = DERIVED[last][1] if last in DERIVED else DIGITS[last]
     if "/" in server:
         # "a/b": the ratio of a's median to b's, as the bench's tables show ratios.
-        if with_range:
-            raise BenchFigureError(f"a ratio has no range (got {text!r})")
+        if with_range or median:
+            raise BenchFigureError(f"a ratio has no range and is not subtracted (got {text!r})")
         medians = [report.median(_found(result, name, workload, one, key, field, getter)) for one in server.split("/", 1)]
         return f"×{medians[0] / medians[1]:.2f}"
     runs = result.get(server, {}).get(key)
     found = _found(result, name, workload, server, key, field, getter)
+    if median:
+        if with_range:
+            raise BenchFigureError(f"a difference has no range (got {text!r})")
+        return report.median(found), digits
     if with_range:
         return report.cell(runs, getter, digits)
     return report.fmt_num(report.median(found), digits)
