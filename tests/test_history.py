@@ -3,16 +3,9 @@ import pytest
 from django.contrib.auth.models import User
 
 from socketio_views import ChannelRouter, ChannelView
-from socketio_views.history import (
-    HISTORY_LOST,
-    OTHER_USER,
-    UNKNOWN_SESSION,
-    MemoryHistory,
-    Policy,
-    get_history,
-    parse_offset,
-)
+from socketio_views.history import MemoryHistory, Policy, get_history, parse_offset
 from socketio_views.mixins import PresenceMixin
+from socketio_views.recovery import HISTORY_LOST, OTHER_USER, UNKNOWN_SESSION
 from socketio_views.testing import ChannelTestClient
 
 
@@ -299,7 +292,7 @@ def test_redis_history_is_bounded_expires_and_replays(settings):
 
 def test_a_late_teardown_of_the_old_subscription_leaves_the_recovered_session_alone(router):
     """The server may notice a dead transport after the client recovered: the old teardown must not end the new session."""
-    from socketio_views.history import _keeper
+    from socketio_views.recovery import _keeper
 
     client = ChannelTestClient(router=router)
     old = client.subscribe("chat/late")
@@ -320,8 +313,9 @@ def test_a_late_teardown_on_another_process_leaves_the_recovered_session_alone(b
     import os
     import uuid
 
-    from socketio_views import history
-    from socketio_views.history import RedisHistory, SessionKeeper
+    from socketio_views import recovery
+    from socketio_views.history import RedisHistory
+    from socketio_views.recovery import SessionKeeper
 
     from .ci import require
 
@@ -334,7 +328,7 @@ def test_a_late_teardown_on_another_process_leaves_the_recovered_session_alone(b
             store.redis.ping()
         except Exception:
             require(False, f"Redis is not reachable at {url}")
-    monkeypatch.setattr(history, "get_history", lambda: store)
+    monkeypatch.setattr(recovery, "get_history", lambda: store)
     a, b = SessionKeeper(), SessionKeeper()  # the two processes
     try:
         a.keep("p1", {"channel": "c", "user": None, "sid": "on-a", "offset": "1-0"}, 120)
@@ -362,8 +356,9 @@ def test_the_keeper_of_another_process_does_not_put_a_recovered_session_back(bac
     import os
     import uuid
 
-    from socketio_views import history
-    from socketio_views.history import RedisHistory, SessionKeeper
+    from socketio_views import recovery
+    from socketio_views.history import RedisHistory
+    from socketio_views.recovery import SessionKeeper
 
     from .ci import require
     from .waiting import wait_until
@@ -377,7 +372,7 @@ def test_the_keeper_of_another_process_does_not_put_a_recovered_session_back(bac
             store.redis.ping()
         except Exception:
             require(False, f"Redis is not reachable at {url}")
-    monkeypatch.setattr(history, "get_history", lambda: store)
+    monkeypatch.setattr(recovery, "get_history", lambda: store)
     a, b = SessionKeeper(), SessionKeeper()  # the two processes
     try:
         # A renews every second (a 3 s window), B not before 10 s: what is kept after A's renewal is A's doing.
