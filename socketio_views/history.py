@@ -33,7 +33,7 @@ import attrs
 
 from .backends import is_database_url, shared_redis_url
 from .conf import views_settings
-from .mounts import mounted_routers
+from .mounts import mounted_match
 from .offsets import START, Entry, parse_offset  # noqa: F401  (history.START and the others, for its users)
 from .outages import Outage
 from .state import LRU, ProcessWide
@@ -336,21 +336,19 @@ def get_history():
 def policy_for(channel):
     """The :class:`Policy` of ``channel``, or ``None`` if its view keeps no history.
 
-    Resolved through the routers included in ``ROOT_URLCONF``, once per channel name (the last :data:`POLICY_CACHE_SIZE` are remembered).
+    Resolved through the routers included in ``ROOT_URLCONF``
+    (:func:`~socketio_views.mounts.mounted_match`), once per channel name
+    (the last :data:`POLICY_CACHE_SIZE` are remembered).
     """
     policies = _policies.get()
     known, policy = policies.get(channel)
     if known:
         return policy
-    for _prefix, router in mounted_routers():
-        try:
-            match = router.resolve(channel)
-        except Exception:
-            continue
+    match = mounted_match(channel)
+    if match is not None:
         view = match.view_class(**match.initkwargs)
         view.channel, view.args, view.kwargs = channel, match.args, match.kwargs
         policy = view.get_history_policy()
-        break
     policies.put(channel, policy)
     return policy
 

@@ -78,8 +78,7 @@ def package_examples():
 def router(monkeypatch):
     """A router of the test's own, mounted as the project's, so that broadcasts from anywhere find its views."""
     router = ChannelRouter()
-    for where in ("socketio_views.mounts", "socketio_views.history"):
-        monkeypatch.setattr(f"{where}.mounted_routers", lambda urlconf=None: [("socket.io/", router)])
+    monkeypatch.setattr("socketio_views.mounts.mounted_routers", lambda urlconf=None: [("socket.io/", router)])
     return router
 
 
