@@ -8,7 +8,8 @@ so a test exercises exactly the code that serves real clients.
 import logging
 import time
 
-from . import history, metrics, payloads, signals
+from . import metrics, payloads, recovery, signals
+from .history import get_history, remember_policy
 from .conf import views_settings
 from .exceptions import (
     ChannelError,
@@ -55,7 +56,7 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
         match = router.resolve(channel)
         view_class = match.view_class
         view = view_class(**match.initkwargs)
-        auth, claim = history.claim_of(auth)
+        auth, claim = recovery.claim_of(auth)
         outbox = Outbox(hub)
         outbox.meter = meter.route(match.route)
         outbox.view_class = view_class
@@ -90,12 +91,12 @@ def start_subscription(router, hub, *, channel, sid, request, auth=None, connect
             # until a full garbage collection (100 KB per refused long name).
             del error
     # Remembered once accepted only: a refused name costs nothing that stays.
-    history.remember_policy(channel, outbox.policy)
+    remember_policy(channel, outbox.policy)
     logger.info("Subscribed %s to %r (%s)", sid, channel, view_class.__name__, **of_view(view))
     if outbox.policy is not None:
         if view.recovered or view.recovery_failure is not None:
             meter.recovery(match.route, "recovered" if view.recovered else view.recovery_failure)
-        history.open_session(view, outbox, outbox.policy)
+        recovery.open_session(view, outbox, outbox.policy)
     _run_hook(view, view.after_subscribe)
     signals.subscribed.send(sender=view_class, view=view)
     return view
@@ -187,7 +188,7 @@ def end_subscription(view, reason=None):
     finally:
         logger.info("Unsubscribed %s from %r (%s)", view.sid, view.channel, reason, **of_view(view))
         if view.hub.policy is not None:
-            history.close_session(view, view.hub, reason, view.hub.policy)
+            recovery.close_session(view, view.hub, reason, view.hub.policy)
         _run_hook(view, view.after_disconnect)
         try:
             signals.unsubscribed.send(sender=type(view), view=view, reason=reason)
@@ -197,12 +198,12 @@ def end_subscription(view, reason=None):
 
 def _prepare_recovery(view, outbox, claim):
     try:
-        history.prepare(view, outbox, claim)
+        recovery.prepare(view, outbox, claim)
     except Exception as exc:
         # History unreachable (Redis down): a fresh subscription, not a refusal.
-        history.get_history().outage.failed(exc)
-        view.recovery_failure = history.HISTORY_UNAVAILABLE
-        outbox.pid, outbox.replay, outbox.resume_offset = history.new_pid(), [], None
+        get_history().outage.failed(exc)
+        view.recovery_failure = recovery.HISTORY_UNAVAILABLE
+        outbox.pid, outbox.replay, outbox.resume_offset = recovery.new_pid(), [], None
 
 
 def _run_hook(view, hook):

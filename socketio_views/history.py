@@ -1,11 +1,12 @@
 """
-Channel history and connection state recovery.
+Channel history: the last broadcasts of each channel, numbered, and the stores that keep them.
 
 A channel whose view sets ``history`` keeps its last broadcasts, each with an
 offset that orders it within the channel (``"1732960000000-0"``, a Redis
 stream id). Broadcast packets carry their offset as their last argument, as
 Socket.IO's connection state recovery expects; a reconnecting official
-client sends back ``{pid, offset}`` and receives what it missed.
+client sends back ``{pid, offset}`` and receives what it missed
+(:mod:`socketio_views.recovery` decides what).
 
 With a Redis ``BACKEND`` history and recovery sessions live in Redis
 (streams trimmed to ``history`` entries, expiring after ``history_ttl`` of
@@ -25,8 +26,6 @@ Example usage::
 """
 import collections
 import json
-import logging
-import secrets
 import threading
 import time
 
@@ -34,21 +33,10 @@ import attrs
 
 from .backends import is_database_url, shared_redis_url
 from .conf import views_settings
-from .identity import user_key
-from .logs import log_per_burst, logger, of_view
-from .mounts import mounted_routers
+from .mounts import mounted_match
 from .offsets import START, Entry, parse_offset  # noqa: F401  (history.START and the others, for its users)
 from .outages import Outage
 from .state import LRU, ProcessWide
-
-
-#: Why a recovery was refused (a view's ``recovery_failure``).
-UNKNOWN_SESSION = "unknown_session"
-OTHER_CHANNEL = "other_channel"
-OTHER_USER = "other_user"
-HISTORY_LOST = "history_lost"
-INVALID_OFFSET = "invalid_offset"
-HISTORY_UNAVAILABLE = "history_unavailable"
 
 
 @attrs.frozen
@@ -134,7 +122,7 @@ class MemoryHistory:
 
         Not if it expired or was dropped, nor if another subscription (another
         ``sid``) has recovered it since. Its subscription has ended
-        (:meth:`SessionKeeper.release`): the session is the newest of the
+        (:meth:`~socketio_views.recovery.SessionKeeper.release`): the session is the newest of the
         ``max_sessions`` kept, and the oldest past them is forgotten.
         """
         with self._lock:
@@ -348,21 +336,19 @@ def get_history():
 def policy_for(channel):
     """The :class:`Policy` of ``channel``, or ``None`` if its view keeps no history.
 
-    Resolved through the routers included in ``ROOT_URLCONF``, once per channel name (the last :data:`POLICY_CACHE_SIZE` are remembered).
+    Resolved through the routers included in ``ROOT_URLCONF``
+    (:func:`~socketio_views.mounts.mounted_match`), once per channel name
+    (the last :data:`POLICY_CACHE_SIZE` are remembered).
     """
     policies = _policies.get()
     known, policy = policies.get(channel)
     if known:
         return policy
-    for _prefix, router in mounted_routers():
-        try:
-            match = router.resolve(channel)
-        except Exception:
-            continue
+    match = mounted_match(channel)
+    if match is not None:
         view = match.view_class(**match.initkwargs)
         view.channel, view.args, view.kwargs = channel, match.args, match.kwargs
         policy = view.get_history_policy()
-        break
     policies.put(channel, policy)
     return policy
 
@@ -370,165 +356,3 @@ def policy_for(channel):
 def remember_policy(channel, policy):
     """Record the policy a subscription's view declared, for broadcasts to ``channel`` from elsewhere."""
     _policies.get().put(channel, policy)
-
-
-def new_pid():
-    """A fresh, unguessable recovery session id."""
-    return secrets.token_urlsafe(16)
-
-
-def claim_of(auth):
-    """Split what a reconnecting client sent: ``(auth without pid and offset, (pid, offset) or None)``."""
-    if not isinstance(auth, dict) or "pid" not in auth:
-        return auth, None
-    auth = dict(auth)
-    return auth, (auth.pop("pid"), auth.pop("offset", None))
-
-
-def prepare(view, outbox, claim):
-    """Decide whether ``view``'s subscription recovers ``claim``, and what to replay.
-
-    Sets ``view.recovered`` and ``view.recovery_failure``, ``outbox.pid``
-    (the claimed one when recovered, else a new one) and ``outbox.replay``:
-    the entries the client missed, in order, without those broadcast with
-    ``include_self=False`` by the subscription it had; or, for a new
-    subscriber, the last ``send_history_on_subscribe`` entries.
-    """
-    store = get_history()
-    if claim is not None:
-        session, offset, entries, failure = _recover(store, view, *claim)
-        if failure is None:
-            view.recovered, outbox.pid, outbox.replay = True, claim[0], entries
-            outbox.resume_offset = entries[-1].offset if entries else offset
-            outbox.skip_sids = {session["sid"]}
-            return
-        view.recovery_failure = failure
-        log_per_burst(
-            logging.INFO, (view.connection_id, failure), "Recovery of %r by %s refused: %s", view.channel, view.sid,
-            failure, **of_view(view)
-        )
-    outbox.pid = new_pid()
-    outbox.resume_offset = store.last_offset(view.channel)
-    outbox.replay = store.last(view.channel, view.get_send_history_on_subscribe())
-
-
-def _recover(store, view, pid, offset):
-    # new_pid() makes 22 characters: a longer one is made up, and not worth a lookup.
-    session = store.load_session(pid) if isinstance(pid, str) and len(pid) <= 64 else None
-    if session is None:
-        return None, None, None, UNKNOWN_SESSION
-    if session["channel"] != view.channel:
-        return None, None, None, OTHER_CHANNEL
-    if session["user"] != user_key(view.request):
-        return None, None, None, OTHER_USER
-    if offset is None:
-        offset = session["offset"]  # the client received nothing before it dropped
-    elif parse_offset(offset) is None:
-        return None, None, None, INVALID_OFFSET
-    entries = store.after(view.channel, offset)
-    if entries is None:
-        return None, None, None, HISTORY_LOST
-    return session, offset, [e for e in entries if e.skip_sid != session["sid"]], None
-
-
-def catch_up(view, outbox):
-    """Entries kept since ``outbox.resume_offset`` that the replay does not hold yet.
-
-    Fetched once the subscriber is live, so that nothing broadcast between
-    :func:`prepare` and then is lost; the transport drops live packets
-    already replayed.
-    """
-    entries = get_history().after(view.channel, outbox.resume_offset) or []
-    skipped = outbox.skip_sids
-    return [e for e in entries if e.skip_sid not in skipped]
-
-
-def open_session(view, outbox, policy):
-    """Record the recovery session of an accepted subscription; kept alive while it lasts."""
-    session = {
-        "channel": view.channel,
-        "user": user_key(view.request),
-        "sid": view.sid,
-        "offset": outbox.resume_offset,
-    }
-    _keeper.get().keep(outbox.pid, session, policy.window)
-
-
-def close_session(view, outbox, reason, policy):
-    """Stop renewing the session: it expires after the recovery window (at once if the client left)."""
-    _keeper.get().release(outbox.pid, view.sid, 0 if reason == "client disconnect" else policy.window)
-
-
-class SessionKeeper:
-    """Renews the sessions of this process's live subscriptions, so that a session
-    outlives its subscription by the recovery window, even if the process dies."""
-
-    def __init__(self):
-        self.live = {}  # pid -> (session, window)
-        self._thread = None
-        self._closed = False
-        self._lock = threading.Lock()
-
-    def keep(self, pid, session, window):
-        self.live[pid] = (session, window)
-        self._save(pid, session, window)
-        if self._thread is None:
-            with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._renew, name="history-sessions", daemon=True)
-                    self._thread.start()
-
-    def release(self, pid, sid, window):
-        entry = self.live.get(pid)
-        if entry is None or entry[0]["sid"] != sid:
-            return  # already recovered by a newer subscription, which owns the session now
-        del self.live[pid]
-        if window:
-            # Unless recovered meanwhile on another process (a drain's
-            # teardown runs after its client was told to reconnect).
-            try:
-                get_history().extend_session(pid, entry[0], window)
-            except Exception:
-                logger.exception(
-                    "History: could not save recovery session of %r", entry[0]["channel"], channel=entry[0]["channel"]
-                )
-        else:
-            try:
-                get_history().drop_session(pid)
-            except Exception:
-                logger.exception("History: could not end a recovery session")
-
-    def close(self):
-        self._closed = True
-        self.live.clear()
-
-    def _save(self, pid, session, window):
-        try:
-            get_history().save_session(pid, session, window)
-        except Exception:
-            logger.exception(
-                "History: could not save recovery session of %r", session["channel"], channel=session["channel"]
-            )
-
-    def _renew(self):
-        while not self._closed:
-            windows = [window for _s, window in self.live.values()] or [views_settings.RECOVERY_WINDOW]
-            time.sleep(max(1.0, min(windows) / 3))
-            for pid, (session, window) in list(self.live.items()):
-                self._renew_one(pid, session, window)
-
-    def _renew_one(self, pid, session, window):
-        # Not a plain save: the client may have recovered the session on
-        # another process while this one has yet to notice its transport died.
-        try:
-            kept = get_history().renew_session(pid, session, window)
-        except Exception:
-            logger.exception(
-                "History: could not save recovery session of %r", session["channel"], channel=session["channel"]
-            )
-            return
-        if not kept and self.live.get(pid, (None,))[0] is session:
-            del self.live[pid]  # recovered elsewhere, which renews it now
-
-
-_keeper = ProcessWide(SessionKeeper, close=lambda keeper: keeper.close())

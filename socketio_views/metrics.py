@@ -333,7 +333,7 @@ class Meter:
         self.collectors.dropped.labels(self.route_of(namespace)).inc()
 
     def recovery(self, route, outcome):
-        """Count a recovery attempt: ``outcome`` is ``"recovered"`` or why not (``history.UNKNOWN_SESSION``…)."""
+        """Count a recovery attempt: ``outcome`` is ``"recovered"`` or why not (``recovery.UNKNOWN_SESSION``…)."""
         self.collectors.recoveries.labels(route, outcome).inc()
 
     def replayed(self, namespace, count):

@@ -60,21 +60,29 @@ class AccessMixin:
             raise PermissionRefused(self.get_permission_denied_message())
         raise LoginRequired(self.get_login_required_message())
 
+    def subscribe(self):
+        """Run the access checks, then subscribe."""
+        self._check_rule()
+        return super().subscribe()
+
+    def check_access(self):
+        """Run the access checks again (the user's rights changed)."""
+        self._check_rule()
+        return super().check_access()
+
+    def _check_rule(self):
+        # Each access mixin checks its rule here, then calls super(): the rules of
+        # all the access mixins a view lists run once each, leftmost first.
+        pass
+
 
 class LoginRequiredMixin(AccessMixin):
     """Refuse anonymous users with code ``login_required``."""
 
-    def subscribe(self):
-        self._check_login()
-        return super().subscribe()
-
-    def check_access(self):
-        self._check_login()
-        return super().check_access()
-
-    def _check_login(self):
+    def _check_rule(self):
         if not self.request.user.is_authenticated:
             _refuse(self)
+        super()._check_rule()
 
 
 class PermissionRequiredMixin(AccessMixin):
@@ -99,17 +107,10 @@ class PermissionRequiredMixin(AccessMixin):
         """Return whether the user has all the required permissions."""
         return self.request.user.has_perms(self.get_permission_required())
 
-    def subscribe(self):
-        self._check_permission()
-        return super().subscribe()
-
-    def check_access(self):
-        self._check_permission()
-        return super().check_access()
-
-    def _check_permission(self):
+    def _check_rule(self):
         if not self.has_permission():
             _refuse(self)
+        super()._check_rule()
 
 
 class UserPassesTestMixin(AccessMixin):
@@ -125,17 +126,10 @@ class UserPassesTestMixin(AccessMixin):
         """Return the function that decides; override to use another than :meth:`test_func`."""
         return self.test_func
 
-    def subscribe(self):
-        self._check_test()
-        return super().subscribe()
-
-    def check_access(self):
-        self._check_test()
-        return super().check_access()
-
-    def _check_test(self):
+    def _check_rule(self):
         if not self.get_test_func()():
             _refuse(self)
+        super()._check_rule()
 
 
 class EventPermissionMixin:

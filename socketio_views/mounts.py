@@ -2,10 +2,11 @@
 Where the routers are mounted: the Socket.IO endpoints of the URLconf.
 
 :attr:`ChannelRouter.urls <socketio_views.routers.ChannelRouter.urls>` holds
-one :class:`EndpointPattern`; :func:`mounted_routers` finds them all. This
-module imports nothing of the package, so that whatever needs the routers
-of the project (history policies, the lean WSGI path, checks, the live
-channels page) can find them without importing the transport.
+one :class:`EndpointPattern`; :func:`mounted_routers` finds them all, and
+:func:`mounted_match` the view of a channel among them. This module imports
+neither the views nor the transport, so that whatever needs the routers of
+the project (history policies, the checks of outgoing payloads, the lean WSGI
+path, checks, the live channels page) can find them without importing those.
 
 Example usage::
 
@@ -16,7 +17,14 @@ Example usage::
 """
 from django.apps import apps
 from django.core.checks import Error
+from django.core.signals import setting_changed
 from django.urls import URLPattern, URLResolver, get_resolver
+
+from .exceptions import ChannelNotFound
+from .state import LRU, ProcessWide
+
+#: How many channel names' matches :func:`mounted_match` remembers (the most recently used).
+MATCH_CACHE_SIZE = 1024
 
 
 class EndpointPattern(URLPattern):
@@ -62,3 +70,43 @@ def mounted_routers(urlconf=None):
 
     walk(get_resolver(urlconf).url_patterns, "")
     return found
+
+
+_matches = ProcessWide(lambda: LRU(MATCH_CACHE_SIZE))
+
+
+def mounted_match(channel):
+    """The :class:`~socketio_views.routers.ChannelMatch` of ``channel`` in the first router of the URLconf that
+    resolves it, or ``None``.
+
+    Looked up once per channel name (the last :data:`MATCH_CACHE_SIZE` are
+    remembered): broadcasts from outside a view find their channel's view
+    through it. Forgotten when a router registers a pattern
+    (:func:`forget_matches`), when ``ROOT_URLCONF`` or ``SOCKETIO_VIEWS``
+    changes, and between tests.
+    """
+    matches = _matches.get()
+    known, match = matches.get(channel)
+    if known:
+        return match
+    for _prefix, router in mounted_routers():
+        try:
+            match = router.resolve(channel)
+        except ChannelNotFound:
+            continue
+        break
+    matches.put(channel, match)
+    return match
+
+
+def forget_matches():
+    """Forget the matches :func:`mounted_match` remembered: the routes changed."""
+    _matches.reset()
+
+
+def _forget_on_setting_change(*, setting, **kwargs):
+    if setting == "ROOT_URLCONF":
+        forget_matches()
+
+
+setting_changed.connect(_forget_on_setting_change)

@@ -24,9 +24,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .conf import views_settings
-from .exceptions import ChannelNotFound
+from .mounts import mounted_match
 from .payloads import check_outgoing
-from .mounts import mounted_routers
 
 #: The values of the ``CHECK_EMITS`` setting.
 MODES = ("always", "debug", "never")
@@ -61,10 +60,6 @@ def check(hub, event, data, *, channel, converter):
 
 
 def view_class_of(channel):
-    """The view class serving ``channel`` in the URLconf's routers, or ``None``."""
-    for _prefix, router in mounted_routers():
-        try:
-            return router.resolve(channel).view_class
-        except ChannelNotFound:
-            continue
-    return None
+    """The view class serving ``channel`` in the URLconf's routers, or ``None`` (:func:`~socketio_views.mounts.mounted_match`)."""
+    match = mounted_match(channel)
+    return match.view_class if match is not None else None

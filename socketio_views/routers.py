@@ -17,7 +17,7 @@ from django.urls.exceptions import NoReverseMatch
 from django.urls.resolvers import RegexPattern, RoutePattern
 
 from .exceptions import ChannelNotFound
-from .mounts import EndpointPattern
+from .mounts import EndpointPattern, forget_matches
 from .transport.endpoint import endpoint_view
 from .views import ChannelView
 
@@ -105,6 +105,7 @@ class ChannelRouter:
             )
         self.registry.append(registration)
         self._resolver = None
+        forget_matches()  # the channels it serves now may have resolved to another view, or none
 
     @staticmethod
     def _url_pattern(registration):

@@ -52,9 +52,8 @@ from django.utils.module_loading import import_string
 from django.core.signals import setting_changed
 
 from .conf import SETTING_NAME, views_settings
-from . import drain
 from .mounts import mounted_routers
-from .transport.endpoint import WebSocketResponse, admitting, close_quietly, endpoint_view, leave_body_unread
+from .transport.endpoint import WebSocketResponse, admitting, close_quietly, endpoint_view, engineio_answer
 from .transport.environ import LEAN_KEY, LOGGED_KEY, ROUTER_KEY, asks_for_jsonp, session_id_of
 from .transport.pacing import wait_for_turn
 from .transport.server import get_server
@@ -223,17 +222,8 @@ def _serve_established(environ, start_response):
     """Serve a request of an established Engine.IO connection with python-engineio alone."""
     if environ.get("wsgi.websocket") is not None:
         return WebSocketResponse(environ)
-    status_headers = {}
-
-    def capture(status, headers, exc_info=None):
-        status_headers["status"], status_headers["headers"] = status, headers
-
-    body = get_server().handle_request(environ, capture)
-    headers = list(status_headers["headers"])
-    if leave_body_unread(environ) or drain.is_draining():
-        headers.append(("Connection", "close"))
+    code, headers, body = engineio_answer(environ)
     # python-engineio says "400 BAD REQUEST"; Django, as the full path does, "400 Bad Request".
-    code = int(status_headers["status"].split(" ", 1)[0])
     reason = HTTPStatus(code).phrase
     if code >= 400 and not environ.get(LOGGED_KEY):
         logging.getLogger("django.request").warning(

@@ -171,7 +171,7 @@ def test_channels_are_subscribed_on_their_own_shards_and_left_after_their_last_s
     # A shard whose last channel was left is still read: a channel subscribed there again is heard.
     routed.pre_connect("eio-again", namespaces[0])
     routed.wait_until_routed(namespaces[0])
-    assert routed.routes[routed.prefix + namespaces[0]].confirmed.is_set()
+    assert routed.routes[routed.route_key(namespaces[0])].confirmed.is_set()
 
 
 def test_a_write_only_manager_reaches_a_listener_on_every_shard(cluster_url, routed, client, monkeypatch):
@@ -230,7 +230,7 @@ def test_a_channel_whose_slot_moves_is_subscribed_again_where_it_went(cluster_ur
     try:
         wait_until(lambda: node_subscribers(target, channel) == 1, timeout=5, message="not subscribed where it went")
         routed.wait_until_routed(namespace)
-        assert (True, 0) == (routed.routes[channel].confirmed.is_set(), node_subscribers(source, channel))
+        assert (True, 0) == (routed.routes[channel.encode()].confirmed.is_set(), node_subscribers(source, channel))
         publisher = make_manager(cluster_url, write_only=True, routing="sharded", channel=routed.channel)
         publisher.emit("message", {"n": 1}, namespace=namespace)
         wait_until(lambda: received, timeout=5, message="nothing reached the process")

@@ -78,8 +78,7 @@ def package_examples():
 def router(monkeypatch):
     """A router of the test's own, mounted as the project's, so that broadcasts from anywhere find its views."""
     router = ChannelRouter()
-    for where in ("socketio_views.mounts", "socketio_views.history"):
-        monkeypatch.setattr(f"{where}.mounted_routers", lambda urlconf=None: [("socket.io/", router)])
+    monkeypatch.setattr("socketio_views.mounts.mounted_routers", lambda urlconf=None: [("socket.io/", router)])
     return router
 
 
@@ -569,6 +568,22 @@ def a_replayed_history(block, router):
     assert [{"n": 1}] == again.received("message")
 
 
+def a_recovered_subscription(block, router):
+    """recovered / recovery_failure: a fresh subscription gets the snapshot, a recovered one does not, a made-up pid is refused."""
+    names = run(block, ChannelView=ChannelView)
+    router.register("rooms/<slug:room>", names["RoomChannel"])
+    channel = f"rooms/{uuid.uuid4().hex[:8]}"
+    client = ChannelTestClient(router=router)
+    assert [{"recovery_failure": None}] == client.subscribe(channel).received("snapshot")
+    client.drop()
+    (again,) = client.reconnect()
+    assert again.recovered and [{"recovery_failure": None}] == again.received("snapshot")  # the first one only
+    client.drop()
+    client.dropped[0].pid = "made-up"
+    (refused,) = client.reconnect()
+    assert not refused.recovered and {"recovery_failure": "unknown_session"} == refused.received("snapshot")[-1]
+
+
 def the_server(block):
     """get_server(): the process's server, its connections and views."""
     names = run(block.replace("len(server.connections), len(server.views)", "counts = len(server.connections), len(server.views)"))
@@ -607,6 +622,7 @@ RUNNERS = {
     "socketio_views/outages.py:<module>": [an_outage],
     "socketio_views/payloads.py:<module>": [a_typed_payload],
     "socketio_views/presence.py:<module>": [the_presence],
+    "socketio_views/recovery.py:<module>": [a_recovered_subscription],
     "socketio_views/routers.py:<module>": [a_router],
     "socketio_views/testing/client.py:<module>": [the_test_client],
     "socketio_views/testing/live.py:<module>": [the_live_server],

@@ -13,7 +13,14 @@ from socketio_views.checks import check_library_hooks
 from socketio_views.clients import LIMIT_KEY
 from socketio_views.transport import engine
 from socketio_views.transport.connections import Connections
-from socketio_views.transport.engine import HOOKS, TESTED_VERSIONS, check_hooks
+from socketio_views.transport.engine import (
+    HOOKS,
+    REDIS_HOOKS,
+    REDIS_TESTED_VERSION,
+    TESTED_VERSIONS,
+    check_hooks,
+    check_redis_hooks,
+)
 from socketio_views.transport.server import get_server
 
 
@@ -74,6 +81,47 @@ def test_hooks_are_named_in_the_adapter_and_the_managers_only():
         if re.search(rf"\b{name}\b", path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_the_installed_redis_py_has_every_internal_the_cluster_listener_leans_on():
+    """With the tested redis-py, no method of REDIS_HOOKS is missing or changed, and its instances set the attributes named."""
+    import inspect
+
+    import redis
+    from redis.cluster import ClusterNode, RedisCluster
+
+    assert check_redis_hooks() == []
+    instances = {"redis.client.PubSub": redis.Redis().pubsub(), "redis.cluster.ClusterNode": ClusterNode("127.0.0.1", 6379)}
+    attributes = [(owner, name) for owner, name, parameters, _why in REDIS_HOOKS if parameters is None]
+    for owner, name in attributes:
+        if owner in instances:
+            assert hasattr(instances[owner], name), (owner, name)
+        else:  # a RedisCluster connects as it is made: read where it sets the attribute
+            assert (owner, name) == ("redis.cluster.RedisCluster", "nodes_manager")
+            assert "self.nodes_manager = " in inspect.getsource(RedisCluster.__init__)
+
+
+def test_the_installed_redis_py_is_the_tested_minor_series():
+    """requirements-dev.txt installs the redis-py series that REDIS_HOOKS names."""
+    assert version("redis").startswith(REDIS_TESTED_VERSION + "."), version("redis")
+
+
+def test_a_missing_redis_internal_is_named_with_what_it_was_for(monkeypatch):
+    """A redis-py method gone from the library is reported with its class, its name and why the cluster listener needs it."""
+    import redis.client
+
+    monkeypatch.delattr(redis.client.PubSub, "handle_message")
+    assert check_redis_hooks() == [
+        "redis.client.PubSub.handle_message is gone (used to make a message of a reply, as listen() does)"
+    ]
+
+
+def test_every_redis_internal_of_the_table_is_used_by_the_cluster_listener():
+    """Each name of REDIS_HOOKS is read in transport/cluster.py, so that a row outlives no use of it."""
+    import pathlib
+
+    source = (pathlib.Path(engine.__file__).parent / "cluster.py").read_text(encoding="utf-8")
+    assert [] == [name for _owner, name, _parameters, _why in REDIS_HOOKS if not re.search(rf"\.{name}\b", source)]
 
 
 def test_closing_a_connection_releases_its_address_once():

@@ -1,19 +1,17 @@
 """Channel history and connection state recovery, through the in-memory test client."""
+import os
+import uuid
+
 import pytest
 from django.contrib.auth.models import User
 
-from socketio_views import ChannelRouter, ChannelView
-from socketio_views.history import (
-    HISTORY_LOST,
-    OTHER_USER,
-    UNKNOWN_SESSION,
-    MemoryHistory,
-    Policy,
-    get_history,
-    parse_offset,
-)
+from socketio_views import ChannelRouter, ChannelView, recovery
+from socketio_views.history import MemoryHistory, Policy, RedisHistory, get_history, parse_offset
 from socketio_views.mixins import PresenceMixin
+from socketio_views.recovery import HISTORY_LOST, OTHER_USER, UNKNOWN_SESSION, SessionKeeper
 from socketio_views.testing import ChannelTestClient
+
+from .ci import require
 
 
 class Chat(ChannelView):
@@ -56,6 +54,32 @@ def mounted(router, monkeypatch):
 
 def texts(subscription, event="message"):
     return [m["n"] for m in subscription.received(event)]
+
+
+def redis_store():
+    """A :class:`RedisHistory` under a prefix of its own; skipped (failed in CI) if Redis is not reachable."""
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    store = RedisHistory(url, prefix=f"svt-{uuid.uuid4().hex[:8]}")
+    try:
+        store.redis.ping()
+    except Exception:
+        require(False, f"Redis is not reachable at {url}")
+    return store
+
+
+@pytest.fixture(params=["memory", "redis"])
+def keepers(request, monkeypatch):
+    """``(store, a, b)``: the session keepers of two processes that share one history store (memory, then Redis)."""
+    store = MemoryHistory() if request.param == "memory" else redis_store()
+    monkeypatch.setattr(recovery, "get_history", lambda: store)
+    a, b = SessionKeeper(), SessionKeeper()
+    yield store, a, b
+    a.close()
+    b.close()
+    if request.param == "redis":
+        for key in store.redis.scan_iter(f"{store.prefix}:*"):
+            store.redis.delete(key)
+        store.close()
 
 
 def test_broadcasts_carry_increasing_offsets(router):
@@ -268,20 +292,9 @@ def test_memory_history_takes_its_bound_from_the_settings(settings):
 
 def test_redis_history_is_bounded_expires_and_replays(settings):
     """10,000 broadcasts into history = 100 leave about 100 entries in Redis; a silent channel expires."""
-    import os
     import time
-    import uuid
 
-    from socketio_views.history import RedisHistory
-
-    from .ci import require
-
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    store = RedisHistory(url, prefix=f"svt-{uuid.uuid4().hex[:8]}")
-    try:
-        store.redis.ping()
-    except Exception:
-        require(False, f"Redis is not reachable at {url}")
+    store = redis_store()
     try:
         policy = Policy(size=100, ttl=2, window=120)
         pipe_offsets = [store.append("c", policy, "message", {"n": n}) for n in range(10_000)]
@@ -299,8 +312,6 @@ def test_redis_history_is_bounded_expires_and_replays(settings):
 
 def test_a_late_teardown_of_the_old_subscription_leaves_the_recovered_session_alone(router):
     """The server may notice a dead transport after the client recovered: the old teardown must not end the new session."""
-    from socketio_views.history import _keeper
-
     client = ChannelTestClient(router=router)
     old = client.subscribe("chat/late")
     old_view = old.view
@@ -311,93 +322,40 @@ def test_a_late_teardown_of_the_old_subscription_leaves_the_recovered_session_al
     from socketio_views import dispatch
 
     dispatch.end_subscription(old_view, "ping timeout")
-    assert _keeper.get().live[new.pid][0]["sid"] == new.sid
+    assert recovery._keeper.get().live[new.pid][0]["sid"] == new.sid
 
 
-@pytest.mark.parametrize("backend", ["memory", "redis"])
-def test_a_late_teardown_on_another_process_leaves_the_recovered_session_alone(backend, monkeypatch):
+def test_a_late_teardown_on_another_process_leaves_the_recovered_session_alone(keepers):
     """A process that ends a subscription (its drain, or a dead transport it noticed late) after the client recovered on another process does not put the old session back."""
-    import os
-    import uuid
-
-    from socketio_views import history
-    from socketio_views.history import RedisHistory, SessionKeeper
-
-    from .ci import require
-
-    if backend == "memory":
-        store = MemoryHistory()
-    else:
-        url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-        store = RedisHistory(url, prefix=f"svt-{uuid.uuid4().hex[:8]}")
-        try:
-            store.redis.ping()
-        except Exception:
-            require(False, f"Redis is not reachable at {url}")
-    monkeypatch.setattr(history, "get_history", lambda: store)
-    a, b = SessionKeeper(), SessionKeeper()  # the two processes
-    try:
-        a.keep("p1", {"channel": "c", "user": None, "sid": "on-a", "offset": "1-0"}, 120)
-        b.keep("p1", {"channel": "c", "user": None, "sid": "on-b", "offset": "2-0"}, 120)  # recovered on B
-        a.release("p1", "on-a", 120)
-        assert "on-b" == store.load_session("p1")["sid"]
-        b.release("p1", "on-b", 120)  # B's own teardown keeps it for the recovery window
-        assert "on-b" == store.load_session("p1")["sid"]
-        a.keep("p2", {"channel": "c", "user": None, "sid": "gone", "offset": "1-0"}, 120)
-        store.drop_session("p2")
-        a.release("p2", "gone", 120)  # ended meanwhile (its client left): not brought back
-        assert store.load_session("p2") is None
-    finally:
-        a.close()
-        b.close()
-        if backend == "redis":
-            store.drop_session("p1")
-            store.drop_session("p2")
-            store.close()
+    store, a, b = keepers
+    a.keep("p1", {"channel": "c", "user": None, "sid": "on-a", "offset": "1-0"}, 120)
+    b.keep("p1", {"channel": "c", "user": None, "sid": "on-b", "offset": "2-0"}, 120)  # recovered on B
+    a.release("p1", "on-a", 120)
+    assert "on-b" == store.load_session("p1")["sid"]
+    b.release("p1", "on-b", 120)  # B's own teardown keeps it for the recovery window
+    assert "on-b" == store.load_session("p1")["sid"]
+    a.keep("p2", {"channel": "c", "user": None, "sid": "gone", "offset": "1-0"}, 120)
+    store.drop_session("p2")
+    a.release("p2", "gone", 120)  # ended meanwhile (its client left): not brought back
+    assert store.load_session("p2") is None
 
 
-@pytest.mark.parametrize("backend", ["memory", "redis"])
-def test_the_keeper_of_another_process_does_not_put_a_recovered_session_back(backend, monkeypatch):
+def test_the_keeper_of_another_process_does_not_put_a_recovered_session_back(keepers):
     """A process whose subscription has not ended yet (its transport died unnoticed) stops renewing the session once another process recovered it, and renews its other sessions."""
-    import os
-    import uuid
-
-    from socketio_views import history
-    from socketio_views.history import RedisHistory, SessionKeeper
-
-    from .ci import require
     from .waiting import wait_until
 
-    if backend == "memory":
-        store = MemoryHistory()
-    else:
-        url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-        store = RedisHistory(url, prefix=f"svt-{uuid.uuid4().hex[:8]}")
-        try:
-            store.redis.ping()
-        except Exception:
-            require(False, f"Redis is not reachable at {url}")
-    monkeypatch.setattr(history, "get_history", lambda: store)
-    a, b = SessionKeeper(), SessionKeeper()  # the two processes
-    try:
-        # A renews every second (a 3 s window), B not before 10 s: what is kept after A's renewal is A's doing.
-        a.keep("p1", {"channel": "c", "user": None, "sid": "on-a", "offset": "1-0"}, 3)
-        a.keep("p2", {"channel": "c", "user": None, "sid": "still-on-a", "offset": "1-0"}, 3)
-        b.keep("p1", {"channel": "c", "user": None, "sid": "on-b", "offset": "2-0"}, 30)  # recovered on B
-        store.drop_session("p2")  # lost meanwhile (an outage): its live subscription brings it back
-        wait_until(lambda: "p1" not in a.live, timeout=5, message=lambda: f"A still renews {a.live}")
-        assert {"channel": "c", "user": None, "sid": "on-b", "offset": "2-0"} == store.load_session("p1")
-        wait_until(lambda: store.load_session("p2"), timeout=5)
-        assert "still-on-a" == store.load_session("p2")["sid"]
-        a.release("p1", "on-a", 3)  # A notices the dead transport at last
-        assert "on-b" == store.load_session("p1")["sid"]
-    finally:
-        a.close()
-        b.close()
-        if backend == "redis":
-            store.drop_session("p1")
-            store.drop_session("p2")
-            store.close()
+    store, a, b = keepers
+    # A renews every second (a 3 s window), B not before 10 s: what is kept after A's renewal is A's doing.
+    a.keep("p1", {"channel": "c", "user": None, "sid": "on-a", "offset": "1-0"}, 3)
+    a.keep("p2", {"channel": "c", "user": None, "sid": "still-on-a", "offset": "1-0"}, 3)
+    b.keep("p1", {"channel": "c", "user": None, "sid": "on-b", "offset": "2-0"}, 30)  # recovered on B
+    store.drop_session("p2")  # lost meanwhile (an outage): its live subscription brings it back
+    wait_until(lambda: "p1" not in a.live, timeout=5, message=lambda: f"A still renews {a.live}")
+    assert {"channel": "c", "user": None, "sid": "on-b", "offset": "2-0"} == store.load_session("p1")
+    wait_until(lambda: store.load_session("p2"), timeout=5)
+    assert "still-on-a" == store.load_session("p2")["sid"]
+    a.release("p1", "on-a", 3)  # A notices the dead transport at last
+    assert "on-b" == store.load_session("p1")["sid"]
 
 
 @pytest.mark.django_db

@@ -7,7 +7,9 @@ from django.urls import NoReverseMatch
 
 from socketio_views import ChannelRouter, ChannelView
 from socketio_views.exceptions import ChannelNotFound
-from socketio_views.mounts import mounted_routers
+from socketio_views import mounts
+from socketio_views.mounts import mounted_match, mounted_routers
+from socketio_views.outgoing import view_class_of
 
 from .testapp.routing import router as test_router
 
@@ -111,6 +113,47 @@ def test_registering_again_rebuilds_the_resolver(router):
 def test_urls_mount_the_endpoint_and_are_discoverable():
     """router.urls is included like any URLconf, and mounted_routers() finds it."""
     assert mounted_routers() == [("socket.io/", test_router)]
+
+
+@pytest.fixture
+def walks(router, monkeypatch):
+    """``router`` mounted as the project's only one; the list grows by one each time the routers are walked."""
+    walked = []
+
+    def counting(urlconf=None):
+        walked.append(urlconf)
+        return [("socket.io/", router)]
+
+    monkeypatch.setattr(mounts, "mounted_routers", counting)
+    mounts.forget_matches()
+    return walked
+
+
+def test_a_channels_view_is_looked_up_once_for_history_and_emits_checks(walks):
+    """mounted_match() walks the routers once per channel name; view_class_of() (emits checks) shares its answer."""
+    from socketio_views.history import policy_for
+
+    assert Other is mounted_match("users/7/inbox").view_class
+    assert Other is view_class_of("users/7/inbox")
+    assert policy_for("users/7/inbox") is None  # Other keeps no history
+    assert mounted_match("nowhere") is None and view_class_of("nowhere") is None
+    assert [None, None] == walks  # "users/7/inbox", then "nowhere"
+
+
+def test_registering_a_pattern_forgets_the_remembered_matches(router, walks):
+    """A channel that matched nothing finds the view registered for it since."""
+    assert view_class_of("late/y") is None
+    router.register("late/<str:x>", Room)
+    assert Room is view_class_of("late/y")
+    assert 2 == len(walks)
+
+
+def test_a_new_root_urlconf_forgets_the_remembered_matches(walks, settings):
+    """Changing ROOT_URLCONF forgets the matches: the next lookup walks the routers again."""
+    mounted_match("rooms/lobby")
+    settings.ROOT_URLCONF = "tests.testapp.urls_two_routers"
+    mounted_match("rooms/lobby")
+    assert 2 == len(walks)
 
 
 def test_registration_is_not_an_http_view(router):

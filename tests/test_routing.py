@@ -65,7 +65,7 @@ def test_a_channel_is_left_in_redis_after_its_last_subscriber(routed, redis_clie
     assert numsub(redis_client, route, routed.sharded) == 1
     routed.basic_disconnect(second, "/rooms/a")
     wait_until(lambda: numsub(redis_client, route, routed.sharded) == 0, timeout=3, message="the channel stayed subscribed")
-    assert route not in routed.routes
+    assert route.encode() not in routed.routes
 
 
 def test_a_subscriber_back_within_the_delay_keeps_the_subscription(routed, redis_client):
@@ -77,7 +77,7 @@ def test_a_subscriber_back_within_the_delay_keeps_the_subscription(routed, redis
     routed.pre_connect("eio-2", "/rooms/a")
     routed.server.sleep(0.5)
     assert numsub(redis_client, route, routed.sharded) == 1
-    assert routed.routes[route].confirmed.is_set()
+    assert routed.routes[route.encode()].confirmed.is_set()
 
 
 def test_broadcasts_go_on_their_channel_and_control_messages_on_the_shared_one(redis_url, redis_client):  # noqa: F811

@@ -1,4 +1,5 @@
 """runserver_socketio and gunicorn: the two ways the project serves channels."""
+import contextlib
 import json
 import os
 import re
@@ -149,35 +150,45 @@ def child_processes(pid):
         return []
 
 
+@contextlib.contextmanager
+def a_client_of_the_autoreloaders_server(test_db_env, channel):
+    """Yield ``(server, child)``: a server under the autoreloader, with a client subscribed to ``channel``, and the
+    process id of the server proper (the autoreloader's child)."""
+    with LiveServer(env=test_db_env, reload=True) as server:
+        client = WireClient(server.url).connect(channel)
+        try:
+            [child] = wait_until(lambda: child_processes(server.process.pid), timeout=10, interval=0.1)
+            yield server, child
+        finally:
+            client.close()
+
+
+def drained_and_ended(server, child, start):
+    """Wait for the drain (after ``start``) to close the client, then for both processes to exit; return the drain's line."""
+    drained = server.wait_for_output(r"^Draining: closing \d+ connection", timeout=10, start=start)
+    server.wait_for_output(r"closed \(server draining\)$", timeout=10, start=start)
+    assert 0 == server.process.wait(15), server.log()
+    assert not Path(f"/proc/{child}").exists()
+    return drained
+
+
 @pytest.mark.usefixtures("autoreload_turn")
 def test_sigterm_to_the_autoreloaders_server_drains_it_and_ends_both_processes(test_db_env):
     """With the autoreloader, SIGTERM to the server process drains it, and then it exits, and so does the autoreloader."""
-    with LiveServer(env=test_db_env, reload=True) as server:
-        client = WireClient(server.url).connect("history/term-child")
-        [child] = wait_until(lambda: child_processes(server.process.pid), timeout=10, interval=0.1)
+    with a_client_of_the_autoreloaders_server(test_db_env, "history/term-child") as (server, child):
         start = server.mark()
         os.kill(child, signal.SIGTERM)
-        server.wait_for_output(r"closed \(server draining\)$", timeout=10, start=start)
-        assert 0 == server.process.wait(15), server.log()
-        assert not Path(f"/proc/{child}").exists()
+        assert drained_and_ended(server, child, start).startswith("Draining: closing 1 connection(s)")
         assert 1 == server.banners, server.log()
-        client.close()
 
 
 @pytest.mark.usefixtures("autoreload_turn")
 def test_sigterm_to_the_autoreloader_drains_its_server_and_ends_both_processes(test_db_env):
     """SIGTERM to the autoreloader's process is passed to the server, which drains and exits; then the autoreloader exits."""
-    with LiveServer(env=test_db_env, reload=True) as server:
-        client = WireClient(server.url).connect("history/term-parent")
-        [child] = wait_until(lambda: child_processes(server.process.pid), timeout=10, interval=0.1)
+    with a_client_of_the_autoreloaders_server(test_db_env, "history/term-parent") as (server, child):
         start = server.mark()
         server.process.send_signal(signal.SIGTERM)
-        drained = server.wait_for_output(r"^Draining: closing \d+ connection", timeout=10, start=start)
-        server.wait_for_output(r"closed \(server draining\)$", timeout=10, start=start)
-        assert 0 == server.process.wait(15), server.log()
-        assert not Path(f"/proc/{child}").exists()
-        client.close()
-    assert drained.startswith("Draining: closing 1 connection(s)")
+        assert drained_and_ended(server, child, start).startswith("Draining: closing 1 connection(s)")
 
 
 def test_call_command_without_patching_explains_what_to_do():

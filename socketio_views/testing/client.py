@@ -29,7 +29,7 @@ from django.apps import apps
 from django.conf import settings
 from django.test import RequestFactory
 
-from .. import dispatch, history, hubs, identity, queues, sending, signals
+from .. import dispatch, hubs, identity, queues, recovery, sending, signals
 from ..conf import views_settings
 from ..exceptions import ChannelError, LoggedOut, SlowConsumer, SubscriptionRefused
 from ..mounts import mounted_routers
@@ -329,7 +329,7 @@ class ChannelTestClient:
         self.hub.subscriptions[sid] = subscription
         outbox = view.hub
         if outbox.pid is not None:
-            for entry in outbox.replay + history.catch_up(view, outbox):
+            for entry in outbox.replay + recovery.catch_up(view, outbox):
                 self._deliver(subscription, entry.event, wire(entry.data), entry.offset)
         outbox.release()
         return subscription

@@ -26,7 +26,9 @@ lists a shard's connection before opening it, so that a second caller sees
 a connection that is not there yet. :class:`ClusterListener` holds a
 redis-py ``PubSub`` per shard (on the shard's own client,
 ``ClusterNode.redis_connection``), subscribes one command per slot, and
-reads each connection in a task of the server's async mode.
+reads each connection in a task of the server's async mode. The redis-py
+internals it leans on are listed, with why, in
+:data:`~socketio_views.transport.engine.REDIS_HOOKS`.
 """
 import queue
 import threading

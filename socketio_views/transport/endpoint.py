@@ -67,23 +67,34 @@ def _serve(request, router):
     release_db_connections(always=True)
     if environ.get("wsgi.websocket") is not None:
         return WebSocketResponse(environ)
+    code, headers, body = engineio_answer(environ)
+    response = HttpResponse(b"".join(body), status=code)
+    for name, value in headers:
+        response[name] = value
+    if environ.get(LOGGED_KEY):
+        # Logged once per burst; not by django.request for each refused request.
+        response._has_been_logged = True
+    return response
+
+
+def engineio_answer(environ):
+    """python-engineio's answer to a polling or handshake request: ``(status code, headers, body)``.
+
+    The headers end with ``Connection: close`` when the rest of the request's
+    body is left unread (:func:`leave_body_unread`), or while the process
+    drains: a keep-alive connection would bring the client's next handshake
+    here again, where it should reconnect through the load balancer.
+    """
     started = {}
 
     def start_response(status, headers, exc_info=None):
         started["status"], started["headers"] = status, headers
 
     body = get_server().handle_request(environ, start_response)
-    response = HttpResponse(b"".join(body), status=int(started["status"].split(" ", 1)[0]))
-    for name, value in started["headers"]:
-        response[name] = value
-    if environ.get(LOGGED_KEY):
-        # Logged once per burst; not by django.request for each refused request.
-        response._has_been_logged = True
+    headers = list(started["headers"])
     if leave_body_unread(environ) or drain.is_draining():
-        # While draining, a keep-alive connection would bring the client's
-        # next handshake here again: it reconnects through the load balancer.
-        response["Connection"] = "close"
-    return response
+        headers.append(("Connection", "close"))
+    return int(started["status"].split(" ", 1)[0]), headers, body
 
 
 #: WSGI environ key: the request's admission was decided (once, on the lean path before Django's middleware).

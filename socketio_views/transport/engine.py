@@ -26,6 +26,7 @@ import engineio
 import engineio.packet
 import engineio.payload
 import socketio
+from django.utils.module_loading import import_string
 from geventwebsocket.exceptions import WebSocketError
 from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_SOCKET_DEAD
 from geventwebsocket.websocket import WebSocket as GeventWebSocket
@@ -63,14 +64,33 @@ HOOKS = (
 )
 
 
+#: The minor series of redis-py that :data:`REDIS_HOOKS` is tested with (requirements-dev.txt pins it).
+REDIS_TESTED_VERSION = "7.1"
+
+#: The redis-py internals :mod:`~socketio_views.transport.cluster` leans on to read a Redis Cluster's shards (a
+#: ``redis+cluster://`` ``BACKEND``): as :data:`HOOKS`, with the class by name, since redis-py is optional; the
+#: parameters ``None`` for an attribute that its instances set.
+REDIS_HOOKS = (
+    ("redis.cluster.RedisCluster", "nodes_manager", None, "read the map of slots again after a resharding"),
+    ("redis.cluster.NodesManager", "initialize", ("self",), "read the map of slots again after a resharding"),
+    ("redis.cluster.ClusterNode", "redis_connection", None, "open a PubSub on each shard's own client"),
+    ("redis.client.PubSub", "connection", None, "read a shard's connection itself: its listen() ends with its last channel"),
+    ("redis.client.PubSub", "handle_message", ("self", "response", "ignore_subscribe_messages"),
+     "make a message of a reply, as listen() does"),
+    ("redis.connection.AbstractConnection", "read_response",
+     ("self", "disable_decoding", "disconnect_on_error", "push_request"),
+     "wait for a shard's next message without redis-py reconnecting behind a closed listener"),
+)
+
+
 #: The CORS headers that a foreign origin (:func:`socketio_views.origins.is_origin_allowed`) never gets.
 FOREIGN_ORIGIN_DENIED = frozenset({"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials"})
 
 
-def check_hooks():
-    """Return a message for each hook of :data:`HOOKS` that the installed libraries lack or changed."""
+def check_hooks(hooks=HOOKS):
+    """Return a message for each hook of ``hooks`` (:data:`HOOKS`) that the installed libraries lack or changed."""
     problems = []
-    for owner, name, parameters, why in HOOKS:
+    for owner, name, parameters, why in hooks:
         hook = getattr(owner, name, None)
         if hook is None:
             problems.append(f"{owner.__module__}.{owner.__qualname__}.{name} is gone (used to {why})")
@@ -81,6 +101,21 @@ def check_hooks():
                 f"{owner.__module__}.{owner.__qualname__}.{name}{found} is not {name}{parameters} (used to {why})"
             )
     return problems
+
+
+def check_redis_hooks():
+    """Return a message for each method of :data:`REDIS_HOOKS` that the installed redis-py lacks or changed.
+
+    ``[]`` without redis-py. The attributes of the table, which only
+    instances have, are checked by the tests (``tests/test_engine.py``).
+    """
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        return []
+    return check_hooks(
+        [(import_string(owner), name, parameters, why) for owner, name, parameters, why in REDIS_HOOKS if parameters]
+    )
 
 
 def CheckedWebSocket(websocket_class):

@@ -119,6 +119,8 @@ class RedisManager(ControlMessages, CountedDelivery, socketio.RedisManager):
         #: The pub/sub connection the listener reads (publishing may connect ``self.pubsub`` anew).
         self.listening_pubsub = None
         self.closed = False
+        #: The manager's channel as Redis names it in the messages it sends (read() compares bytes, not decoding each name).
+        self.channel_bytes = self.channel.encode("utf-8")
 
     def close(self):
         """Stop listening: the listener's connection closes and it does not connect again (tests, shutdown)."""
@@ -207,7 +209,7 @@ class RedisManager(ControlMessages, CountedDelivery, socketio.RedisManager):
 
     def read(self, message):
         """The payload of a message read from Redis, or ``None`` for a message not to be handled."""
-        if message["type"] == "message" and message["channel"] == self.channel.encode("utf-8"):
+        if message["type"] == "message" and message["channel"] == self.channel_bytes:
             return message["data"]
         return None
 
@@ -251,7 +253,8 @@ class RoutedRedisManager(RedisManager):
         if subscribe_timeout is not None:
             self.subscribe_timeout = subscribe_timeout
         self.prefix = f"{self.channel}#"
-        #: Redis channel -> its :class:`Route` (wanted by this process, and whether Redis confirmed it).
+        #: Redis channel, in bytes as Redis's messages name it -> its :class:`Route` (wanted by this process, and
+        #: whether Redis confirmed it).
         self.routes = {}
         self._flush_scheduled = False
 
@@ -260,6 +263,10 @@ class RoutedRedisManager(RedisManager):
         if message.get("method") != "emit" or not namespace or namespace in ("/", CONTROL_NAMESPACE):
             return self.channel
         return self.prefix + namespace
+
+    def route_key(self, namespace):
+        """The Redis channel of ``namespace``'s broadcasts, in bytes: its key in :attr:`routes`."""
+        return (self.prefix + namespace).encode("utf-8")
 
     def publish_to(self, channel, payload):
         if self.sharded and channel != self.channel:
@@ -271,9 +278,10 @@ class RoutedRedisManager(RedisManager):
     def pre_connect(self, eio_sid, namespace):
         sid = super().pre_connect(eio_sid, namespace)
         if sid is not None and not self.write_only and namespace != "/":
-            route = self.routes.get(self.prefix + namespace)
+            key = self.route_key(namespace)
+            route = self.routes.get(key)
             if route is None:
-                self.routes[self.prefix + namespace] = Route(self.server.eio.create_event())
+                self.routes[key] = Route(self.server.eio.create_event())
                 self._schedule_flush()
             elif route.leaving_since is not None:
                 route.leaving_since = None
@@ -281,14 +289,14 @@ class RoutedRedisManager(RedisManager):
 
     def basic_disconnect(self, sid, namespace, **kwargs):
         super().basic_disconnect(sid, namespace, **kwargs)
-        route = self.routes.get(self.prefix + namespace)
+        route = self.routes.get(self.route_key(namespace))
         if route is not None and namespace not in self.rooms:
             route.leaving_since = time.monotonic()
             self._schedule_flush(self.unsubscribe_delay)
 
     def wait_until_routed(self, namespace):
         """Wait until this process hears ``namespace``'s broadcasts from Redis (at most :attr:`subscribe_timeout`)."""
-        route = self.routes.get(self.prefix + namespace)
+        route = self.routes.get(self.route_key(namespace))
         if route is None or route.confirmed.is_set() or self.outage.down:
             return  # not routed here, heard already, or Redis is failing (its outage is logged)
         route.confirmed.wait(self.subscribe_timeout)
@@ -310,7 +318,7 @@ class RoutedRedisManager(RedisManager):
         leaving = [
             channel for channel, route in self.routes.items()
             if route.leaving_since is not None and now - route.leaving_since >= self.unsubscribe_delay
-            and channel[len(self.prefix):] not in self.rooms
+            and channel.decode("utf-8")[len(self.prefix):] not in self.rooms
         ]
         for channel in leaving:
             del self.routes[channel]
@@ -348,13 +356,14 @@ class RoutedRedisManager(RedisManager):
             route.confirmed.clear()
 
     def read(self, message):
-        kind, channel = message["type"], message["channel"].decode("utf-8")
+        # Called for every message Redis sends: the names are compared as bytes, as they arrive.
+        kind, channel = message["type"], message["channel"]
         if kind in ("subscribe", "ssubscribe"):
             route = self.routes.get(channel)
             if route is not None and route.requested:
                 route.confirmed.set()
             return None
-        if kind in ("message", "smessage") and (channel == self.channel or channel in self.routes):
+        if kind in ("message", "smessage") and (channel == self.channel_bytes or channel in self.routes):
             return message["data"]
         if kind == "sunsubscribe":
             route = self.routes.get(channel)

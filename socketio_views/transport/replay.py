@@ -5,7 +5,8 @@ On a channel with history the confirmation carries the recovery session id
 (``pid``); then what the client missed (or a newcomer's last broadcasts) is
 sent, :data:`REPLAY_BATCH` packets at a time, while live packets wait behind
 the connection's :class:`Gate`; what the replay covered is not sent again.
-What is kept, and for how long, is :mod:`socketio_views.history`'s concern.
+What is kept, and for how long, is :mod:`socketio_views.history`'s concern;
+who recovers what, :mod:`socketio_views.recovery`'s.
 
 Example usage (a view with history, which the replay serves)::
 
@@ -16,7 +17,8 @@ import time
 
 import socketio
 
-from .. import history, queues
+from .. import queues, recovery
+from ..offsets import parse_offset
 from ..db import release_db_connections
 from ..logs import logger, of_view
 from .pacing import wait_for_turn
@@ -39,7 +41,7 @@ class Gate:
             return False
         pkt = packet_class(encoded_packet=eio_pkt.data)
         last = self.replayed.get(pkt.namespace or "/")
-        offset = history.parse_offset(pkt.data[-1]) if isinstance(pkt.data, list) and len(pkt.data) > 2 else None
+        offset = parse_offset(pkt.data[-1]) if isinstance(pkt.data, list) and len(pkt.data) > 2 else None
         return last is not None and offset is not None and offset <= last
 
 
@@ -74,11 +76,11 @@ class Replay:
             # What was read before the subscription went live, then what was
             # kept since; live packets wait in the gate meanwhile.
             last = self._send_entries(connection.id, namespace, outbox.replay, patience) or last
-            last = self._send_entries(connection.id, namespace, history.catch_up(view, outbox), patience) or last
+            last = self._send_entries(connection.id, namespace, recovery.catch_up(view, outbox), patience) or last
         except Exception:
             logger.exception("Could not replay the history of %r to %s", view.channel, view.sid, **of_view(view))
         finally:
-            gate.replayed[namespace] = history.parse_offset(last)
+            gate.replayed[namespace] = parse_offset(last)
             gate.pending -= 1
             if gate.pending == 0 and connection.gate is gate:
                 connection.gate = None
