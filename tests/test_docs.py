@@ -247,7 +247,6 @@ TYPED_BENCH_FIGURE = re.compile(
 NOT_FROM_A_BENCH = {
     ("capacity.rst", "1.25 GB"),  # arithmetic on an assumed 50 KB
     ("operations.rst", "0.5 ms"),  # a histogram's first bucket
-    ("security.rst", "0.4 ms"),  # measured by a test of the frame limit, not a bench
     # bench/soak.py and bench/slow_consumer.py write their own shapes, which the :bench: role cannot read yet.
     ("benchmarks.rst", "155.0 MB"),
     ("benchmarks.rst", "141.0 MB"),
