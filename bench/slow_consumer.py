@@ -15,7 +15,9 @@ The workload's messages are small (about 100 bytes): before the server's
 queue fills at all, the kernel's send buffer of the stalled socket takes up to
 4 MB (net.ipv4.tcp_wmem), tens of thousands of such messages. The run lowers
 ``MAX_QUEUED_MESSAGES`` (300) all the same and reports whether the stalled
-subscriber was closed within the run.
+subscriber was closed within the run. The JSON's ``results`` section gives
+the runs in bench.py's shape, which the docs' ``:bench:`` role reads
+(docs/benchfigures.py).
 """
 import argparse
 import json
@@ -120,6 +122,28 @@ def run(opts, stalled):
     }
 
 
+def results(n, runs):
+    """The runs in bench.py's shape, for the docs' ``:bench:`` role.
+
+    ``{"slow-consumer": {"without-stalled": {"N=<n>": [run]}, "with-stalled": {...}}}``:
+    each run as it is reported, under the row it belongs to, so that the role's
+    ``with-stalled/without-stalled`` ratio is the p99 ratio of the report.
+    """
+    rows = {}
+    for run in runs:
+        row = "with-stalled" if run["stalled_subscriber"] else "without-stalled"
+        rows.setdefault(row, {}).setdefault(f"N={n}", []).append(run)
+    return {"slow-consumer": rows}
+
+
+def add_results(path):
+    """Add the ``results`` section to a report written before the bench wrote one; the rest is kept as it is."""
+    path = Path(path)
+    report = json.loads(path.read_text())
+    report["results"] = results(report["options"]["n"], report["runs"])
+    path.write_text(json.dumps(report, indent=2))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1000)
@@ -134,7 +158,10 @@ def main():
     runs = [run(opts, stalled=False), run(opts, stalled=True)]
     without, with_ = runs
     ratio = with_["p99_ms"] / without["p99_ms"] if without["p99_ms"] and with_["p99_ms"] else None
-    report = {"options": vars(opts), "load_before": os.getloadavg(), "runs": runs, "p99_ratio": ratio}
+    report = {
+        "options": vars(opts), "load_before": os.getloadavg(), "runs": runs, "p99_ratio": ratio,
+        "results": results(opts.n, runs),
+    }
     (RESULTS / f"{opts.name}.json").write_text(json.dumps(report, indent=2))
     lines = [
         f"# Slow consumer: {opts.n} subscribers, {opts.rate:,} deliveries/s offered for {opts.seconds} s",

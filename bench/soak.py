@@ -14,7 +14,9 @@ middle and at the end.
 
 Writes bench/results/soak-<name>.json and .md with the two rules the soak must
 hold: RSS at the end (after every client left and the server settled) within
-5 % of the middle, and live greenlets back to the start's. Not a test: never
+5 % of the middle, and live greenlets back to the start's. The JSON's
+``results`` section gives the figures in bench.py's shape, which the docs'
+``:bench:`` role reads (docs/benchfigures.py). Not a test: never
 run by CI. Standard library only; run it with the project's venv python.
 """
 import argparse
@@ -294,6 +296,58 @@ def verdicts(result):
         "server alive throughout": bool(result.get("server_alive")),
     }
     return rules, checks
+
+
+def results(doc):
+    """The run's figures in bench.py's shape, for the docs' ``:bench:`` role.
+
+    ``{"soak": {"socketio_views": {"<minutes>min-<clients>": [run]}}}``, the run
+    a flat dict of figures taken from what the soak already recorded (no new
+    measurement): the server's RSS (MB) and live greenlets at the start, the
+    middle and the end, the deliveries, the transport drops and their recovery
+    time, the slow consumers and the refused packets.
+    """
+    r = doc.get("result") or {}
+    phases = r.get("phases") or {}
+    d = r.get("deliveries") or {}
+    ev = r.get("events") or {}
+    slow = r.get("slow_consumers") or []
+    refused = r.get("refused") or {}
+    run = {}
+    for label in ("start", "middle", "end"):
+        phase = phases.get(label) or {}
+        run[f"rss_{label}_mb"] = phase["rss_kb"] / 1024 if phase.get("rss_kb") is not None else None
+        run[f"greenlets_{label}"] = phase.get("greenlets_alive")
+    full_for = [e["full_for_s"] for e in slow if e.get("full_for_s") is not None]
+    run.update(
+        greenlets_settled_after_s=(phases.get("end") or {}).get("after_leaving_s"),
+        deliveries_expected=d.get("expected"),
+        deliveries_delivered=d.get("delivered_of_expected"),
+        gaps=d.get("gaps"),
+        duplicates=d.get("duplicates"),
+        reordered=d.get("reordered"),
+        delivery_p50_ms=(d.get("latency") or {}).get("p50_ms"),
+        delivery_p99_ms=(d.get("latency") or {}).get("p99_ms"),
+        drops=ev.get("drops"),
+        drops_recovered=ev.get("recovered"),
+        recovery_p99_ms=(ev.get("recovery_ms") or {}).get("p99_ms"),
+        slow_consumers=len(slow),
+        slow_consumers_ended=sum(e.get("outcome") == "slow_consumer" for e in slow),
+        # How long the longest-full queue had been full when its slow consumer was ended.
+        slow_full_for_max_s=max(full_for) if full_for else None,
+        refused_packets=sum((refused.get("sent") or {}).values()),
+        tracebacks=(r.get("server_log") or {}).get("tracebacks"),
+    )
+    o = doc["options"]
+    return {"soak": {"socketio_views": {f"{o['minutes']:g}min-{o['clients']}": [run]}}}
+
+
+def add_results(path):
+    """Add the ``results`` section to a soak's JSON written before the soak wrote one; the rest is kept as it is."""
+    path = Path(path)
+    doc = json.loads(path.read_text())
+    doc["results"] = results(doc)
+    path.write_text(json.dumps(doc, indent=1))
 
 
 # --------------------------------------------------------------------------- report
@@ -581,6 +635,7 @@ def main(argv=None):
     result["server_log"] = scan_log(server_log)
     doc["result"] = result
     doc["rules"], doc["checks"] = verdicts(result)
+    doc["results"] = results(doc)
     doc["load_after"] = os.getloadavg()
     doc["other_load_after"] = other_load()
     doc["wall_s"] = round(time.time() - started, 1)

@@ -57,6 +57,21 @@ DIGITS = {
     "bytes_per_session": 0,
     "channel_kb": 0,
     "entries_kept": 0,
+    # bench/soak.py's results section.
+    "rss_middle_mb": 1,
+    "rss_end_mb": 1,
+    "greenlets_start": 0,
+    "greenlets_middle": 0,
+    "greenlets_end": 0,
+    "greenlets_settled_after_s": 0,
+    "deliveries_expected": 0,
+    "drops": 0,
+    "recovery_p99_ms": 0,
+    "slow_consumers": 0,
+    "slow_full_for_max_s": 2,
+    "refused_packets": 0,
+    # bench/slow_consumer.py's.
+    "rss_after_mb": 1,
 }
 
 #: Figures computed from a run as bench/report.py computes them: field -> (function, digits).
