@@ -50,9 +50,10 @@ DEFAULTS = {
     "MAX_CONNECTIONS_PER_IP": 100,
     "HANDSHAKE_RATE": "20/s",
     # Handshakes each process works on at once (from their arrival, before
-    # Django's middleware, to their response); past it a handshake is
-    # answered 503 with Retry-After at once (None: no limit).
-    "MAX_HANDSHAKES_IN_PROGRESS": 64,
+    # Django's middleware, to their response, their wait for a turn of the
+    # event loop included); past it a handshake is answered 503 with
+    # Retry-After at once (None: no limit).
+    "MAX_HANDSHAKES_IN_PROGRESS": 256,
     # Subscriptions each process decides at once (the view's checks,
     # on_subscribe, recovery, history), in order of arrival, each started
     # only while the event loop's turn has time left, so that a crowd
