@@ -42,22 +42,27 @@ class Turns:
     timers due). A turn's length is what every established connection
     waits, at worst, to be read and written. Work that arrives in crowds
     and costs milliseconds each (handshakes, subscriptions, history
-    replays) calls :meth:`wait` first: right after each poll, a ``check``
-    watcher lets waiting work run, in order, while the turn has run for
-    less than :data:`TURN_SLICE`; the established connections' reads and
-    writes follow in the same turn.
+    replays) calls :meth:`wait` first. A ``check`` watcher marks the start
+    of each turn, right after the poll, and lets waiting work run, in
+    order, until the turn has run for :data:`TURN_SLICE` (at least one piece
+    each turn); the established connections' reads and writes follow in the
+    same turn.
     """
 
     def __init__(self, loop):
         self.loop = loop
         self.waiting = deque()
+        #: When the current turn started (a :func:`time.monotonic`). Not the
+        #: loop's cached time: starting a timer (a request's deadline) updates that.
+        self.turn_started = time.monotonic()
         self.check = loop.check(ref=False)
+        self.check.start(self._turn)
         # An active idle watcher keeps the loop from blocking in its poll while work waits.
         self.idle = loop.idle(ref=False)
 
     def time_left(self):
         """Whether the current turn of the loop has run for less than :data:`TURN_SLICE`."""
-        return time.time() - self.loop.now() < TURN_SLICE
+        return time.monotonic() - self.turn_started < TURN_SLICE
 
     def wait(self):
         """Return at once if no work waits and this turn has time left; else wait for a turn, in order of arrival."""
@@ -65,8 +70,7 @@ class Turns:
             return
         waiter = Waiter()
         self.waiting.append(waiter)
-        if not self.check.active:
-            self.check.start(self._release)
+        if not self.idle.active:
             self.idle.start(_nothing)
         try:
             waiter.get()
@@ -75,17 +79,16 @@ class Turns:
                 self.waiting.remove(waiter)  # killed while it waited
             raise
 
-    def _release(self):
-        # Right after the poll: the turn starts now. At least one piece of
-        # work runs each turn, whatever the clocks say.
-        deadline = time.monotonic() + TURN_SLICE
+    def _turn(self):
+        self.turn_started = time.monotonic()
+        if not self.waiting:
+            if self.idle.active:
+                self.idle.stop()
+            return
         while self.waiting:
             self.waiting.popleft().switch(None)
-            if time.monotonic() >= deadline:
+            if not self.time_left():
                 break
-        if not self.waiting:
-            self.check.stop()
-            self.idle.stop()
 
 
 def _nothing():

@@ -15,6 +15,19 @@ class SlowHandshakeMiddleware:
         return self.get_response(request)
 
 
+class CostlyHandshakeMiddleware:
+    """Compute for ``X-Costly-Handshake`` seconds without yielding, as a costly session store or authentication would (tests/test_pacing.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        deadline = time.monotonic() + float(request.META.get("HTTP_X_COSTLY_HANDSHAKE", "0"))
+        while time.monotonic() < deadline:
+            pass
+        return self.get_response(request)
+
+
 class SeenHandshakesMiddleware:
     """Count the handshakes that reached Django's code (this middleware) and say how many in ``X-Handshakes-Seen`` (tests/test_limits.py)."""
 
