@@ -80,13 +80,12 @@ def costly_handshakes_server(django_db_setup):
     server.stop()
 
 
-def costly_handshake(url, seconds):
-    """Open a raw Engine.IO websocket whose handshake computes for ``seconds`` on the server; ``None`` if refused."""
+def costly_handshake(url, seconds, address=None):
+    """Open a raw Engine.IO websocket whose handshake computes for ``seconds`` on the server (from ``address``, through the proxy); ``None`` if refused."""
+    header = [f"X-Costly-Handshake: {seconds}"] + ([f"X-Forwarded-For: {address}"] if address else [])
     try:
         ws = websocket.create_connection(
-            url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket",
-            timeout=30,
-            header=[f"X-Costly-Handshake: {seconds}"],
+            url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket", timeout=30, header=header
         )
     except websocket.WebSocketException:
         return None
@@ -124,6 +123,32 @@ def test_a_crowd_of_handshakes_at_once_leaves_the_witness_its_latency(costly_han
     print(summary)
     assert len(during) > 10, summary
     assert worst < 0.5, summary
+
+
+@pytest.mark.django_db(transaction=True)
+def test_handshakes_waiting_for_their_turn_count_against_the_address_cap(costly_handshakes_server):
+    """50 handshakes at once from one address allowed 10 connections: while they wait for their turn they count, so 10 are accepted, not all 50."""
+    server = costly_handshakes_server
+    channel = f"rooms/cap-{uuid.uuid4().hex[:6]}"
+    with ThreadPoolExecutor(50) as pool:
+        crowd = list(pool.map(lambda _: costly_handshake(server.url, 0.01, address="203.0.113.9"), range(50)))
+    accepted = refused = 0
+    try:
+        for ws in crowd:
+            ws.send(f'40/{channel},{{"name": "c"}}')
+            frame = ws.recv()
+            while frame == "2":
+                ws.send("3")
+                frame = ws.recv()
+            if frame.startswith(f"40/{channel},"):
+                accepted += 1
+            else:
+                assert "too_many_connections" in frame, frame
+                refused += 1
+    finally:
+        for ws in crowd:
+            ws.close()
+    assert (accepted, refused) == (10, 40)
 
 
 def in_a_new_hub(function):
