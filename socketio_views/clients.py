@@ -23,6 +23,8 @@ FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP"
 
 #: WSGI environ key under which an accepted handshake leaves the key it counts against.
 LIMIT_KEY = "socketio_views.limit_key"
+#: WSGI environ key: the handshake counts against its address's connections, though it made none yet.
+PENDING_KEY = "socketio_views.limit_pending"
 
 #: Where reverse proxies and load balancers forward from: loopback, private
 #: (RFC 1918, unique local), shared (RFC 6598) and link-local networks.
@@ -102,7 +104,7 @@ class AddressLimits:
     """The connections this process holds per client address, and the handshake checks against the limits."""
 
     def __init__(self):
-        self.open = {}  # key -> connections open
+        self.open = {}  # key -> connections open, and handshakes admitted and not yet ended
         self.keys = {}  # connection id -> key
         self.subscriptions = {}  # key -> subscriptions held or being decided
 
@@ -111,8 +113,11 @@ class AddressLimits:
 
         ``MAX_CONNECTIONS_PER_IP`` is checked first, then ``HANDSHAKE_RATE``
         (whose storage is that of ``RateLimitMixin``, shared between
-        processes when it is Redis). An accepted handshake is counted by
-        :meth:`opened` once python-engineio has made its connection.
+        processes when it is Redis). An accepted handshake counts at once
+        (it may wait for its turn, :mod:`socketio_views.transport.pacing`,
+        while others arrive): :meth:`opened` keeps counting it as the
+        connection python-engineio made, :meth:`handshake_ended` stops if it
+        made none.
         """
         key = limit_key_of(environ)
         if key is None:
@@ -129,6 +134,8 @@ class AddressLimits:
                     retry_after=retry_after,
                 )
         environ[LIMIT_KEY] = key
+        environ[PENDING_KEY] = True
+        self.open[key] = self.open.get(key, 0) + 1
         return None
 
     def opened(self, connection_id, environ):
@@ -136,16 +143,25 @@ class AddressLimits:
         key = environ.get(LIMIT_KEY)
         if key is not None:
             self.keys[connection_id] = key
-            self.open[key] = self.open.get(key, 0) + 1
+            if not environ.pop(PENDING_KEY, False):
+                self.open[key] = self.open.get(key, 0) + 1
+
+    def handshake_ended(self, environ):
+        """Stop counting the handshake of ``environ`` if :meth:`refusal` accepted it and it made no connection."""
+        if environ.pop(PENDING_KEY, False):
+            self._uncount(environ[LIMIT_KEY])
 
     def closed(self, connection_id):
         """Stop counting connection ``connection_id``."""
         key = self.keys.pop(connection_id, None)
         if key is not None:
-            if self.open.get(key, 0) > 1:
-                self.open[key] -= 1
-            else:
-                self.open.pop(key, None)
+            self._uncount(key)
+
+    def _uncount(self, key):
+        if self.open.get(key, 0) > 1:
+            self.open[key] -= 1
+        else:
+            self.open.pop(key, None)
 
 
     def key_of(self, connection_id):

@@ -97,6 +97,9 @@ def engineio_answer(environ):
     return int(started["status"].split(" ", 1)[0]), headers, body
 
 
+#: WSGI environ key: the request is answered by a :class:`WebSocketResponse`, which ends its handshake when it closes.
+WEBSOCKET_RESPONSE_KEY = "socketio_views.websocket_response"
+
 #: WSGI environ key: the request's admission was decided (once, on the lean path before Django's middleware).
 ADMITTED_KEY = "socketio_views.admitted"
 
@@ -138,6 +141,10 @@ def admitting(environ):
         yield None
     finally:
         handshakes.in_progress -= 1
+        if not environ.get(WEBSOCKET_RESPONSE_KEY):
+            # A WebSocket's connection is made once its response is read:
+            # WebSocketResponse ends that handshake.
+            get_server().addresses.handshake_ended(environ)
 
 
 def _handshake_refusal(environ):
@@ -289,6 +296,7 @@ class WebSocketResponse(StreamingHttpResponse):
     def __init__(self, environ):
         super().__init__(status=101)
         self.environ = environ
+        environ[WEBSOCKET_RESPONSE_KEY] = True
 
     def __iter__(self):
         sid = session_id_of(self.environ)
@@ -313,6 +321,8 @@ class WebSocketResponse(StreamingHttpResponse):
     def close(self):
         if self.closed:
             return
+        # Its connection, if python-engineio made one, counts in its stead.
+        get_server().addresses.handshake_ended(self.environ)
         if self.environ.get(LEAN_KEY):
             # Django's request_finished would close what the socket's
             # handlers left open; the lean path sends no request signals.
