@@ -454,25 +454,28 @@ UPSTREAM_FILES = [
 ]
 
 
-@nox.session(python=find_python(COMBINATIONS["5.2"][0]), default=False)
+@nox.session(python=find_python(COMBINATIONS["5.2"][0]), default=False, venv_backend="uv")
 def upstream(session):
     """The transport's tests against the newest released python-socketio and python-engineio (not part of make test).
 
-    setup.py admits only the tested minor series; this session installs the
-    newest releases over them, to learn before an upgrade what it breaks
-    (see docs/upgrading.rst).
+    setup.py admits only the tested minor series. This session installs the
+    built wheel with requirements-dev.txt's versions but for those two, in one
+    resolution in which uv's ``--override`` replaces every requirement on them
+    (the wheel's bounds, python-socketio's on python-engineio) with none: the
+    resolver picks their newest releases and fits everything else around
+    them. Then the transport's tests on the installed wheel, to learn before
+    an upgrade what it breaks (see docs/upgrading.rst).
     """
-    folder = session.create_tmp()
+    folder = Path(session.create_tmp())
     lines = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
     unpinned = [line for line in lines if not re.match(r"python-(socketio|engineio)\s*==", line, re.IGNORECASE)]
-    path = Path(folder) / "requirements.txt"
-    path.write_text("\n".join(unpinned) + "\n", encoding="utf-8")
-    session.install("-r", str(path), env={"UV_COMPILE_BYTECODE": "1"})
-    session.install("--upgrade", "python-socketio", "python-engineio")
-    session.install("--no-build-isolation", "--no-deps", "-e", ".")
-    session.run(
-        "python", "-c",
-        "from importlib.metadata import version as v; "
-        "print('python-socketio', v('python-socketio'), '/ python-engineio', v('python-engineio'))",
+    requirements, overrides = folder / "requirements.txt", folder / "overrides.txt"
+    requirements.write_text("\n".join(unpinned) + "\n", encoding="utf-8")
+    overrides.write_text("python-socketio\npython-engineio\n", encoding="utf-8")
+    session.install(
+        built_wheel(session), "-r", str(requirements), "--override", str(overrides), env={"UV_COMPILE_BYTECODE": "1"}
     )
-    session.run("python", "-m", "pytest", *(session.posargs or UPSTREAM_FILES))
+    with session.chdir(folder):
+        session.run("python", "-c", WHERE_INSTALLED)
+    guard_the_wheel(session)
+    run_tests(session, *(session.posargs or UPSTREAM_FILES), env={"SOCKETIO_VIEWS_TEST_DB": test_database("upstream")})
