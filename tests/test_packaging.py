@@ -118,8 +118,8 @@ def nox_combinations():
 def test_every_test_file_is_in_the_quick_run_or_on_the_main_combination_only():
     """Each tests/test_*.py is in exactly one of noxfile.py's QUICK_FILES and MAIN_ONLY_FILES, each listed once.
 
-    A new test file must be classified: run on Django 6.0 and 6.1 too (it meets Django's APIs)
-    or on the main combination only.
+    A new test file must be classified: run from the wheel on every supported pair too (it meets
+    Django's APIs) or on the main combination only.
     """
     quick, main_only = nox_constant("QUICK_FILES"), nox_constant("MAIN_ONLY_FILES")
     files = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "tests").glob("test_*.py"))
