@@ -1,29 +1,37 @@
-"""The supported Django and Python combinations, one nox session each.
+"""The supported Django and Python combinations, from the built wheel.
 
 Example usage::
 
     nox -l                      # the sessions
-    nox -s django-6.1           # Django 6.1 on Python 3.13
+    nox -s django-6.1           # Django 6.1 on Python 3.13, requirements-dev.txt's versions
     nox -t wheel                # the built wheel on every supported pair
     nox -t wheel-py3.12         # ... on Python 3.12
+    nox -t quick                # the quick tests on every supported pair
 
 Each ``django-<series>`` session creates its own virtualenv, installs the built
 wheel of this checkout together with the exact versions of requirements-dev.txt
 but its Django (one resolution: the wheel's own requirements must admit them),
 and runs the tests on the installed package: the whole suite and the demo's on
 the main combination (as ``make test`` does in .venv), the quick files
-(``QUICK_FILES``: those that meet Django's APIs, about 100 s of tests) and the
-demo's on the others (``make test`` runs those two sessions at the same time,
-each on a test database of its own). Every test file is in ``QUICK_FILES`` or
+(``QUICK_FILES``: those that meet Django's APIs, about 160 s of tests) and the
+demo's on the others. Every test file is in ``QUICK_FILES`` or
 ``MAIN_ONLY_FILES``. Extra arguments go to pytest:
 ``nox -s django-6.0 -- -x tests/test_views.py``.
 
 Each ``wheel-<series>-py<python>`` session (tag ``wheel``) installs the built
-wheel and the newest release of its Django series into an empty virtualenv,
-letting the installer resolve every other dependency from the wheel's
-metadata, on every pair of ``SUPPORTED``; then ``manage.py check`` on a new
-``startproject`` and ``SMOKE_TESTS`` (about 5 s). ``make test`` runs them
-beside the documentation build.
+wheel, the newest release of its Django series and the test tools at
+requirements-dev.txt's versions into an empty virtualenv, letting the
+installer resolve every other dependency from the wheel's metadata, on every
+pair of ``SUPPORTED``; then ``manage.py check`` on a new ``startproject``, and
+the quick files and the demo's (tag ``quick``), but on the two pairs whose
+quick files a ``django-<series>`` session runs with the pinned versions
+(6.0/3.12, 6.1/3.13), where ``SMOKE_TESTS`` (about 5 s) run (tag ``smoke``).
+So the quick tests run from the wheel on every pair, once (``-t quick``:
+seven sessions, each on a test database of its own); ``make test`` runs them
+all, beside and after the whole suite.
+
+The tests of every session run on the installed wheel, never on the
+checkout's source: see :func:`guard_the_wheel` and :func:`run_tests`.
 """
 import contextlib
 import fcntl
@@ -300,6 +308,16 @@ def guard_the_wheel(session):
         session.error(f"The guard let socketio_views be imported from the checkout:\n{refused}")
 
 
+#: The environment of the tests' processes: they write bytecode. uv writes none
+#: at install unless asked (UV_COMPILE_BYTECODE compiles every module of every
+#: package, about 7 s of CPU a virtualenv, most of it never imported), and where
+#: PYTHONDONTWRITEBYTECODE is set (this machine sets it) nothing else would:
+#: every server process the tests start would compile Django and its
+#: dependencies again, seconds each. Unset, the first process to import a
+#: module writes its bytecode in the virtualenv, for the others.
+WRITE_BYTECODE = {"PYTHONDONTWRITEBYTECODE": None}
+
+
 def run_tests(session, *args, env):
     """pytest on the installed package (see :func:`guard_the_wheel`), from a folder outside the checkout.
 
@@ -314,24 +332,20 @@ def run_tests(session, *args, env):
     with session.chdir(folder):
         session.run(
             "python", "-P", "-m", "pytest", "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
-            "--import-mode=append", *(paths or [str(ROOT / "tests")]), env=env,
+            "--import-mode=append", *(paths or [str(ROOT / "tests")]), env={**WRITE_BYTECODE, **env},
         )
 
 
 def run_demo_tests(session):
     """The demo's tests, from demo/ (its pytest.ini); it holds no copy of socketio_views."""
     with session.chdir(ROOT / "demo"):
-        session.run("python", "-P", "-m", "pytest", "-p", "no:cacheprovider")
+        session.run("python", "-P", "-m", "pytest", "-p", "no:cacheprovider", env=WRITE_BYTECODE)
 
 
 def add_session(series, python, django, whole):
     def tests(session):
-        # uv writes no bytecode unless asked (pip does), and where PYTHONDONTWRITEBYTECODE
-        # is set (this machine sets it) nothing else would: every server process the
-        # tests start would compile Django and its dependencies again, seconds each.
-        compiled = {"UV_COMPILE_BYTECODE": "1"}
         # One resolution: the wheel's requirements with the pinned versions.
-        session.install(built_wheel(session), "-r", requirements_with(django, session.create_tmp()), env=compiled)
+        session.install(built_wheel(session), "-r", requirements_with(django, session.create_tmp()))
         with session.chdir(session.create_tmp()):
             session.run("python", "-c", WHERE_INSTALLED)
         guard_the_wheel(session)
@@ -405,7 +419,7 @@ def add_wheel_session(series, python):
         built = built_wheel(session)
         # Nothing pinned but Django's series and the test tools: the installer resolves the
         # rest (python-socketio, gevent, attrs...) from the wheel's metadata, the newest it admits.
-        session.install(built, f"Django~={series}.0", *test_tools(built), env={"UV_COMPILE_BYTECODE": "1"})
+        session.install(built, f"Django~={series}.0", *test_tools(built))
         project = folder / "smoke"
         project.mkdir(exist_ok=True)
         with session.chdir(folder):
@@ -472,9 +486,7 @@ def upstream(session):
     requirements, overrides = folder / "requirements.txt", folder / "overrides.txt"
     requirements.write_text("\n".join(unpinned) + "\n", encoding="utf-8")
     overrides.write_text("python-socketio\npython-engineio\n", encoding="utf-8")
-    session.install(
-        built_wheel(session), "-r", str(requirements), "--override", str(overrides), env={"UV_COMPILE_BYTECODE": "1"}
-    )
+    session.install(built_wheel(session), "-r", str(requirements), "--override", str(overrides))
     with session.chdir(folder):
         session.run("python", "-c", WHERE_INSTALLED)
     guard_the_wheel(session)
