@@ -74,8 +74,8 @@ test-main:
 test-demo:
 	cd demo && ../$(BIN)/python -m pytest
 
-# The nox sessions that run the quick tests, one per supported pair but the main
-# combination's (noxfile.py's tag quick; tests/test_packaging.py checks the list).
+# The nox sessions that run the quick tests from the wheel, one per supported pair, the
+# main combination's too (noxfile.py's tag quick; tests/test_packaging.py checks the list).
 QUICK_SESSIONS := django-6.0 django-6.1 wheel-5.2-py3.11 wheel-5.2-py3.12 wheel-5.2-py3.13 wheel-6.0-py3.13 wheel-6.1-py3.12
 .PHONY: $(QUICK_SESSIONS:%=test-%)
 NOX_WHEEL = SOCKETIO_VIEWS_WHEEL=$$(ls $(WHEEL_DIR)/*.whl 2>/dev/null)
