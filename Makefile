@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := socketio_views/static/socketio_views/vendor
 
-.PHONY: demo test test-main test-demo test-django-6.0 test-django-6.1 test-wheels test-wheels-py3.12 test-wheels-others wheel install static docs docs-packages clean system-packages bench
+.PHONY: demo test test-suite test-main test-demo test-quick quick-installs test-wheels wheel install static docs docs-packages clean system-packages bench
 
 # Debian packages the tests need: Chromium for the browser tests, Redis (redis-server, and
 # redis-cli, which tests/test_cluster.py creates a Redis Cluster with) for scale-out.
@@ -43,24 +43,29 @@ docs: docs-packages install
 	$(BIN)/sphinx-build -W --keep-going -b html -q docs docs/_build/html
 
 # The whole suite on the main combination (Django 5.2, Python 3.11) in .venv and the
-# demo's, then the quick tests (noxfile.py's QUICK_FILES) with the demo's on the other
-# supported ones, each in its own nox virtualenv, the two at once, each one's output
-# printed when it ends. The whole suite runs in two pytest-xdist workers, all the
-# tests of a file in one (they were written to run one after another), on both
-# cores by itself (its witnesses bound latencies, 200 ms, that four test processes
-# sharing two cores overrun), but for SERIAL_FILES, which run alone after it.
-# Before them, beside the documentation build (one core), the built wheel is
-# installed with its dependencies resolved on every supported Django and Python
-# pair (noxfile.py's SUPPORTED) and smoke-tested; the nox sessions install it too.
+# demo's, and the quick tests (noxfile.py's QUICK_FILES) with the demo's from the built
+# wheel on every supported Django and Python pair (noxfile.py's SUPPORTED), each pair in
+# a nox virtualenv of its own (QUICK_SESSIONS). The whole suite runs in two pytest-xdist
+# workers, all the tests of a file in one (they were written to run one after another),
+# at normal priority (its witnesses bound latencies, 200 ms, that four test processes
+# sharing two cores overrun), but for SERIAL_FILES, which run alone after it; it waits
+# on servers and timeouts for most of its time (about a quarter of two cores busy), and
+# the quick sessions, at the lowest priority (nice 19), use what it leaves: three at
+# once beside it, four after it, each one's output printed when it ends. Before them,
+# beside the documentation build (one core), the quick sessions' virtualenvs are
+# installed and the wheel sessions of the other pairs (the newest dependency versions
+# where the quick tests run with requirements-dev.txt's) are smoke-tested.
 test: system-packages install
-	@$(MAKE) --no-print-directory --jobs=3 --output-sync=target docs test-wheels
-	@$(MAKE) --no-print-directory test-main test-demo
-	@echo "Running the Django 6.0 and 6.1 sessions at once; each prints when it ends."
-	@$(MAKE) --no-print-directory --jobs=2 --output-sync=target test-django-6.0 test-django-6.1
+	@$(MAKE) --no-print-directory --jobs=3 --output-sync=target docs test-wheels quick-installs
+	@$(MAKE) --no-print-directory --jobs=4 test-suite test-quick
 
 # Test files whose witnesses bound a latency (200 ms) that a test of the other
 # xdist worker, sharing the two cores, made them overrun: run after, one test at a time.
 SERIAL_FILES := tests/test_fuzz.py tests/test_limits.py
+
+# One after the other (-j1), beside test-quick.
+test-suite:
+	@$(MAKE) --no-print-directory --jobs=1 test-main test-demo
 
 test-main:
 	$(BIN)/python -m pytest --numprocesses=2 --dist=loadfile $(addprefix --ignore=,$(SERIAL_FILES))
@@ -69,18 +74,27 @@ test-main:
 test-demo:
 	cd demo && ../$(BIN)/python -m pytest
 
-test-django-6.0 test-django-6.1: wheel
-	SOCKETIO_VIEWS_WHEEL=$$(ls $(WHEEL_DIR)/*.whl) $(BIN)/nox --no-reuse-existing-virtualenvs --error-on-missing-interpreters -s $(@:test-%=%)
+# The nox sessions that run the quick tests from the wheel, one per supported pair, the
+# main combination's too (noxfile.py's tag quick; tests/test_packaging.py checks the list).
+QUICK_SESSIONS := django-6.0 django-6.1 wheel-5.2-py3.11 wheel-5.2-py3.12 wheel-5.2-py3.13 wheel-6.0-py3.13 wheel-6.1-py3.12
+.PHONY: $(QUICK_SESSIONS:%=test-%)
+NOX_WHEEL = SOCKETIO_VIEWS_WHEEL=$$(ls $(WHEEL_DIR)/*.whl 2>/dev/null)
 
-# In two nox runs, which `make test` starts at once beside the documentation build:
-# the sessions spend much of their time waiting (virtualenvs, installs, test databases).
-test-wheels: test-wheels-py3.12 test-wheels-others
+test-quick:
+	@$(MAKE) --no-print-directory --output-sync=target $(QUICK_SESSIONS:%=test-%)
 
-test-wheels-py3.12: wheel
-	SOCKETIO_VIEWS_WHEEL=$$(ls $(WHEEL_DIR)/*.whl) $(BIN)/nox --no-reuse-existing-virtualenvs --error-on-missing-interpreters -t wheel-py3.12
+# Each in the virtualenv that quick-installs made (-R: reused, nothing installed; a
+# session without one installs it, from .nox/dist's wheel or one it builds).
+$(QUICK_SESSIONS:%=test-%):
+	$(NOX_WHEEL) nice -n 19 $(BIN)/nox --error-on-missing-interpreters -R -s $(@:test-%=%)
 
-test-wheels-others: wheel
-	SOCKETIO_VIEWS_WHEEL=$$(ls $(WHEEL_DIR)/*.whl) $(BIN)/nox --no-reuse-existing-virtualenvs --error-on-missing-interpreters -t wheel-py3.11 wheel-py3.13
+quick-installs: wheel
+	$(NOX_WHEEL) $(BIN)/nox --error-on-missing-interpreters --no-reuse-existing-virtualenvs --install-only -t quick
+
+# The wheel sessions whose pairs' quick tests run in a django-<series> session, with
+# requirements-dev.txt's versions: here with the newest versions, and the smoke tests.
+test-wheels: wheel
+	$(NOX_WHEEL) $(BIN)/nox --error-on-missing-interpreters --no-reuse-existing-virtualenvs -t smoke
 
 # The wheel the nox sessions install, built once by each make that needs it.
 WHEEL_DIR := .nox/dist

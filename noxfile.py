@@ -1,29 +1,37 @@
-"""The supported Django and Python combinations, one nox session each.
+"""The supported Django and Python combinations, from the built wheel.
 
 Example usage::
 
     nox -l                      # the sessions
-    nox -s django-6.1           # Django 6.1 on Python 3.13
+    nox -s django-6.1           # Django 6.1 on Python 3.13, requirements-dev.txt's versions
     nox -t wheel                # the built wheel on every supported pair
     nox -t wheel-py3.12         # ... on Python 3.12
+    nox -t quick                # the quick tests on every supported pair
 
 Each ``django-<series>`` session creates its own virtualenv, installs the built
 wheel of this checkout together with the exact versions of requirements-dev.txt
 but its Django (one resolution: the wheel's own requirements must admit them),
 and runs the tests on the installed package: the whole suite and the demo's on
 the main combination (as ``make test`` does in .venv), the quick files
-(``QUICK_FILES``: those that meet Django's APIs, about 100 s of tests) and the
-demo's on the others (``make test`` runs those two sessions at the same time,
-each on a test database of its own). Every test file is in ``QUICK_FILES`` or
+(``QUICK_FILES``: those that meet Django's APIs, about 160 s of tests) and the
+demo's on the others. Every test file is in ``QUICK_FILES`` or
 ``MAIN_ONLY_FILES``. Extra arguments go to pytest:
 ``nox -s django-6.0 -- -x tests/test_views.py``.
 
 Each ``wheel-<series>-py<python>`` session (tag ``wheel``) installs the built
-wheel and the newest release of its Django series into an empty virtualenv,
-letting the installer resolve every other dependency from the wheel's
-metadata, on every pair of ``SUPPORTED``; then ``manage.py check`` on a new
-``startproject`` and ``SMOKE_TESTS`` (about 5 s). ``make test`` runs them
-beside the documentation build.
+wheel, the newest release of its Django series and the test tools at
+requirements-dev.txt's versions into an empty virtualenv, letting the
+installer resolve every other dependency from the wheel's metadata, on every
+pair of ``SUPPORTED``; then ``manage.py check`` on a new ``startproject``, and
+the quick files and the demo's (tag ``quick``), but on the two pairs whose
+quick files a ``django-<series>`` session runs with the pinned versions
+(6.0/3.12, 6.1/3.13), where ``SMOKE_TESTS`` (about 5 s) run (tag ``smoke``).
+So the quick tests run from the wheel on every pair, once (``-t quick``:
+seven sessions, each on a test database of its own); ``make test`` runs them
+all, beside and after the whole suite.
+
+The tests of every session run on the installed wheel, never on the
+checkout's source: see :func:`guard_the_wheel` and :func:`run_tests`.
 """
 import contextlib
 import fcntl
@@ -31,6 +39,8 @@ import glob
 import os
 import re
 import sys
+import zipfile
+from email.parser import HeaderParser
 from pathlib import Path
 
 import nox
@@ -180,10 +190,15 @@ def requirements_with(django, folder):
 
 
 def test_database(series, python=None):
-    """The database name of a session (``"socketio_views_django60"``, ``"socketio_views_wheel52_py312"``); its tests use ``test_`` and it."""
+    """The database name of a session (``"socketio_views_django60"``, ``"socketio_views_wheel52_py312"``); its tests use ``test_`` and it.
+
+    ``SOCKETIO_VIEWS_TEST_DB``, where set (for checkouts that run their tests
+    at once), takes the place of ``socketio_views``.
+    """
+    base = os.environ.get("SOCKETIO_VIEWS_TEST_DB", "socketio_views")
     if python is None:
-        return "socketio_views_django" + series.replace(".", "")
-    return "socketio_views_wheel" + series.replace(".", "") + "_py" + python.replace(".", "")
+        return f"{base}_django" + series.replace(".", "")
+    return f"{base}_wheel" + series.replace(".", "") + "_py" + python.replace(".", "")
 
 
 @contextlib.contextmanager
@@ -240,44 +255,111 @@ if not socketio_views.__file__.startswith(sys.prefix):
     sys.exit("socketio_views is not the installed wheel")
 """
 
+#: Written into a session's site-packages and imported by a ``.pth`` line, so
+#: at the start of every Python process of its virtualenv: the test runner and
+#: every server, command and gunicorn the tests start. An import of
+#: socketio_views that the path would resolve to the checkout's source fails,
+#: saying where from, instead of quietly testing the checkout for the wheel.
+CHECKOUT_GUARD = '''"""Refuse socketio_views from the checkout: this virtualenv tests the installed wheel (noxfile.py)."""
+import os
+import sys
+from importlib.machinery import PathFinder
 
-def run_tests(session, *args, env):
-    """pytest on the installed package, the checkout's tests importable after it.
+CHECKOUT = {package!r}
+
+
+class CheckoutGuard:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == "socketio_views":
+            spec = PathFinder.find_spec(name, path)
+            if spec is not None and spec.origin and os.path.realpath(spec.origin).startswith(CHECKOUT + os.sep):
+                raise ImportError(
+                    f"socketio_views would be imported from the checkout ({{spec.origin}}), not the wheel "
+                    f"installed in {{sys.prefix}}: sys.path is {{sys.path}}"
+                )
+        return None
+
+
+sys.meta_path.insert(0, CheckoutGuard)
+'''
+
+
+def guard_the_wheel(session):
+    """Put the checkout's tests on ``sys.path`` after site-packages and refuse its socketio_views, in every process.
 
     A ``.pth`` line puts the checkout's folder on ``sys.path`` after the
-    virtualenv's site-packages, and ``-P`` keeps it off the front: the tests
-    package and its settings come from the checkout, socketio_views from the
-    wheel. (Servers that the tests start with the checkout on ``PYTHONPATH``
-    import the checkout's copy of the same source.)
+    virtualenv's site-packages: the tests package and its settings come from
+    the checkout, socketio_views from the wheel. ``CHECKOUT_GUARD`` fails any
+    import of socketio_views that would find the checkout's source first (a
+    process started in the checkout, ``PYTHONPATH`` or gunicorn's ``--chdir``
+    leading to it); an import from the checkout is made here once to show
+    that the guard refuses it.
     """
-    purelib = session.run(
-        "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", silent=True
-    ).strip()
-    Path(purelib, "socketio_views_checkout_tests.pth").write_text(f"{ROOT}\n", encoding="utf-8")
-    session.run("python", "-P", "-m", "pytest", *args, env=env)
+    # Found, not asked of the interpreter: also with --install-only and with `nox -R`, which run nothing of the kind.
+    [purelib] = Path(session.virtualenv.location).glob("lib/python3.*/site-packages")
+    package = os.path.realpath(ROOT / "socketio_views")
+    Path(purelib, "_socketio_views_checkout_guard.py").write_text(CHECKOUT_GUARD.format(package=package), encoding="utf-8")
+    Path(purelib, "socketio_views_checkout_tests.pth").write_text(
+        f"{ROOT}\nimport _socketio_views_checkout_guard\n", encoding="utf-8"
+    )
+    with session.chdir(ROOT):
+        refused = session.run("python", "-c", "import socketio_views", success_codes=[1], silent=True)
+    if refused is not None and "not the wheel installed in" not in refused:
+        session.error(f"The guard let socketio_views be imported from the checkout:\n{refused}")
+
+
+#: The environment of the tests' processes: they write bytecode. uv writes none
+#: at install unless asked (UV_COMPILE_BYTECODE compiles every module of every
+#: package, about 7 s of CPU a virtualenv, most of it never imported), and where
+#: PYTHONDONTWRITEBYTECODE is set (this machine sets it) nothing else would:
+#: every server process the tests start would compile Django and its
+#: dependencies again, seconds each. Unset, the first process to import a
+#: module writes its bytecode in the virtualenv, for the others.
+WRITE_BYTECODE = {"PYTHONDONTWRITEBYTECODE": None}
+
+
+def run_tests(session, *args, env):
+    """pytest on the installed package (see :func:`guard_the_wheel`), from a folder outside the checkout.
+
+    Not in the checkout: the processes the tests start (``python -c``,
+    ``python -m django``, gunicorn) put their working folder first on
+    ``sys.path``. ``-P`` and ``--import-mode=append`` keep the checkout off
+    the front of pytest's own path. Paths in ``args`` are the checkout's.
+    """
+    paths = [str(ROOT / arg) if not arg.startswith("-") and (ROOT / arg.split("::")[0]).exists() else arg for arg in args]
+    folder = Path(session.create_tmp(), "run")
+    folder.mkdir(exist_ok=True)
+    with session.chdir(folder):
+        session.run(
+            "python", "-P", "-m", "pytest", "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
+            "--import-mode=append", *(paths or [str(ROOT / "tests")]), env={**WRITE_BYTECODE, **env},
+        )
+
+
+def run_demo_tests(session):
+    """The demo's tests, from demo/ (its pytest.ini); it holds no copy of socketio_views."""
+    with session.chdir(ROOT / "demo"):
+        session.run("python", "-P", "-m", "pytest", "-p", "no:cacheprovider", env=WRITE_BYTECODE)
 
 
 def add_session(series, python, django, whole):
     def tests(session):
-        # uv writes no bytecode unless asked (pip does), and where PYTHONDONTWRITEBYTECODE
-        # is set (this machine sets it) nothing else would: every server process the
-        # tests start would compile Django and its dependencies again, seconds each.
-        compiled = {"UV_COMPILE_BYTECODE": "1"}
         # One resolution: the wheel's requirements with the pinned versions.
-        session.install(built_wheel(session), "-r", requirements_with(django, session.create_tmp()), env=compiled)
+        session.install(built_wheel(session), "-r", requirements_with(django, session.create_tmp()))
         with session.chdir(session.create_tmp()):
             session.run("python", "-c", WHERE_INSTALLED)
+        guard_the_wheel(session)
         selection = session.posargs or ([] if whole else QUICK_FILES)
         # `make test` runs the sessions beside each other: each has a test
         # database of its own (tests/settings.py names it after this).
         run_tests(session, *selection, env={"SOCKETIO_VIEWS_TEST_DB": test_database(series)})
         if not session.posargs:
-            session.chdir("demo")
-            run_tests(session, env={})
+            run_demo_tests(session)
 
     scope = "the whole suite" if whole else "the quick tests"
     tests.__doc__ = f"Django {django} on Python {python}, from the built wheel: {scope} and the demo's."
-    nox.session(name=f"django-{series}", python=find_python(python))(tests)
+    nox.session(name=f"django-{series}", python=find_python(python), tags=[] if whole else ["quick"])(tests)
 
 
 #: Appended to a new startproject's settings.py and urls.py: the app, a channel and its router.
@@ -302,26 +384,67 @@ urlpatterns += [path("socket.io/", include(router.urls))]
 }
 
 
+def wheel_requirements(wheel):
+    """The names of the packages the wheel's metadata requires (``Requires-Dist``, not extras'), lower-cased."""
+    with zipfile.ZipFile(wheel) as archive:
+        [name] = [name for name in archive.namelist() if name.endswith(".dist-info/METADATA")]
+        metadata = HeaderParser().parsestr(archive.read(name).decode("utf-8"))
+    return {re.match(r"[A-Za-z0-9._-]+", line).group(0).lower() for line in metadata.get_all("Requires-Dist") or [] if "extra ==" not in line}
+
+
+def test_tools(wheel):
+    """requirements-dev.txt's lines for what the wheel does not require: the test tools, at their pinned versions."""
+    required = wheel_requirements(wheel)
+    lines = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
+    names = [re.match(r"[A-Za-z0-9._-]+", line) for line in lines if line.strip() and not line.startswith("#")]
+    return [match.string for match in names if match.group(0).lower().replace("_", "-") not in required]
+
+
+def wheel_scope(series, python):
+    """What a ``wheel-*`` session tests: ``"quick"`` (``QUICK_FILES`` and the demo's) or ``"smoke"`` (``SMOKE_TESTS``).
+
+    Each pair runs the quick tests from the wheel once: on the pairs of a
+    ``django-<series>`` session that ``make test`` runs (the quick tests with
+    requirements-dev.txt's versions), the ``wheel-*`` session adds the smoke
+    tests with the newest versions; on every other pair it runs the quick tests.
+    """
+    pinned_python, _, whole = COMBINATIONS[series]
+    return "smoke" if python == pinned_python and not whole else "quick"
+
+
 def add_wheel_session(series, python):
+    scope = wheel_scope(series, python)
+
     def wheel(session):
         folder = Path(session.create_tmp()).resolve()
-        # Nothing pinned but Django's series: the installer resolves the rest from the wheel's metadata.
-        session.install(built_wheel(session), f"Django~={series}.0", *pins(*SMOKE_TOOLS), env={"UV_COMPILE_BYTECODE": "1"})
+        built = built_wheel(session)
+        # Nothing pinned but Django's series and the test tools: the installer resolves the
+        # rest (python-socketio, gevent, attrs...) from the wheel's metadata, the newest it admits.
+        session.install(built, f"Django~={series}.0", *test_tools(built))
+        project = folder / "smoke"
+        project.mkdir(exist_ok=True)
         with session.chdir(folder):
             session.run("python", "-c", WHERE_INSTALLED)
-            project = folder / "smoke"
-            if not project.exists():
-                session.run("django-admin", "startproject", "smoke")
+            # Not with --install-only (nothing runs then): later, with `nox -R`.
+            if not (project / "manage.py").exists() and session.run("django-admin", "startproject", "smoke", str(project)):
                 for name, text in SMOKE_PROJECT.items():
                     with open(project / "smoke" / name, "a", encoding="utf-8") as module:
                         module.write(text)
-        with session.chdir(folder / "smoke"):
+        with session.chdir(project):
             session.run("python", "manage.py", "check", "--fail-level", "WARNING")
-        run_tests(session, *(session.posargs or SMOKE_TESTS), "-q", "-p", "no:cacheprovider",
-                  env={"SOCKETIO_VIEWS_TEST_DB": test_database(series, python)})
+        guard_the_wheel(session)
+        env = {"SOCKETIO_VIEWS_TEST_DB": test_database(series, python)}
+        if session.posargs:
+            run_tests(session, *session.posargs, env=env)
+        elif scope == "smoke":
+            run_tests(session, *SMOKE_TESTS, "-q", "-p", "no:cacheprovider", env=env)
+        else:
+            run_tests(session, *QUICK_FILES, "-p", "no:cacheprovider", env=env)
+            run_demo_tests(session)
 
-    wheel.__doc__ = f"The built wheel with Django {series} on Python {python}, dependencies resolved: check and smoke tests."
-    nox.session(name=f"wheel-{series}-py{python}", python=find_python(python), tags=["wheel", f"wheel-py{python}"])(wheel)
+    tests = "smoke tests" if scope == "smoke" else "quick tests and the demo's"
+    wheel.__doc__ = f"The built wheel with Django {series} on Python {python}, dependencies resolved: check, {tests}."
+    nox.session(name=f"wheel-{series}-py{python}", python=find_python(python), tags=["wheel", f"wheel-py{python}", scope])(wheel)
 
 
 for series, (python, django, whole) in COMBINATIONS.items():
@@ -346,25 +469,26 @@ UPSTREAM_FILES = [
 ]
 
 
-@nox.session(python=find_python(COMBINATIONS["5.2"][0]), default=False)
+@nox.session(python=find_python(COMBINATIONS["5.2"][0]), default=False, venv_backend="uv")
 def upstream(session):
     """The transport's tests against the newest released python-socketio and python-engineio (not part of make test).
 
-    setup.py admits only the tested minor series; this session installs the
-    newest releases over them, to learn before an upgrade what it breaks
-    (see docs/upgrading.rst).
+    setup.py admits only the tested minor series. This session installs the
+    built wheel with requirements-dev.txt's versions but for those two, in one
+    resolution in which uv's ``--override`` replaces every requirement on them
+    (the wheel's bounds, python-socketio's on python-engineio) with none: the
+    resolver picks their newest releases and fits everything else around
+    them. Then the transport's tests on the installed wheel, to learn before
+    an upgrade what it breaks (see docs/upgrading.rst).
     """
-    folder = session.create_tmp()
+    folder = Path(session.create_tmp())
     lines = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
     unpinned = [line for line in lines if not re.match(r"python-(socketio|engineio)\s*==", line, re.IGNORECASE)]
-    path = Path(folder) / "requirements.txt"
-    path.write_text("\n".join(unpinned) + "\n", encoding="utf-8")
-    session.install("-r", str(path), env={"UV_COMPILE_BYTECODE": "1"})
-    session.install("--upgrade", "python-socketio", "python-engineio")
-    session.install("--no-build-isolation", "--no-deps", "-e", ".")
-    session.run(
-        "python", "-c",
-        "from importlib.metadata import version as v; "
-        "print('python-socketio', v('python-socketio'), '/ python-engineio', v('python-engineio'))",
-    )
-    session.run("python", "-m", "pytest", *(session.posargs or UPSTREAM_FILES))
+    requirements, overrides = folder / "requirements.txt", folder / "overrides.txt"
+    requirements.write_text("\n".join(unpinned) + "\n", encoding="utf-8")
+    overrides.write_text("python-socketio\npython-engineio\n", encoding="utf-8")
+    session.install(built_wheel(session), "-r", str(requirements), "--override", str(overrides))
+    with session.chdir(folder):
+        session.run("python", "-c", WHERE_INSTALLED)
+    guard_the_wheel(session)
+    run_tests(session, *(session.posargs or UPSTREAM_FILES), env={"SOCKETIO_VIEWS_TEST_DB": test_database("upstream")})

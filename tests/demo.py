@@ -7,6 +7,8 @@ from pathlib import Path
 
 from socketio_views.testing import LiveServer
 
+from .paths import pythonpath
+
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 
 
@@ -21,8 +23,8 @@ def demo_servers(folder, env=None):
     started is stopped on exit.
     """
     env = {
-        # The demo, and this checkout's socketio_views (not another one installed in the virtualenv).
-        "PYTHONPATH": os.pathsep.join([str(DEMO_DIR), str(DEMO_DIR.parent)]),
+        # The demo, and the tests' settings (tests/paths.py).
+        "PYTHONPATH": pythonpath(DEMO_DIR),
         "DEMO_DATABASE": str(Path(folder) / "db.sqlite3"),
         "DJANGO_SETTINGS_MODULE": "tests.settings_demo",
         **(env or {}),

@@ -34,10 +34,11 @@ DATABASES = {
         "ATOMIC_REQUESTS": True,
     },
     # The database history store on SQLite too (tests/test_history_db.py); only tests that ask for it create it.
+    # Named after the PostgreSQL one: nox sessions that run at once each have their own.
     "sqlite": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.path.join(os.environ.get("TMPDIR", "/tmp"), "socketio_views_tests.sqlite3"),
-        "TEST": {"NAME": os.path.join(os.environ.get("TMPDIR", "/tmp"), "test_socketio_views_tests.sqlite3")},
+        "NAME": os.path.join(os.environ.get("TMPDIR", "/tmp"), f"{os.environ.get('SOCKETIO_VIEWS_TEST_DB', 'socketio_views')}_tests.sqlite3"),
+        "TEST": {"NAME": os.path.join(os.environ.get("TMPDIR", "/tmp"), f"test_{os.environ.get('SOCKETIO_VIEWS_TEST_DB', 'socketio_views')}_tests.sqlite3")},
     },
 }
 STATIC_URL = "/static/"

@@ -138,12 +138,12 @@ def test_manage_py_check_reports_the_missing_app(tmp_path):
     import os
     import subprocess
     import sys
-    from pathlib import Path
+
+    from .paths import pythonpath
 
     for name, text in PROJECT_WITHOUT_APP.items():
         (tmp_path / name).write_text(text)
-    root = str(Path(__file__).resolve().parent.parent)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings", "PYTHONPATH": os.pathsep.join([str(tmp_path), root])}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings", "PYTHONPATH": pythonpath(tmp_path)}
     out = subprocess.run(
         [sys.executable, "-m", "django", "check"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
     )

@@ -222,7 +222,7 @@ def test_the_demo_schema_validates_and_lists_the_message_text(tmp_path):
     assert {"type": "string"} == schema["properties"]["text"]
     assert ["text"] == schema["required"]
 
-    # Its own folder: the Django 6.0 and 6.1 sessions run this test at the same time as the main suite.
+    # Its own folder: the quick nox sessions run this test at the same time as the main suite and each other.
     path = tmp_path / "demo-asyncapi.json"
     path.write_text(text)
     report = validate(path)

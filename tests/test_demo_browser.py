@@ -17,6 +17,7 @@ import redis
 
 from .ci import require
 from .demo import DEMO_DIR, demo_servers
+from .paths import pythonpath
 from .test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -351,7 +352,7 @@ def test_a_message_sent_during_a_restart_arrives_once_in_both_browsers(demo, con
         [sys.executable, "manage.py", "shell", "-c",
          "import socketio_views; from chat.channels import now_iso; "
          f"socketio_views.broadcast('rooms/{slug}', {{'user': 'system', 'text': 'sent during the outage', 'system': True, 'at': now_iso()}})"],
-        cwd=DEMO_DIR, env={**os.environ, **demo.server.env, "PYTHONPATH": os.pathsep.join([str(DEMO_DIR), str(ROOT)])},
+        cwd=DEMO_DIR, env={**os.environ, **demo.server.env, "PYTHONPATH": pythonpath(DEMO_DIR)},
         check=True, timeout=60,
     )
     demo.server = demo(port=port)
@@ -401,7 +402,7 @@ def test_without_redis_history_and_recovery_survive_a_restart(demo_on_its_own, c
         [sys.executable, "manage.py", "shell", "-c",
          "import socketio_views; from chat.channels import now_iso; "
          f"socketio_views.broadcast('rooms/{slug}', {{'user': 'system', 'text': 'sent during the outage', 'system': True, 'at': now_iso()}})"],
-        cwd=DEMO_DIR, env={**os.environ, **demo.server.env, "PYTHONPATH": os.pathsep.join([str(DEMO_DIR), str(ROOT)])},
+        cwd=DEMO_DIR, env={**os.environ, **demo.server.env, "PYTHONPATH": pythonpath(DEMO_DIR)},
         check=True, timeout=60,
     )
     demo.server = demo(port=port)

@@ -83,8 +83,10 @@ def test_a_live_server_of_your_own(monkeypatch):
     """LiveServer as a context manager, with docs/examples/myproject/settings_test.py and an env variable."""
     from pathlib import Path
 
+    from .paths import pythonpath
+
     root = Path(__file__).resolve().parent.parent
-    monkeypatch.setenv("PYTHONPATH", f"{root / 'docs' / 'examples'}:{root}")
+    monkeypatch.setenv("PYTHONPATH", pythonpath(root / "docs" / "examples"))
     # [live-server]
     from socketio_views.testing import LiveServer
 

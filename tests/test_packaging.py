@@ -118,8 +118,8 @@ def nox_combinations():
 def test_every_test_file_is_in_the_quick_run_or_on_the_main_combination_only():
     """Each tests/test_*.py is in exactly one of noxfile.py's QUICK_FILES and MAIN_ONLY_FILES, each listed once.
 
-    A new test file must be classified: run on Django 6.0 and 6.1 too (it meets Django's APIs)
-    or on the main combination only.
+    A new test file must be classified: run from the wheel on every supported pair too (it meets
+    Django's APIs) or on the main combination only.
     """
     quick, main_only = nox_constant("QUICK_FILES"), nox_constant("MAIN_ONLY_FILES")
     files = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "tests").glob("test_*.py"))
@@ -198,12 +198,22 @@ def test_the_wheel_is_installed_on_every_pair_django_supports():
     assert ["3.11", "3.12", "3.13"] == pythons
 
 
-def test_make_test_runs_the_wheel_on_every_python():
-    """The Makefile's nox runs of the wheel sessions name the tag of each Python of SUPPORTED, once."""
+def quick_session(series, python):
+    """The nox session that runs the quick tests from the wheel on a pair (noxfile.py's wheel_scope())."""
+    pinned_python, _, whole = nox_combinations()[series]
+    return f"django-{series}" if python == pinned_python and not whole else f"wheel-{series}-py{python}"
+
+
+def test_make_test_runs_the_quick_tests_on_every_pair():
+    """The Makefile's QUICK_SESSIONS run the quick tests from the wheel on every pair of SUPPORTED, once, and its
+    ``-t smoke`` run the wheel with the newest dependencies on the pairs whose quick tests use the pinned ones."""
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    tags = re.findall(r"\bwheel-py3\.\d+\b", " ".join(re.findall(r"^\t.*\bnox\b.* -t (.*)$", makefile, re.MULTILINE)))
-    pythons = sorted({python for series in nox_constant("SUPPORTED").values() for python in series})
-    assert [f"wheel-py{python}" for python in pythons] == sorted(tags)
+    [listed] = re.findall(r"^QUICK_SESSIONS := (.*)$", makefile, re.MULTILINE)
+    pairs = [(series, python) for series, pythons in nox_constant("SUPPORTED").items() for python in pythons]
+    assert sorted(quick_session(*pair) for pair in pairs) == sorted(listed.split())
+    assert 7 == len(listed.split())
+    assert re.search(r"^\t.*\bnox\b.* -t smoke$", makefile, re.MULTILINE)
+    assert re.search(r"^\t.*\bnox\b.* --install-only -t quick$", makefile, re.MULTILINE)
 
 
 def test_each_test_session_runs_on_a_supported_pair():
@@ -223,17 +233,19 @@ def supported_versions_table():
 
 
 def test_the_docs_table_of_supported_versions_is_noxfiles():
-    """docs/index.rst's table names SUPPORTED's pairs, the whole suite on the main combination and the quick tests on the others."""
+    """docs/index.rst's table names SUPPORTED's pairs, the whole suite on the main combination and the quick tests from the wheel on each."""
     supported, combinations = nox_constant("SUPPORTED"), nox_combinations()
     expected = {}
     for series in supported:
         for python in ["3.11", "3.12", "3.13"]:
             if python not in supported[series]:
                 expected[series, python] = "not supported by Django"
-            elif combinations[series][0] != python:
-                expected[series, python] = "wheel"
+            elif quick_session(series, python).startswith("django-"):
+                expected[series, python] = "quick tests (pinned); smoke tests (newest)"
+            elif combinations[series][0] == python:
+                expected[series, python] = "whole suite (.venv); quick tests (newest)"
             else:
-                expected[series, python] = "wheel, whole suite" if combinations[series][2] else "wheel, quick tests"
+                expected[series, python] = "quick tests (newest)"
     assert expected == supported_versions_table()
 
 

@@ -26,6 +26,7 @@ import socketio
 import socketio_views
 
 from .ci import require
+from .paths import pythonpath
 from .test_browser import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,8 +191,8 @@ class Tutorial:
         self.env = {
             key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"
         }
-        # socketio_views from this checkout, as `pip install` would provide it.
-        self.env["PYTHONPATH"] = str(ROOT)
+        # socketio_views as `pip install` would provide it: this checkout, or the wheel that a nox session installed.
+        self.env["PYTHONPATH"] = pythonpath()
         self.env["PYTHONUNBUFFERED"] = "1"
         self.env["NODE_PATH"] = NODE_PATH
 
