@@ -491,6 +491,9 @@ def run(scenario, seconds, crowd_size, quiet):
         watcher.stdin.close()
         fates = json.loads(watcher.stdout.read().strip().splitlines()[-1])
         watcher.wait(60)
+        # Every message's fate, and when the load ran, for a closer look than the summary's.
+        record = {"load_started": load_started, "load_ended": load_ended, "fates": fates}
+        (WORK / f"hub-{scenario}-witness.json").write_text(json.dumps(record))
     finally:
         for process in (watcher, server):
             if process.poll() is None:
