@@ -57,6 +57,13 @@ DIGITS = {
     "bytes_per_session": 0,
     "channel_kb": 0,
     "entries_kept": 0,
+    "rounds": 0,
+    "joined": 0,
+    "refusals": 0,
+    "subscribed": 0,
+    "refused": 0,
+    "timed_out": 0,
+    "all_timed_out_after_s": 1,
 }
 
 #: Figures computed from a run as bench/report.py computes them: field -> (function, digits).
