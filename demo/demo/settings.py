@@ -58,6 +58,10 @@ CHAT_LOGIN_RATE = None if os.environ.get("DEMO_LOGIN_RATE") == "off" else os.env
 # Whose messages share the budget of 3 a second: each user, else each address; bench/hub.py's
 # witness (8 people on one machine) sets DEMO_MESSAGE_RATE_SCOPE=subscription.
 CHAT_MESSAGE_RATE_SCOPE = os.environ.get("DEMO_MESSAGE_RATE_SCOPE", "user_or_ip")
+# The number of rooms, and new rooms per address and per user; bench/hub.py raises both to open
+# 100 rooms (DEMO_MAX_ROOMS, DEMO_ROOM_CREATION_RATE).
+CHAT_MAX_ROOMS = int(os.environ.get("DEMO_MAX_ROOMS", "50"))
+CHAT_ROOM_CREATION_RATE = os.environ.get("DEMO_ROOM_CREATION_RATE", "5/10m")
 
 # One process by default, its rooms' history and recovery sessions in the database
 # (kept across restarts); set SOCKETIO_VIEWS_BACKEND=redis://127.0.0.1:6379/0 to run
@@ -68,6 +72,10 @@ SOCKETIO_VIEWS = {
     "HISTORY_URL": None if BACKEND else "django",
     "BACKEND_OPTIONS": {"channel": os.environ.get("SOCKETIO_VIEWS_BACKEND_CHANNEL", "socketio_views")},
     "RATE_LIMIT_STORAGE": os.environ.get("SOCKETIO_VIEWS_RATE_LIMIT_STORAGE") or None,
+    # Behind a reverse proxy, the request.META key of the header it sets to the client's address
+    # (e.g. HTTP_X_FORWARDED_FOR), for the limits per address. bench/hub.py sets DEMO_CLIENT_IP_HEADER
+    # to play crowds from one address on one machine, whose loopback the limits exempt.
+    "CLIENT_IP_HEADER": os.environ.get("DEMO_CLIENT_IP_HEADER") or None,
 }
 # Times in UTC, the access log's included (Django's default is America/Chicago).
 TIME_ZONE = "UTC"
