@@ -143,8 +143,11 @@ class HubHolds:
     duration is known (from the loop's last iteration, :func:`hold_started`).
     """
 
-    def __init__(self, period):
+    def __init__(self, period, hub=None):
         self.period = period
+        #: The hub that serves the sockets: gevent starts a monitor for every
+        #: hub (the threads' too), whose holds are not the sockets' to wait for.
+        self.hub = hub
         self.greenlet = None
         self.started = None
         self.culprit = None
@@ -152,6 +155,8 @@ class HubHolds:
     def blocked(self, event):
         """gevent's event subscriber, in the monitor thread: note an ``EventLoopBlocked`` hold and what runs."""
         if not isinstance(event, events.EventLoopBlocked) or event.greenlet is self.greenlet:
+            return
+        if self.hub is not None and event.hub is not self.hub:
             return
         hub = event.hub
         self.greenlet = event.greenlet
@@ -253,7 +258,7 @@ def watch_hub(max_blocking_time=None):
     gevent.config.max_blocking_time = max_blocking_time
     gevent.config.print_blocking_reports = False
     gevent.config.monitor_thread = True
-    _holds = HubHolds(max_blocking_time)
+    _holds = HubHolds(max_blocking_time, gevent.get_hub())
     events.subscribers.append(_holds.blocked)
     with warnings.catch_warnings():
         # Memory is not what it watches (gevent's max_memory_usage is unset).

@@ -4,6 +4,7 @@ import threading
 import time
 import uuid
 
+import gevent
 import pytest
 import requests
 from django.contrib.auth.hashers import PBKDF2PasswordHasher, check_password, make_password
@@ -173,3 +174,20 @@ def test_the_gunicorn_worker_hashes_in_threads_and_reports_holds(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(10)
+
+
+def test_a_hold_of_another_threads_hub_is_not_reported():
+    """gevent starts a monitor for every hub, a thread's too (a thread that hashes for a second holds only its own)."""
+    from gevent import events
+
+    from socketio_views.hub import HubHolds
+
+    serving = gevent.get_hub()
+    holds = HubHolds(0.1, serving)
+    try:
+        holds.blocked(events.EventLoopBlocked(gevent.getcurrent(), 0.1, [], hub=object()))  # another thread's hub
+        assert holds.greenlet is None
+        holds.blocked(events.EventLoopBlocked(gevent.getcurrent(), 0.1, [], hub=serving))
+        assert holds.greenlet is gevent.getcurrent()
+    finally:
+        holds.greenlet = None  # nothing to report
