@@ -25,6 +25,7 @@ from .. import dispatch, queues
 from ..conf import views_settings
 from ..exceptions import NotSubscribed, TooManyAttachments
 from ..logs import log_per_burst
+from .environ import REFUSAL_KEY
 
 #: Seconds one connection's queued packets may hold the process before the
 #: others are served.
@@ -32,6 +33,12 @@ FAIR_SLICE = 0.005
 
 #: The Socket.IO packet types followed by binary attachments (binary event, binary ack).
 BINARY_PACKET_TYPES = frozenset("56")
+
+#: The Socket.IO packet type of a subscription (CONNECT).
+CONNECT_PACKET_TYPE = "0"
+
+#: WSGI environ key: the close of a refused connection is scheduled.
+CLOSING_KEY = "socketio_views.closing"
 
 
 def libev_loop_clock():
@@ -68,6 +75,10 @@ class Guards:
             # The rest of a polling payload, or frames read after the one
             # that ended this connection: nothing is left to handle them.
             return
+        if isinstance(data, str) and data[:1] == CONNECT_PACKET_TYPE:
+            refusal = self.environ.get(connection_id, {}).get(REFUSAL_KEY)
+            if refusal is not None:
+                return self._refuse_subscription(connection_id, data, refusal)
         if isinstance(data, str) and data[:1] in BINARY_PACKET_TYPES and not self.awaits_attachments(connection_id):
             limit = views_settings.MAX_ATTACHMENTS
             count = queues.attachments_of(data)
@@ -87,6 +98,27 @@ class Guards:
                 connection_id, type(exc).__name__, exc, connection_id=connection_id,
             )
             self.close_refused(connection_id, "Malformed Socket.IO packet")
+
+    def _refuse_subscription(self, connection_id, data, refusal):
+        """Refuse the subscription in ``data`` with ``refusal`` (``connect_error``), before python-socketio or any view.
+
+        The connection's handshake was refused (``REFUSAL_KEY``): gevent-websocket
+        had accepted the upgrade, so each subscription hears why, and the
+        connection closes a second after the first.
+        """
+        namespace = data[1:].split(",", 1)[0] if data[1:2] == "/" else "/"
+        self.send_packet(
+            connection_id,
+            self.packet_class(
+                socketio.packet.CONNECT_ERROR,
+                data={"message": refusal.message, "data": refusal.as_dict()},
+                namespace=namespace,
+            ),
+        )
+        environ = self.environ.get(connection_id)
+        if environ is not None and not environ.get(CLOSING_KEY):
+            environ[CLOSING_KEY] = True
+            self.start_background_task(self._close_later, connection_id)
 
     def _still_open(self, connection_id):
         socket = self.eio.sockets.get(connection_id)

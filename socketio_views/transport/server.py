@@ -33,7 +33,7 @@ from .acks import Acks
 from .connections import Connections
 from .delivery import Delivery
 from .engine import SocketIOServer
-from .environ import REFUSAL_KEY, REQUEST_KEY, ROUTER_KEY, transport_of
+from .environ import REQUEST_KEY, ROUTER_KEY, transport_of
 from .guards import Guards, libev_loop_clock
 from .managers import server_manager
 from .pacing import SubscriptionTurns, Teardowns
@@ -188,12 +188,8 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
             connection.subscribing.pop(namespace, None)
 
     def _subscribe(self, namespace, sid, connection, environ, auth, held):
-        refusal = environ.get(REFUSAL_KEY)
-        if refusal is not None:
-            # A WebSocket handshake this server refused: every subscription
-            # hears why, then the connection closes.
-            self.start_background_task(self._close_later, connection.id)
-            raise socketio.exceptions.ConnectionRefusedError(refusal.message, refusal.as_dict())
+        # A WebSocket handshake this server refused has each subscription
+        # refused by the packet guards (Guards._refuse_subscription).
         over_budget = self.connections.reserve_subscription(connection)
         if over_budget is not None:
             dispatch.log_refusal(over_budget, f"Subscription to {namespace[1:]!r}", connection.id, connection_id=connection.id)
