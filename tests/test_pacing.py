@@ -73,6 +73,34 @@ def test_a_crowd_subscribing_at_once_leaves_the_witness_its_latency(server):
     assert worst < 0.5, summary
 
 
+@pytest.mark.django_db(transaction=True)
+def test_broadcasts_held_while_a_subscription_is_decided_follow_its_confirmation(server):
+    """Messages sent to a room while a new subscriber's ``on_subscribe`` runs (0.3 s) reach it after its confirmation, in order."""
+    channel = f"slow-welcome/order-{uuid.uuid4().hex[:6]}"
+    member = raw_socket(server.url)
+    newcomer = raw_socket(server.url)
+    try:
+        member.send(f'40/{channel},{{"name": "member"}}')
+        assert confirmed(member, channel, time.monotonic() + 10)
+        newcomer.send(f'40/{channel},{{"name": "newcomer"}}')
+        for n in range(5):
+            member.send(f'42/{channel},["message",{{"text":"m{n}"}}]')
+            time.sleep(0.02)
+        frames = []
+        while len([f for f in frames if '"text":"m' in f]) < 5:
+            frame = newcomer.recv()
+            if frame == "2":
+                newcomer.send("3")
+            elif frame.startswith(f"4") and f"/{channel}," in frame:
+                frames.append(frame)
+    finally:
+        member.close()
+        newcomer.close()
+    assert frames[0].startswith(f"40/{channel},"), frames[:3]
+    texts = [f.split('"text":"')[1].split('"')[0] for f in frames if '"text":"m' in f]
+    assert texts == [f"m{n}" for n in range(5)]
+
+
 @pytest.fixture
 def costly_handshakes_server(django_db_setup):
     server = LiveServer(settings_module="tests.settings_pacing").start()

@@ -93,6 +93,14 @@ class CostlyWelcomeChannel(ChannelView):
             pass
 
 
+class SlowWelcomeChannel(RoomChannel):
+    """A room whose ``on_subscribe`` waits 0.3 s (yielding, as a slow query would) before joining (tests/test_pacing.py)."""
+
+    def on_subscribe(self, room):
+        time.sleep(0.3)
+        super().on_subscribe(room)
+
+
 class ConvertersChannel(ChannelView):
     def on_kwargs(self, data, **kwargs):
         return {
