@@ -80,6 +80,13 @@ class ServerHub(Hub):
         self.server.recheck_users(users)
 
 
+class Held(list):
+    """The packets of a channel held for a connection while its subscription is decided."""
+
+    #: Released by a greenlet once python-socketio has sent the confirmation, not when the decision ends.
+    released_later = False
+
+
 class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
     """A ``socketio.Server`` whose every namespace is a channel served by a ChannelView."""
 
@@ -174,8 +181,9 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
             return False  # closed meanwhile
         # python-socketio has put the subscriber in the channel's room
         # already: broadcasts that arrive while this handler runs (it may
-        # read a recovery session) are held, not sent before the confirmation.
-        held = connection.subscribing[namespace] = []
+        # wait for its turn, read a recovery session) are held, not sent
+        # before the confirmation.
+        held = connection.subscribing[namespace] = Held()
         try:
             # Confirmed only once this process hears the channel's broadcasts
             # from the backend: the subscriber misses nothing sent after.
@@ -185,7 +193,8 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
                     return False  # gone while it waited its turn
                 return self._subscribe(namespace, sid, connection, environ, auth, held)
         finally:
-            connection.subscribing.pop(namespace, None)
+            if not held.released_later and connection.subscribing.get(namespace) is held:
+                del connection.subscribing[namespace]
 
     def _subscribe(self, namespace, sid, connection, environ, auth, held):
         # A WebSocket handshake this server refused has each subscription
@@ -228,15 +237,20 @@ class ChannelServer(Acks, Guards, Replay, Delivery, SocketIOServer):
             # A channel with history: the replay after the confirmation covers what was held.
             self.confirm_with_history(connection, view, namespace)
             return True
-        for eio_pkt in held:
-            self.queue(connection.id, eio_pkt)
-        if outbox.held:
-            # python-socketio confirms the subscription when this handler
-            # returns; what on_subscribe sent is delivered right after that.
-            self.start_background_task(outbox.release)
-        else:
-            outbox.release()
+        # python-socketio confirms the subscription when this handler returns:
+        # what was held, then what on_subscribe sent, go right after that.
+        held.released_later = True
+        self.start_background_task(self._release_held, connection, namespace, held, outbox)
         return True
+
+    def _release_held(self, connection, namespace, held, outbox):
+        """Once the subscription is confirmed: the broadcasts held while it was decided, then what ``on_subscribe`` sent."""
+        if connection.subscribing.get(namespace) is held:
+            del connection.subscribing[namespace]
+        if not connection.closed:
+            for eio_pkt in held:
+                self.queue(connection.id, eio_pkt)
+        outbox.release()
 
     def _on_unsubscribe(self, namespace, sid, *args):
         if self.manager.is_connected(sid, namespace):
