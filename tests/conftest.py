@@ -1,5 +1,6 @@
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +44,19 @@ def connect(live_channels_server, transport):
     yield connect
     for client in clients:
         client.close()
+
+
+def watched_module(folder):
+    """A module file in ``folder`` that only a server given ``{"SOCKETIO_VIEWS_TEST_WATCHED": path}`` imports (tests/settings.py): touching it restarts that server alone."""
+    path = Path(folder) / "watched.py"
+    path.write_text('"""Touched by a test to restart its own server."""\n')
+    return str(path)
+
+
+@pytest.fixture
+def watched(tmp_path):
+    """:func:`watched_module` in the test's temporary folder."""
+    return watched_module(tmp_path)
 
 
 @pytest.fixture

@@ -27,9 +27,11 @@ def lock_path(name):
 def autoreload_lock():
     """Hold while a server runs with Django's autoreloader, or while a test touches a module it watches.
 
-    Touching tests/testapp/channels.py restarts every autoreloading server of
-    this checkout, whichever process started it: a test that counts its
-    server's restarts, or reads its output, would see another test's. Held by
+    Touching a module restarts every autoreloading server that imports it,
+    whichever process started it, so the tests touch a module only their own
+    server imports (tests/conftest.py's ``watched_module``). The lock is in
+    the temporary directory, which each nox session sets apart: it keeps the
+    processes of one session apart (the two xdist workers), not the sessions. Held by
     one process at a time (an exclusive ``flock``), and any number of times
     within it, so a module's fixture and its tests may both hold it.
     """

@@ -57,3 +57,14 @@ SOCKETIO_VIEWS = {"SERVER_OPTIONS": {"ping_interval": 2, "ping_timeout": 3}, "DR
 if os.environ.get("SOCKETIO_VIEWS_TEST_FULL_STACK"):
     # The Engine.IO endpoint through Django's whole handler, as before the lean path.
     SOCKETIO_VIEWS["HANDSHAKE_MIDDLEWARE"] = None
+
+# A module that only this server process imports, so that a test touching it
+# restarts this server's autoreloader alone: the nox sessions running at once
+# share the checkout, and a touch of a shared module restarted all their servers.
+if os.environ.get("SOCKETIO_VIEWS_TEST_WATCHED"):
+    import importlib.util
+    import sys
+
+    _spec = importlib.util.spec_from_file_location("socketio_views_test_watched", os.environ["SOCKETIO_VIEWS_TEST_WATCHED"])
+    sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules[_spec.name])

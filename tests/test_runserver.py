@@ -20,7 +20,6 @@ from .wire import WireClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHANNELS_MODULE = os.path.join(os.path.dirname(__file__), "testapp", "channels.py")
 
 
 @pytest.fixture
@@ -111,11 +110,11 @@ def test_static_files_are_served_like_runserver():
 
 
 @pytest.mark.usefixtures("autoreload_turn")
-def test_autoreload_restarts_on_code_change(test_db_env):
+def test_autoreload_restarts_on_code_change(test_db_env, watched):
     """Without --noreload, editing a project module restarts the server, which serves again."""
-    with LiveServer(env=test_db_env, reload=True) as server:
+    with LiveServer(env={**test_db_env, "SOCKETIO_VIEWS_TEST_WATCHED": watched}, reload=True) as server:
         time.sleep(1.5)  # let the reloader take its first snapshot of mtimes
-        os.utime(CHANNELS_MODULE)
+        os.utime(watched)
         wait_until(lambda: server.banners >= 2, timeout=20, interval=0.1, message=server.log)
         assert server.banners == 2, server.log()
         assert "MonkeyPatchWarning" not in server.log()
@@ -125,15 +124,13 @@ def test_autoreload_restarts_on_code_change(test_db_env):
 
 
 @pytest.mark.usefixtures("autoreload_turn")
-def test_autoreload_drains_open_connections_first(test_db_env):
+def test_autoreload_drains_open_connections_first(test_db_env, watched):
     """Before an autoreload, open connections are closed by the drain (an Engine.IO CLOSE, so clients reconnect), not dropped."""
-    with LiveServer(env=test_db_env, reload=True) as server:
-        # From before the connection: in a fresh-clone make test, the server once reloaded during the sleep
-        # below (a file of the checkout that the other nox session changed, not found), and its drain is as good.
+    with LiveServer(env={**test_db_env, "SOCKETIO_VIEWS_TEST_WATCHED": watched}, reload=True) as server:
         start = server.mark()
         client = WireClient(server.url).connect("history/reload-drain")
         time.sleep(1.5)  # let the reloader take its first snapshot of mtimes
-        os.utime(CHANNELS_MODULE)
+        os.utime(watched)
         wait_until(lambda: server.banners >= 2, timeout=20, interval=0.1, message=server.log)
         # Waited for, not read at once: the output of the old and new server processes is read by one thread.
         drained = server.wait_for_output(r"^Draining: closing \d+ connection", timeout=10, start=start)

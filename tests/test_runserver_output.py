@@ -16,6 +16,7 @@ import requests
 
 from socketio_views.testing import LiveServer
 
+from .conftest import watched_module
 from .locks import autoreload_lock
 from .test_scaleout import redis_url  # noqa: F401 (a fixture)
 from .waiting import wait_until
@@ -23,16 +24,20 @@ from .wire import WireClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHANNELS_MODULE = os.path.join(os.path.dirname(__file__), "testapp", "channels.py")
 
 
 @pytest.fixture(scope="module")
-def debug_server(django_db_setup):
-    """runserver_socketio with its autoreloader, DEBUG on and Django's default LOGGING (tests/settings_debug.py)."""
+def debug_server(django_db_setup, tmp_path_factory):
+    """runserver_socketio with its autoreloader, DEBUG on and Django's default LOGGING (tests/settings_debug.py).
+
+    ``server.watched`` is a module only it imports: touch it to restart it.
+    """
     from django.db import connection
 
-    env = {"SOCKETIO_VIEWS_TEST_DB": connection.settings_dict["NAME"]}
+    watched = watched_module(tmp_path_factory.mktemp("watched"))
+    env = {"SOCKETIO_VIEWS_TEST_DB": connection.settings_dict["NAME"], "SOCKETIO_VIEWS_TEST_WATCHED": watched}
     with autoreload_lock(), LiveServer(settings_module="tests.settings_debug", env=env, reload=True) as server:
+        server.watched = watched
         yield server
 
 
@@ -61,9 +66,9 @@ def test_django_lines_are_printed_once(debug_server):
 
     time.sleep(1.5)  # let the reloader take its first snapshot of mtimes
     mark = debug_server.mark()
-    os.utime(CHANNELS_MODULE)
+    os.utime(debug_server.watched)
     wait_until(lambda: debug_server.banners >= 2, timeout=20, interval=0.1, message=debug_server.log)
-    assert len(matching(debug_server.lines_since(mark), r"channels\.py changed, reloading")) == 1, debug_server.log()
+    assert len(matching(debug_server.lines_since(mark), r"watched\.py changed, reloading")) == 1, debug_server.log()
 
 
 def test_ps_shows_the_command_not_the_bootstrap(debug_server):
