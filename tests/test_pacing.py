@@ -83,11 +83,13 @@ def test_broadcasts_held_while_a_subscription_is_decided_follow_its_confirmation
         member.send(f'40/{channel},{{"name": "member"}}')
         assert confirmed(member, channel, time.monotonic() + 10)
         newcomer.send(f'40/{channel},{{"name": "newcomer"}}')
+        time.sleep(0.1)  # its on_subscribe runs: what is sent now is owed to it (sent before, it would not be)
         for n in range(5):
             member.send(f'42/{channel},["message",{{"text":"m{n}"}}]')
             time.sleep(0.02)
-        frames = []
+        frames, deadline = [], time.monotonic() + 10
         while len([f for f in frames if '"text":"m' in f]) < 5:
+            assert time.monotonic() < deadline, f"the newcomer got {frames}"
             frame = newcomer.recv()
             if frame == "2":
                 newcomer.send("3")
