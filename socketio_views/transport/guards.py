@@ -55,14 +55,7 @@ class Guards:
         if not self.manager.is_connected(self.manager.sid_from_eio_sid(connection_id, namespace), namespace):
             error = NotSubscribed(f"Not subscribed to {namespace[1:]!r}; subscribe before emitting.")
             self.meter.refused(None, error.code)
-            self.send_packet(
-                connection_id,
-                self.packet_class(
-                    socketio.packet.CONNECT_ERROR,
-                    data={"message": error.message, "data": error.as_dict()},
-                    namespace=namespace,
-                ),
-            )
+            self._send_connect_error(connection_id, namespace, error)
             return
         super().receive_event(connection_id, namespace, id, data)
 
@@ -107,18 +100,22 @@ class Guards:
         connection closes a second after the first.
         """
         namespace = data[1:].split(",", 1)[0] if data[1:2] == "/" else "/"
-        self.send_packet(
-            connection_id,
-            self.packet_class(
-                socketio.packet.CONNECT_ERROR,
-                data={"message": refusal.message, "data": refusal.as_dict()},
-                namespace=namespace,
-            ),
-        )
+        self._send_connect_error(connection_id, namespace, refusal)
         environ = self.environ.get(connection_id)
         if environ is not None and not environ.get(CLOSING_KEY):
             environ[CLOSING_KEY] = True
             self.start_background_task(self._close_later, connection_id)
+
+    def _send_connect_error(self, connection_id, namespace, error):
+        """Send ``connect_error`` with ``error``'s message and code for ``namespace`` to ``connection_id``."""
+        self.send_packet(
+            connection_id,
+            self.packet_class(
+                socketio.packet.CONNECT_ERROR,
+                data={"message": error.message, "data": error.as_dict()},
+                namespace=namespace,
+            ),
+        )
 
     def _still_open(self, connection_id):
         socket = self.eio.sockets.get(connection_id)
